@@ -1,0 +1,124 @@
+/**
+ * Every error Refract raises on purpose carries a stable code. Clients and
+ * logs match on the code, never on the message. The HTTP layer maps codes to
+ * statuses in one place (see `httpStatusOf`).
+ */
+export type ErrorCode =
+  | 'invalid_request'
+  | 'wrong_expected_version'
+  | 'idempotency_conflict'
+  | 'stream_not_found'
+  | 'rule_violated'
+  | 'unknown_command'
+  | 'concurrency_retries_exhausted'
+  | 'dependency_unavailable';
+
+export class RefractError extends Error {
+  readonly code: ErrorCode;
+  /** Extra fields for the client, merged into the JSON error body. */
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** Malformed or invalid input; `field` names the offending part (`events.3.type`). */
+export class InvalidInputError extends RefractError {
+  constructor(
+    readonly field: string,
+    problem: string,
+  ) {
+    super('invalid_request', `${field} ${problem}`, { field });
+  }
+}
+
+export class WrongExpectedVersionError extends RefractError {
+  constructor(
+    readonly streamId: string,
+    readonly expected: number | string,
+    /** The stream's current version, or -1 when it does not exist. */
+    readonly actual: number,
+  ) {
+    super(
+      'wrong_expected_version',
+      `stream ${streamId} is at version ${actual}, expected ${expected}`,
+      { streamId, expected, actual },
+    );
+  }
+}
+
+/** An event id that is already stored in the stream arrived with different content. */
+export class IdempotencyConflictError extends RefractError {
+  constructor(
+    readonly streamId: string,
+    readonly eventId: string,
+  ) {
+    super(
+      'idempotency_conflict',
+      `event ${eventId} is already stored in stream ${streamId} with different content`,
+      { streamId, eventId },
+    );
+  }
+}
+
+export class StreamNotFoundError extends RefractError {
+  constructor(readonly streamId: string) {
+    super('stream_not_found', `stream ${streamId} does not exist`, { streamId });
+  }
+}
+
+/** A decider refused a command: a business rule, not a technical failure. */
+export class RuleViolatedError extends RefractError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('rule_violated', message, details);
+  }
+}
+
+export class UnknownCommandError extends RefractError {
+  constructor(readonly commandType: string) {
+    super('unknown_command', `unknown command type ${commandType}`, {
+      field: 'commandType',
+      commandType,
+    });
+  }
+}
+
+export class ConcurrencyRetriesExhaustedError extends RefractError {
+  constructor(
+    readonly streamId: string,
+    attempts: number,
+  ) {
+    super(
+      'concurrency_retries_exhausted',
+      `stream ${streamId} kept changing; gave up after ${attempts} attempts`,
+      { streamId, attempts },
+    );
+  }
+}
+
+export class DependencyUnavailableError extends RefractError {
+  constructor(dependency: string, cause?: unknown) {
+    super('dependency_unavailable', `${dependency} is unavailable`, { dependency });
+    if (cause !== undefined) this.cause = cause;
+  }
+}
+
+const STATUS: Record<ErrorCode, number> = {
+  invalid_request: 400,
+  stream_not_found: 404,
+  unknown_command: 404,
+  wrong_expected_version: 409,
+  idempotency_conflict: 409,
+  concurrency_retries_exhausted: 409,
+  rule_violated: 422,
+  dependency_unavailable: 503,
+};
+
+/** The HTTP status that answers an error code: the one place this mapping lives. */
+export function httpStatusOf(code: ErrorCode): number {
+  return STATUS[code];
+}
