@@ -1,0 +1,25 @@
+export {
+  type CommandResult,
+  type HandleCommandOptions,
+  handleCommand,
+  type LoadedState,
+  loadState,
+} from './aggregate.js';
+export {
+  type AppendRequest,
+  MAX_EVENTS_PER_APPEND,
+  type PreparedEvent,
+  parseAppendRequest,
+  parseExpectedVersion,
+} from './append-request.js';
+export {
+  EventStore,
+  type EventStoreOptions,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type StreamSlice,
+} from './event-store.js';
+export { EVENTS_CHANNEL, type GroupCommitOptions } from './group-commit.js';
+export { type MigrateOptions, type MigrateResult, migrate } from './migrate.js';
+export { createPool, isConnectionError, type PoolOptions } from './pg-pool.js';
+export { DEFAULT_PARTITIONS, readPartitionCount } from './settings.js';

@@ -1,0 +1,57 @@
+import pg from 'pg';
+
+const INT8_OID = 20;
+
+/**
+ * Positions and versions are bigint columns; node-postgres returns them as
+ * strings. Positions stay far below 2^53 (a million events a second for 285
+ * years), so numbers are safe and far handier. Scoped to our pools: the
+ * global parser of an application that embeds us is left alone.
+ */
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === INT8_OID && format !== 'binary') return (value: string) => Number(value);
+    // biome-ignore lint/suspicious/noExplicitAny: pg's overloads do not accept a union format.
+    return pg.types.getTypeParser(oid, format as any);
+  },
+};
+
+export interface PoolOptions {
+  connectionString: string;
+  /** @defaultValue 10 */
+  max?: number;
+  /** Shows up in pg_stat_activity, so operators can tell Refract's sessions apart. */
+  applicationName?: string;
+}
+
+export function createPool(options: PoolOptions): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.max ?? 10,
+    application_name: options.applicationName ?? 'refract',
+    types: types as pg.CustomTypesConfig,
+  });
+  // An idle client that loses its connection emits 'error' on the pool; without
+  // a listener that would crash the process. The next query reconnects.
+  pool.on('error', () => {});
+  return pool;
+}
+
+/** SQLSTATE classes that mean the database is unreachable or going away. */
+export function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') {
+    // node-postgres reports a dropped socket as a plain Error without a code.
+    return error instanceof Error && /connect|terminat|timeout/i.test(error.message);
+  }
+  return (
+    code.startsWith('08') || // connection exception
+    code === '57P01' || // admin_shutdown
+    code === '57P02' || // crash_shutdown
+    code === '57P03' || // cannot_connect_now
+    code === 'ECONNREFUSED' ||
+    code === 'ECONNRESET' ||
+    code === 'ETIMEDOUT' ||
+    code === 'EPIPE'
+  );
+}
