@@ -1,4 +1,5 @@
 import {
+  assertStreamId,
   ConcurrencyRetriesExhaustedError,
   type Decider,
   type DomainEvent,
@@ -30,6 +31,7 @@ export async function loadState<State>(
   decider: Decider<unknown, DomainEvent, State>,
   streamId: string,
 ): Promise<LoadedState<State>> {
+  assertStreamId(streamId);
   const snapshot = await store.pool.query<{ stream_version: number; state: State }>(
     SQL.loadSnapshot,
     [streamId, decider.name, decider.snapshotVersion],

@@ -8,6 +8,7 @@ import {
   type JsonObject,
   type NewEvent,
 } from '@refract/core';
+import { assertStorableJson } from './storable-json.js';
 
 /** At most this many events in one append request. */
 export const MAX_EVENTS_PER_APPEND = 1000;
@@ -89,6 +90,8 @@ export function parseAppendRequest(
     if (metadata !== undefined && !isPlainObject(metadata)) {
       throw new InvalidInputError(`${at}.metadata`, 'must be an object');
     }
+    assertStorableJson(data, `${at}.data`);
+    if (metadata !== undefined) assertStorableJson(metadata, `${at}.metadata`);
     if (
       schemaVersion !== undefined &&
       (typeof schemaVersion !== 'number' ||

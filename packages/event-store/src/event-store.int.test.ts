@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   IdempotencyConflictError,
   InvalidInputError,
+  type NewEvent,
   StreamNotFoundError,
   WrongExpectedVersionError,
 } from '@refract/core';
@@ -162,7 +163,7 @@ describe('optimistic concurrency', () => {
 describe('idempotency', () => {
   it('returns the first result for a retry and stores nothing twice', async () => {
     const id = stream();
-    const events = [
+    const events: NewEvent[] = [
       { id: randomUUID(), type: 'A', data: { a: 1, b: [1, 2] } },
       { id: randomUUID(), type: 'B', data: { c: 'x' }, metadata: { by: 'me' } },
     ];
@@ -173,7 +174,7 @@ describe('idempotency', () => {
       id,
       [
         { ...events[0]!, data: { b: [1, 2], a: 1 } },
-        { ...events[1]!, id: events[1]!.id.toUpperCase() },
+        { ...events[1]!, id: events[1]!.id!.toUpperCase() },
       ],
       { expectedVersion: 'no_stream' },
     );

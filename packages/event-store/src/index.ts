@@ -23,3 +23,4 @@ export { EVENTS_CHANNEL, type GroupCommitOptions } from './group-commit.js';
 export { type MigrateOptions, type MigrateResult, migrate } from './migrate.js';
 export { createPool, isConnectionError, type PoolOptions } from './pg-pool.js';
 export { DEFAULT_PARTITIONS, readPartitionCount } from './settings.js';
+export { assertStorableJson, MAX_JSON_DEPTH } from './storable-json.js';

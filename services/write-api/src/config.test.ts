@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+const DATABASE_URL = 'postgres://app:secret@db:5432/refract';
+
+describe('loadConfig', () => {
+  it('applies the defaults', () => {
+    expect(loadConfig({ DATABASE_URL })).toEqual({
+      port: 4000,
+      host: '0.0.0.0',
+      databaseUrl: DATABASE_URL,
+      logLevel: 'info',
+      logPretty: false,
+      bodyLimitBytes: 1_048_576,
+      dbPoolSize: 10,
+      readyTimeoutMs: 1000,
+      shutdownTimeoutMs: 10_000,
+    });
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      DATABASE_URL: 'postgresql://localhost/x',
+      WRITE_API_PORT: '0',
+      WRITE_API_HOST: '127.0.0.1',
+      LOG_LEVEL: 'debug',
+      LOG_PRETTY: 'true',
+      WRITE_API_BODY_LIMIT_BYTES: '2048',
+      WRITE_API_DB_POOL_SIZE: '4',
+      WRITE_API_READY_TIMEOUT_MS: '250',
+      WRITE_API_SHUTDOWN_TIMEOUT_MS: '5000',
+      UNRELATED: 'ignored',
+    });
+    expect(config).toMatchObject({
+      port: 0,
+      host: '127.0.0.1',
+      logLevel: 'debug',
+      logPretty: true,
+      bodyLimitBytes: 2048,
+      dbPoolSize: 4,
+      readyTimeoutMs: 250,
+      shutdownTimeoutMs: 5000,
+    });
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ DATABASE_URL, WRITE_API_PORT: '', LOG_LEVEL: ' ' }).port).toBe(4000);
+  });
+
+  it('lists every bad variable at once without echoing values', () => {
+    const error = (() => {
+      try {
+        loadConfig({
+          WRITE_API_PORT: '70000',
+          WRITE_API_BODY_LIMIT_BYTES: '1.5',
+          WRITE_API_READY_TIMEOUT_MS: 'soon',
+          LOG_LEVEL: 'loud',
+          LOG_PRETTY: 'yes',
+        });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems;
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual([
+      'DATABASE_URL',
+      'LOG_LEVEL',
+      'LOG_PRETTY',
+      'WRITE_API_BODY_LIMIT_BYTES',
+      'WRITE_API_PORT',
+      'WRITE_API_READY_TIMEOUT_MS',
+    ]);
+    expect((error as Error).message).toContain('DATABASE_URL: is required');
+    expect((error as Error).message).not.toContain('loud');
+  });
+
+  it('refuses a DATABASE_URL that is not a postgres URL, without printing it', () => {
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://u:pw@h/d' })).toThrow(
+      /DATABASE_URL: must be a postgres:\/\/ connection string/,
+    );
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://u:pw@h/d' })).not.toThrow(/pw/);
+  });
+});

@@ -1,0 +1,3 @@
+export { type AppOptions, buildApp } from './app.js';
+export { type Config, ConfigError, loadConfig } from './config.js';
+export { type WriteApiMetrics, writeApiMetrics } from './metrics.js';

@@ -1,0 +1,151 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import net from 'node:net';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { migrate } from '@refract/event-store';
+import { createTestDatabase, type TestDatabase } from '@refract/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+let db: TestDatabase;
+
+beforeAll(async () => {
+  db = await createTestDatabase('write_api_e2e');
+  await migrate({ databaseUrl: db.url, partitions: 4 });
+});
+
+afterAll(async () => {
+  await db?.drop();
+});
+
+interface Service {
+  child: ChildProcess;
+  port: number;
+  /** Every JSON log line so far. */
+  logs: Record<string, unknown>[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts `src/main.ts` as the real process, on a port the OS picks, and waits until it listens. */
+async function startService(env: Record<string, string>): Promise<Service> {
+  const child = spawn(process.execPath, ['--conditions=@refract/source', '--import', 'tsx', MAIN], {
+    // tsx is a root devDependency: --import resolves it from the working directory.
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Record<string, unknown>[] = [];
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`no listening line; stderr: ${stderr}`)),
+      30_000,
+    );
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const record = JSON.parse(line) as Record<string, unknown>;
+      logs.push(record);
+      if (record.msg === 'write-api listening') {
+        clearTimeout(timer);
+        resolve(record.port as number);
+      }
+    });
+    void exited.then(({ code }) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code} before listening; stderr: ${stderr}`));
+    });
+  });
+  return { child, port, logs, exited };
+}
+
+describe('write-api process', () => {
+  it('refuses to start with a bad configuration, naming the variables', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--conditions=@refract/source', '--import', 'tsx', MAIN],
+      {
+        cwd: REPO_ROOT,
+        env: { PATH: process.env.PATH ?? '', WRITE_API_PORT: 'eighty' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(stderr).toContain('DATABASE_URL');
+    expect(stderr).toContain('WRITE_API_PORT');
+  });
+
+  it('serves appends over HTTP and, on SIGTERM, finishes the request in flight and exits 0', async () => {
+    const service = await startService({
+      DATABASE_URL: db.url,
+      WRITE_API_PORT: '0',
+      WRITE_API_HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+    });
+    const base = `http://127.0.0.1:${service.port}`;
+    try {
+      expect((await fetch(`${base}/readyz`)).status).toBe(200);
+      const streamId = `e2e-${randomUUID()}`;
+      const first = await fetch(`${base}/streams/${streamId}/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ events: [{ type: 'Started', data: { n: 1 } }] }),
+      });
+      expect(first.status).toBe(201);
+      expect(await first.json()).toMatchObject({ streamId, firstVersion: 0, lastVersion: 0 });
+
+      // A request in flight: headers and half the body sent, the rest after SIGTERM.
+      const body = JSON.stringify({ expectedVersion: 0, events: [{ type: 'Later', data: {} }] });
+      const socket = net.connect(service.port, '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      let response = '';
+      socket.on('data', (chunk) => {
+        response += chunk;
+      });
+      const socketClosed = new Promise((resolve) => socket.once('close', resolve));
+      socket.write(
+        `POST /streams/${streamId}/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 200));
+
+      service.child.kill('SIGTERM');
+      // The process keeps running while the request is unfinished, and stops
+      // accepting new connections.
+      await waitFor(() => service.logs.some((l) => l.msg?.toString().startsWith('shutting down')));
+      await expect(fetch(`${base}/healthz`)).rejects.toThrow();
+      expect(service.child.exitCode).toBeNull();
+
+      socket.write(body.slice(5));
+      await socketClosed;
+      expect(response).toMatch(/^HTTP\/1\.1 201 /);
+      expect(response).toContain('"firstVersion":1');
+
+      expect(await service.exited).toEqual({ code: 0, signal: null });
+      expect(service.logs.at(-1)).toMatchObject({ msg: 'stopped', service: 'write-api' });
+      // Nothing the process logged holds a stack trace for a request.
+      expect(service.logs.filter((l) => (l.level as number) >= 50)).toEqual([]);
+    } finally {
+      if (service.child.exitCode === null) service.child.kill('SIGKILL');
+    }
+  });
+});
+
+async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

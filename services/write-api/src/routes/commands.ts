@@ -1,0 +1,59 @@
+import {
+  type AnyCommandRoute,
+  assertStreamId,
+  InvalidInputError,
+  RefractError,
+  UnknownCommandError,
+} from '@refract/core';
+import { type EventStore, handleCommand } from '@refract/event-store';
+import type { FastifyInstance } from 'fastify';
+import type { WriteApiMetrics } from '../metrics.js';
+
+export function registerCommandRoutes(
+  app: FastifyInstance,
+  store: EventStore,
+  catalog: readonly AnyCommandRoute[],
+  metrics: WriteApiMetrics,
+): void {
+  // A Map, not an object: `constructor` or `__proto__` must not find anything.
+  const routes = new Map<string, AnyCommandRoute>();
+  for (const route of catalog) {
+    if (routes.has(route.type)) throw new Error(`command type ${route.type} is routed twice`);
+    routes.set(route.type, route);
+  }
+
+  app.post<{ Params: { commandType: string } }>('/commands/:commandType', async (request) => {
+    const route = routes.get(request.params.commandType);
+    if (!route) throw new UnknownCommandError(request.params.commandType);
+    let outcome = 'error';
+    try {
+      const command = parse(route, request.body);
+      const streamId = route.streamId(command);
+      // Checked before loading: a stream id Postgres cannot hold must fail as input, not in SQL.
+      assertStreamId(streamId, 'streamId');
+      const result = await handleCommand(store, route.decider, streamId, command);
+      outcome = 'ok';
+      return { streamId: result.streamId, version: result.version, position: result.position };
+    } catch (error) {
+      if (error instanceof RefractError) outcome = error.code;
+      throw error;
+    } finally {
+      metrics.commands.inc({ command: route.type, outcome });
+    }
+  });
+
+  /**
+   * A route's `parse` promises InvalidInputError for bad input. Whatever else
+   * it throws is still about the input, so it is answered as a 400 rather
+   * than a 500; the log keeps the original for whoever owns the route.
+   */
+  function parse(route: AnyCommandRoute, body: unknown): unknown {
+    try {
+      return route.parse(body);
+    } catch (error) {
+      if (error instanceof RefractError) throw error;
+      app.log.warn({ err: error, command: route.type }, 'command parse threw a non-Refract error');
+      throw new InvalidInputError('body', `is not a valid ${route.type} command`);
+    }
+  }
+}

@@ -1,0 +1,115 @@
+import { InvalidInputError, type RecordedEvent, RefractError } from '@refract/core';
+import { type EventStore, parseAppendRequest } from '@refract/event-store';
+import type { FastifyInstance } from 'fastify';
+import type { WriteApiMetrics } from '../metrics.js';
+
+/** The most events one read returns; also the default page size. */
+export const MAX_READ_LIMIT = 1000;
+
+interface StreamParams {
+  streamId: string;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A query parameter given at most once, as fastify's parser hands it over. */
+function single(query: Record<string, unknown>, name: string): string | undefined {
+  const value = query[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new InvalidInputError(name, 'must be given once');
+  return value;
+}
+
+function integerParam(query: Record<string, unknown>, name: string, min: number, max: number) {
+  const text = single(query, name);
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new InvalidInputError(
+      name,
+      max === Number.MAX_SAFE_INTEGER
+        ? `must be an integer of at least ${min}`
+        : `must be an integer from ${min} to ${max}`,
+    );
+  }
+  return value;
+}
+
+// A date, or a date and time with seconds optional, fractions optional, and a
+// zone (Z or ±hh:mm): a time without a zone would mean the server's zone.
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+
+function timeParam(query: Record<string, unknown>, name: string): Date | undefined {
+  const text = single(query, name);
+  if (text === undefined) return undefined;
+  const date = new Date(text);
+  if (!ISO_TIME.test(text) || Number.isNaN(date.getTime())) {
+    throw new InvalidInputError(
+      name,
+      'must be an ISO 8601 time with a zone, e.g. 2025-01-31T12:00:00Z',
+    );
+  }
+  return date;
+}
+
+function toApiEvent(event: RecordedEvent) {
+  return {
+    id: event.id,
+    type: event.type,
+    data: event.data,
+    metadata: event.metadata,
+    version: event.version,
+    position: event.position,
+    createdAt: event.createdAt.toISOString(),
+  };
+}
+
+export function registerStreamRoutes(
+  app: FastifyInstance,
+  store: EventStore,
+  metrics: WriteApiMetrics,
+): void {
+  app.post<{ Params: StreamParams }>('/streams/:streamId/events', async (request, reply) => {
+    let outcome = 'error';
+    try {
+      const body = request.body;
+      if (!isPlainObject(body)) throw new InvalidInputError('body', 'must be a JSON object');
+      const append = parseAppendRequest(request.params.streamId, body, (type) =>
+        store.upcasters.currentVersion(type),
+      );
+      const stopTimer = metrics.appendDuration.startTimer();
+      const result = await store.appendParsed(append).finally(stopTimer);
+      outcome = result.duplicate ? 'duplicate' : 'created';
+      // A retry of a stored append is answered as the original was, with 200
+      // instead of 201 so a client can tell nothing new was written.
+      reply.code(result.duplicate ? 200 : 201);
+      return {
+        streamId: result.streamId,
+        firstVersion: result.firstVersion,
+        lastVersion: result.lastVersion,
+        firstPosition: result.firstPosition,
+        lastPosition: result.lastPosition,
+      };
+    } catch (error) {
+      if (error instanceof RefractError) outcome = error.code;
+      throw error;
+    } finally {
+      metrics.appends.inc({ outcome });
+    }
+  });
+
+  app.get<{ Params: StreamParams }>('/streams/:streamId', async (request) => {
+    const query = (request.query ?? {}) as Record<string, unknown>;
+    const fromVersion = integerParam(query, 'fromVersion', 0, Number.MAX_SAFE_INTEGER) ?? 0;
+    const limit = integerParam(query, 'limit', 1, MAX_READ_LIMIT) ?? MAX_READ_LIMIT;
+    const asOf = timeParam(query, 'asOf');
+    const slice = await store.readStream(request.params.streamId, { fromVersion, limit, asOf });
+    return {
+      streamId: slice.streamId,
+      version: slice.version,
+      events: slice.events.map(toApiEvent),
+    };
+  });
+}
