@@ -1,0 +1,3 @@
+export { type Gap, type Plan, planPublication, type VisibleEvent } from './plan.js';
+export { Relay, type RelayOptions, type RelayStatus } from './relay.js';
+export { parseSnapshot, type SnapshotBounds } from './snapshot.js';

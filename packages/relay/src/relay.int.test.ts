@@ -1,0 +1,306 @@
+import { randomUUID } from 'node:crypto';
+import { EventStore, migrate } from '@refract/event-store';
+import { createRedisClient, readPartitionStream } from '@refract/stream-bus';
+import {
+  createTestDatabase,
+  createTestRedisNamespace,
+  eventually,
+  startRedisServer,
+  type TestDatabase,
+  type TestRedisNamespace,
+} from '@refract/testing';
+import type { Redis } from 'ioredis';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Relay, type RelayOptions } from './relay.js';
+
+const PARTITIONS = 4;
+let db: TestDatabase;
+let ns: TestRedisNamespace;
+let redis: Redis;
+let store: EventStore;
+const relays: Relay[] = [];
+let keyPrefix: string;
+
+beforeAll(async () => {
+  db = await createTestDatabase('relay');
+  await migrate({ databaseUrl: db.url, partitions: PARTITIONS });
+  ns = createTestRedisNamespace('relay');
+  redis = createRedisClient(ns.url, { name: 'relay-test' });
+  store = await EventStore.open({ databaseUrl: db.url });
+});
+
+afterAll(async () => {
+  await store?.close();
+  redis?.disconnect();
+  await ns?.cleanup();
+  await db?.drop();
+});
+
+// Each test starts from an empty log, so positions and checkpoints are its own.
+beforeEach(async () => {
+  const admin = new pg.Client({ connectionString: db.url });
+  await admin.connect();
+  await admin.query(
+    `TRUNCATE refract.events, refract.streams, refract.relay_checkpoints;
+     ALTER SEQUENCE refract.events_position_seq RESTART WITH 1`,
+  );
+  await admin.end();
+  keyPrefix = `${ns.prefix}${randomUUID().slice(0, 6)}:`;
+});
+
+afterEach(async () => {
+  await Promise.all(relays.splice(0).map((relay) => relay.close()));
+});
+
+function startRelay(options: Partial<RelayOptions> = {}): Relay {
+  const relay = new Relay({
+    databaseUrl: db.url,
+    redis,
+    keyPrefix,
+    leaderRetryMs: 100,
+    ...options,
+  });
+  relays.push(relay);
+  relay.start();
+  return relay;
+}
+
+async function published(client: Redis = redis, prefix = keyPrefix) {
+  const all: { position: number; prev: number; partition: number }[] = [];
+  for (let p = 0; p < PARTITIONS; p++) {
+    for (const entry of await readPartitionStream(client, prefix, p, 0, 1_000_000)) {
+      all.push({ position: entry.position, prev: entry.prev, partition: p });
+      expect(entry.event.partition).toBe(p);
+      expect(entry.event.position).toBe(entry.position);
+    }
+  }
+  return all;
+}
+
+/** Every committed position exactly once, each stream ascending, every prev link right. */
+async function expectExactlyOnce(client: Redis = redis, prefix = keyPrefix, from = 0) {
+  const rows = await db_query<{ position: string; partition: number }>(
+    'SELECT position, partition FROM refract.events ORDER BY position',
+  );
+  const entries = await published(client, prefix);
+  const positions = entries.map((e) => e.position).sort((a, b) => a - b);
+  expect(new Set(positions).size).toBe(positions.length);
+  const committed = rows.map((r) => Number(r.position)).filter((p) => p > from);
+  expect(positions.filter((p) => p > from)).toEqual(committed);
+  const prevOf = new Map<number, number>();
+  let last = new Array<number>(PARTITIONS).fill(0);
+  for (const row of rows) {
+    prevOf.set(Number(row.position), last[row.partition]!);
+    last = [...last];
+    last[row.partition] = Number(row.position);
+  }
+  for (let p = 0; p < PARTITIONS; p++) {
+    const stream = entries.filter((e) => e.partition === p);
+    expect(stream.map((e) => e.position)).toEqual(
+      [...stream.map((e) => e.position)].sort((a, b) => a - b),
+    );
+    for (const entry of stream) expect(entry.prev).toBe(prevOf.get(entry.position));
+  }
+  return positions;
+}
+
+async function db_query<T extends pg.QueryResultRow>(text: string, values: unknown[] = []) {
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  try {
+    return (await client.query<T>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * An append done by hand, following the store's protocol (transaction id
+ * first, then positions), left open so the test decides when it ends.
+ */
+async function openAppend(streamId: string) {
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  await client.query('BEGIN');
+  await client.query('SELECT pg_current_xact_id()');
+  const row = await client.query<{ position: string }>(
+    `INSERT INTO refract.events (position, stream_id, version, partition, event_id, type, data, tx_id)
+     VALUES (nextval('refract.events_position_seq'), $1, 0, 0, $2, 'Held', '{}', pg_current_xact_id())
+     RETURNING position`,
+    [streamId, randomUUID()],
+  );
+  return {
+    position: Number(row.rows[0]!.position),
+    commit: async () => {
+      await client.query("SELECT pg_notify('refract_events', '')");
+      await client.query('COMMIT');
+      await client.end();
+    },
+    rollback: async () => {
+      await client.query('ROLLBACK');
+      await client.end();
+    },
+  };
+}
+
+const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('commit order', () => {
+  it('holds a later commit until the earlier position commits, then publishes both in order', async () => {
+    startRelay({ pollIntervalMs: 60_000 });
+    const a = await openAppend('order-a');
+    const b = await store.append('order-b', [{ type: 'Later', data: {} }]);
+    expect(b.firstPosition).toBe(a.position + 1);
+    await wait(300);
+    expect(await published()).toEqual([]);
+    await a.commit();
+    const positions = await eventually(async () => {
+      const got = await expectExactlyOnce();
+      expect(got).toHaveLength(2);
+      return got;
+    });
+    expect(positions).toEqual([a.position, b.firstPosition]);
+  });
+
+  it('gives up a rolled-back gap as soon as its transaction ended, not after a timeout', async () => {
+    const relay = startRelay({ pollIntervalMs: 60_000 });
+    const a = await openAppend('order-a');
+    const b = await store.append('order-b', [{ type: 'Later', data: {} }]);
+    await eventually(() => expect(relay.status().heldAt?.position).toBe(a.position));
+    await wait(200);
+    expect(relay.status().heldAt!.forMs).toBeGreaterThanOrEqual(150);
+    expect(await published()).toEqual([]);
+    await a.rollback();
+    await eventually(async () => expect(await expectExactlyOnce()).toEqual([b.firstPosition]), {
+      timeoutMs: 2000,
+    });
+    expect(relay.status().heldAt).toBeNull();
+    expect(relay.status().publishedPosition).toBe(b.firstPosition);
+  });
+
+  it('publishes every position exactly once under 20 writers with random commit delays and rollbacks', async () => {
+    startRelay({ batchSize: 300 });
+    const writers = Array.from({ length: 20 }, async (_, w) => {
+      const client = new pg.Client({ connectionString: db.url });
+      await client.connect();
+      try {
+        for (let i = 0; i < 500; i++) {
+          const streamId = `writer-${w}-${i % 7}`;
+          await client.query('BEGIN');
+          await client.query('SELECT pg_current_xact_id()');
+          await client.query(
+            `INSERT INTO refract.events (position, stream_id, version, partition, event_id, type, data, tx_id)
+             VALUES (nextval('refract.events_position_seq'), $1, $2, $3, $4, 'E', '{}', pg_current_xact_id())`,
+            [streamId, i, (w + i) % PARTITIONS, randomUUID()],
+          );
+          if (Math.random() < 0.3) await wait(Math.random() * 4);
+          if (Math.random() < 0.02) {
+            await client.query('ROLLBACK');
+          } else {
+            await client.query("SELECT pg_notify('refract_events', '')");
+            await client.query('COMMIT');
+          }
+        }
+      } finally {
+        await client.end();
+      }
+    });
+    await Promise.all(writers);
+    const committed = Number(
+      (await db_query<{ n: string }>('SELECT count(*) n FROM refract.events'))[0]!.n,
+    );
+    expect(committed).toBeGreaterThan(9000);
+    await eventually(async () => expect(await expectExactlyOnce()).toHaveLength(committed), {
+      timeoutMs: 30_000,
+    });
+  });
+});
+
+describe('crashes and leadership', () => {
+  it('re-publishes nothing twice after a crash between XADD and the checkpoint write', async () => {
+    for (let i = 0; i < 30; i++) await store.append(`s-${i}`, [{ type: 'E', data: { i } }]);
+    let crashes = 0;
+    startRelay({
+      batchSize: 10,
+      hooks: {
+        beforeCheckpoint: () => {
+          if (crashes < 3) {
+            crashes += 1;
+            throw new Error('simulated crash before the checkpoint write');
+          }
+        },
+      },
+    });
+    await eventually(async () => expect(await expectExactlyOnce()).toHaveLength(30));
+    expect(crashes).toBe(3);
+    const [row] = await db_query<{ position: string }>(
+      'SELECT position FROM refract.relay_checkpoints',
+    );
+    expect(Number(row!.position)).toBe(30);
+  });
+
+  it('has one leader at a time; when its connection dies another takes over', async () => {
+    const first = startRelay();
+    await eventually(() => expect(first.status().leader).toBe(true));
+    const second = startRelay();
+    await wait(300);
+    expect(second.status().leader).toBe(false);
+    await store.append('s-1', [{ type: 'E', data: {} }]);
+    await eventually(async () => expect(await expectExactlyOnce()).toHaveLength(1));
+
+    await db_query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+       WHERE application_name = 'refract-relay-main' AND datname = current_database()
+         AND pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted)`,
+    );
+    await eventually(() => expect(second.status().leader || first.status().leader).toBe(true));
+    await store.append('s-2', [{ type: 'E', data: {} }]);
+    await eventually(async () => expect(await expectExactlyOnce()).toHaveLength(2));
+    expect([first.status().leader, second.status().leader].filter(Boolean)).toHaveLength(1);
+  });
+
+  it('a relay closed gracefully hands over at once', async () => {
+    const first = startRelay();
+    await eventually(() => expect(first.status().leader).toBe(true));
+    const second = startRelay();
+    await first.close();
+    await eventually(() => expect(second.status().leader).toBe(true), { timeoutMs: 2000 });
+  });
+});
+
+describe('Redis outages', () => {
+  it('keeps appends working while Redis is down and catches up when it returns; goes on after FLUSHALL', async () => {
+    const server = await startRedisServer();
+    const client = createRedisClient(server.url, { name: 'relay-outage' });
+    const relay = startRelay({ redis: client });
+    try {
+      for (let i = 0; i < 20; i++) await store.append(`s-${i % 5}`, [{ type: 'E', data: { i } }]);
+      await eventually(async () => expect(await expectExactlyOnce(client)).toHaveLength(20));
+
+      await server.kill();
+      // Appends do not depend on Redis.
+      for (let i = 20; i < 60; i++) await store.append(`s-${i % 5}`, [{ type: 'E', data: { i } }]);
+      await eventually(() => expect(relay.status().redisAvailable).toBe(false));
+      await server.restart();
+      // Redis came back empty: everything after the relay's checkpoint is published, prev links intact.
+      await eventually(
+        async () => expect(await expectExactlyOnce(client, keyPrefix, 20)).toHaveLength(40),
+        {
+          timeoutMs: 15_000,
+        },
+      );
+
+      await client.flushall();
+      for (let i = 60; i < 80; i++) await store.append(`s-${i % 5}`, [{ type: 'E', data: { i } }]);
+      await eventually(async () =>
+        expect(await expectExactlyOnce(client, keyPrefix, 60)).toHaveLength(20),
+      );
+      expect(relay.status().publishedPosition).toBe(80);
+    } finally {
+      await relay.close();
+      client.disconnect();
+      await server.kill();
+    }
+  });
+});

@@ -1,0 +1,5 @@
+export { decodeEntry, type PartitionEntry, type ReceivedEntry } from './entry.js';
+export { entryIdOf, partitionStreamKey, positionOfEntryId } from './keys.js';
+export { type PublishOptions, type PublishResult, publishEntries } from './publish.js';
+export { readPartitionStream } from './read.js';
+export { createRedisClient, type RedisClientOptions } from './redis-client.js';

@@ -1,0 +1,18 @@
+/**
+ * Redis key names. Every key that belongs to a partition carries the
+ * partition in a hash tag (`{7}`), so a Redis Cluster spreads partitions
+ * over its slots and every command touches keys of one partition only.
+ */
+export function partitionStreamKey(prefix: string, partition: number): string {
+  return `${prefix}events:{${partition}}`;
+}
+
+/** The stream entry id of a position: ids are positions, so Redis itself refuses a second copy. */
+export function entryIdOf(position: number): string {
+  return `${position}-0`;
+}
+
+export function positionOfEntryId(id: string): number {
+  const dash = id.indexOf('-');
+  return Number(dash === -1 ? id : id.slice(0, dash));
+}
