@@ -1,3 +1,4 @@
 export { type Gap, type Plan, planPublication, type VisibleEvent } from './plan.js';
 export { Relay, type RelayOptions, type RelayStatus } from './relay.js';
+export { relayMetrics } from './relay-metrics.js';
 export { parseSnapshot, type SnapshotBounds } from './snapshot.js';

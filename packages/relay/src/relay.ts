@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { fnv1a32 } from '@refract/core';
 import { EVENTS_CHANNEL, readPartitionCount } from '@refract/event-store';
+import type { Logger } from '@refract/observability';
 import { type PartitionEntry, publishEntries } from '@refract/stream-bus';
 import type { Redis } from 'ioredis';
 import pg from 'pg';
-import type { Logger } from 'pino';
 import { type Gap, planPublication, type VisibleEvent } from './plan.js';
 import { parseSnapshot } from './snapshot.js';
 import { SQL } from './sql.js';

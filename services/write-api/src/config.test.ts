@@ -2,10 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.js';
 
 const DATABASE_URL = 'postgres://app:secret@db:5432/refract';
+const REDIS_URL = 'redis://cache:6379';
 
 describe('loadConfig', () => {
   it('applies the defaults', () => {
-    expect(loadConfig({ DATABASE_URL })).toEqual({
+    expect(loadConfig({ DATABASE_URL, REDIS_URL })).toEqual({
       port: 4000,
       host: '0.0.0.0',
       databaseUrl: DATABASE_URL,
@@ -15,7 +16,24 @@ describe('loadConfig', () => {
       dbPoolSize: 10,
       readyTimeoutMs: 1000,
       shutdownTimeoutMs: 10_000,
+      relay: {
+        mode: 'embedded',
+        redisUrl: REDIS_URL,
+        keyPrefix: 'refract:',
+        windowSize: 100_000,
+        batchSize: 2000,
+      },
     });
+  });
+
+  it('needs REDIS_URL for the embedded relay, and not without it', () => {
+    expect(() => loadConfig({ DATABASE_URL })).toThrow(
+      /REDIS_URL: is required while RELAY_MODE=embedded/,
+    );
+    expect(loadConfig({ DATABASE_URL, RELAY_MODE: 'off' }).relay).toEqual({ mode: 'off' });
+    expect(() => loadConfig({ DATABASE_URL, REDIS_URL: 'http://x' })).toThrow(
+      /REDIS_URL: must be a redis/,
+    );
   });
 
   it('reads every variable', () => {
@@ -29,6 +47,7 @@ describe('loadConfig', () => {
       WRITE_API_DB_POOL_SIZE: '4',
       WRITE_API_READY_TIMEOUT_MS: '250',
       WRITE_API_SHUTDOWN_TIMEOUT_MS: '5000',
+      RELAY_MODE: 'off',
       UNRELATED: 'ignored',
     });
     expect(config).toMatchObject({
@@ -44,7 +63,9 @@ describe('loadConfig', () => {
   });
 
   it('treats an empty variable as unset', () => {
-    expect(loadConfig({ DATABASE_URL, WRITE_API_PORT: '', LOG_LEVEL: ' ' }).port).toBe(4000);
+    expect(loadConfig({ DATABASE_URL, REDIS_URL, WRITE_API_PORT: '', LOG_LEVEL: ' ' }).port).toBe(
+      4000,
+    );
   });
 
   it('lists every bad variable at once without echoing values', () => {

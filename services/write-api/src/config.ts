@@ -17,23 +17,44 @@ const boolean = z
   .transform((value) => value === 'true' || value === '1');
 
 /** Every setting of the write API; each variable is documented in the README. */
-const schema = z.object({
-  WRITE_API_PORT: port.default(4000),
-  WRITE_API_HOST: z.string().default('0.0.0.0'),
-  DATABASE_URL: z
-    .string({ error: 'is required: a postgres:// connection string' })
-    .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// connection string'),
-  LOG_LEVEL: z
-    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
-      error: 'must be one of fatal, error, warn, info, debug, trace, silent',
-    })
-    .default('info'),
-  LOG_PRETTY: boolean.default(false),
-  WRITE_API_BODY_LIMIT_BYTES: positiveInt('a positive number of bytes').default(1024 * 1024),
-  WRITE_API_DB_POOL_SIZE: positiveInt('a positive integer').default(10),
-  WRITE_API_READY_TIMEOUT_MS: positiveInt('a positive number of milliseconds').default(1000),
-  WRITE_API_SHUTDOWN_TIMEOUT_MS: positiveInt('a positive number of milliseconds').default(10_000),
-});
+const schema = z
+  .object({
+    WRITE_API_PORT: port.default(4000),
+    WRITE_API_HOST: z.string().default('0.0.0.0'),
+    DATABASE_URL: z
+      .string({ error: 'is required: a postgres:// connection string' })
+      .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// connection string'),
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+        error: 'must be one of fatal, error, warn, info, debug, trace, silent',
+      })
+      .default('info'),
+    LOG_PRETTY: boolean.default(false),
+    WRITE_API_BODY_LIMIT_BYTES: positiveInt('a positive number of bytes').default(1024 * 1024),
+    WRITE_API_DB_POOL_SIZE: positiveInt('a positive integer').default(10),
+    WRITE_API_READY_TIMEOUT_MS: positiveInt('a positive number of milliseconds').default(1000),
+    WRITE_API_SHUTDOWN_TIMEOUT_MS: positiveInt('a positive number of milliseconds').default(10_000),
+    RELAY_MODE: z
+      .enum(['embedded', 'off'], { error: 'must be embedded or off' })
+      .default('embedded'),
+    REDIS_URL: z
+      .string()
+      .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
+      .optional(),
+    REDIS_KEY_PREFIX: z.string().max(100, 'must be at most 100 characters').default('refract:'),
+    RELAY_WINDOW_SIZE: positiveInt('a positive number of entries').default(100_000),
+    RELAY_BATCH_SIZE: positiveInt('a positive number of events').default(2000),
+  })
+  .superRefine((c, ctx) => {
+    if (c.RELAY_MODE === 'embedded' && c.REDIS_URL === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REDIS_URL'],
+        message:
+          'is required while RELAY_MODE=embedded (the relay publishes to Redis); set it, or set RELAY_MODE=off and run services/relay',
+      });
+    }
+  });
 
 export interface Config {
   port: number;
@@ -46,6 +67,16 @@ export interface Config {
   readyTimeoutMs: number;
   /** In-flight requests get this long to finish after SIGTERM before the process gives up. */
   shutdownTimeoutMs: number;
+  /** The relay runs inside this process (competing for leadership), or not at all. */
+  relay:
+    | {
+        mode: 'embedded';
+        redisUrl: string;
+        keyPrefix: string;
+        windowSize: number;
+        batchSize: number;
+      }
+    | { mode: 'off' };
 }
 
 export class ConfigError extends Error {
@@ -82,5 +113,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dbPoolSize: c.WRITE_API_DB_POOL_SIZE,
     readyTimeoutMs: c.WRITE_API_READY_TIMEOUT_MS,
     shutdownTimeoutMs: c.WRITE_API_SHUTDOWN_TIMEOUT_MS,
+    relay:
+      c.RELAY_MODE === 'embedded'
+        ? {
+            mode: 'embedded',
+            redisUrl: c.REDIS_URL!,
+            keyPrefix: c.REDIS_KEY_PREFIX,
+            windowSize: c.RELAY_WINDOW_SIZE,
+            batchSize: c.RELAY_BATCH_SIZE,
+          }
+        : { mode: 'off' },
   };
 }

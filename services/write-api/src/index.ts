@@ -1,3 +1,4 @@
 export { type AppOptions, buildApp } from './app.js';
 export { type Config, ConfigError, loadConfig } from './config.js';
 export { type WriteApiMetrics, writeApiMetrics } from './metrics.js';
+export { startWriteApi, type WriteApiServer } from './server.js';

@@ -4,7 +4,13 @@ import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { migrate } from '@refract/event-store';
-import { createTestDatabase, type TestDatabase } from '@refract/testing';
+import { createRedisClient, readPartitionStream } from '@refract/stream-bus';
+import {
+  createTestDatabase,
+  createTestRedisNamespace,
+  eventually,
+  type TestDatabase,
+} from '@refract/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
@@ -93,6 +99,7 @@ describe('write-api process', () => {
       WRITE_API_PORT: '0',
       WRITE_API_HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
+      RELAY_MODE: 'off',
     });
     const base = `http://127.0.0.1:${service.port}`;
     try {
@@ -138,6 +145,67 @@ describe('write-api process', () => {
       expect(service.logs.filter((l) => (l.level as number) >= 50)).toEqual([]);
     } finally {
       if (service.child.exitCode === null) service.child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('the embedded relay', () => {
+  it('has one leader across two write-api processes; when it is killed the other publishes', async () => {
+    const ns = createTestRedisNamespace('write_api_relay');
+    const redis = createRedisClient(ns.url, { failFast: false });
+    const env = {
+      DATABASE_URL: db.url,
+      WRITE_API_PORT: '0',
+      WRITE_API_HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      REDIS_URL: ns.url,
+      REDIS_KEY_PREFIX: ns.prefix,
+    };
+    const services = [await startService(env), await startService(env)];
+    const base = (s: Service) => `http://127.0.0.1:${s.port}`;
+    const isLeader = async (s: Service) =>
+      /^refract_relay_leader 1$/m.test(await (await fetch(`${base(s)}/metrics`)).text());
+    const append = async (s: Service, n: number) => {
+      const response = await fetch(`${base(s)}/streams/relay-e2e-${n}/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ events: [{ type: 'Happened', data: { n } }] }),
+      });
+      expect(response.status).toBe(201);
+      return ((await response.json()) as { lastPosition: number }).lastPosition;
+    };
+    const inRedis = async () => {
+      const positions: number[] = [];
+      for (let p = 0; p < 4; p++) {
+        for (const entry of await readPartitionStream(redis, ns.prefix, p, 0, 10_000)) {
+          positions.push(entry.position);
+        }
+      }
+      return positions.sort((a, b) => a - b);
+    };
+    try {
+      const leaders = await eventually(async () => {
+        const flags = await Promise.all(services.map(isLeader));
+        expect(flags.filter(Boolean)).toHaveLength(1);
+        return flags;
+      });
+      const leader = services[leaders.indexOf(true)]!;
+      const follower = services[leaders.indexOf(false)]!;
+      const before = await append(follower, 1);
+      await eventually(async () => expect(await inRedis()).toContain(before));
+
+      leader.child.kill('SIGKILL');
+      await leader.exited;
+      const after = await append(follower, 2);
+      // The lock goes with the dead process's session; the follower retries every second.
+      await eventually(async () => expect(await inRedis()).toContain(after), { timeoutMs: 15_000 });
+      expect(await isLeader(follower)).toBe(true);
+      const positions = await inRedis();
+      expect(new Set(positions).size).toBe(positions.length);
+    } finally {
+      for (const s of services) if (s.child.exitCode === null) s.child.kill('SIGKILL');
+      redis.disconnect();
+      await ns.cleanup();
     }
   });
 });

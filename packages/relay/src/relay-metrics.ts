@@ -1,0 +1,59 @@
+import type { Metrics } from '@refract/observability';
+import type { RelayStatus } from './relay.js';
+
+/**
+ * The relay's metrics on a process's registry. Gauges read the relay's
+ * status when scraped; the returned callback feeds the counters (pass it as
+ * the relay's `onPublished`).
+ */
+export function relayMetrics(metrics: Metrics, status: () => RelayStatus | undefined) {
+  metrics.gauge({
+    name: 'refract_relay_leader',
+    help: '1 while this process holds relay leadership, else 0.',
+    collect() {
+      this.set(status()?.leader ? 1 : 0);
+    },
+  });
+  metrics.gauge({
+    name: 'refract_relay_published_position',
+    help: 'Every position up to this one is published to Redis (or was a final gap). Meaningful on the leader.',
+    collect() {
+      this.set(status()?.publishedPosition ?? 0);
+    },
+  });
+  metrics.gauge({
+    name: 'refract_relay_gap_held_seconds',
+    help: 'How long the relay has been held by a gap (a position that may still commit); 0 when not held.',
+    collect() {
+      const held = status()?.heldAt;
+      this.set(held ? held.forMs / 1000 : 0);
+    },
+  });
+  metrics.gauge({
+    name: 'refract_relay_gap_position',
+    help: 'The position the relay is held at (waiting for its transaction to end); 0 when not held.',
+    collect() {
+      this.set(status()?.heldAt?.position ?? 0);
+    },
+  });
+  metrics.gauge({
+    name: 'refract_relay_redis_available',
+    help: '0 while the relay cannot reach Redis (appends continue; publication resumes when it returns).',
+    collect() {
+      this.set(status()?.redisAvailable === false ? 0 : 1);
+    },
+  });
+  const published = metrics.counter({
+    name: 'refract_relay_published_events_total',
+    help: 'Events published to partition streams by this process.',
+  });
+  const duration = metrics.histogram({
+    name: 'refract_relay_round_duration_seconds',
+    help: 'Time of one read-publish-checkpoint round.',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+  });
+  return (events: number, durationMs: number) => {
+    published.inc(events);
+    duration.observe(durationMs / 1000);
+  };
+}
