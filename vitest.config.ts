@@ -12,6 +12,8 @@ const shared = {
 
 export default defineConfig({
   test: {
+    // The JSON report lets CI print one plain summary line.
+    reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
     projects: [
       {
         ...shared,
