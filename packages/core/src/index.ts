@@ -29,6 +29,15 @@ export {
 } from './errors.js';
 export { fnv1a32, partitionOf } from './partition.js';
 export {
+  defineProjection,
+  PROJECTIONS_SCHEMA,
+  type Projection,
+  type ProjectionContext,
+  type ProjectionDefinition,
+  type SqlExecutor,
+  versionedTable,
+} from './projection.js';
+export {
   assertStreamId,
   EVENT_TYPE_MAX_LENGTH,
   EVENT_TYPE_PATTERN,

@@ -1,5 +1,12 @@
 export { decodeEntry, type PartitionEntry, type ReceivedEntry } from './entry.js';
-export { entryIdOf, partitionStreamKey, positionOfEntryId } from './keys.js';
+export {
+  entryIdOf,
+  partitionLeaseKey,
+  partitionStreamKey,
+  poolMembersKey,
+  positionOfEntryId,
+} from './keys.js';
+export { assignPartitions, PoolMembership, type PoolMembershipOptions } from './leases.js';
 export { type PublishOptions, type PublishResult, publishEntries } from './publish.js';
 export { readPartitionStream } from './read.js';
 export { createRedisClient, type RedisClientOptions } from './redis-client.js';

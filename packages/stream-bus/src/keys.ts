@@ -16,3 +16,13 @@ export function positionOfEntryId(id: string): number {
   const dash = id.indexOf('-');
   return Number(dash === -1 ? id : id.slice(0, dash));
 }
+
+/** The live members of a worker pool. Pool-wide, so its hash tag names the pool. */
+export function poolMembersKey(prefix: string, pool: string): string {
+  return `${prefix}members:{pool-${pool}}`;
+}
+
+/** The lease of one partition in one pool; tagged with the partition like its stream. */
+export function partitionLeaseKey(prefix: string, pool: string, partition: number): string {
+  return `${prefix}lease:${pool}:{${partition}}`;
+}

@@ -1,0 +1,97 @@
+import type { RecordedEvent } from './envelope.js';
+
+/** The part of a database client a projection needs: pg's `client.query` fits. */
+export interface SqlExecutor {
+  query<Row extends Record<string, unknown> = Record<string, unknown>>(
+    text: string,
+    values?: unknown[],
+  ): Promise<{ rows: Row[]; rowCount: number | null }>;
+}
+
+export interface ProjectionContext {
+  /** Runs SQL inside the batch's transaction: the checkpoint advances with these writes or not at all. */
+  sql: SqlExecutor;
+  /**
+   * The physical, schema-qualified name of one of the projection's tables for
+   * the version being written (`projections.order_summary_v2`). Always write
+   * through it: a rebuild writes version v+1 beside the live v.
+   */
+  table(name: string): string;
+  projection: string;
+  version: number;
+  partition: number;
+}
+
+/** The schema read models live in. */
+export const PROJECTIONS_SCHEMA = 'projections';
+
+/** `projections.<table>_v<version>`: where a version of a table lives. */
+export function versionedTable(table: string, version: number): string {
+  return `${PROJECTIONS_SCHEMA}.${table}_v${version}`;
+}
+
+export interface Projection {
+  name: string;
+  /** Bump to change the tables' shape; a rebuild creates the new version beside the old. */
+  version: number;
+  /** The worker pool that runs it. */
+  pool: string;
+  /** Event types it reads; others advance its checkpoint without a call. */
+  handles: readonly string[];
+  /** Logical table names; queries read views of these names in the `projections` schema. */
+  tables: readonly string[];
+  /** DDL creating one version's tables (idempotent: IF NOT EXISTS), named through `table()`. */
+  setup(table: (name: string) => string): string;
+  /** Applies a batch of events of one partition, in position order, through `ctx.sql`. */
+  applyBatch(events: RecordedEvent[], ctx: ProjectionContext): Promise<void>;
+  /** After the last attempt: park the event and go on, or halt the partition. */
+  onError: 'park' | 'halt';
+  /** Attempts per event before it is parked or halts its partition. */
+  maxAttempts: number;
+  /** Backoff before the first retry; doubles each time. */
+  retryBackoffMs: number;
+}
+
+export type ProjectionDefinition = Omit<
+  Projection,
+  'applyBatch' | 'onError' | 'maxAttempts' | 'retryBackoffMs'
+> & {
+  /** @defaultValue 'park' */
+  onError?: 'park' | 'halt';
+  /** @defaultValue 5 */
+  maxAttempts?: number;
+  /** @defaultValue 50 */
+  retryBackoffMs?: number;
+} & (
+    | { applyBatch: Projection['applyBatch']; apply?: never }
+    | {
+        /** Per-event form, for projections that need no batching. */
+        apply(event: RecordedEvent, ctx: ProjectionContext): Promise<void>;
+        applyBatch?: never;
+      }
+  );
+
+const NAME = /^[a-z][a-z0-9_]{0,40}$/;
+
+export function defineProjection(definition: ProjectionDefinition): Projection {
+  for (const name of [definition.name, ...definition.tables]) {
+    if (!NAME.test(name)) {
+      throw new Error(`projection and table names must match ${NAME}: ${name}`);
+    }
+  }
+  if (!Number.isInteger(definition.version) || definition.version < 1) {
+    throw new Error(`projection ${definition.name}: version must be a positive integer`);
+  }
+  const { apply, applyBatch, ...rest } = definition;
+  return {
+    ...rest,
+    onError: definition.onError ?? 'park',
+    maxAttempts: definition.maxAttempts ?? 5,
+    retryBackoffMs: definition.retryBackoffMs ?? 50,
+    applyBatch:
+      applyBatch ??
+      (async (events, ctx) => {
+        for (const event of events) await apply!(event, ctx);
+      }),
+  };
+}

@@ -1,0 +1,198 @@
+import type { Projection, RecordedEvent } from '@refract/core';
+import { versionedTable } from '@refract/core';
+import { isConnectionError } from '@refract/event-store';
+import type { Logger } from '@refract/observability';
+import type pg from 'pg';
+import { CHECKPOINTS_CHANNEL, SQL } from './sql.js';
+
+/** A projection version as one partition runner sees it: where its checkpoint stands. */
+export interface Slot {
+  projection: Projection;
+  version: number;
+  position: number;
+  halted: boolean;
+}
+
+/** The checkpoint was not where this worker believed: another worker moved it. Nothing was applied. */
+export class CheckpointMoved extends Error {
+  constructor(slot: Slot, partition: number) {
+    super(`checkpoint of ${slot.projection.name} v${slot.version} partition ${partition} moved`);
+  }
+}
+
+export interface ApplyOutcome {
+  applied: number;
+  parked: number;
+  halted: boolean;
+}
+
+/** Deadlocks and serialization failures: the batch was fine, the timing was not. */
+function isTransient(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001' || isConnectionError(error);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * One transaction: compare-and-set the checkpoint from `slot.position` to
+ * `through`, apply the handled events, notify readers. All of it commits or
+ * none of it does, so a batch is applied exactly once even when two workers
+ * believe they own the partition.
+ */
+async function commitBatch(
+  pool: pg.Pool,
+  slot: Slot,
+  partition: number,
+  events: readonly RecordedEvent[],
+  through: number,
+  park?: { event: RecordedEvent; error: string; attempts: number },
+): Promise<number> {
+  const { projection, version } = slot;
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    const moved = await client.query(SQL.advanceCheckpoint, [
+      projection.name,
+      version,
+      partition,
+      slot.position,
+      through,
+    ]);
+    if (moved.rowCount === 0) {
+      await client.query('ROLLBACK');
+      throw new CheckpointMoved(slot, partition);
+    }
+    const handled = events.filter((event) => projection.handles.includes(event.type));
+    if (handled.length > 0) {
+      await projection.applyBatch(handled, {
+        sql: client,
+        table: (name) => versionedTable(name, version),
+        projection: projection.name,
+        version,
+        partition,
+      });
+    }
+    if (park) {
+      await client.query(SQL.parkEvent, [
+        projection.name,
+        version,
+        partition,
+        park.event.position,
+        park.event.streamId,
+        park.event.type,
+        park.error,
+        park.attempts,
+      ]);
+    }
+    await client.query('SELECT pg_notify($1, $2)', [
+      CHECKPOINTS_CHANNEL,
+      `${projection.name}:${version}:${partition}:${through}`,
+    ]);
+    await client.query('COMMIT');
+    slot.position = through;
+    return handled.length;
+  } catch (error) {
+    if (!(error instanceof CheckpointMoved)) {
+      if (isConnectionError(error)) broken = error as Error;
+      await client.query('ROLLBACK').catch(() => {});
+    }
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}
+
+/**
+ * Applies `events` (one partition, ascending, all after the slot's
+ * checkpoint) and moves the checkpoint to `through`. A failing batch is
+ * retried; if it keeps failing, the events are applied one by one so that
+ * only the poison event is retried with backoff and then parked (the
+ * checkpoint moves past it, in the same transaction as the parked row) or
+ * halts the partition, as the projection says. Infrastructure failures
+ * (lost connections) are thrown to the caller, never parked.
+ */
+export async function applyToSlot(
+  pool: pg.Pool,
+  slot: Slot,
+  partition: number,
+  events: readonly RecordedEvent[],
+  through: number,
+  log: Logger,
+): Promise<ApplyOutcome> {
+  const pending = events.filter((event) => event.position > slot.position);
+  if (through <= slot.position) return { applied: 0, parked: 0, halted: false };
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      return {
+        applied: await commitBatch(pool, slot, partition, pending, through),
+        parked: 0,
+        halted: false,
+      };
+    } catch (error) {
+      if (error instanceof CheckpointMoved || isConnectionError(error)) throw error;
+      lastError = error;
+      if (!isTransient(error)) break;
+      await sleep(10 * attempt);
+    }
+  }
+  const { projection } = slot;
+  log.warn(
+    { err: lastError, projection: projection.name, events: pending.length },
+    'batch failed; applying its events one by one',
+  );
+  let applied = 0;
+  let parked = 0;
+  for (const event of pending) {
+    if (!projection.handles.includes(event.type)) continue;
+    let failure: unknown;
+    for (let attempt = 1; attempt <= projection.maxAttempts; attempt++) {
+      try {
+        applied += await commitBatch(pool, slot, partition, [event], event.position);
+        failure = undefined;
+        break;
+      } catch (error) {
+        if (error instanceof CheckpointMoved || isConnectionError(error)) throw error;
+        failure = error;
+        if (attempt < projection.maxAttempts) {
+          await sleep(projection.retryBackoffMs * 2 ** (attempt - 1));
+        }
+      }
+    }
+    if (failure === undefined) continue;
+    const message = failure instanceof Error ? failure.message : String(failure);
+    if (projection.onError === 'halt') {
+      const halted = await pool.query(SQL.haltPartition, [
+        projection.name,
+        slot.version,
+        partition,
+        slot.position,
+        event.position,
+      ]);
+      if (halted.rowCount === 0) throw new CheckpointMoved(slot, partition);
+      slot.halted = true;
+      log.error(
+        { projection: projection.name, partition, position: event.position, err: failure },
+        'poison event: partition halted',
+      );
+      return { applied, parked, halted: true };
+    }
+    // Park: the checkpoint moves past the event, nothing of it is applied.
+    await commitBatch(pool, slot, partition, [], event.position, {
+      event,
+      error: message,
+      attempts: projection.maxAttempts,
+    });
+    parked += 1;
+    log.error(
+      { projection: projection.name, partition, position: event.position, err: failure },
+      'poison event parked',
+    );
+  }
+  if (through > slot.position) {
+    applied += await commitBatch(pool, slot, partition, [], through);
+  }
+  return { applied, parked, halted: false };
+}

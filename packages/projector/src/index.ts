@@ -1,0 +1,9 @@
+export { type ApplyOutcome, applyToSlot, CheckpointMoved, type Slot } from './apply.js';
+export {
+  type ActiveProjection,
+  PartitionRunner,
+  type PartitionRunnerOptions,
+} from './partition-runner.js';
+export { registerProjection } from './register.js';
+export { CHECKPOINTS_CHANNEL } from './sql.js';
+export { ProjectorWorker, type ProjectorWorkerOptions, type WorkerStatus } from './worker.js';

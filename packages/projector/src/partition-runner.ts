@@ -1,0 +1,228 @@
+import type { Projection, RecordedEvent } from '@refract/core';
+import type { EventStore } from '@refract/event-store';
+import type { Logger } from '@refract/observability';
+import {
+  decodeEntry,
+  entryIdOf,
+  partitionStreamKey,
+  type ReceivedEntry,
+} from '@refract/stream-bus';
+import type { Redis } from 'ioredis';
+import { type ApplyOutcome, applyToSlot, CheckpointMoved, type Slot } from './apply.js';
+import { SQL } from './sql.js';
+
+export interface ActiveProjection {
+  projection: Projection;
+  version: number;
+}
+
+export interface PartitionRunnerOptions {
+  partition: number;
+  store: EventStore;
+  /** A connection of its own: XREAD BLOCK holds it. */
+  redis: Redis;
+  keyPrefix: string;
+  /** The projections to run now (live version, not paused); asked before every batch. */
+  active: () => ActiveProjection[];
+  batchSize: number;
+  /** How long one XREAD waits for new entries. @defaultValue 1000 */
+  blockMs?: number;
+  relayName?: string;
+  log: Logger;
+  onBatch?: (projection: string, outcome: ApplyOutcome, durationMs: number) => void;
+  /** The checkpoint moved under us: the worker checks whether it still owns the partition. */
+  onCheckpointMoved: () => Promise<boolean>;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs every projection of a pool on one partition. Catches up from Postgres
+ * up to what the relay has published (a new projection, a worker behind the
+ * Redis window, a Redis that lost its data), then tails the partition stream;
+ * an entry whose `prev` is past what this runner has seen reveals a hole,
+ * which is read from Postgres before going on.
+ */
+export class PartitionRunner {
+  private stopping = false;
+  private done: Promise<void> | undefined;
+  private slots = new Map<string, Slot>();
+  private readonly log: Logger;
+  private redisDown = false;
+
+  constructor(private readonly options: PartitionRunnerOptions) {
+    this.log = options.log.child({ partition: options.partition });
+  }
+
+  start(): void {
+    this.done ??= this.run();
+  }
+
+  /** Finishes the batch in hand, then stops. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    // Unblock a waiting XREAD: the connection is this runner's alone.
+    this.options.redis.disconnect();
+    await this.done;
+  }
+
+  /** Every slot's checkpoint as this runner last saw it, for status and metrics. */
+  checkpoints(): { projection: string; version: number; position: number; halted: boolean }[] {
+    return [...this.slots.values()].map((s) => ({
+      projection: s.projection.name,
+      version: s.version,
+      position: s.position,
+      halted: s.halted,
+    }));
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (!this.stopping) {
+      try {
+        const progressed = await this.step();
+        failures = 0;
+        if (!progressed) await sleep(200);
+      } catch (error) {
+        if (this.stopping) break;
+        if (error instanceof CheckpointMoved) {
+          this.log.warn({ err: error }, 'checkpoint moved by another worker; reloading');
+          if (!(await this.options.onCheckpointMoved())) return;
+          this.slots.clear();
+          continue;
+        }
+        failures += 1;
+        if (failures === 1) this.log.warn({ err: error }, 'partition runner failing; retrying');
+        this.slots.clear();
+        await sleep(Math.min(100 * 2 ** Math.min(failures, 5), 3000));
+      }
+    }
+  }
+
+  /** One round: load checkpoints, catch up from Postgres or read the stream, apply. */
+  private async step(): Promise<boolean> {
+    const slots = await this.loadSlots();
+    const live = slots.filter((s) => !s.halted);
+    if (live.length === 0) return false;
+    const from = Math.min(...live.map((s) => s.position));
+    const published = await this.relayPosition();
+    const behind = from < published;
+    // Redis first, even when behind: it is the cheap path for ordinary lag.
+    // Block only when there is nothing published to catch up on.
+    const entries = await this.read(from, behind ? undefined : (this.options.blockMs ?? 1000));
+    const chained: RecordedEvent[] = [];
+    let last = from;
+    for (const entry of entries) {
+      // A `prev` beyond what we have means Redis lost entries (window, flush, restart).
+      if (entry.prev > last) break;
+      chained.push(entry.event);
+      last = entry.position;
+    }
+    if (chained.length > 0) {
+      await this.apply(live, chained, last);
+      return true;
+    }
+    // Nothing usable in Redis: read Postgres up to a position the relay has
+    // already published (so it is commit-safe): its checkpoint, or the `prev`
+    // of the first entry, which it published before writing the checkpoint.
+    const upTo = Math.max(published, entries[0]?.prev ?? 0);
+    if (upTo <= from) return entries.length > 0 || !this.redisDown;
+    if (entries.length > 0) {
+      this.log.info({ from, upTo }, 'hole in the partition stream; reading Postgres');
+    }
+    const events = await this.options.store.readAll({
+      after: from,
+      upTo,
+      partitions: [this.options.partition],
+      limit: this.options.batchSize,
+    });
+    const through =
+      events.length === this.options.batchSize ? events[events.length - 1]!.position : upTo;
+    await this.apply(live, events, through);
+    return true;
+  }
+
+  private async apply(slots: Slot[], events: RecordedEvent[], through: number): Promise<void> {
+    for (const slot of slots) {
+      if (this.stopping) return;
+      if (slot.halted || through <= slot.position) continue;
+      const started = performance.now();
+      const outcome = await applyToSlot(
+        this.options.store.pool,
+        slot,
+        this.options.partition,
+        events,
+        through,
+        this.log.child({ projection: slot.projection.name }),
+      );
+      this.options.onBatch?.(slot.projection.name, outcome, performance.now() - started);
+    }
+  }
+
+  private async loadSlots(): Promise<Slot[]> {
+    const active = this.options.active();
+    const wanted = new Map(active.map((a) => [`${a.projection.name}@${a.version}`, a]));
+    for (const key of [...this.slots.keys()]) if (!wanted.has(key)) this.slots.delete(key);
+    const missing = active.filter((a) => !this.slots.has(`${a.projection.name}@${a.version}`));
+    if (missing.length > 0) {
+      const rows = await this.options.store.pool.query<{
+        projection: string;
+        version: number;
+        position: number;
+        halted_at: number | null;
+      }>(SQL.loadCheckpoints, [
+        missing.map((a) => a.projection.name),
+        missing.map((a) => a.version),
+        this.options.partition,
+      ]);
+      for (const row of rows.rows) {
+        const a = wanted.get(`${row.projection}@${row.version}`)!;
+        this.slots.set(`${row.projection}@${row.version}`, {
+          projection: a.projection,
+          version: a.version,
+          position: row.position,
+          halted: row.halted_at !== null,
+        });
+      }
+    }
+    return [...this.slots.values()];
+  }
+
+  private async relayPosition(): Promise<number> {
+    const result = await this.options.store.pool.query<{ position: number }>(
+      'SELECT position FROM refract.relay_checkpoints WHERE name = $1',
+      [this.options.relayName ?? 'main'],
+    );
+    return result.rows[0]?.position ?? 0;
+  }
+
+  private async read(after: number, blockMs: number | undefined): Promise<ReceivedEntry[]> {
+    const { redis } = this.options;
+    const key = partitionStreamKey(this.options.keyPrefix, this.options.partition);
+    try {
+      const reply = (
+        blockMs === undefined
+          ? await redis.xread('COUNT', this.options.batchSize, 'STREAMS', key, entryIdOf(after))
+          : await redis.xread(
+              'COUNT',
+              this.options.batchSize,
+              'BLOCK',
+              blockMs,
+              'STREAMS',
+              key,
+              entryIdOf(after),
+            )
+      ) as [string, [string, string[]][]][] | null;
+      if (this.redisDown) this.log.info('redis back');
+      this.redisDown = false;
+      const entries = reply?.[0]?.[1] ?? [];
+      return entries.map(([id, fields]) => decodeEntry(id, fields));
+    } catch (error) {
+      if (this.stopping) return [];
+      if (!this.redisDown) this.log.warn({ err: error }, 'redis unavailable; waiting');
+      this.redisDown = true;
+      await sleep(500);
+      return [];
+    }
+  }
+}

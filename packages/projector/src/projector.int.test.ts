@@ -1,0 +1,233 @@
+import { defineProjection, type Projection } from '@refract/core';
+import { EventStore, migrate } from '@refract/event-store';
+import { createLogger } from '@refract/observability';
+import { Relay } from '@refract/relay';
+import { createRedisClient } from '@refract/stream-bus';
+import {
+  createTestDatabase,
+  eventually,
+  type RedisServer,
+  startRedisServer,
+  type TestDatabase,
+} from '@refract/testing';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProjectorWorker } from './worker.js';
+
+const PARTITIONS = 16;
+const ALL = Array.from({ length: PARTITIONS }, (_, p) => p);
+const logger = createLogger({ service: 'projector-test', level: 'silent' });
+let db: TestDatabase;
+let store: EventStore;
+let server: RedisServer;
+let redis: Redis;
+let relay: Relay;
+
+/** Counts events per stream by incrementing: a double delivery shows as a wrong count. */
+function tally(name: string, extra: Partial<Projection> = {}): Projection {
+  return {
+    ...defineProjection({
+      name,
+      version: 1,
+      pool: 'test',
+      handles: ['Counted', 'Poison'],
+      tables: [name],
+      setup: (table) =>
+        `CREATE TABLE IF NOT EXISTS ${table(name)} (stream_id text PRIMARY KEY, count int NOT NULL, last_position bigint NOT NULL)`,
+      async applyBatch(events, ctx) {
+        for (const event of events) {
+          if (event.type === 'Poison' && (event.data as { fail?: boolean }).fail) {
+            throw new Error(`cannot apply ${event.position}`);
+          }
+          await ctx.sql.query(
+            `INSERT INTO ${ctx.table(name)} AS t VALUES ($1, 1, $2)
+             ON CONFLICT (stream_id) DO UPDATE SET count = t.count + 1, last_position = EXCLUDED.last_position`,
+            [event.streamId, event.position],
+          );
+        }
+      },
+      retryBackoffMs: 5,
+      maxAttempts: 3,
+    }),
+    ...extra,
+  };
+}
+
+async function appendMany(count: number, streams: number, offset = 0) {
+  for (let i = 0; i < count; i += 50) {
+    await Promise.all(
+      Array.from({ length: Math.min(50, count - i) }, (_, j) =>
+        store.append(`s-${(offset + i + j) % streams}`, [{ type: 'Counted', data: {} }]),
+      ),
+    );
+  }
+}
+
+async function counts(table: string): Promise<Map<string, number>> {
+  const rows = await store.pool.query<{ stream_id: string; count: number }>(
+    `SELECT stream_id, count FROM projections.${table}`,
+  );
+  return new Map(rows.rows.map((r) => [r.stream_id, r.count]));
+}
+
+async function expected(types = ['Counted', 'Poison']): Promise<Map<string, number>> {
+  const rows = await store.pool.query<{ stream_id: string; n: string }>(
+    'SELECT stream_id, count(*) AS n FROM refract.events WHERE type = ANY($1) GROUP BY stream_id',
+    [types],
+  );
+  return new Map(rows.rows.map((r) => [r.stream_id, Number(r.n)]));
+}
+
+function worker(projections: Projection[], keyPrefix = 'refract:') {
+  return new ProjectorWorker({
+    databaseUrl: db.url,
+    redisUrl: server.url,
+    keyPrefix,
+    pool: 'test',
+    projections,
+    heartbeatMs: 200,
+    leaseTtlMs: 1500,
+    blockMs: 200,
+    batchSize: 100,
+    logger,
+  });
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase('projector');
+  await migrate({ databaseUrl: db.url, partitions: PARTITIONS });
+  store = await EventStore.open({ databaseUrl: db.url });
+  server = await startRedisServer();
+  redis = createRedisClient(server.url, { failFast: false });
+  relay = new Relay({ databaseUrl: db.url, redis: createRedisClient(server.url), windowSize: 200 });
+  relay.start();
+});
+
+afterAll(async () => {
+  await relay?.close();
+  redis?.disconnect();
+  await store?.close();
+  await server?.kill();
+  await db?.drop();
+});
+
+describe('a worker', () => {
+  it('catches up, follows live events, survives FLUSHALL, and applies each event exactly once', async () => {
+    await appendMany(1500, 40);
+    const projection = tally('tally_a');
+    const w = worker([projection]);
+    await w.start();
+    try {
+      await eventually(async () => expect(await counts('tally_a')).toEqual(await expected()), {
+        timeoutMs: 30_000,
+      });
+      expect(w.status().partitions).toEqual(ALL);
+      await appendMany(500, 40, 1500);
+      await redis.flushall();
+      await appendMany(500, 40, 2000);
+      await eventually(async () => expect(await counts('tally_a')).toEqual(await expected()), {
+        timeoutMs: 30_000,
+      });
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('starts a projection registered late from zero, through Postgres', async () => {
+    const w = worker([tally('tally_late')]);
+    await w.start();
+    try {
+      await eventually(async () => expect(await counts('tally_late')).toEqual(await expected()), {
+        timeoutMs: 30_000,
+      });
+      await appendMany(100, 40, 3000);
+      await eventually(async () => expect(await counts('tally_late')).toEqual(await expected()));
+    } finally {
+      await w.close();
+    }
+  });
+});
+
+describe('a pool', () => {
+  it('shares partitions between workers and hands them over when one stops', async () => {
+    const a = worker([tally('tally_pool')]);
+    const b = worker([tally('tally_pool')]);
+    await a.start();
+    await b.start();
+    try {
+      await eventually(() => {
+        const owned = [...a.status().partitions, ...b.status().partitions].sort((x, y) => x - y);
+        expect(owned).toEqual(ALL);
+        expect(a.status().partitions.length).toBeGreaterThan(0);
+        expect(b.status().partitions.length).toBeGreaterThan(0);
+      });
+      await appendMany(300, 40, 4000);
+      await b.close();
+      await eventually(() => expect(a.status().partitions).toEqual(ALL), {
+        timeoutMs: 3000,
+      });
+      await appendMany(300, 40, 4300);
+      await eventually(async () => expect(await counts('tally_pool')).toEqual(await expected()), {
+        timeoutMs: 30_000,
+      });
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
+
+describe('poison events', () => {
+  it('parks an event after its retries and goes on with the rest of the partition', async () => {
+    await store.append('s-poison', [{ type: 'Poison', data: { fail: true } }]);
+    await appendMany(50, 40, 5000);
+    const w = worker([tally('tally_poison')]);
+    await w.start();
+    try {
+      const parked = await eventually(async () => {
+        const rows = await store.pool.query(
+          "SELECT * FROM refract.parked_events WHERE projection = 'tally_poison'",
+        );
+        expect(rows.rows).toHaveLength(1);
+        return rows.rows[0];
+      });
+      expect(parked).toMatchObject({ stream_id: 's-poison', event_type: 'Poison', attempts: 3 });
+      const want = await expected(['Counted']);
+      await eventually(async () => {
+        const got = await counts('tally_poison');
+        expect(got.get('s-poison')).toBeUndefined();
+        got.delete('s-poison');
+        expect(got).toEqual(want);
+      });
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('halts only its partition when so configured', async () => {
+    const w = worker([tally('tally_halt', { onError: 'halt' })]);
+    await w.start();
+    try {
+      const poisoned = store.partitionOf('s-poison');
+      await eventually(
+        async () => {
+          const rows = await store.pool.query<{
+            partition: number;
+            halted_at: number | null;
+            position: number;
+          }>(
+            "SELECT partition, halted_at, position FROM refract.projection_checkpoints WHERE projection = 'tally_halt' ORDER BY partition",
+          );
+          const head = await store.headPosition();
+          for (const row of rows.rows) {
+            if (row.partition === poisoned) expect(row.halted_at).not.toBeNull();
+            else expect(row.position).toBe(head);
+          }
+        },
+        { timeoutMs: 30_000 },
+      );
+    } finally {
+      await w.close();
+    }
+  });
+});

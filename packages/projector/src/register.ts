@@ -1,0 +1,52 @@
+import { type Projection, versionedTable } from '@refract/core';
+import type pg from 'pg';
+
+/**
+ * Makes a projection known to the database: its tables for `version` (the
+ * projection's own version unless a rebuild asks for another), its registry
+ * row, one checkpoint row per partition at 0, and the query views on the live
+ * version. Idempotent; serialised per projection by an advisory lock so
+ * workers starting together do not race on DDL.
+ */
+export async function registerProjection(
+  pool: pg.Pool,
+  projection: Projection,
+  partitions: number,
+  version: number = projection.version,
+): Promise<{ liveVersion: number }> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
+      `refract.projection:${projection.name}`,
+    ]);
+    await client.query(projection.setup((table) => versionedTable(table, version)));
+    const registered = await client.query<{ live_version: number }>(
+      `INSERT INTO refract.projections (name, pool, live_version) VALUES ($1, $2, $3)
+       ON CONFLICT (name) DO UPDATE SET pool = EXCLUDED.pool
+       RETURNING live_version`,
+      [projection.name, projection.pool, version],
+    );
+    await client.query(
+      `INSERT INTO refract.projection_checkpoints (projection, version, partition)
+       SELECT $1, $2, p FROM generate_series(0, $3 - 1) AS p
+       ON CONFLICT DO NOTHING`,
+      [projection.name, version, partitions],
+    );
+    const liveVersion = registered.rows[0]!.live_version;
+    if (liveVersion === version) {
+      for (const table of projection.tables) {
+        await client.query(
+          `CREATE OR REPLACE VIEW projections.${table} AS SELECT * FROM ${versionedTable(table, liveVersion)}`,
+        );
+      }
+    }
+    await client.query('COMMIT');
+    return { liveVersion };
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}

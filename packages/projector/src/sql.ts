@@ -1,0 +1,14 @@
+import { readFileSync } from 'node:fs';
+
+const load = (name: string) => readFileSync(new URL(`../sql/${name}.sql`, import.meta.url), 'utf8');
+
+export const SQL = {
+  advanceCheckpoint: load('advance-checkpoint'),
+  loadCheckpoints: load('load-checkpoints'),
+  parkEvent: load('park-event'),
+  haltPartition: load('halt-partition'),
+  readFlags: load('read-flags'),
+} as const;
+
+/** Woken readers (query-api's read-your-writes) listen here. */
+export const CHECKPOINTS_CHANNEL = 'refract_checkpoints';

@@ -1,0 +1,211 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Projection } from '@refract/core';
+import { EventStore } from '@refract/event-store';
+import type { Logger } from '@refract/observability';
+import { assignPartitions, createRedisClient, PoolMembership } from '@refract/stream-bus';
+import type { Redis } from 'ioredis';
+import type { ApplyOutcome } from './apply.js';
+import { type ActiveProjection, PartitionRunner } from './partition-runner.js';
+import { registerProjection } from './register.js';
+import { SQL } from './sql.js';
+
+export interface ProjectorWorkerOptions {
+  databaseUrl: string;
+  redisUrl: string;
+  /** @defaultValue 'refract:' */
+  keyPrefix?: string;
+  pool: string;
+  /** The projections this worker runs; all must belong to `pool`. */
+  projections: Projection[];
+  /** Events per batch transaction. @defaultValue 500 */
+  batchSize?: number;
+  /** A worker, and its leases, not renewed in this time are gone. @defaultValue 5000 */
+  leaseTtlMs?: number;
+  /** Heartbeat, rebalance and flag refresh period. @defaultValue 1000 */
+  heartbeatMs?: number;
+  /** How long one XREAD waits for entries. @defaultValue 1000 */
+  blockMs?: number;
+  workerId?: string;
+  logger: Logger;
+  onBatch?: (projection: string, outcome: ApplyOutcome, durationMs: number) => void;
+}
+
+export interface WorkerStatus {
+  id: string;
+  pool: string;
+  host: string;
+  pid: number;
+  partitions: number[];
+  lastHeartbeat: Date | null;
+  checkpoints: {
+    partition: number;
+    projection: string;
+    version: number;
+    position: number;
+    halted: boolean;
+  }[];
+}
+
+/**
+ * One process of a worker pool. Every heartbeat it renews its membership,
+ * computes the partitions it should own (rendezvous hashing over the live
+ * members), takes or renews their leases, starts a runner per owned
+ * partition and stops the runners of partitions it should no longer own,
+ * releasing their leases at once so the new owner need not wait.
+ */
+export class ProjectorWorker {
+  readonly id: string;
+  private readonly log: Logger;
+  private readonly keyPrefix: string;
+  private readonly heartbeatMs: number;
+  private store: EventStore | undefined;
+  private control: Redis | undefined;
+  private membership: PoolMembership | undefined;
+  private readonly runners = new Map<number, PartitionRunner>();
+  private active: ActiveProjection[] = [];
+  private partitions = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+  private lastHeartbeat: Date | null = null;
+
+  constructor(private readonly options: ProjectorWorkerOptions) {
+    this.id = options.workerId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+    this.keyPrefix = options.keyPrefix ?? 'refract:';
+    this.heartbeatMs = options.heartbeatMs ?? 1000;
+    this.log = options.logger.child({ worker: this.id, pool: options.pool });
+    for (const projection of options.projections) {
+      if (projection.pool !== options.pool) {
+        throw new Error(
+          `projection ${projection.name} belongs to pool ${projection.pool}, not ${options.pool}`,
+        );
+      }
+    }
+  }
+
+  /** Registers the projections, joins the pool and starts working. */
+  async start(): Promise<void> {
+    this.store = await EventStore.open({
+      databaseUrl: this.options.databaseUrl,
+      poolSize: 10,
+      applicationName: `refract-worker-${this.options.pool}`,
+    });
+    this.partitions = this.store.partitions;
+    for (const projection of this.options.projections) {
+      await registerProjection(this.store.pool, projection, this.partitions);
+    }
+    this.control = createRedisClient(this.options.redisUrl, { name: `refract-worker-${this.id}` });
+    this.membership = new PoolMembership(this.control, {
+      keyPrefix: this.keyPrefix,
+      pool: this.options.pool,
+      memberId: this.id,
+      ttlMs: this.options.leaseTtlMs ?? 5000,
+    });
+    this.log.info({ projections: this.options.projections.map((p) => p.name) }, 'worker started');
+    await this.tick();
+    this.timer = setInterval(() => {
+      this.ticking ??= this.tick().finally(() => {
+        this.ticking = undefined;
+      });
+    }, this.heartbeatMs);
+  }
+
+  status(): WorkerStatus {
+    return {
+      id: this.id,
+      pool: this.options.pool,
+      host: hostname(),
+      pid: process.pid,
+      partitions: [...this.runners.keys()].sort((a, b) => a - b),
+      lastHeartbeat: this.lastHeartbeat,
+      checkpoints: [...this.runners].flatMap(([partition, runner]) =>
+        runner.checkpoints().map((c) => ({ partition, ...c })),
+      ),
+    };
+  }
+
+  /** Graceful stop: finish batches in hand, leave the pool, release every lease at once. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      clearInterval(this.timer);
+      await this.ticking;
+      await Promise.all([...this.runners.keys()].map((p) => this.drop(p)));
+      await this.membership?.leave().catch(() => {});
+      this.control?.disconnect();
+      await this.store?.close();
+      this.log.info('worker stopped');
+    })();
+    return this.closing;
+  }
+
+  private async tick(): Promise<void> {
+    if (this.closing || !this.membership || !this.store) return;
+    try {
+      await this.refreshFlags();
+      const members = await this.membership.heartbeat();
+      this.lastHeartbeat = new Date();
+      const owners = assignPartitions(members, this.partitions);
+      for (const [partition] of this.runners) {
+        if (owners.get(partition) !== this.id) {
+          await this.drop(partition);
+          this.log.info({ partition }, 'partition handed over');
+        } else if (!(await this.membership.acquire(partition))) {
+          this.log.warn({ partition }, 'lease lost; stopping the partition');
+          await this.drop(partition, false);
+        }
+      }
+      for (const [partition, owner] of owners) {
+        if (owner !== this.id || this.runners.has(partition)) continue;
+        // The previous owner may hold the lease until it notices or it expires.
+        if (await this.membership.acquire(partition)) this.startRunner(partition);
+      }
+    } catch (error) {
+      this.log.warn({ err: error }, 'heartbeat failed');
+    }
+  }
+
+  private async refreshFlags(): Promise<void> {
+    const rows = await this.store!.pool.query<{
+      name: string;
+      live_version: number;
+      paused: boolean;
+    }>(SQL.readFlags, [this.options.pool]);
+    const flags = new Map(rows.rows.map((r) => [r.name, r]));
+    this.active = this.options.projections.flatMap((projection) => {
+      const flag = flags.get(projection.name);
+      if (!flag || flag.paused) return [];
+      return [{ projection, version: flag.live_version }];
+    });
+  }
+
+  private startRunner(partition: number): void {
+    const runner = new PartitionRunner({
+      partition,
+      store: this.store!,
+      redis: this.control!.duplicate(),
+      keyPrefix: this.keyPrefix,
+      active: () => this.active,
+      batchSize: this.options.batchSize ?? 500,
+      blockMs: this.options.blockMs,
+      log: this.log,
+      onBatch: this.options.onBatch,
+      onCheckpointMoved: async () => {
+        const mine = (await this.membership?.holder(partition)) === this.id;
+        // Not ours any more: forget the runner once it has returned.
+        if (!mine) void Promise.resolve().then(() => this.drop(partition, false));
+        return mine;
+      },
+    });
+    this.runners.set(partition, runner);
+    runner.start();
+    this.log.info({ partition }, 'partition taken');
+  }
+
+  private async drop(partition: number, release = true): Promise<void> {
+    const runner = this.runners.get(partition);
+    this.runners.delete(partition);
+    await runner?.stop();
+    if (release) await this.membership?.release(partition).catch(() => {});
+  }
+}
