@@ -12,6 +12,8 @@ import {
 } from '@refract/testing';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyToSlot, CheckpointMoved } from './apply.js';
+import { registerProjection } from './register.js';
 import { ProjectorWorker } from './worker.js';
 
 const PARTITIONS = 16;
@@ -229,5 +231,30 @@ describe('poison events', () => {
     } finally {
       await w.close();
     }
+  });
+});
+
+describe('compare-and-set on the checkpoint', () => {
+  it('refuses the batch of a worker whose partition moved on (a zombie), applying nothing twice', async () => {
+    const projection = tally('tally_zombie');
+    await registerProjection(store.pool, projection, PARTITIONS);
+    await store.append('zombie-stream', [
+      { type: 'Counted', data: {} },
+      { type: 'Counted', data: {} },
+    ]);
+    const partition = store.partitionOf('zombie-stream');
+    const events = await store.readAll({ partitions: [partition], limit: 100_000 });
+    const through = events.at(-1)!.position;
+    // Two workers both believe they own the partition at checkpoint 0.
+    const live = { projection, version: 1, position: 0, halted: false };
+    const zombie = { ...live };
+    await applyToSlot(store.pool, live, partition, events, through, logger);
+    await expect(
+      applyToSlot(store.pool, zombie, partition, events, through, logger),
+    ).rejects.toBeInstanceOf(CheckpointMoved);
+    const got = await counts('tally_zombie');
+    const want = await expected();
+    for (const [stream, count] of got) expect(count).toBe(want.get(stream));
+    expect(got.get('zombie-stream')).toBe(2);
   });
 });
