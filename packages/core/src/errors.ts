@@ -11,7 +11,9 @@ export type ErrorCode =
   | 'rule_violated'
   | 'unknown_command'
   | 'concurrency_retries_exhausted'
-  | 'dependency_unavailable';
+  | 'dependency_unavailable'
+  | 'parked_event_not_found'
+  | 'already_resolved';
 
 export class RefractError extends Error {
   readonly code: ErrorCode;
@@ -115,6 +117,8 @@ const STATUS: Record<ErrorCode, number> = {
   idempotency_conflict: 409,
   concurrency_retries_exhausted: 409,
   rule_violated: 422,
+  parked_event_not_found: 404,
+  already_resolved: 409,
   dependency_unavailable: 503,
 };
 

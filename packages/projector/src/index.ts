@@ -1,5 +1,13 @@
 export { type ApplyOutcome, applyToSlot, CheckpointMoved, type Slot } from './apply.js';
 export {
+  listParkedEvents,
+  type ParkedEvent,
+  ParkedEventNotFoundError,
+  ParkedEventResolvedError,
+  retryParkedEvent,
+  skipParkedEvent,
+} from './parked.js';
+export {
   type ActiveProjection,
   PartitionRunner,
   type PartitionRunnerOptions,

@@ -13,6 +13,7 @@ import {
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyToSlot, CheckpointMoved } from './apply.js';
+import { retryParkedEvent, skipParkedEvent } from './parked.js';
 import { registerProjection } from './register.js';
 import { ProjectorWorker } from './worker.js';
 
@@ -256,5 +257,61 @@ describe('compare-and-set on the checkpoint', () => {
     const want = await expected();
     for (const [stream, count] of got) expect(count).toBe(want.get(stream));
     expect(got.get('zombie-stream')).toBe(2);
+  });
+});
+
+describe('parked events', () => {
+  it('retried after the handler is fixed, are applied once; skipped ones are not applied', async () => {
+    let fixed = false;
+    const base = tally('tally_fixed');
+    const projection: Projection = {
+      ...base,
+      async applyBatch(events, ctx) {
+        if (!fixed && events.some((e) => e.type === 'Poison')) throw new Error('not fixed yet');
+        await base.applyBatch(
+          events.map((e) => (e.type === 'Poison' ? { ...e, data: {} } : e)),
+          ctx,
+        );
+      },
+    };
+    await store.append('s-fixable', [{ type: 'Poison', data: {} }]);
+    await store.append('s-skippable', [{ type: 'Poison', data: {} }]);
+    const w = worker([projection]);
+    await w.start();
+    let parked: { id: string; stream_id: string }[] = [];
+    try {
+      parked = await eventually(
+        async () => {
+          const rows = await store.pool.query<{ id: string; stream_id: string }>(
+            "SELECT id, stream_id FROM refract.parked_events WHERE projection = 'tally_fixed' AND stream_id IN ('s-fixable', 's-skippable')",
+          );
+          expect(rows.rows).toHaveLength(2);
+          return rows.rows;
+        },
+        { timeoutMs: 30_000 },
+      );
+    } finally {
+      await w.close();
+    }
+    const fixable = Number(parked.find((p) => p.stream_id === 's-fixable')!.id);
+    const skippable = Number(parked.find((p) => p.stream_id === 's-skippable')!.id);
+    fixed = true;
+    const results = await Promise.allSettled([
+      retryParkedEvent(store, projection, fixable),
+      retryParkedEvent(store, projection, fixable),
+    ]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(
+      (results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason,
+    ).toMatchObject({
+      code: 'already_resolved',
+    });
+    await skipParkedEvent(store, 'tally_fixed', skippable);
+    await expect(retryParkedEvent(store, projection, skippable)).rejects.toMatchObject({
+      code: 'already_resolved',
+    });
+    const got = await counts('tally_fixed');
+    expect(got.get('s-fixable')).toBe(1);
+    expect(got.get('s-skippable')).toBeUndefined();
   });
 });

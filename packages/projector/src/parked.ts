@@ -1,0 +1,141 @@
+import { type Projection, RefractError, versionedTable } from '@refract/core';
+import type { EventStore } from '@refract/event-store';
+
+export interface ParkedEvent {
+  id: number;
+  projection: string;
+  version: number;
+  partition: number;
+  position: number;
+  streamId: string;
+  eventType: string;
+  error: string;
+  attempts: number;
+  parkedAt: Date;
+  resolution: 'retried' | 'skipped' | null;
+  resolvedAt: Date | null;
+}
+
+interface ParkedRow {
+  id: string;
+  projection: string;
+  version: number;
+  partition: number;
+  position: number;
+  stream_id: string;
+  event_type: string;
+  error: string;
+  attempts: number;
+  parked_at: Date;
+  resolution: 'retried' | 'skipped' | null;
+  resolved_at: Date | null;
+}
+
+const toParked = (row: ParkedRow): ParkedEvent => ({
+  id: Number(row.id),
+  projection: row.projection,
+  version: row.version,
+  partition: row.partition,
+  position: row.position,
+  streamId: row.stream_id,
+  eventType: row.event_type,
+  error: row.error,
+  attempts: row.attempts,
+  parkedAt: row.parked_at,
+  resolution: row.resolution,
+  resolvedAt: row.resolved_at,
+});
+
+/** The parked events of a projection, open ones first, newest first. */
+export async function listParkedEvents(
+  store: EventStore,
+  projection: string,
+  { includeResolved = false }: { includeResolved?: boolean } = {},
+): Promise<ParkedEvent[]> {
+  const rows = await store.pool.query<ParkedRow>(
+    `SELECT * FROM refract.parked_events
+     WHERE projection = $1 AND ($2 OR resolution IS NULL)
+     ORDER BY resolution NULLS FIRST, id DESC LIMIT 1000`,
+    [projection, includeResolved],
+  );
+  return rows.rows.map(toParked);
+}
+
+export class ParkedEventNotFoundError extends RefractError {
+  constructor(id: number) {
+    super('parked_event_not_found', `no parked event ${id}`, { parkedEventId: id });
+  }
+}
+
+export class ParkedEventResolvedError extends RefractError {
+  constructor(id: number, resolution: string) {
+    super('already_resolved', `parked event ${id} is already ${resolution}`, {
+      parkedEventId: id,
+      resolution,
+    });
+  }
+}
+
+/**
+ * Applies a parked event now (after its handler was fixed), exactly once:
+ * the application and the parked row's resolution commit together, and the
+ * row is locked first, so two retries cannot both apply it.
+ */
+export async function retryParkedEvent(
+  store: EventStore,
+  projection: Projection,
+  id: number,
+): Promise<ParkedEvent> {
+  const client = await store.pool.connect();
+  try {
+    await client.query('BEGIN');
+    const found = await client.query<ParkedRow>(
+      'SELECT * FROM refract.parked_events WHERE id = $1 AND projection = $2 FOR UPDATE',
+      [id, projection.name],
+    );
+    const row = found.rows[0];
+    if (!row) throw new ParkedEventNotFoundError(id);
+    if (row.resolution) throw new ParkedEventResolvedError(id, row.resolution);
+    const [event] = await store.readAll({ after: row.position - 1, upTo: row.position, limit: 1 });
+    if (!event) throw new ParkedEventNotFoundError(id);
+    await projection.applyBatch([event], {
+      sql: client,
+      table: (name) => versionedTable(name, row.version),
+      projection: projection.name,
+      version: row.version,
+      partition: row.partition,
+    });
+    const resolved = await client.query<ParkedRow>(
+      `UPDATE refract.parked_events SET resolution = 'retried', resolved_at = now()
+       WHERE id = $1 RETURNING *`,
+      [id],
+    );
+    await client.query('COMMIT');
+    return toParked(resolved.rows[0]!);
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** Gives a parked event up: the checkpoint is already past it, so nothing else changes. */
+export async function skipParkedEvent(
+  store: EventStore,
+  projection: string,
+  id: number,
+): Promise<ParkedEvent> {
+  const updated = await store.pool.query<ParkedRow>(
+    `UPDATE refract.parked_events SET resolution = 'skipped', resolved_at = now()
+     WHERE id = $1 AND projection = $2 AND resolution IS NULL RETURNING *`,
+    [id, projection],
+  );
+  if (updated.rows[0]) return toParked(updated.rows[0]);
+  const existing = await store.pool.query<ParkedRow>(
+    'SELECT * FROM refract.parked_events WHERE id = $1 AND projection = $2',
+    [id, projection],
+  );
+  if (!existing.rows[0]) throw new ParkedEventNotFoundError(id);
+  throw new ParkedEventResolvedError(id, existing.rows[0].resolution!);
+}
