@@ -29,7 +29,11 @@ export {
 } from './errors.js';
 export { fnv1a32, partitionOf } from './partition.js';
 export {
+  type AnyProjection,
+  type CounterProjection,
+  defineCounterProjection,
   defineProjection,
+  isCounterProjection,
   PROJECTIONS_SCHEMA,
   type Projection,
   type ProjectionContext,

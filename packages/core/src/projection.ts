@@ -95,3 +95,36 @@ export function defineProjection(definition: ProjectionDefinition): Projection {
       }),
   };
 }
+
+/**
+ * A read model kept in Redis: per-partition counters. Each batch becomes
+ * increments that one Lua script applies together with the advance of the
+ * partition's checkpoint, kept in the same hash, so the counters are exact
+ * under redelivery. If Redis loses the hash, the checkpoint goes with it and
+ * the counters rebuild themselves from the log.
+ */
+export interface CounterProjection {
+  kind: 'counter';
+  name: string;
+  version: number;
+  pool: string;
+  handles: readonly string[];
+  /** Folds a batch (handled types only, one partition, position order) into field increments. */
+  increments(events: RecordedEvent[]): Record<string, number>;
+}
+
+export function defineCounterProjection(
+  definition: Omit<CounterProjection, 'kind'>,
+): CounterProjection {
+  if (!NAME.test(definition.name)) {
+    throw new Error(`projection names must match ${NAME}: ${definition.name}`);
+  }
+  return { kind: 'counter', ...definition };
+}
+
+/** Anything a worker pool can run. */
+export type AnyProjection = Projection | CounterProjection;
+
+export function isCounterProjection(projection: AnyProjection): projection is CounterProjection {
+  return (projection as CounterProjection).kind === 'counter';
+}

@@ -1,13 +1,21 @@
-import type { Projection, RecordedEvent } from '@refract/core';
-import { versionedTable } from '@refract/core';
+import {
+  type AnyProjection,
+  type CounterProjection,
+  isCounterProjection,
+  type Projection,
+  type RecordedEvent,
+  versionedTable,
+} from '@refract/core';
 import { isConnectionError } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
+import { applyCounterBatch } from '@refract/stream-bus';
+import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { CHECKPOINTS_CHANNEL, SQL } from './sql.js';
 
 /** A projection version as one partition runner sees it: where its checkpoint stands. */
-export interface Slot {
-  projection: Projection;
+export interface Slot<P extends AnyProjection = AnyProjection> {
+  projection: P;
   version: number;
   position: number;
   halted: boolean;
@@ -42,7 +50,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 async function commitBatch(
   pool: pg.Pool,
-  slot: Slot,
+  slot: Slot<Projection>,
   partition: number,
   events: readonly RecordedEvent[],
   through: number,
@@ -116,6 +124,30 @@ async function commitBatch(
 export async function applyToSlot(
   pool: pg.Pool,
   slot: Slot,
+  partition: number,
+  events: readonly RecordedEvent[],
+  through: number,
+  log: Logger,
+  counters?: { redis: Redis; keyPrefix: string },
+): Promise<ApplyOutcome> {
+  if (isCounterProjection(slot.projection)) {
+    if (!counters) throw new Error('counter projections need a Redis connection');
+    return applyCounters(
+      pool,
+      slot as Slot<CounterProjection>,
+      partition,
+      events,
+      through,
+      log,
+      counters,
+    );
+  }
+  return applyRows(pool, slot as Slot<Projection>, partition, events, through, log);
+}
+
+async function applyRows(
+  pool: pg.Pool,
+  slot: Slot<Projection>,
   partition: number,
   events: readonly RecordedEvent[],
   through: number,
@@ -194,5 +226,72 @@ export async function applyToSlot(
   if (through > slot.position) {
     applied += await commitBatch(pool, slot, partition, [], through);
   }
+  return { applied, parked, halted: false };
+}
+
+/**
+ * A counter projection's batch: increments and the checkpoint move in one
+ * Lua script. An event whose fold throws is parked (recorded in Postgres)
+ * and left out; the rest of the batch goes on.
+ */
+async function applyCounters(
+  pool: pg.Pool,
+  slot: Slot<CounterProjection>,
+  partition: number,
+  events: readonly RecordedEvent[],
+  through: number,
+  log: Logger,
+  { redis, keyPrefix }: { redis: Redis; keyPrefix: string },
+): Promise<ApplyOutcome> {
+  const { projection } = slot;
+  if (through <= slot.position) return { applied: 0, parked: 0, halted: false };
+  const handled = events.filter(
+    (event) => event.position > slot.position && projection.handles.includes(event.type),
+  );
+  let increments: Record<string, number>;
+  let parked = 0;
+  let applied = handled.length;
+  try {
+    increments = projection.increments(handled);
+  } catch {
+    increments = {};
+    applied = 0;
+    for (const event of handled) {
+      try {
+        for (const [field, delta] of Object.entries(projection.increments([event]))) {
+          increments[field] = (increments[field] ?? 0) + delta;
+        }
+        applied += 1;
+      } catch (error) {
+        await pool.query(SQL.parkEvent, [
+          projection.name,
+          slot.version,
+          partition,
+          event.position,
+          event.streamId,
+          event.type,
+          error instanceof Error ? error.message : String(error),
+          1,
+        ]);
+        parked += 1;
+        log.error(
+          { projection: projection.name, partition, position: event.position, err: error },
+          'poison event parked',
+        );
+      }
+    }
+  }
+  const moved = await applyCounterBatch(
+    redis,
+    keyPrefix,
+    projection.name,
+    slot.version,
+    partition,
+    slot.position,
+    through,
+    increments,
+  );
+  if (!moved) throw new CheckpointMoved(slot, partition);
+  slot.position = through;
   return { applied, parked, halted: false };
 }

@@ -12,6 +12,6 @@ export {
   PartitionRunner,
   type PartitionRunnerOptions,
 } from './partition-runner.js';
-export { registerProjection } from './register.js';
+export { registerCounterProjection, registerProjection } from './register.js';
 export { CHECKPOINTS_CHANNEL } from './sql.js';
 export { ProjectorWorker, type ProjectorWorkerOptions, type WorkerStatus } from './worker.js';

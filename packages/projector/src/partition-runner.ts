@@ -1,7 +1,8 @@
-import type { Projection, RecordedEvent } from '@refract/core';
+import { type AnyProjection, isCounterProjection, type RecordedEvent } from '@refract/core';
 import type { EventStore } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
 import {
+  counterCheckpoint,
   decodeEntry,
   entryIdOf,
   partitionStreamKey,
@@ -12,7 +13,7 @@ import { type ApplyOutcome, applyToSlot, CheckpointMoved, type Slot } from './ap
 import { SQL } from './sql.js';
 
 export interface ActiveProjection {
-  projection: Projection;
+  projection: AnyProjection;
   version: number;
 }
 
@@ -21,6 +22,8 @@ export interface PartitionRunnerOptions {
   store: EventStore;
   /** A connection of its own: XREAD BLOCK holds it. */
   redis: Redis;
+  /** A shared, non-blocking connection: counter projections' scripts and checkpoints. */
+  control: Redis;
   keyPrefix: string;
   /** The projections to run now (live version, not paused); asked before every batch. */
   active: () => ActiveProjection[];
@@ -154,6 +157,7 @@ export class PartitionRunner {
         events,
         through,
         this.log.child({ projection: slot.projection.name }),
+        { redis: this.options.control, keyPrefix: this.options.keyPrefix },
       );
       this.options.onBatch?.(slot.projection.name, outcome, performance.now() - started);
     }
@@ -164,15 +168,26 @@ export class PartitionRunner {
     const wanted = new Map(active.map((a) => [`${a.projection.name}@${a.version}`, a]));
     for (const key of [...this.slots.keys()]) if (!wanted.has(key)) this.slots.delete(key);
     const missing = active.filter((a) => !this.slots.has(`${a.projection.name}@${a.version}`));
-    if (missing.length > 0) {
+    for (const a of missing.filter((m) => isCounterProjection(m.projection))) {
+      const position = await counterCheckpoint(
+        this.options.control,
+        this.options.keyPrefix,
+        a.projection.name,
+        a.version,
+        this.options.partition,
+      );
+      this.slots.set(`${a.projection.name}@${a.version}`, { ...a, position, halted: false });
+    }
+    const rowProjections = missing.filter((m) => !isCounterProjection(m.projection));
+    if (rowProjections.length > 0) {
       const rows = await this.options.store.pool.query<{
         projection: string;
         version: number;
         position: number;
         halted_at: number | null;
       }>(SQL.loadCheckpoints, [
-        missing.map((a) => a.projection.name),
-        missing.map((a) => a.version),
+        rowProjections.map((a) => a.projection.name),
+        rowProjections.map((a) => a.version),
         this.options.partition,
       ]);
       for (const row of rows.rows) {

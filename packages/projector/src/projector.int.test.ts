@@ -1,8 +1,13 @@
-import { defineProjection, type Projection } from '@refract/core';
+import {
+  type AnyProjection,
+  defineCounterProjection,
+  defineProjection,
+  type Projection,
+} from '@refract/core';
 import { EventStore, migrate } from '@refract/event-store';
 import { createLogger } from '@refract/observability';
 import { Relay } from '@refract/relay';
-import { createRedisClient } from '@refract/stream-bus';
+import { createRedisClient, readCounters } from '@refract/stream-bus';
 import {
   createTestDatabase,
   eventually,
@@ -81,7 +86,7 @@ async function expected(types = ['Counted', 'Poison']): Promise<Map<string, numb
   return new Map(rows.rows.map((r) => [r.stream_id, Number(r.n)]));
 }
 
-function worker(projections: Projection[], keyPrefix = 'refract:') {
+function worker(projections: AnyProjection[], keyPrefix = 'refract:') {
   return new ProjectorWorker({
     databaseUrl: db.url,
     redisUrl: server.url,
@@ -313,5 +318,46 @@ describe('parked events', () => {
     const got = await counts('tally_fixed');
     expect(got.get('s-fixable')).toBe(1);
     expect(got.get('s-skippable')).toBeUndefined();
+  });
+});
+
+describe('a counter projection kept in Redis', () => {
+  it('counts exactly, and rebuilds itself from the log after Redis loses it', async () => {
+    const counter = defineCounterProjection({
+      name: 'live_counter',
+      version: 1,
+      pool: 'test',
+      handles: ['Counted'],
+      increments: (events) => ({ counted: events.length }),
+    });
+    const w = worker([counter]);
+    await w.start();
+    const want = async () => {
+      const rows = await store.pool.query<{ n: string }>(
+        "SELECT count(*) AS n FROM refract.events WHERE type = 'Counted'",
+      );
+      return Number(rows.rows[0]!.n);
+    };
+    try {
+      await eventually(
+        async () =>
+          expect(
+            (await readCounters(redis, 'refract:', 'live_counter', 1, PARTITIONS)).counted,
+          ).toBe(await want()),
+        { timeoutMs: 30_000 },
+      );
+      await appendMany(200, 40, 6000);
+      await redis.flushall();
+      await appendMany(100, 40, 6200);
+      await eventually(
+        async () =>
+          expect(
+            (await readCounters(redis, 'refract:', 'live_counter', 1, PARTITIONS)).counted,
+          ).toBe(await want()),
+        { timeoutMs: 30_000 },
+      );
+    } finally {
+      await w.close();
+    }
   });
 });

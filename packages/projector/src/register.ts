@@ -1,4 +1,4 @@
-import { type Projection, versionedTable } from '@refract/core';
+import { type CounterProjection, type Projection, versionedTable } from '@refract/core';
 import type pg from 'pg';
 
 /**
@@ -49,4 +49,18 @@ export async function registerProjection(
   } finally {
     client.release();
   }
+}
+
+/** A counter projection keeps its state in Redis; Postgres only lists it, for pause and status. */
+export async function registerCounterProjection(
+  pool: pg.Pool,
+  projection: CounterProjection,
+): Promise<{ liveVersion: number }> {
+  const registered = await pool.query<{ live_version: number }>(
+    `INSERT INTO refract.projections (name, pool, live_version) VALUES ($1, $2, $3)
+     ON CONFLICT (name) DO UPDATE SET pool = EXCLUDED.pool
+     RETURNING live_version`,
+    [projection.name, projection.pool, projection.version],
+  );
+  return { liveVersion: registered.rows[0]!.live_version };
 }

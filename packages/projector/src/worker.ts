@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Projection } from '@refract/core';
+import { type AnyProjection, isCounterProjection } from '@refract/core';
 import { EventStore } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
 import { assignPartitions, createRedisClient, PoolMembership } from '@refract/stream-bus';
 import type { Redis } from 'ioredis';
 import type { ApplyOutcome } from './apply.js';
 import { type ActiveProjection, PartitionRunner } from './partition-runner.js';
-import { registerProjection } from './register.js';
+import { registerCounterProjection, registerProjection } from './register.js';
 import { SQL } from './sql.js';
 
 export interface ProjectorWorkerOptions {
@@ -17,7 +17,7 @@ export interface ProjectorWorkerOptions {
   keyPrefix?: string;
   pool: string;
   /** The projections this worker runs; all must belong to `pool`. */
-  projections: Projection[];
+  projections: AnyProjection[];
   /** Events per batch transaction. @defaultValue 500 */
   batchSize?: number;
   /** A worker, and its leases, not renewed in this time are gone. @defaultValue 5000 */
@@ -93,7 +93,9 @@ export class ProjectorWorker {
     });
     this.partitions = this.store.partitions;
     for (const projection of this.options.projections) {
-      await registerProjection(this.store.pool, projection, this.partitions);
+      if (isCounterProjection(projection))
+        await registerCounterProjection(this.store.pool, projection);
+      else await registerProjection(this.store.pool, projection, this.partitions);
     }
     this.control = createRedisClient(this.options.redisUrl, { name: `refract-worker-${this.id}` });
     this.membership = new PoolMembership(this.control, {
@@ -184,6 +186,7 @@ export class ProjectorWorker {
       partition,
       store: this.store!,
       redis: this.control!.duplicate(),
+      control: this.control!,
       keyPrefix: this.keyPrefix,
       active: () => this.active,
       batchSize: this.options.batchSize ?? 500,

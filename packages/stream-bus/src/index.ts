@@ -1,5 +1,7 @@
+export { applyCounterBatch, counterCheckpoint, readCounters } from './counters.js';
 export { decodeEntry, type PartitionEntry, type ReceivedEntry } from './entry.js';
 export {
+  counterKey,
   entryIdOf,
   partitionLeaseKey,
   partitionStreamKey,

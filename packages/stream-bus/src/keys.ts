@@ -26,3 +26,13 @@ export function poolMembersKey(prefix: string, pool: string): string {
 export function partitionLeaseKey(prefix: string, pool: string, partition: number): string {
   return `${prefix}lease:${pool}:{${partition}}`;
 }
+
+/** The counters of one counter projection version on one partition (checkpoint included). */
+export function counterKey(
+  prefix: string,
+  projection: string,
+  version: number,
+  partition: number,
+): string {
+  return `${prefix}counter:${projection}:v${version}:{${partition}}`;
+}

@@ -7,6 +7,7 @@ const SCRIPTS = {
   refractHeartbeat: { file: 'heartbeat-1', keys: 1 },
   refractLeaseAcquire: { file: 'lease-acquire-1', keys: 1 },
   refractLeaseRelease: { file: 'lease-release-1', keys: 1 },
+  refractCounterApply: { file: 'counter-apply-1', keys: 1 },
 } as const;
 
 const sources = Object.fromEntries(
@@ -18,6 +19,12 @@ export interface ScriptCommands {
   refractHeartbeat(key: string, member: string, ttlMs: number): Promise<string[]>;
   refractLeaseAcquire(key: string, member: string, ttlMs: number): Promise<number>;
   refractLeaseRelease(key: string, member: string): Promise<number>;
+  refractCounterApply(
+    key: string,
+    from: number,
+    to: number,
+    ...pairs: (string | number)[]
+  ): Promise<number>;
 }
 
 const defined = new WeakSet<Redis>();
