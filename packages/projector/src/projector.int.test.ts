@@ -361,3 +361,29 @@ describe('a counter projection kept in Redis', () => {
     }
   });
 });
+
+describe('pause and resume', () => {
+  it('stops applying within a second of the flag and goes on from where it was', async () => {
+    const w = worker([tally('tally_pause')]);
+    await w.start();
+    try {
+      await eventually(async () => expect(await counts('tally_pause')).toEqual(await expected()), {
+        timeoutMs: 30_000,
+      });
+      await store.pool.query(
+        "UPDATE refract.projections SET paused = true WHERE name = 'tally_pause'",
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const frozen = await counts('tally_pause');
+      await appendMany(100, 40, 7000);
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      expect(await counts('tally_pause')).toEqual(frozen);
+      await store.pool.query(
+        "UPDATE refract.projections SET paused = false WHERE name = 'tally_pause'",
+      );
+      await eventually(async () => expect(await counts('tally_pause')).toEqual(await expected()));
+    } finally {
+      await w.close();
+    }
+  });
+});
