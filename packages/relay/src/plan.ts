@@ -9,14 +9,16 @@ export interface VisibleEvent {
 
 /**
  * Positions the relay is held at: missing while a later position was
- * visible. They can still be filled by a transaction that was running when
- * the gap was seen, and by no other, so the gap is final once every
- * transaction below `xmax` of that snapshot has ended.
+ * visible. They can still be filled by a transaction that already had its
+ * id when the gap was seen, and by no other. `horizon` is a transaction id
+ * drawn after the sighting: every such transaction's id is below it, so the
+ * gap is final once a snapshot's xmin reaches the horizon (every transaction
+ * below it has ended). Null until the relay has drawn it.
  */
 export interface Gap {
   from: number;
   to: number;
-  xmax: bigint;
+  horizon: bigint | null;
   sinceMs: number;
 }
 
@@ -36,10 +38,16 @@ export interface Plan {
  *
  * Why this is safe: appends take their transaction id before they draw
  * positions, and positions are drawn in order. So when position g is missing
- * but a later one is visible, g was drawn before the read, by a transaction
- * that already had an id, below the read's snapshot xmax. Once the xmin of a
- * later snapshot has passed that xmax, every such transaction has ended:
- * if g is still not visible in that later read, it never will be.
+ * but a later one is visible, g was drawn before the read by a transaction
+ * that already had an id, and that id is below any id drawn after the read
+ * (the gap's horizon). Once a later snapshot's xmin has reached the horizon,
+ * every such transaction has ended: if g is still not visible in that later
+ * read, it never will be.
+ *
+ * Not the snapshot's own xmax: Postgres sets it to one past the latest
+ * *completed* id, so a running transaction with a newer id than every
+ * completed one is neither below xmax nor in the xip list, and the xmin of a
+ * later snapshot can pass that xmax while it still runs (a test reproduces it).
  *
  * `rows` are the visible events after `checkpoint`, ascending, read under `snapshot`.
  */
@@ -52,7 +60,7 @@ export function planPublication(
 ): Plan {
   const publish: VisibleEvent[] = [];
   const skipped: number[] = [];
-  const final = held !== null && snapshot.xmin >= held.xmax ? held : null;
+  const final = held?.horizon != null && snapshot.xmin >= held.horizon ? held : null;
   let expected = checkpoint + 1;
   let gap: Gap | null = null;
   let i = 0;
@@ -78,7 +86,7 @@ export function planPublication(
     gap =
       held && held.from === expected && held !== final
         ? held
-        : { from: expected, to: row.position - 1, xmax: snapshot.xmax, sinceMs: nowMs };
+        : { from: expected, to: row.position - 1, horizon: null, sinceMs: nowMs };
     break;
   }
   return { publish, through: expected - 1, skipped, gap };

@@ -179,6 +179,43 @@ describe('commit order', () => {
     expect(relay.status().publishedPosition).toBe(b.firstPosition);
   });
 
+  it('does not give up a gap whose transaction has a newer id than every one that completed', async () => {
+    // B takes its id after A, draws position p and stays open; A draws p + 1
+    // and commits. B's id is then above every completed id, so it is not in
+    // the xip list of the relay's snapshot and not below that snapshot's xmax.
+    const relay = startRelay({ pollIntervalMs: 60_000 });
+    const a = new pg.Client({ connectionString: db.url });
+    const b = new pg.Client({ connectionString: db.url });
+    await a.connect();
+    await b.connect();
+    try {
+      const insert = (client: pg.Client, stream: string) =>
+        client.query(
+          `INSERT INTO refract.events (position, stream_id, version, partition, event_id, type, data, tx_id)
+           VALUES (nextval('refract.events_position_seq'), $1, 0, 0, gen_random_uuid(), 'E', '{}', pg_current_xact_id())
+           RETURNING position`,
+          [stream],
+        );
+      await a.query('BEGIN');
+      await a.query('SELECT pg_current_xact_id()');
+      await b.query('BEGIN');
+      await b.query('SELECT pg_current_xact_id()');
+      const held = Number((await insert(b, 'order-b')).rows[0].position);
+      const later = Number((await insert(a, 'order-a')).rows[0].position);
+      await a.query("SELECT pg_notify('refract_events', '')");
+      await a.query('COMMIT');
+      await eventually(() => expect(relay.status().heldAt?.position).toBe(held));
+      await wait(500);
+      expect(await published()).toEqual([]);
+      await b.query("SELECT pg_notify('refract_events', '')");
+      await b.query('COMMIT');
+      await eventually(async () => expect(await expectExactlyOnce()).toEqual([held, later]));
+    } finally {
+      await a.end();
+      await b.end();
+    }
+  });
+
   it('publishes every position exactly once under 20 writers with random commit delays and rollbacks', async () => {
     startRelay({ batchSize: 300 });
     const writers = Array.from({ length: 20 }, async (_, w) => {

@@ -183,6 +183,10 @@ export class Relay {
     const partitions = await readPartitionCount(client);
     client.on('notification', () => this.wake());
     await client.query(`LISTEN ${EVENTS_CHANNEL}`);
+    // Drawing a gap's horizon commits an (empty) transaction; it need not
+    // wait for a WAL flush. Nor does the checkpoint: after a database crash an
+    // older checkpoint only makes the relay re-publish what Redis refuses.
+    await client.query('SET synchronous_commit = off');
     const checkpoint = await client.query<{ position: number }>(SQL.loadCheckpoint, [this.name]);
     this.published = Number(checkpoint.rows[0]!.position);
     const last = await client.query<{ partition: number; last: string | null }>(SQL.lastPositions, [
@@ -216,7 +220,13 @@ export class Relay {
         });
       }
       const plan = planPublication(this.published, rows, snapshot, this.gap, Date.now());
-      if (plan.gap && plan.gap !== this.gap) {
+      if (plan.gap && plan.gap.horizon === null) {
+        // Drawn after the read that saw the gap: above the id of every
+        // transaction that could still fill it.
+        const drawn = await client.query<{ xid: string }>(
+          'SELECT pg_current_xact_id()::text AS xid',
+        );
+        plan.gap.horizon = BigInt(drawn.rows[0]!.xid);
         this.log?.debug({ position: plan.gap.from }, 'relay held by a gap');
       }
       if (plan.skipped.length > 0) {
