@@ -41,6 +41,9 @@ export {
   type PlaceOrder,
   type ShipOrder,
 } from './order-decider.js';
+export { customerStatsProjection } from './projections/customer-stats.js';
+export { orderProjections } from './projections/index.js';
+export { orderSummaryProjection } from './projections/order-summary.js';
 export {
   generateWorkload,
   type IdentifiedOrderEvent,

@@ -1,10 +1,9 @@
 import { RuleViolatedError } from '@refract/core';
-import { orderDecider, orderStreamId } from '@refract/example-orders';
+import { EventStore, handleCommand, loadState, migrate } from '@refract/event-store';
 import { createTestDatabase, type TestDatabase } from '@refract/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { handleCommand, loadState } from './aggregate.js';
-import { EventStore } from './event-store.js';
-import { migrate } from './migrate.js';
+import { orderStreamId } from './events.js';
+import { orderDecider } from './order-decider.js';
 
 let db: TestDatabase;
 let store: EventStore;

@@ -1,0 +1,146 @@
+import { InvalidInputError, partitionOf } from '@refract/core';
+import { ID_MAX_LENGTH, ID_PATTERN, orderStreamId } from '@refract/example-orders';
+import type { FastifyInstance } from 'fastify';
+import type pg from 'pg';
+import type { CheckpointWatcher, PartitionTarget } from '../checkpoints.js';
+import { customerNotFound, orderNotFound, QueryApiError, shuttingDown } from '../errors.js';
+import type { QueryApiMetrics } from '../metrics.js';
+import {
+  partitionTargets,
+  readCustomerStats,
+  readOrderSummary,
+  streamTarget,
+} from '../read-models.js';
+
+/** The longest a request may ask to wait for a checkpoint. */
+export const MAX_TIMEOUT_MS = 60_000;
+export const DEFAULT_TIMEOUT_MS = 5000;
+
+/** A query parameter given at most once, as fastify's parser hands it over. */
+function single(query: Record<string, unknown>, name: string): string | undefined {
+  const value = query[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new InvalidInputError(name, 'must be given once');
+  return value;
+}
+
+function integerParam(
+  query: Record<string, unknown>,
+  name: string,
+  max: number,
+): number | undefined {
+  const text = single(query, name);
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value > max) {
+    throw new InvalidInputError(
+      name,
+      max === Number.MAX_SAFE_INTEGER
+        ? 'must be a non-negative integer'
+        : `must be an integer from 0 to ${max}`,
+    );
+  }
+  return value;
+}
+
+interface Consistency {
+  minPosition: number | undefined;
+  timeoutMs: number;
+}
+
+function consistencyParams(query: unknown): Consistency {
+  const q = (query ?? {}) as Record<string, unknown>;
+  return {
+    minPosition: integerParam(q, 'minPosition', Number.MAX_SAFE_INTEGER),
+    timeoutMs: integerParam(q, 'timeoutMs', MAX_TIMEOUT_MS) ?? DEFAULT_TIMEOUT_MS,
+  };
+}
+
+function idParam(name: string, value: string): string {
+  if (value.length === 0 || value.length > ID_MAX_LENGTH || !ID_PATTERN.test(value)) {
+    throw new InvalidInputError(
+      name,
+      `must be 1 to ${ID_MAX_LENGTH} characters of letters, digits and _ . : @ -`,
+    );
+  }
+  return value;
+}
+
+export interface ReadRouteOptions {
+  pool: pg.Pool;
+  watcher: CheckpointWatcher;
+  partitions: number;
+  metrics: QueryApiMetrics;
+}
+
+export function registerReadRoutes(app: FastifyInstance, options: ReadRouteOptions): void {
+  const { pool, watcher, partitions, metrics } = options;
+
+  /** Waits for the targets or throws the 504 (timeout) or 503 (closing) answer. */
+  async function waitFor(
+    projection: string,
+    targets: PartitionTarget[],
+    consistency: Consistency & { minPosition: number },
+    what: string,
+  ): Promise<void> {
+    const stopTimer = metrics.waitDuration.startTimer({ projection });
+    const outcome = await watcher.waitFor(projection, targets, consistency.timeoutMs);
+    stopTimer();
+    metrics.waits.inc({ projection, outcome: outcome.ok ? outcome.woken : outcome.reason });
+    if (outcome.ok) return;
+    if (outcome.reason === 'closed') throw shuttingDown();
+    throw new QueryApiError(
+      504,
+      'not_caught_up',
+      `${projection} has not applied ${what} up to position ${consistency.minPosition} within ${consistency.timeoutMs} ms`,
+      {
+        projection,
+        minPosition: consistency.minPosition,
+        timeoutMs: consistency.timeoutMs,
+        pending: outcome.pending,
+      },
+    );
+  }
+
+  app.get<{ Params: { orderId: string } }>('/orders/:orderId', async (request) => {
+    const orderId = idParam('orderId', request.params.orderId);
+    const consistency = consistencyParams(request.query);
+    if (consistency.minPosition) {
+      const streamId = orderStreamId(orderId);
+      const target = await streamTarget(
+        pool,
+        streamId,
+        partitionOf(streamId, partitions),
+        consistency.minPosition,
+      );
+      await waitFor(
+        'order_summary',
+        [target],
+        { ...consistency, minPosition: consistency.minPosition },
+        `every event of ${streamId}`,
+      );
+    }
+    const order = await readOrderSummary(pool, orderId);
+    if (!order) throw orderNotFound(orderId);
+    return order;
+  });
+
+  app.get<{ Params: { customerId: string } }>('/customers/:customerId/stats', async (request) => {
+    const customerId = idParam('customerId', request.params.customerId);
+    const consistency = consistencyParams(request.query);
+    if (consistency.minPosition) {
+      // A customer's orders live in streams of every partition, so every
+      // partition must have applied its events up to minPosition.
+      const targets = await partitionTargets(pool, partitions, consistency.minPosition);
+      await waitFor(
+        'customer_stats',
+        targets,
+        { ...consistency, minPosition: consistency.minPosition },
+        'every event',
+      );
+    }
+    const stats = await readCustomerStats(pool, customerId);
+    if (!stats) throw customerNotFound(customerId);
+    return stats;
+  });
+}
