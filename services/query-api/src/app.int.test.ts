@@ -433,9 +433,20 @@ describe('read-your-writes: ?minPosition=', () => {
 
   it('does not wait for partitions without events up to minPosition', async () => {
     await work();
-    // Far beyond the head: every partition's last event is applied.
-    const response = await get('/customers/c-money/stats?minPosition=999999999&timeoutMs=0');
+    // At the head: partitions whose events are all applied, or that have none, do not hold the read.
+    const head = await pool.query<{ head: string }>(
+      'SELECT max(position)::text AS head FROM refract.events',
+    );
+    const response = await get(
+      `/customers/c-money/stats?minPosition=${head.rows[0]!.head}&timeoutMs=0`,
+    );
     expect(response.statusCode).toBe(200);
+  });
+
+  it('answers 504 for a position beyond the head of the log, which has not happened yet', async () => {
+    const response = await get('/customers/c-money/stats?minPosition=999999999&timeoutMs=100');
+    expect(response.statusCode).toBe(504);
+    expect(response.json()).toMatchObject({ error: 'not_caught_up', minPosition: 999999999 });
   });
 });
 

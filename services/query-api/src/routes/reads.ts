@@ -76,6 +76,36 @@ export interface ReadRouteOptions {
 export function registerReadRoutes(app: FastifyInstance, options: ReadRouteOptions): void {
   const { pool, watcher, partitions, metrics } = options;
 
+  /**
+   * A position beyond the log's head has not happened yet: no event of the
+   * stream is known to be at or below it. A client's own writes are always
+   * at or below the head, so this only waits for positions that are still
+   * in flight, or never come (a 504). A cheap index probe every 50 ms.
+   */
+  async function reachHead(
+    projection: string,
+    consistency: Consistency & { minPosition: number },
+  ): Promise<number> {
+    const deadline = Date.now() + consistency.timeoutMs;
+    for (;;) {
+      const head = await pool.query<{ head: string }>(
+        'SELECT coalesce(max(position), 0)::text AS head FROM refract.events',
+      );
+      if (Number(head.rows[0]?.head ?? 0) >= consistency.minPosition) {
+        return Math.max(0, deadline - Date.now());
+      }
+      if (Date.now() >= deadline) {
+        throw new QueryApiError(
+          504,
+          'not_caught_up',
+          `position ${consistency.minPosition} is beyond the log's head after ${consistency.timeoutMs} ms`,
+          { projection, minPosition: consistency.minPosition, timeoutMs: consistency.timeoutMs },
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(50, deadline - Date.now())));
+    }
+  }
+
   /** Waits for the targets or throws the 504 (timeout) or 503 (closing) answer. */
   async function waitFor(
     projection: string,
@@ -106,6 +136,8 @@ export function registerReadRoutes(app: FastifyInstance, options: ReadRouteOptio
     const orderId = idParam('orderId', request.params.orderId);
     const consistency = consistencyParams(request.query);
     if (consistency.minPosition) {
+      const wanted = { ...consistency, minPosition: consistency.minPosition };
+      wanted.timeoutMs = await reachHead('order_summary', wanted);
       const streamId = orderStreamId(orderId);
       const target = await streamTarget(
         pool,
@@ -113,12 +145,7 @@ export function registerReadRoutes(app: FastifyInstance, options: ReadRouteOptio
         partitionOf(streamId, partitions),
         consistency.minPosition,
       );
-      await waitFor(
-        'order_summary',
-        [target],
-        { ...consistency, minPosition: consistency.minPosition },
-        `every event of ${streamId}`,
-      );
+      await waitFor('order_summary', [target], wanted, `every event of ${streamId}`);
     }
     const order = await readOrderSummary(pool, orderId);
     if (!order) throw orderNotFound(orderId);
@@ -129,15 +156,12 @@ export function registerReadRoutes(app: FastifyInstance, options: ReadRouteOptio
     const customerId = idParam('customerId', request.params.customerId);
     const consistency = consistencyParams(request.query);
     if (consistency.minPosition) {
+      const wanted = { ...consistency, minPosition: consistency.minPosition };
+      wanted.timeoutMs = await reachHead('customer_stats', wanted);
       // A customer's orders live in streams of every partition, so every
       // partition must have applied its events up to minPosition.
       const targets = await partitionTargets(pool, partitions, consistency.minPosition);
-      await waitFor(
-        'customer_stats',
-        targets,
-        { ...consistency, minPosition: consistency.minPosition },
-        'every event',
-      );
+      await waitFor('customer_stats', targets, wanted, 'every event');
     }
     const stats = await readCustomerStats(pool, customerId);
     if (!stats) throw customerNotFound(customerId);
