@@ -1,0 +1,49 @@
+import { maskUrlPassword } from '@refract/observability';
+import type { StackInfo } from './stack.js';
+
+export interface BannerFields {
+  writeApi: string;
+  postgres: string;
+  redis: string;
+  demo: string;
+  /** The admin dashboard: its URL and token once services/admin joins the stack. */
+  dashboard: string;
+  stop: string;
+}
+
+/**
+ * What a developer needs once the stack is up, passwords masked. Logged as
+ * one record (fields below) and, on a terminal, printed as this block.
+ */
+export function bannerFields(info: StackInfo, ratePerSecond: number, pid: number): BannerFields {
+  const pg = info.postgres.embedded;
+  return {
+    writeApi: info.writeApiUrl,
+    postgres: `${maskUrlPassword(info.postgres.url)} ${
+      pg ? `(embedded, data in ${pg.dataDir}${pg.created ? ', new' : ''})` : '(DATABASE_URL)'
+    }`,
+    redis: `${maskUrlPassword(info.redis.url)} key prefix "${info.redis.keyPrefix}" ${
+      info.redis.pid === undefined ? '(REDIS_URL)' : '(local redis-server, not persisted)'
+    }`,
+    demo: ratePerSecond > 0 ? `${ratePerSecond} commands/s (DEMO_RATE_PER_SECOND)` : 'off',
+    // TODO(admin): when services/admin joins the stack, its URL and ADMIN_TOKEN go here.
+    dashboard: 'not part of the stack yet (services/admin)',
+    stop: `Ctrl-C, or kill -INT ${pid}; a second Ctrl-C forces`,
+  };
+}
+
+export function formatBanner(fields: BannerFields): string {
+  const rows: [string, string][] = [
+    ['write-api', fields.writeApi],
+    ['postgres', fields.postgres],
+    ['redis', fields.redis],
+    ['demo', fields.demo],
+    ['dashboard', fields.dashboard],
+    ['stop', fields.stop],
+  ];
+  const lines = rows.map(([name, value]) => `  ${name.padEnd(10)} ${value}`);
+  const example =
+    `  try        curl -s -X POST ${fields.writeApi}/commands/PlaceOrder ` +
+    `-H 'content-type: application/json' -d '{"orderId":"hello-1","customerId":"customer-1"}'`;
+  return ['', 'Refract dev stack is up', ...lines, example, ''].join('\n');
+}

@@ -1,0 +1,62 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULT_POSTGRES_PORT, loadConfig, REPO_ROOT } from './config.js';
+
+describe('loadConfig', () => {
+  it('has defaults for everything: embedded Postgres, local Redis, demo traffic on', () => {
+    const config = loadConfig({ PATH: '/usr/bin' }, { isTty: true });
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.redisUrl).toBeUndefined();
+    expect(config.writeApiPort).toBe(4000);
+    expect(config.logPretty).toBe(true);
+    expect(config.dataDir).toBe(join(REPO_ROOT, '.refract'));
+    expect(config.postgresPort).toEqual({ port: DEFAULT_POSTGRES_PORT, strict: false });
+    expect(config.demo.ratePerSecond).toBe(20);
+    expect(config.childEnv).toEqual({ PATH: '/usr/bin' });
+  });
+
+  it('treats empty variables as unset', () => {
+    const config = loadConfig({ DATABASE_URL: '', DEMO_RATE_PER_SECOND: ' ' }, { isTty: false });
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.demo.ratePerSecond).toBe(20);
+    expect(config.logPretty).toBe(false);
+  });
+
+  it('reads explicit settings; a chosen port is strict', () => {
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://u:p@db:5432/x',
+      REDIS_URL: 'redis://cache:6379',
+      DEV_STACK_POSTGRES_PORT: '6000',
+      DEMO_RATE_PER_SECOND: '0',
+      LOG_PRETTY: 'false',
+    });
+    expect(config.databaseUrl).toBe('postgres://u:p@db:5432/x');
+    expect(config.redisUrl).toBe('redis://cache:6379');
+    expect(config.postgresPort).toEqual({ port: 6000, strict: true });
+    expect(config.demo.ratePerSecond).toBe(0);
+    expect(config.logPretty).toBe(false);
+  });
+
+  it('resolves a relative data directory against the directory pnpm was started in', () => {
+    const config = loadConfig({ REFRACT_DATA_DIR: 'tmp/data', INIT_CWD: '/home/me/refract' });
+    expect(config.dataDir).toBe('/home/me/refract/tmp/data');
+  });
+
+  it('reports every bad variable at once, without echoing values', () => {
+    try {
+      loadConfig({
+        DATABASE_URL: 'mysql://secret@x',
+        WRITE_API_PORT: '0',
+        DEMO_RATE_PER_SECOND: '-1',
+      });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const { problems, message } = error as ConfigError;
+      expect(problems).toHaveLength(3);
+      expect(message).toContain('DATABASE_URL');
+      expect(message).toContain('WRITE_API_PORT');
+      expect(message).not.toContain('secret');
+    }
+  });
+});

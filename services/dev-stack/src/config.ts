@@ -1,0 +1,185 @@
+import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WORKLOAD_DEFAULT_SEED } from '@refract/example-orders';
+import type { LogLevel } from '@refract/observability';
+import { z } from 'zod';
+
+/** The repository root: `.refract/` lives here unless REFRACT_DATA_DIR says otherwise. */
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** Tried first for the embedded Postgres; another free port is taken when it is busy. */
+export const DEFAULT_POSTGRES_PORT = 54329;
+/** Tried first for the local redis-server; another free port is taken when it is busy. */
+export const DEFAULT_REDIS_PORT = 63799;
+
+const port = z.coerce
+  .number({ error: 'must be a port number' })
+  .int('must be an integer')
+  .min(1, 'must be from 1 to 65535')
+  .max(65535, 'must be from 1 to 65535');
+
+const positiveInt = (what: string) =>
+  z.coerce
+    .number({ error: `must be ${what}` })
+    .int(`must be ${what}`)
+    .positive(`must be ${what}`);
+
+const boolean = z
+  .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
+  .transform((value) => value === 'true' || value === '1');
+
+/** Every setting of `pnpm start`; each variable is documented in the README. */
+const schema = z.object({
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// connection string')
+    .optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
+    .optional(),
+  REDIS_KEY_PREFIX: z.string().max(100, 'must be at most 100 characters').default('refract:'),
+  REFRACT_PARTITIONS: z.coerce
+    .number({ error: 'must be an integer from 1 to 4096' })
+    .int('must be an integer from 1 to 4096')
+    .min(1, 'must be an integer from 1 to 4096')
+    .max(4096, 'must be an integer from 1 to 4096')
+    .optional(),
+  WRITE_API_PORT: port.default(4000),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: 'must be one of fatal, error, warn, info, debug, trace, silent',
+    })
+    .default('info'),
+  LOG_PRETTY: boolean.optional(),
+  REFRACT_DATA_DIR: z.string().optional(),
+  DEV_STACK_POSTGRES_PORT: port.optional(),
+  DEV_STACK_REDIS_PORT: port.optional(),
+  REDIS_SERVER_BIN: z.string().min(1).default('redis-server'),
+  DEV_STACK_READY_TIMEOUT_MS: positiveInt('a positive number of milliseconds').default(60_000),
+  DEV_STACK_STOP_TIMEOUT_MS: positiveInt('a positive number of milliseconds').default(15_000),
+  DEMO_RATE_PER_SECOND: z.coerce
+    .number({ error: 'must be a number of commands per second (0 disables)' })
+    .min(0, 'must be 0 (off) or more')
+    .max(10_000, 'must be at most 10000')
+    .default(20),
+  DEMO_SEED: z.coerce
+    .number({ error: 'must be an integer' })
+    .int('must be an integer')
+    .default(WORKLOAD_DEFAULT_SEED),
+  DEMO_OPEN_ORDERS: positiveInt('a positive integer').default(50),
+  DEMO_STATUS_INTERVAL_MS: positiveInt('a positive number of milliseconds').default(10_000),
+});
+
+/** A port to listen on: `strict` when the user chose it (busy is an error), else a preference. */
+export interface PortChoice {
+  port: number;
+  strict: boolean;
+}
+
+export interface Config {
+  /** Set: use this Postgres. Unset: start the embedded one. */
+  databaseUrl: string | undefined;
+  /** Set: use this Redis. Unset: start redis-server from the PATH. */
+  redisUrl: string | undefined;
+  redisKeyPrefix: string;
+  /** Partition count for the first migrate; the event store's default when unset. */
+  partitions: number | undefined;
+  writeApiPort: number;
+  logLevel: LogLevel;
+  logPretty: boolean;
+  /** Absolute; the embedded Postgres keeps its cluster in `<dataDir>/postgres`. */
+  dataDir: string;
+  postgresPort: PortChoice;
+  redisPort: PortChoice;
+  redisServerBin: string;
+  /** How long each step of the start (Postgres, Redis, write-api's /readyz) may take. */
+  readyTimeoutMs: number;
+  /** How long a child gets after SIGTERM before it is killed. */
+  stopTimeoutMs: number;
+  demo: {
+    /** Commands per second; 0 sends none. */
+    ratePerSecond: number;
+    seed: number;
+    /** Orders open at once: each gets a command every `openOrders / ratePerSecond` seconds. */
+    openOrders: number;
+    statusIntervalMs: number;
+  };
+  /**
+   * The environment handed to write-api: the caller's, so its own variables
+   * (WRITE_API_*, RELAY_*, REDIS_KEY_PREFIX) pass through; the stack's
+   * settings are laid over it.
+   */
+  childEnv: Record<string, string>;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadConfigOptions {
+  /** Whether standard output is a terminal: LOG_PRETTY's default. @defaultValue process.stdout.isTTY */
+  isTty?: boolean;
+}
+
+/**
+ * Parses the environment once at start-up; the only reader of process.env.
+ * Every bad variable is reported at once, and no value is echoed (one is a
+ * connection string that may hold a password).
+ */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  { isTty = process.stdout.isTTY === true }: LoadConfigOptions = {},
+): Config {
+  // An empty variable (`FOO=` in a .env file) means "not set".
+  const present = Object.fromEntries(
+    Object.entries(env).filter(
+      (entry): entry is [string, string] => entry[1] !== undefined && entry[1].trim() !== '',
+    ),
+  );
+  const result = schema.safeParse(present);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
+    );
+  }
+  const c = result.data;
+  // pnpm runs the script in services/dev-stack; a relative path means the
+  // directory the user typed `pnpm start` in (pnpm's INIT_CWD).
+  const base = present.INIT_CWD ?? process.cwd();
+  const dataDir =
+    c.REFRACT_DATA_DIR === undefined
+      ? resolve(REPO_ROOT, '.refract')
+      : isAbsolute(c.REFRACT_DATA_DIR)
+        ? c.REFRACT_DATA_DIR
+        : resolve(base, c.REFRACT_DATA_DIR);
+  return {
+    databaseUrl: c.DATABASE_URL,
+    redisUrl: c.REDIS_URL,
+    redisKeyPrefix: c.REDIS_KEY_PREFIX,
+    partitions: c.REFRACT_PARTITIONS,
+    writeApiPort: c.WRITE_API_PORT,
+    logLevel: c.LOG_LEVEL,
+    logPretty: c.LOG_PRETTY ?? isTty,
+    dataDir,
+    postgresPort: portChoice(c.DEV_STACK_POSTGRES_PORT, DEFAULT_POSTGRES_PORT),
+    redisPort: portChoice(c.DEV_STACK_REDIS_PORT, DEFAULT_REDIS_PORT),
+    redisServerBin: c.REDIS_SERVER_BIN,
+    readyTimeoutMs: c.DEV_STACK_READY_TIMEOUT_MS,
+    stopTimeoutMs: c.DEV_STACK_STOP_TIMEOUT_MS,
+    demo: {
+      ratePerSecond: c.DEMO_RATE_PER_SECOND,
+      seed: c.DEMO_SEED,
+      openOrders: c.DEMO_OPEN_ORDERS,
+      statusIntervalMs: c.DEMO_STATUS_INTERVAL_MS,
+    },
+    childEnv: present,
+  };
+}
+
+function portChoice(chosen: number | undefined, fallback: number): PortChoice {
+  return chosen === undefined ? { port: fallback, strict: false } : { port: chosen, strict: true };
+}

@@ -1,0 +1,286 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import {
+  createTestDatabase,
+  createTestRedisNamespace,
+  eventually,
+  freePort,
+} from '@refract/testing';
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from './config.js';
+
+type LogRecord = Record<string, unknown> & { msg?: string };
+
+interface DevStack {
+  child: ChildProcess;
+  /** Every JSON log line so far, of every service. */
+  logs: LogRecord[];
+  /** Everything else written (pnpm's own lines, stderr). */
+  text: string[];
+  exited: Promise<number | null>;
+  waitFor(predicate: (record: LogRecord) => boolean, timeoutMs?: number): Promise<LogRecord>;
+}
+
+/**
+ * `pnpm start` from the repository root, as a developer runs it, in a
+ * process group of its own so that `interrupt` can do what a terminal's
+ * Ctrl-C does: signal the whole group.
+ */
+function startDevStack(env: Record<string, string>): DevStack {
+  const child = spawn('pnpm', ['start'], {
+    cwd: REPO_ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? tmpdir(),
+      LOG_PRETTY: 'false',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  const logs: LogRecord[] = [];
+  const text: string[] = [];
+  const waiters = new Set<() => void>();
+  for (const stream of [child.stdout!, child.stderr!]) {
+    createInterface({ input: stream }).on('line', (line) => {
+      try {
+        logs.push(JSON.parse(line) as LogRecord);
+      } catch {
+        text.push(line);
+      }
+      for (const wake of waiters) wake();
+    });
+  }
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const waitFor = (predicate: (record: LogRecord) => boolean, timeoutMs = 60_000) =>
+    new Promise<LogRecord>((resolve, reject) => {
+      const check = () => {
+        const found = logs.find(predicate);
+        if (!found) return;
+        cleanup();
+        resolve(found);
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`no such log line within ${timeoutMs} ms; output:\n${dump()}`));
+      }, timeoutMs);
+      void exited.then((code) => {
+        setTimeout(() => {
+          cleanup();
+          reject(new Error(`pnpm start exited (${code}); output:\n${dump()}`));
+        }, 100);
+      });
+      const cleanup = () => {
+        clearTimeout(timer);
+        waiters.delete(check);
+      };
+      waiters.add(check);
+      check();
+    });
+  const dump = () =>
+    [...text, ...logs.filter((l) => l.level !== 20).map((l) => JSON.stringify(l))]
+      .slice(-60)
+      .join('\n');
+  return { child, logs, text, exited, waitFor };
+}
+
+/** Ctrl-C: SIGINT to the whole process group, then the exit code. */
+async function interrupt(stack: DevStack): Promise<number | null> {
+  process.kill(-stack.child.pid!, 'SIGINT');
+  return stack.exited;
+}
+
+/** Every process below `pid` (Linux /proc), with its command line. */
+function descendants(pid: number): { pid: number; cmd: string }[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // The command name (2nd field) may hold spaces; the fields after ')' do not.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {}
+  }
+  const found: { pid: number; cmd: string }[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    for (const child of children.get(queue.shift()!) ?? []) {
+      let cmd = '';
+      try {
+        cmd = readFileSync(`/proc/${child}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      } catch {}
+      found.push({ pid: child, cmd });
+      queue.push(child);
+    }
+  }
+  return found;
+}
+
+/** Still running (a zombie waiting for its parent counts as gone). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+async function countEvents(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const result = await client.query<{ n: string }>('SELECT count(*) AS n FROM refract.events');
+    return Number(result.rows[0]!.n);
+  } finally {
+    await client.end();
+  }
+}
+
+async function query<T extends pg.QueryResultRow>(url: string, sql: string): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+const isStatus = (record: LogRecord) =>
+  typeof record.msg === 'string' && record.msg.startsWith('demo traffic:') && 'sent' in record;
+
+describe('pnpm start', () => {
+  it('runs write-api on DATABASE_URL and REDIS_URL with demo traffic, and stops cleanly on Ctrl-C', async () => {
+    const db = await createTestDatabase('dev_stack_e2e');
+    const redis = createTestRedisNamespace('dev-stack');
+    const port = await freePort();
+    try {
+      const stack = startDevStack({
+        DATABASE_URL: db.url,
+        REDIS_URL: redis.url,
+        REDIS_KEY_PREFIX: redis.prefix,
+        WRITE_API_PORT: String(port),
+        DEMO_RATE_PER_SECOND: '50',
+        DEMO_STATUS_INTERVAL_MS: '1000',
+      });
+      const ready = await stack.waitFor((l) => l.msg === 'stack ready');
+      expect(ready.writeApi).toBe(`http://127.0.0.1:${port}`);
+      expect(ready.redis).toContain(redis.prefix);
+      // The database's password (if any) is masked; the test URL carries none.
+      expect(ready.postgres).toContain('(DATABASE_URL)');
+      expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+
+      await eventually(async () => expect(await countEvents(db.url)).toBeGreaterThan(20), {
+        timeoutMs: 30_000,
+        intervalMs: 200,
+      });
+      const status = await stack.waitFor((l) => isStatus(l) && (l.ok as number) > 0);
+      expect(status).toMatchObject({ refused: 0, errors: 0 });
+
+      const tree = descendants(stack.child.pid!);
+      expect(tree.some((p) => p.cmd.includes('write-api/src/main.ts'))).toBe(true);
+      expect(await interrupt(stack)).toBe(0);
+
+      // write-api was stopped before the stack reported itself stopped, and nothing is left.
+      const messages = stack.logs.map((l) => `${l.service}: ${l.msg}`);
+      expect(messages.indexOf('write-api: stopped')).toBeGreaterThan(-1);
+      expect(messages.indexOf('write-api: stopped')).toBeLessThan(
+        messages.indexOf('dev-stack: stack stopped'),
+      );
+      await eventually(() => expect(tree.filter((p) => alive(p.pid))).toEqual([]), {
+        timeoutMs: 5_000,
+      });
+      expect(stack.logs.filter((l) => (l.level as number) >= 50)).toEqual([]);
+    } finally {
+      await redis.cleanup();
+      await db.drop();
+    }
+  });
+
+  it('without DATABASE_URL runs an embedded Postgres (and a redis-server) whose data outlives a restart', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'refract-dev-stack-'));
+    // As root the cluster runs as the `postgres` user, who must reach the directory.
+    await chmod(dataDir, 0o755);
+    const postgresPort = await freePort();
+    const env = {
+      REFRACT_DATA_DIR: dataDir,
+      DEV_STACK_POSTGRES_PORT: String(postgresPort),
+      DEV_STACK_REDIS_PORT: String(await freePort()),
+      WRITE_API_PORT: String(await freePort()),
+      DEMO_RATE_PER_SECOND: '50',
+      DEMO_STATUS_INTERVAL_MS: '1000',
+      // Postgres' and redis-server's own lines are logged at debug.
+      LOG_LEVEL: 'debug',
+    };
+    const url = `postgres://refract:refract@127.0.0.1:${postgresPort}/refract`;
+    try {
+      const first = startDevStack(env);
+      const ready = await first.waitFor((l) => l.msg === 'stack ready', 100_000);
+      expect(ready.postgres).toContain(`(embedded, data in ${join(dataDir, 'postgres')}, new)`);
+      expect(ready.postgres).toContain('refract:[Redacted]@');
+      expect(ready.redis).toContain('local redis-server');
+      await eventually(async () => expect(await countEvents(url)).toBeGreaterThan(10), {
+        timeoutMs: 30_000,
+        intervalMs: 200,
+      });
+      const tree = descendants(first.child.pid!);
+      expect(tree.some((p) => p.cmd.includes('redis-server'))).toBe(true);
+      expect(tree.some((p) => p.cmd.includes('postgres') && p.cmd.includes(dataDir))).toBe(true);
+      const before = await query<{ n: string; first: string }>(
+        url,
+        'SELECT count(*) AS n, (array_agg(event_id ORDER BY position))[1] AS first FROM refract.events',
+      );
+      expect(await interrupt(first)).toBe(0);
+      await eventually(() => expect(tree.filter((p) => alive(p.pid))).toEqual([]), {
+        timeoutMs: 5_000,
+      });
+      // The Ctrl-C reached only the stack, which stopped write-api before
+      // Postgres and Redis: neither heard the terminal's SIGINT itself.
+      const lines = first.logs.map((l) => `${l.child ?? l.service}: ${l.msg}`);
+      const writeApiStopped = lines.indexOf('write-api: stopped');
+      const postgresShutdown = lines.findIndex((l) => /^postgres: .*shutdown request/.test(l));
+      expect(writeApiStopped).toBeGreaterThan(-1);
+      expect(postgresShutdown).toBeGreaterThan(writeApiStopped);
+      expect(lines.filter((l) => /^postgres: .*shutdown request/.test(l))).toHaveLength(1);
+      expect(lines.some((l) => l.startsWith('redis-server: ') && l.includes('SIGINT'))).toBe(false);
+      expect(first.logs.filter((l) => (l.level as number) >= 50)).toEqual([]);
+
+      // Demo traffic off: what the second run finds was written by the first.
+      const second = startDevStack({ ...env, DEMO_RATE_PER_SECOND: '0' });
+      const again = await second.waitFor((l) => l.msg === 'stack ready');
+      expect(again.postgres).toContain(`(embedded, data in ${join(dataDir, 'postgres')})`);
+      const after = await query<{ n: string; found: boolean }>(
+        url,
+        `SELECT count(*) AS n, bool_or(event_id = '${before[0]!.first}') AS found FROM refract.events`,
+      );
+      expect(Number(after[0]!.n)).toBeGreaterThanOrEqual(Number(before[0]!.n));
+      expect(after[0]!.found).toBe(true);
+      const secondTree = descendants(second.child.pid!);
+      expect(await interrupt(second)).toBe(0);
+      await eventually(() => expect(secondTree.filter((p) => alive(p.pid))).toEqual([]), {
+        timeoutMs: 5_000,
+      });
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('without REDIS_URL and without redis-server, says what to install and exits 1', async () => {
+    const stack = startDevStack({
+      // Never reached: Redis is checked first.
+      DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
+      REDIS_SERVER_BIN: '/nonexistent/redis-server',
+    });
+    expect(await stack.exited).toBe(1);
+    const output = JSON.stringify(stack.logs);
+    expect(output).toContain('apt-get install redis-server');
+    expect(output).toContain('brew install redis');
+  });
+});

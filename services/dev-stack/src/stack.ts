@@ -1,0 +1,217 @@
+import { join } from 'node:path';
+import { migrate } from '@refract/event-store';
+import { type Logger, maskUrlPassword } from '@refract/observability';
+import { type Config, REPO_ROOT } from './config.js';
+import { type DemoTraffic, startDemoTraffic } from './demo-traffic.js';
+import { choosePort } from './ports.js';
+import { type EmbeddedPostgresInfo, startPostgres } from './postgres.js';
+import { describeExit, type ExitStatus, killAll } from './processes.js';
+import { startRedis } from './redis.js';
+import { startWriteApi } from './write-api.js';
+
+export interface StackInfo {
+  writeApiUrl: string;
+  postgres: { url: string; embedded: EmbeddedPostgresInfo | undefined };
+  redis: { url: string; pid: number | undefined; keyPrefix: string };
+  demo: DemoTraffic | undefined;
+}
+
+export interface Stack extends StackInfo {
+  /**
+   * Stops everything in order: demo traffic, write-api (SIGTERM, wait), Redis,
+   * Postgres. Resolves true when every part stopped cleanly. Idempotent.
+   */
+  close(): Promise<boolean>;
+  /** The forced stop: SIGKILL the children, immediate shutdown of Postgres. Does not wait. */
+  kill(): void;
+}
+
+export interface StackEvents {
+  /** A part of the running stack died on its own (the caller stops the rest). */
+  onFailure(reason: string): void;
+}
+
+interface Part {
+  name: string;
+  close(): Promise<boolean>;
+  kill(): void;
+}
+
+/**
+ * Starts the stack: Redis (first: a missing redis-server fails before a slow
+ * initdb), Postgres, migrations, write-api, demo traffic. Any part that dies
+ * during the start fails it; whatever had started is stopped again before
+ * the error is thrown. `signal` aborts the start the same way.
+ */
+export async function startStack(
+  config: Config,
+  logger: Logger,
+  signal: AbortSignal,
+  events: StackEvents,
+): Promise<Stack> {
+  const parts: Part[] = [];
+  let started = false;
+  let closing = false;
+  const startFailed = new AbortController();
+  const aborted = AbortSignal.any([signal, startFailed.signal]);
+  const watch = (name: string, exited: Promise<ExitStatus> | undefined) => {
+    void exited?.then((status) => {
+      if (closing) return;
+      const reason = `${name} ${describeExit(status)}`;
+      if (started) events.onFailure(reason);
+      else startFailed.abort(new Error(`${reason} while the stack was starting`));
+    });
+  };
+
+  let closed: Promise<boolean> | undefined;
+  const close = () => {
+    closing = true;
+    closed ??= (async () => {
+      let clean = true;
+      for (const part of [...parts].reverse()) {
+        try {
+          if (!(await part.close())) clean = false;
+        } catch (error) {
+          clean = false;
+          logger.error({ err: error, part: part.name }, 'could not stop cleanly');
+        }
+      }
+      return clean;
+    })();
+    return closed;
+  };
+  const kill = () => {
+    closing = true;
+    for (const part of parts) part.kill();
+    killAll();
+  };
+
+  try {
+    const redis = await startRedis({
+      url: config.redisUrl,
+      serverBin: config.redisServerBin,
+      searchPath: config.childEnv.PATH ?? '',
+      port: config.redisPort,
+      workDir: config.dataDir,
+      readyTimeoutMs: config.readyTimeoutMs,
+      logger,
+    });
+    parts.push({
+      name: 'redis-server',
+      close: async () => {
+        await redis.close(config.stopTimeoutMs);
+        return true;
+      },
+      kill: () => redis.process?.kill(),
+    });
+    watch('redis-server', redis.process?.exited);
+    throwIfAborted(aborted);
+
+    const postgres = await startPostgres({
+      url: config.databaseUrl,
+      dataDir: join(config.dataDir, 'postgres'),
+      port: config.postgresPort,
+      runAsRoot: process.getuid?.() === 0,
+      readyTimeoutMs: config.readyTimeoutMs,
+      logger,
+    });
+    parts.push({
+      name: 'postgres',
+      close: async () => {
+        await postgres.close(config.stopTimeoutMs);
+        return true;
+      },
+      kill: () => postgres.kill(),
+    });
+    watch('embedded Postgres', postgres.exited);
+    throwIfAborted(aborted);
+
+    const migrated = await migrate({
+      databaseUrl: postgres.url,
+      partitions: config.partitions,
+      log: (line) => logger.debug({ step: 'migrate' }, line),
+    }).catch((error: unknown) => {
+      throw new Error(
+        `cannot migrate ${maskUrlPassword(postgres.url)}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    });
+    logger.info(
+      { applied: migrated.applied, partitions: migrated.partitions },
+      migrated.applied.length === 0 ? 'schema up to date' : 'migrations applied',
+    );
+    throwIfAborted(aborted);
+
+    await choosePort({ port: config.writeApiPort, strict: true }, 'write-api (WRITE_API_PORT)');
+    const writeApi = await startWriteApi({
+      databaseUrl: postgres.url,
+      redisUrl: redis.url,
+      redisKeyPrefix: config.redisKeyPrefix,
+      port: config.writeApiPort,
+      logLevel: config.logLevel,
+      logPretty: config.logPretty,
+      // At debug and trace, every line; the demo's requests are the point then.
+      logDemoRequests: config.logLevel === 'debug' || config.logLevel === 'trace',
+      baseEnv: config.childEnv,
+      cwd: REPO_ROOT,
+      readyTimeoutMs: config.readyTimeoutMs,
+      logger,
+      signal: aborted,
+    });
+    parts.push({
+      name: 'write-api',
+      close: async () => {
+        const status = await writeApi.process.stop(config.stopTimeoutMs);
+        const clean = status.code === 0 || status.signal === 'SIGTERM';
+        if (!clean) logger.warn({ exit: describeExit(status) }, 'write-api did not stop cleanly');
+        return clean;
+      },
+      kill: () => writeApi.process.kill(),
+    });
+    watch('write-api', writeApi.process.exited);
+    throwIfAborted(aborted);
+
+    const demo =
+      config.demo.ratePerSecond > 0
+        ? startDemoTraffic({
+            baseUrl: writeApi.url,
+            ...config.demo,
+            runId: Date.now().toString(36),
+            logger: logger.child({ part: 'demo' }),
+          })
+        : undefined;
+    if (demo) {
+      parts.push({
+        name: 'demo traffic',
+        close: async () => {
+          await demo.close();
+          return true;
+        },
+        kill: () => {},
+      });
+    } else {
+      logger.info('demo traffic off (DEMO_RATE_PER_SECOND=0)');
+    }
+
+    started = true;
+    return {
+      writeApiUrl: writeApi.url,
+      postgres: { url: postgres.url, embedded: postgres.embedded },
+      redis: { url: redis.url, pid: redis.process?.pid, keyPrefix: config.redisKeyPrefix },
+      demo,
+      close,
+      kill,
+    };
+  } catch (error) {
+    await close();
+    // A part that died during the start explains the failure better than
+    // what it caused next (e.g. "write-api was not ready").
+    throw startFailed.signal.aborted ? startFailed.signal.reason : error;
+  }
+}
+
+function throwIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) {
+    throw signal.reason instanceof Error ? signal.reason : new Error('the start was aborted');
+  }
+}
