@@ -3,6 +3,8 @@ import type { StackInfo } from './stack.js';
 
 export interface BannerFields {
   writeApi: string;
+  queryApi: string;
+  workers: string;
   postgres: string;
   redis: string;
   demo: string;
@@ -19,6 +21,11 @@ export function bannerFields(info: StackInfo, ratePerSecond: number, pid: number
   const pg = info.postgres.embedded;
   return {
     writeApi: info.writeApiUrl,
+    queryApi: info.queryApiUrl,
+    workers:
+      info.workerUrls.length === 0
+        ? 'none (DEV_STACK_WORKERS=0)'
+        : `${info.workerUrls.length} in pool "orders": ${info.workerUrls.join(', ')}`,
     postgres: `${maskUrlPassword(info.postgres.url)} ${
       pg ? `(embedded, data in ${pg.dataDir}${pg.created ? ', new' : ''})` : '(DATABASE_URL)'
     }`,
@@ -35,6 +42,8 @@ export function bannerFields(info: StackInfo, ratePerSecond: number, pid: number
 export function formatBanner(fields: BannerFields): string {
   const rows: [string, string][] = [
     ['write-api', fields.writeApi],
+    ['query-api', fields.queryApi],
+    ['workers', fields.workers],
     ['postgres', fields.postgres],
     ['redis', fields.redis],
     ['demo', fields.demo],
@@ -45,5 +54,6 @@ export function formatBanner(fields: BannerFields): string {
   const example =
     `  try        curl -s -X POST ${fields.writeApi}/commands/PlaceOrder ` +
     `-H 'content-type: application/json' -d '{"orderId":"hello-1","customerId":"customer-1"}'`;
-  return ['', 'Refract dev stack is up', ...lines, example, ''].join('\n');
+  const read = `  then       curl -s '${fields.queryApi}/orders/hello-1?minPosition=<position from the answer>'`;
+  return ['', 'Refract dev stack is up', ...lines, example, read, ''].join('\n');
 }

@@ -46,6 +46,15 @@ const schema = z.object({
     .max(4096, 'must be an integer from 1 to 4096')
     .optional(),
   WRITE_API_PORT: port.default(4000),
+  QUERY_API_PORT: port.default(4001),
+  /** Worker i listens on WORKER_PORT + i. */
+  WORKER_PORT: port.default(4020),
+  DEV_STACK_WORKERS: z.coerce
+    .number({ error: 'must be an integer from 0 to 32' })
+    .int('must be an integer from 0 to 32')
+    .min(0, 'must be an integer from 0 to 32')
+    .max(32, 'must be an integer from 0 to 32')
+    .default(2),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: 'must be one of fatal, error, warn, info, debug, trace, silent',
@@ -86,6 +95,10 @@ export interface Config {
   /** Partition count for the first migrate; the event store's default when unset. */
   partitions: number | undefined;
   writeApiPort: number;
+  queryApiPort: number;
+  /** Processes in the `orders` worker pool, listening on workerPort, workerPort + 1, … */
+  workers: number;
+  workerPort: number;
   logLevel: LogLevel;
   logPretty: boolean;
   /** Absolute; the embedded Postgres keeps its cluster in `<dataDir>/postgres`. */
@@ -162,6 +175,9 @@ export function loadConfig(
     redisKeyPrefix: c.REDIS_KEY_PREFIX,
     partitions: c.REFRACT_PARTITIONS,
     writeApiPort: c.WRITE_API_PORT,
+    queryApiPort: c.QUERY_API_PORT,
+    workers: c.DEV_STACK_WORKERS,
+    workerPort: c.WORKER_PORT,
     logLevel: c.LOG_LEVEL,
     logPretty: c.LOG_PRETTY ?? isTty,
     dataDir,

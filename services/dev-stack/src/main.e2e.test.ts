@@ -167,6 +167,8 @@ describe('pnpm start', () => {
         REDIS_URL: redis.url,
         REDIS_KEY_PREFIX: redis.prefix,
         WRITE_API_PORT: String(port),
+        QUERY_API_PORT: String(await freePort()),
+        WORKER_PORT: String(await freePort()),
         DEMO_RATE_PER_SECOND: '50',
         DEMO_STATUS_INTERVAL_MS: '1000',
       });
@@ -183,9 +185,30 @@ describe('pnpm start', () => {
       });
       const status = await stack.waitFor((l) => isStatus(l) && (l.ok as number) > 0);
       expect(status).toMatchObject({ refused: 0, errors: 0 });
+      // The relay, the worker pool and query-api are part of the stack: orders get projected.
+      const orderId = await eventually(
+        async () => {
+          const client = new pg.Client({ connectionString: db.url });
+          await client.connect();
+          try {
+            const rows = await client.query<{ order_id: string }>(
+              'SELECT order_id FROM projections.order_summary LIMIT 1',
+            );
+            expect(rows.rows).toHaveLength(1);
+            return rows.rows[0]!.order_id;
+          } finally {
+            await client.end();
+          }
+        },
+        { timeoutMs: 30_000, intervalMs: 200 },
+      );
+      const order = await fetch(`${ready.queryApi}/orders/${orderId}`);
+      expect(order.status).toBe(200);
 
       const tree = descendants(stack.child.pid!);
       expect(tree.some((p) => p.cmd.includes('write-api/src/main.ts'))).toBe(true);
+      expect(tree.filter((p) => p.cmd.includes('projector-worker/src/main.ts'))).toHaveLength(2);
+      expect(tree.some((p) => p.cmd.includes('query-api/src/main.ts'))).toBe(true);
       expect(await interrupt(stack)).toBe(0);
 
       // write-api was stopped before the stack reported itself stopped, and nothing is left.
@@ -214,6 +237,8 @@ describe('pnpm start', () => {
       DEV_STACK_POSTGRES_PORT: String(postgresPort),
       DEV_STACK_REDIS_PORT: String(await freePort()),
       WRITE_API_PORT: String(await freePort()),
+      QUERY_API_PORT: String(await freePort()),
+      WORKER_PORT: String(await freePort()),
       DEMO_RATE_PER_SECOND: '50',
       DEMO_STATUS_INTERVAL_MS: '1000',
       // Postgres' and redis-server's own lines are logged at debug.

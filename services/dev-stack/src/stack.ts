@@ -7,10 +7,13 @@ import { choosePort } from './ports.js';
 import { type EmbeddedPostgresInfo, startPostgres } from './postgres.js';
 import { describeExit, type ExitStatus, killAll } from './processes.js';
 import { startRedis } from './redis.js';
-import { startWriteApi } from './write-api.js';
+import { startService } from './service.js';
 
 export interface StackInfo {
   writeApiUrl: string;
+  queryApiUrl: string;
+  /** One per worker process of the `orders` pool. */
+  workerUrls: string[];
   postgres: { url: string; embedded: EmbeddedPostgresInfo | undefined };
   redis: { url: string; pid: number | undefined; keyPrefix: string };
   demo: DemoTraffic | undefined;
@@ -142,34 +145,78 @@ export async function startStack(
     );
     throwIfAborted(aborted);
 
-    await choosePort({ port: config.writeApiPort, strict: true }, 'write-api (WRITE_API_PORT)');
-    const writeApi = await startWriteApi({
-      databaseUrl: postgres.url,
-      redisUrl: redis.url,
-      redisKeyPrefix: config.redisKeyPrefix,
-      port: config.writeApiPort,
-      logLevel: config.logLevel,
-      logPretty: config.logPretty,
-      // At debug and trace, every line; the demo's requests are the point then.
-      logDemoRequests: config.logLevel === 'debug' || config.logLevel === 'trace',
-      baseEnv: config.childEnv,
-      cwd: REPO_ROOT,
-      readyTimeoutMs: config.readyTimeoutMs,
-      logger,
-      signal: aborted,
-    });
-    parts.push({
-      name: 'write-api',
-      close: async () => {
-        const status = await writeApi.process.stop(config.stopTimeoutMs);
-        const clean = status.code === 0 || status.signal === 'SIGTERM';
-        if (!clean) logger.warn({ exit: describeExit(status) }, 'write-api did not stop cleanly');
-        return clean;
+    const launch = async (
+      name: string,
+      packageName: string,
+      port: number,
+      portVariable: string,
+      env: Record<string, string>,
+    ) => {
+      await choosePort({ port, strict: true }, `${name} (${portVariable})`);
+      const service = await startService({
+        name,
+        packageName,
+        env,
+        port,
+        databaseUrl: postgres.url,
+        redisUrl: redis.url,
+        redisKeyPrefix: config.redisKeyPrefix,
+        logLevel: config.logLevel,
+        logPretty: config.logPretty,
+        // At debug and trace, every line; the demo's requests are the point then.
+        logDemoRequests: config.logLevel === 'debug' || config.logLevel === 'trace',
+        baseEnv: config.childEnv,
+        cwd: REPO_ROOT,
+        readyTimeoutMs: config.readyTimeoutMs,
+        logger,
+        signal: aborted,
+      });
+      parts.push({
+        name,
+        close: async () => {
+          const status = await service.process.stop(config.stopTimeoutMs);
+          const clean = status.code === 0 || status.signal === 'SIGTERM';
+          if (!clean) logger.warn({ exit: describeExit(status) }, `${name} did not stop cleanly`);
+          return clean;
+        },
+        kill: () => service.process.kill(),
+      });
+      watch(name, service.process.exited);
+      throwIfAborted(aborted);
+      return service;
+    };
+
+    const writeApi = await launch(
+      'write-api',
+      '@refract/write-api',
+      config.writeApiPort,
+      'WRITE_API_PORT',
+      {
+        WRITE_API_PORT: String(config.writeApiPort),
+        RELAY_MODE: 'embedded',
       },
-      kill: () => writeApi.process.kill(),
-    });
-    watch('write-api', writeApi.process.exited);
-    throwIfAborted(aborted);
+    );
+    const workers: string[] = [];
+    for (let i = 0; i < config.workers; i++) {
+      const port = config.workerPort + i;
+      const worker = await launch(
+        `projector-worker-${i + 1}`,
+        '@refract/projector-worker',
+        port,
+        'WORKER_PORT',
+        { POOL: 'orders', WORKER_PORT: String(port), WORKER_HOST: '127.0.0.1' },
+      );
+      workers.push(worker.url);
+    }
+    const queryApi = await launch(
+      'query-api',
+      '@refract/query-api',
+      config.queryApiPort,
+      'QUERY_API_PORT',
+      {
+        QUERY_API_PORT: String(config.queryApiPort),
+      },
+    );
 
     const demo =
       config.demo.ratePerSecond > 0
@@ -196,6 +243,8 @@ export async function startStack(
     started = true;
     return {
       writeApiUrl: writeApi.url,
+      queryApiUrl: queryApi.url,
+      workerUrls: workers,
       postgres: { url: postgres.url, embedded: postgres.embedded },
       redis: { url: redis.url, pid: redis.process?.pid, keyPrefix: config.redisKeyPrefix },
       demo,

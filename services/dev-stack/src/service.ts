@@ -10,16 +10,23 @@ import {
   spawnSupervised,
 } from './processes.js';
 
-export interface WriteApiOptions {
+export interface ServiceOptions {
+  /** The name in logs and errors, e.g. `projector-worker-1`. */
+  name: string;
+  /** The workspace package whose `src/main.ts` runs, e.g. `@refract/write-api`. */
+  packageName: string;
+  /** The service's own variables (its port among them), laid over the shared ones. */
+  env: Record<string, string>;
+  /** The port its `/readyz` answers on. */
+  port: number;
   databaseUrl: string;
   redisUrl: string;
   redisKeyPrefix: string;
-  port: number;
   logLevel: LogLevel;
   logPretty: boolean;
-  /** Keep write-api's log line of every demo request (otherwise left out). */
+  /** Keep the log line of every demo request (otherwise left out). */
   logDemoRequests: boolean;
-  /** The environment write-api starts from; the settings above are laid over it. */
+  /** The environment the service starts from; the settings above are laid over it. */
   baseEnv: Record<string, string>;
   cwd: string;
   readyTimeoutMs: number;
@@ -28,35 +35,35 @@ export interface WriteApiOptions {
   signal: AbortSignal;
 }
 
-export interface WriteApiChild {
+export interface ServiceChild {
   /** e.g. `http://127.0.0.1:4000` */
   url: string;
   process: SupervisedProcess;
 }
 
 /**
- * Starts services/write-api from its TypeScript source (node with the
- * `@refract/source` condition and tsx, as `pnpm --filter @refract/write-api
- * dev` does) with the embedded relay on, and waits until `/readyz` answers
- * 200. It logs JSON, which passes through (pretty-printed on a terminal)
- * minus the request lines of the demo traffic: 20 a second would bury
- * everything else. Anything on its stderr (a crash trace) is wrapped in a
- * log record.
+ * Starts a service from its TypeScript source (node with the
+ * `@refract/source` condition and tsx, as its `dev` script does) and waits
+ * until `/readyz` answers 200. It logs JSON, which passes through
+ * (pretty-printed on a terminal) minus the request lines of the demo
+ * traffic: 20 a second would bury everything else. Anything on its stderr
+ * (a crash trace) is wrapped in a log record.
  */
-export async function startWriteApi(options: WriteApiOptions): Promise<WriteApiChild> {
-  const main = fileURLToPath(new URL('./main.ts', import.meta.resolve('@refract/write-api')));
+export async function startService(options: ServiceOptions): Promise<ServiceChild> {
+  const { name } = options;
+  const main = fileURLToPath(new URL('./main.ts', import.meta.resolve(options.packageName)));
   if (!existsSync(main)) {
-    throw new Error(`write-api's entry ${main} was not found (is @refract/write-api installed?)`);
+    throw new Error(`${name}'s entry ${main} was not found (is ${options.packageName} installed?)`);
   }
   const tsx = import.meta.resolve('tsx');
-  const logger = options.logger.child({ child: 'write-api' });
+  const logger = options.logger.child({ child: name });
   const out = options.logPretty ? prettyStream(process.stdout) : process.stdout;
   const passThrough = (line: string) => {
     if (!options.logDemoRequests && isDemoRequestLine(line)) return;
     out.write(`${line}\n`);
   };
   const child = spawnSupervised({
-    name: 'write-api',
+    name,
     command: process.execPath,
     args: ['--conditions=@refract/source', '--import', tsx, main],
     cwd: options.cwd,
@@ -65,10 +72,9 @@ export async function startWriteApi(options: WriteApiOptions): Promise<WriteApiC
       DATABASE_URL: options.databaseUrl,
       REDIS_URL: options.redisUrl,
       REDIS_KEY_PREFIX: options.redisKeyPrefix,
-      WRITE_API_PORT: String(options.port),
       LOG_LEVEL: options.logLevel,
       LOG_PRETTY: 'false',
-      RELAY_MODE: 'embedded',
+      ...options.env,
     },
     onLine: (line, stream) => {
       if (stream === 'stdout') passThrough(line);
@@ -77,7 +83,7 @@ export async function startWriteApi(options: WriteApiOptions): Promise<WriteApiC
   });
   const url = `http://127.0.0.1:${options.port}`;
   await waitForReady(`${url}/readyz`, child, options);
-  logger.info({ url, pid: child.pid }, 'write-api ready');
+  logger.info({ url, pid: child.pid }, `${name} ready`);
   return { url, process: child };
 }
 
@@ -98,7 +104,7 @@ function isDemoRequestLine(line: string): boolean {
 async function waitForReady(
   readyz: string,
   child: SupervisedProcess,
-  options: WriteApiOptions,
+  options: ServiceOptions,
 ): Promise<void> {
   let exit: ExitStatus | undefined;
   void child.exited.then((status) => {
@@ -106,7 +112,7 @@ async function waitForReady(
   });
   const deadline = Date.now() + options.readyTimeoutMs;
   for (;;) {
-    if (exit) throw new Error(`write-api ${describeExit(exit)} before it was ready`);
+    if (exit) throw new Error(`${options.name} ${describeExit(exit)} before it was ready`);
     options.signal.throwIfAborted();
     try {
       const response = await fetch(readyz, { signal: AbortSignal.timeout(2000) });
@@ -114,7 +120,9 @@ async function waitForReady(
       if (response.ok) return;
     } catch {}
     if (Date.now() > deadline) {
-      throw new Error(`write-api was not ready at ${readyz} within ${options.readyTimeoutMs} ms`);
+      throw new Error(
+        `${options.name} was not ready at ${readyz} within ${options.readyTimeoutMs} ms`,
+      );
     }
     await sleep(200, undefined, { signal: options.signal });
   }
