@@ -7,6 +7,7 @@ import {
   entryIdOf,
   partitionStreamKey,
   type ReceivedEntry,
+  waitUntilReady,
 } from '@refract/stream-bus';
 import type { Redis } from 'ioredis';
 import { type ApplyOutcome, applyToSlot, CheckpointMoved, type Slot } from './apply.js';
@@ -214,6 +215,11 @@ export class PartitionRunner {
   private async read(after: number, blockMs: number | undefined): Promise<ReceivedEntry[]> {
     const { redis } = this.options;
     const key = partitionStreamKey(this.options.keyPrefix, this.options.partition);
+    if (!(await waitUntilReady(redis, 2000))) {
+      if (!this.redisDown && !this.stopping) this.log.warn('redis unavailable; waiting');
+      this.redisDown = true;
+      return [];
+    }
     try {
       const reply = (
         blockMs === undefined

@@ -3,7 +3,12 @@ import { hostname } from 'node:os';
 import { type AnyProjection, isCounterProjection } from '@refract/core';
 import { EventStore } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
-import { assignPartitions, createRedisClient, PoolMembership } from '@refract/stream-bus';
+import {
+  assignPartitions,
+  createRedisClient,
+  PoolMembership,
+  waitUntilReady,
+} from '@refract/stream-bus';
 import type { Redis } from 'ioredis';
 import type { ApplyOutcome } from './apply.js';
 import { type ActiveProjection, PartitionRunner } from './partition-runner.js';
@@ -69,6 +74,7 @@ export class ProjectorWorker {
   private ticking: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   private lastHeartbeat: Date | null = null;
+  private heartbeatFailing = false;
 
   constructor(private readonly options: ProjectorWorkerOptions) {
     this.id = options.workerId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
@@ -105,6 +111,7 @@ export class ProjectorWorker {
       ttlMs: this.options.leaseTtlMs ?? 5000,
     });
     this.log.info({ projections: this.options.projections.map((p) => p.name) }, 'worker started');
+    await waitUntilReady(this.control, 5000);
     await this.tick();
     this.timer = setInterval(() => {
       this.ticking ??= this.tick().finally(() => {
@@ -162,8 +169,12 @@ export class ProjectorWorker {
         // The previous owner may hold the lease until it notices or it expires.
         if (await this.membership.acquire(partition)) this.startRunner(partition);
       }
+      if (this.heartbeatFailing) this.log.info('heartbeat works again');
+      this.heartbeatFailing = false;
     } catch (error) {
-      this.log.warn({ err: error }, 'heartbeat failed');
+      // One line per outage, not one per second.
+      if (!this.heartbeatFailing) this.log.warn({ err: error }, 'heartbeat failing; retrying');
+      this.heartbeatFailing = true;
     }
   }
 

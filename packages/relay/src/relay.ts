@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { fnv1a32 } from '@refract/core';
 import { EVENTS_CHANNEL, readPartitionCount } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
-import { type PartitionEntry, publishEntries } from '@refract/stream-bus';
+import { type PartitionEntry, publishEntries, waitUntilReady } from '@refract/stream-bus';
 import type { Redis } from 'ioredis';
 import pg from 'pg';
 import { type Gap, planPublication, type VisibleEvent } from './plan.js';
@@ -196,6 +196,9 @@ export class Relay {
     const prevOf = new Array<number>(partitions).fill(0);
     for (const row of last.rows) prevOf[row.partition] = row.last === null ? 0 : Number(row.last);
     this.log?.info({ publishedPosition: this.published }, 'relay leadership acquired');
+    // A fail-fast connection refuses commands while it is still connecting;
+    // that is not an outage worth a warning.
+    await waitUntilReady(this.options.redis, 5000);
 
     let redisFailures = 0;
     while (!this.stopping) {

