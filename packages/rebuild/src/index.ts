@@ -1,0 +1,7 @@
+export {
+  dropVersion,
+  type RebuildOptions,
+  type RebuildProgress,
+  type RebuildResult,
+  rebuildProjection,
+} from './rebuild.js';
