@@ -112,9 +112,10 @@ export function registerReadRoutes(app: FastifyInstance, options: ReadRouteOptio
     targets: PartitionTarget[],
     consistency: Consistency & { minPosition: number },
     what: string,
+    remainingMs: number,
   ): Promise<void> {
     const stopTimer = metrics.waitDuration.startTimer({ projection });
-    const outcome = await watcher.waitFor(projection, targets, consistency.timeoutMs);
+    const outcome = await watcher.waitFor(projection, targets, remainingMs);
     stopTimer();
     metrics.waits.inc({ projection, outcome: outcome.ok ? outcome.woken : outcome.reason });
     if (outcome.ok) return;
@@ -137,7 +138,7 @@ export function registerReadRoutes(app: FastifyInstance, options: ReadRouteOptio
     const consistency = consistencyParams(request.query);
     if (consistency.minPosition) {
       const wanted = { ...consistency, minPosition: consistency.minPosition };
-      wanted.timeoutMs = await reachHead('order_summary', wanted);
+      const remainingMs = await reachHead('order_summary', wanted);
       const streamId = orderStreamId(orderId);
       const target = await streamTarget(
         pool,
@@ -145,7 +146,7 @@ export function registerReadRoutes(app: FastifyInstance, options: ReadRouteOptio
         partitionOf(streamId, partitions),
         consistency.minPosition,
       );
-      await waitFor('order_summary', [target], wanted, `every event of ${streamId}`);
+      await waitFor('order_summary', [target], wanted, `every event of ${streamId}`, remainingMs);
     }
     const order = await readOrderSummary(pool, orderId);
     if (!order) throw orderNotFound(orderId);
@@ -157,11 +158,11 @@ export function registerReadRoutes(app: FastifyInstance, options: ReadRouteOptio
     const consistency = consistencyParams(request.query);
     if (consistency.minPosition) {
       const wanted = { ...consistency, minPosition: consistency.minPosition };
-      wanted.timeoutMs = await reachHead('customer_stats', wanted);
+      const remainingMs = await reachHead('customer_stats', wanted);
       // A customer's orders live in streams of every partition, so every
       // partition must have applied its events up to minPosition.
       const targets = await partitionTargets(pool, partitions, consistency.minPosition);
-      await waitFor('customer_stats', targets, wanted, 'every event');
+      await waitFor('customer_stats', targets, wanted, 'every event', remainingMs);
     }
     const stats = await readCustomerStats(pool, customerId);
     if (!stats) throw customerNotFound(customerId);
