@@ -2,7 +2,10 @@ import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WORKLOAD_DEFAULT_SEED } from '@refract/example-orders';
 import type { LogLevel } from '@refract/observability';
+import { env } from '@refract/service-kit';
 import { z } from 'zod';
+
+export { ConfigError } from '@refract/service-kit';
 
 /** The repository root: `.refract/` lives here unless REFRACT_DATA_DIR says otherwise. */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -12,61 +15,35 @@ export const DEFAULT_POSTGRES_PORT = 54329;
 /** Tried first for the local redis-server; another free port is taken when it is busy. */
 export const DEFAULT_REDIS_PORT = 63799;
 
-const port = z.coerce
-  .number({ error: 'must be a port number' })
-  .int('must be an integer')
-  .min(1, 'must be from 1 to 65535')
-  .max(65535, 'must be from 1 to 65535');
-
-const positiveInt = (what: string) =>
-  z.coerce
-    .number({ error: `must be ${what}` })
-    .int(`must be ${what}`)
-    .positive(`must be ${what}`);
-
-const boolean = z
-  .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
-  .transform((value) => value === 'true' || value === '1');
-
 /** Every setting of `pnpm start`; each variable is documented in the README. */
 const schema = z.object({
-  DATABASE_URL: z
-    .string()
-    .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// connection string')
-    .optional(),
-  REDIS_URL: z
-    .string()
-    .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
-    .optional(),
-  REDIS_KEY_PREFIX: z.string().max(100, 'must be at most 100 characters').default('refract:'),
+  DATABASE_URL: env.databaseUrl.optional(),
+  REDIS_URL: env.redisUrl.optional(),
+  REDIS_KEY_PREFIX: env.redisKeyPrefix,
   REFRACT_PARTITIONS: z.coerce
     .number({ error: 'must be an integer from 1 to 4096' })
     .int('must be an integer from 1 to 4096')
     .min(1, 'must be an integer from 1 to 4096')
     .max(4096, 'must be an integer from 1 to 4096')
     .optional(),
-  WRITE_API_PORT: port.default(4000),
-  QUERY_API_PORT: port.default(4001),
+  WRITE_API_PORT: env.port(1).default(4000),
+  QUERY_API_PORT: env.port(1).default(4001),
   /** Worker i listens on WORKER_PORT + i. */
-  WORKER_PORT: port.default(4020),
+  WORKER_PORT: env.port(1).default(4020),
   DEV_STACK_WORKERS: z.coerce
     .number({ error: 'must be an integer from 0 to 32' })
     .int('must be an integer from 0 to 32')
     .min(0, 'must be an integer from 0 to 32')
     .max(32, 'must be an integer from 0 to 32')
     .default(2),
-  LOG_LEVEL: z
-    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
-      error: 'must be one of fatal, error, warn, info, debug, trace, silent',
-    })
-    .default('info'),
-  LOG_PRETTY: boolean.optional(),
+  LOG_LEVEL: env.logLevel,
+  LOG_PRETTY: env.boolean.optional(),
   REFRACT_DATA_DIR: z.string().optional(),
-  DEV_STACK_POSTGRES_PORT: port.optional(),
-  DEV_STACK_REDIS_PORT: port.optional(),
+  DEV_STACK_POSTGRES_PORT: env.port(1).optional(),
+  DEV_STACK_REDIS_PORT: env.port(1).optional(),
   REDIS_SERVER_BIN: z.string().min(1).default('redis-server'),
-  DEV_STACK_READY_TIMEOUT_MS: positiveInt('a positive number of milliseconds').default(60_000),
-  DEV_STACK_STOP_TIMEOUT_MS: positiveInt('a positive number of milliseconds').default(15_000),
+  DEV_STACK_READY_TIMEOUT_MS: env.positiveInt('a positive number of milliseconds').default(60_000),
+  DEV_STACK_STOP_TIMEOUT_MS: env.positiveInt('a positive number of milliseconds').default(15_000),
   DEMO_RATE_PER_SECOND: z.coerce
     .number({ error: 'must be a number of commands per second (0 disables)' })
     .min(0, 'must be 0 (off) or more')
@@ -76,8 +53,8 @@ const schema = z.object({
     .number({ error: 'must be an integer' })
     .int('must be an integer')
     .default(WORKLOAD_DEFAULT_SEED),
-  DEMO_OPEN_ORDERS: positiveInt('a positive integer').default(50),
-  DEMO_STATUS_INTERVAL_MS: positiveInt('a positive number of milliseconds').default(10_000),
+  DEMO_OPEN_ORDERS: env.positiveInt('a positive integer').default(50),
+  DEMO_STATUS_INTERVAL_MS: env.positiveInt('a positive number of milliseconds').default(10_000),
 });
 
 /** A port to listen on: `strict` when the user chose it (busy is an error), else a preference. */
@@ -126,13 +103,6 @@ export interface Config {
   childEnv: Record<string, string>;
 }
 
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
-}
-
 export interface LoadConfigOptions {
   /** Whether standard output is a terminal: LOG_PRETTY's default. @defaultValue process.stdout.isTTY */
   isTty?: boolean;
@@ -140,26 +110,15 @@ export interface LoadConfigOptions {
 
 /**
  * Parses the environment once at start-up; the only reader of process.env.
- * Every bad variable is reported at once, and no value is echoed (one is a
- * connection string that may hold a password).
+ * Empty variables are unset; every bad variable is reported at once in a
+ * ConfigError, and no value is echoed (service-kit's env.parse).
  */
 export function loadConfig(
-  env: Record<string, string | undefined> = process.env,
+  vars: env.Variables = process.env,
   { isTty = process.stdout.isTTY === true }: LoadConfigOptions = {},
 ): Config {
-  // An empty variable (`FOO=` in a .env file) means "not set".
-  const present = Object.fromEntries(
-    Object.entries(env).filter(
-      (entry): entry is [string, string] => entry[1] !== undefined && entry[1].trim() !== '',
-    ),
-  );
-  const result = schema.safeParse(present);
-  if (!result.success) {
-    throw new ConfigError(
-      result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
-    );
-  }
-  const c = result.data;
+  const present = env.present(vars);
+  const c = env.parse(schema, present);
   // pnpm runs the script in services/dev-stack; a relative path means the
   // directory the user typed `pnpm start` in (pnpm's INIT_CWD).
   const base = present.INIT_CWD ?? process.cwd();

@@ -1,5 +1,6 @@
 import { createLogger, createMetrics } from '@refract/observability';
 import { ProjectorWorker } from '@refract/projector';
+import { exitOnCrash } from '@refract/service-kit';
 import Fastify from 'fastify';
 import { selectProjections } from './catalog.js';
 import { loadConfig, type WorkerConfig } from './config.js';
@@ -22,14 +23,7 @@ async function main(): Promise<void> {
     return;
   }
   const logger = createLogger({ service: 'projector-worker', level: config.LOG_LEVEL });
-  process.on('uncaughtException', (error) => {
-    logger.fatal({ err: error }, 'uncaught exception');
-    process.exit(1);
-  });
-  process.on('unhandledRejection', (reason) => {
-    logger.fatal({ err: reason }, 'unhandled rejection');
-    process.exit(1);
-  });
+  exitOnCrash(logger);
   const metrics = createMetrics();
   const holder: { worker?: ProjectorWorker } = {};
   const worker = new ProjectorWorker({

@@ -1,4 +1,5 @@
 import type { Metrics } from '@refract/observability';
+import { httpMetrics } from '@refract/service-kit';
 
 /** Seconds; from a primary-key read (~1 ms) to a long read-your-writes wait. */
 const LATENCY_BUCKETS = [
@@ -11,17 +12,7 @@ const LATENCY_BUCKETS = [
  * two served ones, outcomes a fixed list.
  */
 export function queryApiMetrics(metrics: Metrics) {
-  const httpRequests = metrics.counter({
-    name: 'refract_http_requests_total',
-    help: 'HTTP requests answered, by method, route pattern and status code.',
-    labelNames: ['method', 'route', 'status_code'] as const,
-  });
-  const httpDuration = metrics.histogram({
-    name: 'refract_http_request_duration_seconds',
-    help: 'Time from receiving a request to answering it.',
-    labelNames: ['method', 'route'] as const,
-    buckets: LATENCY_BUCKETS,
-  });
+  const http = httpMetrics(metrics, LATENCY_BUCKETS);
   const waits = metrics.counter({
     name: 'refract_query_api_waits_total',
     help: 'Read-your-writes waits by projection and outcome: immediate, notification, recheck, timeout, closed.',
@@ -45,7 +36,7 @@ export function queryApiMetrics(metrics: Metrics) {
     name: 'refract_query_api_checkpoint_rechecks_total',
     help: 'Safety re-reads of checkpoints while requests wait (notifications do the waking).',
   });
-  return { httpRequests, httpDuration, waits, waitDuration, pendingWaits, listening, rechecks };
+  return { ...http, waits, waitDuration, pendingWaits, listening, rechecks };
 }
 
 export type QueryApiMetrics = ReturnType<typeof queryApiMetrics>;

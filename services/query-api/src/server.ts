@@ -1,5 +1,6 @@
 import { createPool, readPartitionCount } from '@refract/event-store';
 import { createMetrics, type Logger, type Metrics } from '@refract/observability';
+import { closeOnce, type HttpServer, listen } from '@refract/service-kit';
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { buildApp } from './app.js';
@@ -7,14 +8,12 @@ import { CheckpointWatcher } from './checkpoints.js';
 import type { Config } from './config.js';
 import { queryApiMetrics } from './metrics.js';
 
-export interface QueryApiServer {
+export interface QueryApiServer extends HttpServer {
   app: FastifyInstance;
   pool: pg.Pool;
   watcher: CheckpointWatcher;
   /** The installed partition count. */
   partitions: number;
-  /** The port actually bound (differs from the config's when that is 0). */
-  port: number;
   /**
    * Graceful stop: stop accepting, answer waiting requests 503, finish the
    * others, close the LISTEN connection and the pool. Idempotent.
@@ -70,25 +69,13 @@ export async function startQueryApi(
     await pool.end();
   });
 
-  try {
-    await app.listen({ port: config.port, host: config.host });
-  } catch (error) {
-    await app.close().catch(() => {});
-    throw error;
-  }
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-
-  let closing: Promise<void> | undefined;
+  const port = await listen(app, config);
   return {
     app,
     pool,
     watcher,
     partitions,
     port,
-    close: () => {
-      closing ??= app.close().then(() => undefined);
-      return closing;
-    },
+    close: closeOnce(app),
   };
 }

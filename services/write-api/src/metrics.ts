@@ -1,4 +1,5 @@
 import type { Metrics } from '@refract/observability';
+import { httpMetrics } from '@refract/service-kit';
 
 /** Seconds; from a lone commit on a quiet database (~2 ms) to a stalled one. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -11,17 +12,7 @@ const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
  * are route patterns, commands come from the catalog.
  */
 export function writeApiMetrics(metrics: Metrics) {
-  const httpRequests = metrics.counter({
-    name: 'refract_http_requests_total',
-    help: 'HTTP requests answered, by method, route pattern and status code.',
-    labelNames: ['method', 'route', 'status_code'] as const,
-  });
-  const httpDuration = metrics.histogram({
-    name: 'refract_http_request_duration_seconds',
-    help: 'Time from receiving a request to answering it.',
-    labelNames: ['method', 'route'] as const,
-    buckets: LATENCY_BUCKETS,
-  });
+  const http = httpMetrics(metrics, LATENCY_BUCKETS);
   const appends = metrics.counter({
     name: 'refract_write_api_appends_total',
     help: 'Append requests by outcome: created, duplicate, or the error code.',
@@ -52,8 +43,7 @@ export function writeApiMetrics(metrics: Metrics) {
     buckets: LATENCY_BUCKETS,
   });
   return {
-    httpRequests,
-    httpDuration,
+    ...http,
     appends,
     appendDuration,
     commands,

@@ -2,6 +2,7 @@ import { EventStore } from '@refract/event-store';
 import { orderCommands } from '@refract/example-orders';
 import { createMetrics, type Logger, type Metrics } from '@refract/observability';
 import { Relay, relayMetrics } from '@refract/relay';
+import { closeOnce, type HttpServer, listen } from '@refract/service-kit';
 import { createRedisClient } from '@refract/stream-bus';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -9,13 +10,11 @@ import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { writeApiMetrics } from './metrics.js';
 
-export interface WriteApiServer {
+export interface WriteApiServer extends HttpServer {
   app: FastifyInstance;
   store: EventStore;
   /** The embedded relay, when RELAY_MODE=embedded. */
   relay: Relay | undefined;
-  /** The port actually bound (differs from the config's when that is 0). */
-  port: number;
   /**
    * Graceful stop: stop accepting, finish in-flight requests, answer queued
    * appends, give up relay leadership, close pools. Idempotent.
@@ -85,24 +84,12 @@ export async function startWriteApi(
     await store.close();
   });
 
-  try {
-    await app.listen({ port: config.port, host: config.host });
-  } catch (error) {
-    await app.close().catch(() => {});
-    throw error;
-  }
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-
-  let closing: Promise<void> | undefined;
+  const port = await listen(app, config);
   return {
     app,
     store,
     relay,
     port,
-    close: () => {
-      closing ??= app.close().then(() => undefined);
-      return closing;
-    },
+    close: closeOnce(app),
   };
 }

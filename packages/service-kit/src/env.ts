@@ -1,0 +1,85 @@
+/**
+ * Building blocks of the services' environment schemas, exported as the
+ * `env` namespace: `env.port()`, `env.databaseUrl`, `env.parse(schema, vars)`.
+ */
+import { z } from 'zod';
+
+/** Environment variables as `process.env` gives them. */
+export type Variables = Record<string, string | undefined>;
+
+/** A TCP port. `port(1)` where 0 (any free port) makes no sense. */
+export function port(min: 0 | 1 = 0) {
+  return z.coerce
+    .number({ error: 'must be a port number' })
+    .int('must be an integer')
+    .min(min, `must be from ${min} to 65535`)
+    .max(65535, `must be from ${min} to 65535`);
+}
+
+/** A positive integer; `what` completes "must be …": `a positive number of milliseconds`. */
+export function positiveInt(what: string) {
+  return z.coerce
+    .number({ error: `must be ${what}` })
+    .int(`must be ${what}`)
+    .positive(`must be ${what}`);
+}
+
+/** `true`/`1` or `false`/`0`. */
+export const boolean = z
+  .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
+  .transform((value) => value === 'true' || value === '1');
+
+/** LOG_LEVEL: one of the logger's levels, `info` when unset. */
+export const logLevel = z
+  .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+    error: 'must be one of fatal, error, warn, info, debug, trace, silent',
+  })
+  .default('info');
+
+/** DATABASE_URL, required; add `.optional()` where it may be unset. */
+export const databaseUrl = z
+  .string({ error: 'is required: a postgres:// connection string' })
+  .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// connection string');
+
+/** REDIS_URL, required; add `.optional()` where it may be unset. */
+export const redisUrl = z
+  .string({ error: 'is required: a redis:// URL' })
+  .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL');
+
+/** REDIS_KEY_PREFIX: prepended to every Redis key, `refract:` when unset. */
+export const redisKeyPrefix = z
+  .string()
+  .max(100, 'must be at most 100 characters')
+  .default('refract:');
+
+/** Every problem of a configuration, one line each: the variable and what is wrong, never its value. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** The variables that are set: an empty one (`FOO=` in a .env file) means "not set", not "0" or "". */
+export function present(vars: Variables): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(vars).filter(
+      (entry): entry is [string, string] => entry[1] !== undefined && entry[1].trim() !== '',
+    ),
+  );
+}
+
+/**
+ * Parses the set variables with `schema`. Every bad variable is reported at
+ * once, in a ConfigError; values are never echoed, since one of them may be a
+ * connection string holding a password.
+ */
+export function parse<T extends z.ZodType>(schema: T, vars: Variables): z.output<T> {
+  const result = schema.safeParse(present(vars));
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
+    );
+  }
+  return result.data;
+}

@@ -1,0 +1,20 @@
+export * as env from './env.js';
+export { ConfigError } from './env.js';
+export { closeOnce, createHttpApp, type HttpAppOptions, listen } from './http-app.js';
+export {
+  type ErrorBody,
+  type ErrorMapping,
+  errorBody,
+  type HttpError,
+  httpErrorOf,
+  type ToHttpError,
+} from './http-errors.js';
+export { type HttpMetrics, httpMetrics } from './http-metrics.js';
+export { checkPostgres, type Queryable } from './probes.js';
+export {
+  exitOnCrash,
+  type HttpServer,
+  type HttpServiceConfig,
+  type HttpServiceOptions,
+  runHttpService,
+} from './process.js';

@@ -1,0 +1,54 @@
+/**
+ * A stand-in service for process.e2e.test.ts, run as a real process:
+ * runHttpService around a plain HTTP server whose failures FIXTURE_MODE picks.
+ * Not part of the kit (tsconfig.build.json leaves it out).
+ */
+import { createServer } from 'node:http';
+import { z } from 'zod';
+import { logLevel, parse, port, positiveInt } from './env.js';
+import { runHttpService } from './process.js';
+
+const schema = z.object({
+  FIXTURE_PORT: port().default(0),
+  FIXTURE_SHUTDOWN_TIMEOUT_MS: positiveInt('a positive number of milliseconds').default(10_000),
+  FIXTURE_MODE: z
+    .enum(['ok', 'fail-start', 'hang-close', 'fail-close', 'throw', 'reject'])
+    .default('ok'),
+  LOG_LEVEL: logLevel,
+});
+
+await runHttpService({
+  name: 'fixture',
+  loadConfig: () => {
+    const c = parse(schema, process.env);
+    return {
+      port: c.FIXTURE_PORT,
+      host: '127.0.0.1',
+      logLevel: c.LOG_LEVEL,
+      logPretty: false,
+      shutdownTimeoutMs: c.FIXTURE_SHUTDOWN_TIMEOUT_MS,
+      mode: c.FIXTURE_MODE,
+    };
+  },
+  start: async (config, logger) => {
+    if (config.mode === 'fail-start') throw new Error('cannot bind');
+    const server = createServer((_request, response) => response.end('ok'));
+    await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+    if (config.mode === 'throw') {
+      setTimeout(() => {
+        throw new Error('a bug');
+      }, 50);
+    }
+    if (config.mode === 'reject') setTimeout(() => void Promise.reject(new Error('a bug')), 50);
+    return {
+      port: (server.address() as { port: number }).port,
+      close: async () => {
+        logger.info('closing the server');
+        if (config.mode === 'hang-close') return new Promise<void>(() => {});
+        await new Promise((resolve) => server.close(resolve));
+        if (config.mode === 'fail-close') throw new Error('cannot close');
+      },
+    };
+  },
+  listeningFields: (config) => ({ mode: config.mode }),
+});

@@ -1,0 +1,108 @@
+import { createLogger, type Logger, type LogLevel } from '@refract/observability';
+import { ConfigError } from './env.js';
+
+/**
+ * An uncaught exception or unhandled rejection is logged as fatal and the
+ * process exits 1: its state is unknown, and a supervisor will restart it.
+ */
+export function exitOnCrash(logger: Logger): void {
+  process.on('uncaughtException', (error) => {
+    logger.fatal({ err: error }, 'uncaught exception');
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (reason) => {
+    logger.fatal({ err: reason }, 'unhandled rejection');
+    process.exit(1);
+  });
+}
+
+/** The settings `runHttpService` reads from a service's config. */
+export interface HttpServiceConfig {
+  port: number;
+  host: string;
+  logLevel: LogLevel;
+  logPretty: boolean;
+  /** In-flight requests get this long to finish after SIGTERM before the process gives up. */
+  shutdownTimeoutMs: number;
+}
+
+/** A started service, as `start` returns it. */
+export interface HttpServer {
+  /** The port actually bound (differs from the config's when that is 0). */
+  port: number;
+  /** Graceful stop; idempotent. */
+  close(): Promise<void>;
+}
+
+export interface HttpServiceOptions<C extends HttpServiceConfig, S extends HttpServer> {
+  /** The logger's `service`, and the prefix of config errors and of the `<name> listening` line. */
+  name: string;
+  /** Parses the environment; throws a ConfigError when it is bad. */
+  loadConfig: () => C;
+  /** Opens what the service needs and listens. */
+  start: (config: C, logger: Logger) => Promise<S>;
+  /** Fields for the `<name> listening` line besides `host` and `port`. */
+  listeningFields?: (config: C, server: S) => Record<string, unknown>;
+}
+
+/**
+ * The process of an HTTP service: config, logger, start, and a graceful stop
+ * on SIGTERM/SIGINT. A bad configuration is printed to standard error and
+ * exits 1, as does a failed start; a stop that outlasts `shutdownTimeoutMs`
+ * exits 1. Signals and exit codes are handled here and nowhere else.
+ */
+export async function runHttpService<C extends HttpServiceConfig, S extends HttpServer>(
+  options: HttpServiceOptions<C, S>,
+): Promise<void> {
+  const { name } = options;
+  let config: C;
+  try {
+    config = options.loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${name}: ${error.message}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  const logger = createLogger({ service: name, level: config.logLevel, pretty: config.logPretty });
+  exitOnCrash(logger);
+
+  let server: S;
+  try {
+    server = await options.start(config, logger);
+  } catch (error) {
+    logger.fatal({ err: error, port: config.port, host: config.host }, 'cannot start');
+    process.exitCode = 1;
+    return;
+  }
+  logger.info(
+    { host: config.host, port: server.port, ...options.listeningFields?.(config, server) },
+    `${name} listening`,
+  );
+
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.info({ signal }, 'already shutting down');
+      return;
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    const deadline = setTimeout(() => {
+      logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out');
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    deadline.unref();
+    try {
+      await server.close();
+    } catch (error) {
+      logger.error({ err: error }, 'error while shutting down');
+      process.exitCode = 1;
+    } finally {
+      clearTimeout(deadline);
+    }
+    logger.info('stopped');
+  };
+  process.on('SIGTERM', (signal) => void stop(signal));
+  process.on('SIGINT', (signal) => void stop(signal));
+}
