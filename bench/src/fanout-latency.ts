@@ -1,0 +1,205 @@
+import type { ExpectedVersion, NewEvent } from '@refract/core';
+import { EventStore } from '@refract/event-store';
+import { entryIdOf, partitionStreamKey } from '@refract/stream-bus';
+import { resetLog, settle, VerificationError, verifyLog } from './event-log.js';
+import { logPartitions, verifyPartitionStreams } from './partition-streams.js';
+import { PartitionTail } from './partition-tail.js';
+import { measured } from './phase.js';
+import type { BenchPlan } from './plan.js';
+import { Progress, say } from './progress.js';
+import { type RelayKind, relayCheckpoint, startRelay } from './relay-runner.js';
+import type { LatencyFigure } from './report-types.js';
+import type { BenchStack } from './stack.js';
+import { summarize } from './stats.js';
+import { expectedVersionBefore, loadWorkload } from './workload.js';
+
+const PHASE = 'fanout.latency';
+/** After the last append, how long its entries get to show up in Redis. */
+const DRAIN_MS = 10_000;
+/** Appends waiting for their commit, at most: beyond that the store cannot keep up and the phase fails. */
+const MAX_IN_FLIGHT = 5_000;
+
+interface Append {
+  streamId: string;
+  expectedVersion: ExpectedVersion;
+  event: NewEvent;
+}
+
+/**
+ * Fan-out latency (issue 3): a relay publishing, appends at a steady rate
+ * through the EventStore in this process (one event each), and a separate
+ * Redis connection tailing every partition stream. Latency is from the
+ * append's acknowledgement to the XREAD that returns its entry; an entry
+ * can arrive before its acknowledgement has been processed here, which
+ * counts as 0 (reported as visibleBeforeAck).
+ */
+export async function measureLatency(
+  stack: BenchStack,
+  plan: BenchPlan,
+  relayKind: RelayKind,
+): Promise<LatencyFigure> {
+  const { latencyRatePerSec: rate, latencySeconds } = plan.fanout;
+  const events = loadWorkload(plan.n, rate * latencySeconds, stack.partitions);
+  const appends: Append[] = events.map((event) => ({
+    streamId: event.streamId,
+    expectedVersion: expectedVersionBefore(event.version),
+    event: { id: event.id, type: event.type, data: JSON.parse(event.dataJson) },
+  }));
+
+  await resetLog(stack.db);
+  await settle(stack.db);
+  const keyPrefix = stack.keyPrefix('latency');
+  const relay = await startRelay(stack, relayKind, keyPrefix);
+  const store = await EventStore.open({
+    databaseUrl: stack.databaseUrl,
+    applicationName: 'refract-bench-appender',
+  });
+  const closeStore = stack.defer('closing the event store', () => store.close());
+  const tail = new PartitionTail(stack.redisUrl, keyPrefix, stack.partitions);
+  await tail.start();
+  const ackAt = new Map<number, number>();
+  const appendMs: number[] = [];
+  try {
+    const phase = await measured(PHASE, () =>
+      offerAppends(store, appends, rate, (position, ms) => {
+        ackAt.set(position, performance.now());
+        appendMs.push(ms);
+      }),
+    );
+    const drainDeadline = performance.now() + DRAIN_MS;
+    for (;;) {
+      const missing = [...ackAt.keys()].filter((position) => !tail.seenAt.has(position));
+      if (missing.length === 0) break;
+      if (tail.failure !== undefined || performance.now() > drainDeadline) {
+        throw new Error(
+          `${missing.length} appended positions not seen in Redis ${DRAIN_MS / 1000} s after the last append: ${await explainMissing(stack, keyPrefix, missing)}${tail.failure ? `; the tail failed: ${String(tail.failure)}` : ''}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await tail.stop();
+    await relay.stop();
+    await closeStore();
+
+    await verifyLog(stack.db, PHASE, events, { streamOrder: true });
+    await verifyPartitionStreams(
+      stack.redis,
+      keyPrefix,
+      stack.partitions,
+      await logPartitions(stack.db),
+      PHASE,
+    );
+    if (tail.duplicates.length > 0) {
+      throw new VerificationError(PHASE, `read twice: ${tail.duplicates.slice(0, 5).join(', ')}`);
+    }
+    say(`[${PHASE}] verified: every position in Redis exactly once, ascending per partition`);
+    await stack.dropKeys(keyPrefix);
+
+    const samples: number[] = [];
+    let visibleBeforeAck = 0;
+    for (const [position, acked] of ackAt) {
+      const latency = tail.seenAt.get(position)! - acked;
+      if (latency < 0) visibleBeforeAck += 1;
+      samples.push(Math.max(0, latency));
+    }
+    const append = summarize(appendMs);
+    return {
+      ...summarize(samples),
+      events: events.length,
+      offeredPerSec: rate,
+      achievedPerSec: Math.round((events.length * 1000) / phase.ms),
+      visibleBeforeAck,
+      appendAckMs: { p50: append.p50, p99: append.p99, max: append.max },
+      relay: relayKind,
+      cpu: phase.cpu,
+    };
+  } finally {
+    await tail.stop().catch(() => {});
+    await relay.stop();
+  }
+}
+
+/**
+ * For a failure message: where the relay is, and for the first missing
+ * positions whether Redis has them (then the tail missed them) or not (then
+ * the relay did not publish them).
+ */
+async function explainMissing(
+  stack: BenchStack,
+  keyPrefix: string,
+  missing: number[],
+): Promise<string> {
+  const first = missing.sort((a, b) => a - b).slice(0, 5);
+  const rows = await stack.db.query<{ position: number; partition: number }>(
+    'SELECT position, partition FROM refract.events WHERE position = ANY ($1)',
+    [first],
+  );
+  const found = await Promise.all(
+    rows.rows.map(async ({ position, partition }) => {
+      const id = entryIdOf(position);
+      const entries = await stack.redis.xrange(partitionStreamKey(keyPrefix, partition), id, id);
+      return `${position} (partition ${partition}, ${entries.length > 0 ? 'in Redis' : 'not in Redis'})`;
+    }),
+  );
+  return `${found.join(', ')}; relay checkpoint ${await relayCheckpoint(stack.db)}`;
+}
+
+/**
+ * Offers the appends at `rate` per second, open loop: on a 1 ms timer, every
+ * append whose time has come is issued, whether or not earlier ones were
+ * answered. A stream's next event waits for its previous one (one client's
+ * appends, in order). Returns the elapsed milliseconds.
+ */
+async function offerAppends(
+  store: EventStore,
+  appends: readonly Append[],
+  rate: number,
+  onAck: (position: number, appendMs: number) => void,
+): Promise<number> {
+  const progress = new Progress(PHASE, appends.length);
+  const tails = new Map<string, Promise<void>>();
+  const pending = new Set<Promise<void>>();
+  let failure: unknown;
+  const intervalMs = 1000 / rate;
+  const started = performance.now();
+  let sent = 0;
+  try {
+    while (sent < appends.length && failure === undefined) {
+      const due = Math.min(
+        appends.length,
+        Math.floor((performance.now() - started) / intervalMs) + 1,
+      );
+      while (sent < due) {
+        const { streamId, expectedVersion, event } = appends[sent++]!;
+        const before = tails.get(streamId);
+        const append = (async () => {
+          if (before) await before;
+          const issued = performance.now();
+          const result = await store.append(streamId, [event], { expectedVersion });
+          onAck(result.lastPosition, performance.now() - issued);
+          progress.add(1);
+        })().catch((error: unknown) => {
+          failure ??= error;
+        });
+        tails.set(streamId, append);
+        pending.add(append);
+        void append.finally(() => {
+          pending.delete(append);
+          if (tails.get(streamId) === append) tails.delete(streamId);
+        });
+      }
+      if (pending.size > MAX_IN_FLIGHT) {
+        failure = new Error(`over ${MAX_IN_FLIGHT} appends in flight: the store does not keep up`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    await Promise.all(pending);
+    if (failure !== undefined) throw failure;
+    const elapsed = performance.now() - started;
+    progress.finish();
+    return elapsed;
+  } catch (error) {
+    progress.abort();
+    throw error;
+  }
+}

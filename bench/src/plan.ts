@@ -1,0 +1,106 @@
+/**
+ * What one run measures and with how much. Every count and client number is
+ * here, printed at the start of a run and written into the results, so that
+ * two result files can be compared knowing what each one did.
+ */
+
+export type Part = 'append' | 'fanout';
+
+export type RelayChoice = 'auto' | 'service' | 'in-process';
+
+/** N of the quick run (WORKLOAD.md). */
+export const QUICK_EVENTS = 200_000;
+/** N of the full run (WORKLOAD.md). */
+export const FULL_EVENTS = 1_000_000;
+
+export interface BenchPlan {
+  parts: Part[];
+  /** N: the workload's size; generated with this N, so every subset is a prefix of the same workload. */
+  n: number;
+  append: {
+    /** Events of the batch phase (and its multi-row baseline): all N. */
+    batchEvents: number;
+    /** Most events per request; a request holds events of one stream only. */
+    batchMaxEvents: number;
+    batchClients: number;
+    /** Events of the one-event-per-request phase (and its single-row baseline). */
+    singleEvents: number;
+    singleClients: number;
+    /** Rows per statement of the multi-row INSERT baseline. */
+    rawRowsPerStatement: number;
+  };
+  fanout: {
+    relay: RelayChoice;
+    /** Offered append rate of the latency phase. */
+    latencyRatePerSec: number;
+    latencySeconds: number;
+    /** Events stored before the relay starts from checkpoint 0. */
+    backlogEvents: number;
+    /** XADDs per pipeline of the raw baseline. */
+    xaddPipelineSize: number;
+  };
+  /** No phase runs longer than this; one that does fails the run instead of reporting a figure. */
+  phaseTimeoutMs: number;
+}
+
+/**
+ * One event per HTTP request is slow by nature (every request is a round
+ * trip and a share of a commit), so that phase and its baseline use at most
+ * the quick N: the first 200,000 events of the N-event workload. Everything
+ * else uses all N events.
+ */
+const SINGLE_EVENTS_MAX = QUICK_EVENTS;
+
+export function makePlan(options: {
+  parts: Part[];
+  n: number;
+  relay: RelayChoice;
+  phaseTimeoutS: number;
+}): BenchPlan {
+  const { n } = options;
+  return {
+    parts: options.parts,
+    n,
+    append: {
+      batchEvents: n,
+      batchMaxEvents: 100,
+      batchClients: 4,
+      singleEvents: Math.min(n, SINGLE_EVENTS_MAX),
+      singleClients: 32,
+      rawRowsPerStatement: 100,
+    },
+    fanout: {
+      relay: options.relay,
+      latencyRatePerSec: 2000,
+      latencySeconds: 10,
+      backlogEvents: n,
+      xaddPipelineSize: 2000,
+    },
+    phaseTimeoutMs: options.phaseTimeoutS * 1000,
+  };
+}
+
+/** The plan as lines for the console. */
+export function describePlan(plan: BenchPlan): string[] {
+  const lines = [`N = ${fmt(plan.n)} events (seeded orders workload)`];
+  if (plan.parts.includes('append')) {
+    const a = plan.append;
+    lines.push(
+      `append.batch100: ${fmt(a.batchEvents)} events, ≤${a.batchMaxEvents} events of one stream per request, ${a.batchClients} clients; baseline: INSERT of ${a.rawRowsPerStatement} rows per statement, 1 connection`,
+      `append.single32: ${fmt(a.singleEvents)} events, 1 per request, ${a.singleClients} clients; baseline: single-row INSERT transactions, ${a.singleClients} connections`,
+    );
+  }
+  if (plan.parts.includes('fanout')) {
+    const f = plan.fanout;
+    lines.push(
+      `fanout.latency: ${fmt(f.latencyRatePerSec)} events/s for ${f.latencySeconds} s, one event per append, relay: ${f.relay}`,
+      `fanout.backlog: ${fmt(f.backlogEvents)} stored events from checkpoint 0; baseline: pipelined XADD, ${fmt(f.xaddPipelineSize)} per partition pipeline`,
+    );
+  }
+  lines.push(`each phase is limited to ${plan.phaseTimeoutMs / 1000} s`);
+  return lines;
+}
+
+export function fmt(value: number): string {
+  return Math.round(value).toLocaleString('en-US');
+}

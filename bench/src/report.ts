@@ -1,0 +1,198 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CpuShare } from './cpu-meter.js';
+import type { MachineInfo } from './machine.js';
+import { type BenchPlan, fmt, type Part } from './plan.js';
+import type {
+  AppendResults,
+  Failure,
+  FanoutResults,
+  LatencyFigure,
+  ThroughputFigure,
+} from './report-types.js';
+import type { GroupCommitStats } from './write-api-metrics.js';
+
+/** The results file: the keys of WORKLOAD.md's Output section, plus what was measured how. */
+export interface BenchResults {
+  n: number;
+  sha: string;
+  machine: MachineInfo;
+  /** False when any reported part failed its verification or did not run through. */
+  verified: boolean;
+  append?: AppendResults;
+  fanout?: FanoutResults;
+  /** Parts that ran without producing a figure, and why. */
+  failures: Failure[];
+  date: string;
+  /** The work tree had uncommitted changes. */
+  dirty: boolean;
+  /** The settings each part ran with. */
+  plan: Partial<Record<Part, unknown>>;
+  /** When each part was measured: parts of one file can come from separate runs of the same sha and N. */
+  measuredAt: Partial<Record<Part, string>>;
+}
+
+export interface RunOutcome {
+  plan: BenchPlan;
+  sha: string;
+  dirty: boolean;
+  machine: MachineInfo;
+  append?: AppendResults;
+  fanout?: FanoutResults;
+  failures: Failure[];
+  finishedAt: Date;
+}
+
+/**
+ * Builds this run's results. When the file of the same day and sha already
+ * holds results for the same N (say `pnpm bench append` then `pnpm bench
+ * fanout`), the parts this run did not measure are kept from it, so one
+ * file holds both; each ratio still divides by a baseline of its own run.
+ */
+export function buildResults(
+  outcome: RunOutcome,
+  previous: BenchResults | undefined,
+): BenchResults {
+  const { plan } = outcome;
+  const ran = new Set<Part>(plan.parts);
+  const keep =
+    previous && previous.n === plan.n && previous.sha === outcome.sha ? previous : undefined;
+  const at = outcome.finishedAt.toISOString();
+  const results: BenchResults = {
+    n: plan.n,
+    sha: outcome.sha,
+    machine: outcome.machine,
+    verified: true,
+    failures: [
+      ...(keep?.failures ?? []).filter((f) => !ran.has(f.part.split('.')[0] as Part)),
+      ...outcome.failures,
+    ],
+    date: at.slice(0, 10),
+    dirty: outcome.dirty || (keep?.dirty ?? false),
+    plan: { ...keep?.plan },
+    measuredAt: { ...keep?.measuredAt },
+  };
+  const pick = <T extends object>(part: Part, current: T | undefined, kept: T | undefined) => {
+    if (!ran.has(part)) return kept;
+    results.plan[part] = plan[part];
+    results.measuredAt[part] = at;
+    return current && Object.values(current).some((figure) => figure !== undefined)
+      ? current
+      : undefined;
+  };
+  results.append = pick('append', outcome.append, keep?.append);
+  results.fanout = pick('fanout', outcome.fanout, keep?.fanout);
+  results.verified = results.failures.length === 0;
+  return results;
+}
+
+/**
+ * Where this run's results go: `<date>-<sha>.json`, unless that file holds
+ * results for another N (a quick run after a full one, say), then
+ * `<date>-<sha>-n<N>.json`, so that no run overwrites another N's figures.
+ */
+export function resultsPaths(dir: string, date: string, sha: string, n: number) {
+  let base = join(dir, `${date}-${sha}`);
+  const existing = readPrevious(`${base}.json`);
+  if (existing && existing.n !== n) base = `${base}-n${n}`;
+  return { json: `${base}.json`, markdown: `${base}.md` };
+}
+
+/** The results in a file, or undefined when it does not exist or cannot be read. */
+export function readPrevious(path: string): BenchResults | undefined {
+  if (!existsSync(path)) return undefined;
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as BenchResults;
+  } catch {
+    return undefined;
+  }
+}
+
+export function writeResults(
+  dir: string,
+  results: BenchResults,
+): { json: string; markdown: string } {
+  mkdirSync(dir, { recursive: true });
+  const paths = resultsPaths(dir, results.date, results.sha, results.n);
+  writeFileSync(paths.json, `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(paths.markdown, markdown(results));
+  return paths;
+}
+
+const check = (ok: boolean) => (ok ? 'met' : 'missed');
+
+/** What the write API says about the phase's transactions. */
+function groupCommitNote(stats: unknown): string {
+  if (!stats) return '';
+  const g = stats as GroupCommitStats;
+  return ` Group commit: ${fmt(g.transactions)} transactions, ${g.appendsPerTransaction} appends and ${g.msPerTransaction} ms each; ${g.msPerAppend} ms per append in the store.`;
+}
+
+/** Where a phase's time went: average cores per group (see cpu-meter.ts). */
+function cpuNote(label: string, cpu: unknown): string {
+  if (!cpu) return '';
+  const c = cpu as CpuShare;
+  return ` ${label} cores: client ${c.client}, services ${c.services}, postgres ${c.postgres}, redis ${c.redis}, other ${c.other}.`;
+}
+
+function throughputRow(name: string, figure: ThroughputFigure | undefined, target: number): string {
+  if (!figure) return `| ${name} | – | – | – | ≥ ${target} |`;
+  return `| ${name} | ${fmt(figure.eventsPerSec)} | ${fmt(figure.baseline)} | ${figure.ratio.toFixed(2)} | ≥ ${target} (${check(figure.ratio >= target)}) |`;
+}
+
+function latencyRow(figure: LatencyFigure | undefined): string {
+  const target = 'p99 ≤ 5 ms';
+  if (!figure) return `| fanout.latencyMs p50 / p99 / max | – | – | – | ${target} |`;
+  return `| fanout.latencyMs p50 / p99 / max | ${figure.p50} / ${figure.p99} / ${figure.max} ms | – | – | ${target} (${check(figure.p99 <= 5)}) |`;
+}
+
+/** The results as a Markdown table with what each row measured. */
+export function markdown(results: BenchResults): string {
+  const { machine } = results;
+  const lines = [
+    `# Benchmark ${results.date} ${results.sha}${results.dirty ? ' (work tree had changes)' : ''}`,
+    '',
+    `N = ${fmt(results.n)}; ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGb} GB; Node ${machine.node}, Postgres ${machine.postgres} (synchronous_commit=${machine.synchronousCommit}), Redis ${machine.redis}. Verified: ${results.verified ? 'yes' : 'NO'}.`,
+    '',
+    '| figure | events/s or latency | raw baseline | ratio | target |',
+    '|---|---|---|---|---|',
+  ];
+  const notes: string[] = [];
+  if (results.append || results.plan.append) {
+    const a = results.append;
+    lines.push(throughputRow('append.batch100', a?.batch100, 0.5));
+    lines.push(throughputRow('append.single32', a?.single32, 1));
+    if (a?.batch100) {
+      notes.push(
+        `append.batch100: ${fmt(a.batch100.events as number)} events in ${fmt(a.batch100.requests as number)} requests (${a.batch100.eventsPerRequest} events each on average: requests hold one stream's events, ≤100), ${a.batch100.clients} clients; baseline: INSERT of ${a.batch100.baselineRowsPerStatement} rows per statement, 1 connection.${groupCommitNote(a.batch100.groupCommit)}${cpuNote('Figure', a.batch100.cpu)}${cpuNote('Baseline', a.batch100.baselineCpu)}`,
+      );
+    }
+    if (a?.single32) {
+      notes.push(
+        `append.single32: ${fmt(a.single32.events as number)} events, one per request, ${a.single32.clients} clients; baseline: single-row INSERT transactions from ${a.single32.clients} connections.${groupCommitNote(a.single32.groupCommit)}${cpuNote('Figure', a.single32.cpu)}${cpuNote('Baseline', a.single32.baselineCpu)}`,
+      );
+    }
+  }
+  if (results.fanout || results.plan.fanout) {
+    const f = results.fanout;
+    lines.push(latencyRow(f?.latencyMs));
+    lines.push(throughputRow('fanout.backlog', f?.backlog, 0.5));
+    if (f?.latencyMs) {
+      const l = f.latencyMs;
+      notes.push(
+        `fanout.latencyMs: ${fmt(l.events as number)} appends offered at ${fmt(l.offeredPerSec as number)}/s (achieved ${fmt(l.achievedPerSec as number)}/s), one event each, relay: ${l.relay}; ${l.visibleBeforeAck} entries were read before their append's acknowledgement was processed (counted as 0).${cpuNote('Phase', l.cpu)}`,
+      );
+    }
+    if (f?.backlog) {
+      notes.push(
+        `fanout.backlog: ${fmt(f.backlog.events as number)} stored events, relay (${f.backlog.relay}) from checkpoint 0 to the head in ${f.backlog.seconds} s; baseline: pipelined XADD of the same entries, ${fmt(f.backlog.baselinePipelineSize as number)} per partition pipeline, in ${f.backlog.baselineSeconds} s.${cpuNote('Figure', f.backlog.cpu)}${cpuNote('Baseline', f.backlog.baselineCpu)}`,
+      );
+    }
+  }
+  lines.push('', ...notes.map((note) => `- ${note}`));
+  if (results.failures.length > 0) {
+    lines.push('', '**Failed (no figure reported):**', '');
+    for (const failure of results.failures) lines.push(`- ${failure.part}: ${failure.error}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,69 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort } from '@refract/testing';
+import { REPO_ROOT, spawnService } from './child.js';
+import type { BenchStack } from './stack.js';
+
+const START_TIMEOUT_MS = 60_000;
+
+const WRITE_API_ENTRY = join(REPO_ROOT, 'services/write-api/src/main.ts');
+const RELAY_SERVICE_ENTRY = join(REPO_ROOT, 'services/relay/src/main.ts');
+
+export function relayServiceExists(): boolean {
+  return existsSync(RELAY_SERVICE_ENTRY);
+}
+
+export interface RunningService {
+  origin: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * services/write-api as a real process on a free loopback port, without
+ * its embedded relay, ready once `/readyz` answers 200.
+ */
+export async function startWriteApi(stack: BenchStack): Promise<RunningService> {
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const child = spawnService('write-api', WRITE_API_ENTRY, {
+    DATABASE_URL: stack.databaseUrl,
+    WRITE_API_PORT: String(port),
+    WRITE_API_HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    RELAY_MODE: 'off',
+  });
+  const stop = stack.defer('stopping write-api', () => child.stop());
+  await child.waitUntil(
+    async () => (await fetch(`${origin}/readyz`)).status === 200,
+    START_TIMEOUT_MS,
+  );
+  return { origin, stop };
+}
+
+/**
+ * services/relay as a real process, publishing under `keyPrefix`, ready
+ * once `ready()` says so (the caller watches for leadership in Postgres,
+ * which does not depend on the service's HTTP port).
+ */
+export async function startRelayService(
+  stack: BenchStack,
+  keyPrefix: string,
+  ready: () => Promise<boolean>,
+): Promise<{ stop(): Promise<void> }> {
+  const port = await freePort();
+  const child = spawnService('relay', RELAY_SERVICE_ENTRY, {
+    DATABASE_URL: stack.databaseUrl,
+    REDIS_URL: stack.redisUrl,
+    REDIS_KEY_PREFIX: keyPrefix,
+    // The service is young: its port variable has had both names.
+    RELAY_METRICS_PORT: String(port),
+    RELAY_PORT: String(port),
+    RELAY_HOST: '127.0.0.1',
+    // Info shows leadership and skipped (final) gaps: a few lines, and the ones that explain a failure.
+    LOG_LEVEL: 'info',
+  });
+  const stop = stack.defer('stopping relay', () => child.stop());
+  // Polled often: the backlog phase's clock starts when the relay leads.
+  await child.waitUntil(ready, START_TIMEOUT_MS, 5);
+  return { stop };
+}

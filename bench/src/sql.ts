@@ -1,0 +1,14 @@
+import { readFileSync } from 'node:fs';
+
+/** Loads `bench/sql/<name>.sql`; statements are constants, read once at import. */
+function load(name: string): string {
+  return readFileSync(new URL(`../sql/${name}.sql`, import.meta.url), 'utf8');
+}
+
+export const SQL = {
+  insertEvent: load('insert-event'),
+  resetLog: load('reset-log'),
+  readLogPage: load('read-log-page'),
+  readEnvelopes: load('read-envelopes'),
+  relayCheckpoint: load('relay-checkpoint'),
+} as const;
