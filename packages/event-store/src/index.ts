@@ -24,3 +24,4 @@ export { type MigrateOptions, type MigrateResult, migrate } from './migrate.js';
 export { createPool, isConnectionError, type PoolOptions } from './pg-pool.js';
 export { DEFAULT_PARTITIONS, readPartitionCount } from './settings.js';
 export { assertStorableJson, MAX_JSON_DEPTH } from './storable-json.js';
+export { withTransaction } from './transaction.js';

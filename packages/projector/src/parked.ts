@@ -1,5 +1,5 @@
 import { type Projection, RefractError, versionedTable } from '@refract/core';
-import type { EventStore } from '@refract/event-store';
+import { type EventStore, withTransaction } from '@refract/event-store';
 
 export interface ParkedEvent {
   id: number;
@@ -86,9 +86,7 @@ export async function retryParkedEvent(
   projection: Projection,
   id: number,
 ): Promise<ParkedEvent> {
-  const client = await store.pool.connect();
-  try {
-    await client.query('BEGIN');
+  return withTransaction(store.pool, async (client) => {
     const found = await client.query<ParkedRow>(
       'SELECT * FROM refract.parked_events WHERE id = $1 AND projection = $2 FOR UPDATE',
       [id, projection.name],
@@ -110,14 +108,8 @@ export async function retryParkedEvent(
        WHERE id = $1 RETURNING *`,
       [id],
     );
-    await client.query('COMMIT');
     return toParked(resolved.rows[0]!);
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** Gives a parked event up: the checkpoint is already past it, so nothing else changes. */

@@ -1,4 +1,5 @@
 import { type CounterProjection, type Projection, versionedTable } from '@refract/core';
+import { withTransaction } from '@refract/event-store';
 import type pg from 'pg';
 
 /**
@@ -14,9 +15,7 @@ export async function registerProjection(
   partitions: number,
   version: number = projection.version,
 ): Promise<{ liveVersion: number }> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return withTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
       `refract.projection:${projection.name}`,
     ]);
@@ -41,14 +40,8 @@ export async function registerProjection(
         );
       }
     }
-    await client.query('COMMIT');
     return { liveVersion };
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** A counter projection keeps its state in Redis; Postgres only lists it, for pause and status. */

@@ -1,5 +1,5 @@
 import { type Projection, versionedTable } from '@refract/core';
-import type { EventStore } from '@refract/event-store';
+import { type EventStore, withTransaction } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
 import { applyToSlot, registerProjection, type Slot } from '@refract/projector';
 
@@ -137,9 +137,7 @@ export async function dropVersion(
   projection: Projection,
   version: number,
 ): Promise<void> {
-  const client = await store.pool.connect();
-  try {
-    await client.query('BEGIN');
+  await withTransaction(store.pool, async (client) => {
     const live = await client.query<{ live_version: number }>(
       'SELECT live_version FROM refract.projections WHERE name = $1 FOR UPDATE',
       [projection.name],
@@ -154,20 +152,12 @@ export async function dropVersion(
       'DELETE FROM refract.projection_checkpoints WHERE projection = $1 AND version = $2',
       [projection.name, version],
     );
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** One transaction: views on v+1, v+1 live. Readers see one or the other, never a mix. */
 async function swap(store: EventStore, projection: Projection, version: number): Promise<void> {
-  const client = await store.pool.connect();
-  try {
-    await client.query('BEGIN');
+  await withTransaction(store.pool, async (client) => {
     await client.query('SELECT 1 FROM refract.projections WHERE name = $1 FOR UPDATE', [
       projection.name,
     ]);
@@ -180,13 +170,7 @@ async function swap(store: EventStore, projection: Projection, version: number):
       'UPDATE refract.projections SET live_version = $2, updated_at = now() WHERE name = $1',
       [projection.name, version],
     );
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** Versions older than the live one are retired by a new rebuild (the live one is kept). */
