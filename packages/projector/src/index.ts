@@ -13,5 +13,5 @@ export {
   type PartitionRunnerOptions,
 } from './partition-runner.js';
 export { registerCounterProjection, registerProjection } from './register.js';
-export { CHECKPOINTS_CHANNEL } from './sql.js';
+export { CHECKPOINTS_CHANNEL, PROJECTIONS_CHANNEL } from './sql.js';
 export { ProjectorWorker, type ProjectorWorkerOptions, type WorkerStatus } from './worker.js';
