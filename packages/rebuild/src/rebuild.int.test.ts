@@ -1,20 +1,7 @@
-import { EventStore, migrate } from '@refract/event-store';
-import {
-  customerStatsProjection,
-  generateWorkload,
-  orderProjections,
-} from '@refract/example-orders';
+import type { EventStore } from '@refract/event-store';
+import { customerStatsProjection, generateWorkload } from '@refract/example-orders';
 import { createLogger } from '@refract/observability';
-import { ProjectorWorker } from '@refract/projector';
-import { Relay } from '@refract/relay';
-import { createRedisClient } from '@refract/stream-bus';
-import {
-  createTestDatabase,
-  createTestRedisNamespace,
-  eventually,
-  type TestDatabase,
-  type TestRedisNamespace,
-} from '@refract/testing';
+import { eventually } from '@refract/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { dropVersion, rebuildProjection } from './rebuild.js';
 import {
@@ -24,45 +11,20 @@ import {
   expectedStats,
   liveVersionOf,
   monotonicReader,
+  startOrdersStack,
 } from './testing/orders-harness.js';
 
 const logger = createLogger({ service: 'rebuild-test', level: 'silent' });
-let db: TestDatabase;
-let ns: TestRedisNamespace;
+let stack: Awaited<ReturnType<typeof startOrdersStack>>;
 let store: EventStore;
-let relay: Relay;
-let worker: ProjectorWorker;
 
 beforeAll(async () => {
-  db = await createTestDatabase('rebuild');
-  ns = createTestRedisNamespace('rebuild');
-  await migrate({ databaseUrl: db.url, partitions: 8 });
-  store = await EventStore.open({ databaseUrl: db.url });
-  relay = new Relay({
-    databaseUrl: db.url,
-    redis: createRedisClient(ns.url),
-    keyPrefix: ns.prefix,
-  });
-  relay.start();
-  worker = new ProjectorWorker({
-    databaseUrl: db.url,
-    redisUrl: ns.url,
-    keyPrefix: ns.prefix,
-    pool: 'orders',
-    projections: [...orderProjections],
-    heartbeatMs: 200,
-    blockMs: 200,
-    logger,
-  });
-  await worker.start();
+  stack = await startOrdersStack('rebuild');
+  store = stack.store;
 });
 
 afterAll(async () => {
-  await worker?.close();
-  await relay?.close();
-  await store?.close();
-  await ns?.cleanup();
-  await db?.drop();
+  await stack?.close();
 });
 
 it('rebuilds customer_stats beside the live version while appends continue; reads never fail, never see a half-built table, never step backwards', async () => {
@@ -77,28 +39,39 @@ it('rebuilds customer_stats beside the live version while appends continue; read
   // appends go on and the live worker follows them: at the swap v1 is well
   // ahead of what the rebuild replayed, the case where a swap without the
   // tail step shows readers an older state on v2 than they just saw on v1.
-  await store.pool.query(
+  const frozen = await store.pool.query<{ position: number }>(
     `INSERT INTO refract.relay_checkpoints (name, position)
-     SELECT 'frozen', position FROM refract.relay_checkpoints WHERE name = 'main'`,
+     SELECT 'frozen', position FROM refract.relay_checkpoints WHERE name = 'main'
+     RETURNING position`,
   );
   const reader = monotonicReader(store, before);
   let appending = true;
   const rest = appendWorkload(store, all.slice(6_000), { concurrency: 8, stop: () => !appending });
-  await eventually(async () => {
-    const head = await store.headPosition();
-    expect(head).toBeGreaterThan(7_000);
-    expect(await caughtUp(store, 'customer_stats', 1)).toBe(false);
-  });
   const progress: number[] = [];
-  const result = await rebuildProjection({
-    store,
-    projection: customerStatsProjection,
-    batchSize: 500,
-    relayName: 'frozen',
-    logger,
-    onProgress: (p) => progress.push(p.processed),
-  });
-  appending = false;
+  let result: Awaited<ReturnType<typeof rebuildProjection>>;
+  try {
+    // The live worker is well past the frozen head before the rebuild starts.
+    await eventually(
+      async () => {
+        const v1 = await store.pool.query<{ position: number }>(
+          `SELECT min(position)::bigint AS position FROM refract.projection_checkpoints
+           WHERE projection = 'customer_stats' AND version = 1`,
+        );
+        expect(v1.rows[0]!.position).toBeGreaterThan(frozen.rows[0]!.position + 200);
+      },
+      { timeoutMs: 60_000 },
+    );
+    result = await rebuildProjection({
+      store,
+      projection: customerStatsProjection,
+      batchSize: 500,
+      relayName: 'frozen',
+      logger,
+      onProgress: (p) => progress.push(p.processed),
+    });
+  } finally {
+    appending = false;
+  }
   const appended = [...first, ...(await rest)];
   await eventually(async () => expect(await caughtUp(store, 'customer_stats', 2)).toBe(true), {
     timeoutMs: 60_000,

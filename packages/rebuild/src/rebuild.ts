@@ -1,5 +1,5 @@
 import { type Projection, versionedTable } from '@refract/core';
-import { type EventStore, isConnectionError, withTransaction } from '@refract/event-store';
+import { type EventStore, withTransaction } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
 import {
   applyToSlot,
@@ -202,10 +202,8 @@ async function swap(
   version: number,
   replay: (targets: ReadonlyMap<number, number>) => Promise<number>,
 ): Promise<{ pauseMs: number; tail: number }> {
-  const client = await store.pool.connect();
-  let broken: Error | undefined;
-  try {
-    await client.query('BEGIN');
+  let paused = 0;
+  const tail = await withTransaction(store.pool, async (client) => {
     await client.query('SELECT 1 FROM refract.projections WHERE name = $1 FOR UPDATE', [
       projection.name,
     ]);
@@ -213,8 +211,8 @@ async function swap(
       SQL.lockLiveCheckpoints,
       [projection.name, live],
     );
-    const paused = performance.now();
-    const tail = await replay(new Map(locked.rows.map((r) => [r.partition, r.position])));
+    paused = performance.now();
+    const applied = await replay(new Map(locked.rows.map((r) => [r.partition, r.position])));
     for (const table of projection.tables) {
       await client.query(
         `CREATE OR REPLACE VIEW projections.${table} AS SELECT * FROM ${versionedTable(table, version)}`,
@@ -225,15 +223,9 @@ async function swap(
       [projection.name, version],
     );
     await client.query('SELECT pg_notify($1, $2)', [PROJECTIONS_CHANNEL, projection.name]);
-    await client.query('COMMIT');
-    return { pauseMs: performance.now() - paused, tail };
-  } catch (error) {
-    if (isConnectionError(error)) broken = error as Error;
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    client.release(broken);
-  }
+    return applied;
+  });
+  return { pauseMs: performance.now() - paused, tail };
 }
 
 /** Versions older than the live one are retired by a new rebuild (the live one is kept). */

@@ -1,19 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { EventStore, migrate } from '@refract/event-store';
+import type { EventStore } from '@refract/event-store';
 import { generateWorkload, orderProjections, type WorkloadEvent } from '@refract/example-orders';
 import { createLogger } from '@refract/observability';
-import { ProjectorWorker } from '@refract/projector';
-import { Relay } from '@refract/relay';
-import { createRedisClient } from '@refract/stream-bus';
-import {
-  createTestDatabase,
-  createTestRedisNamespace,
-  eventually,
-  type TestDatabase,
-  type TestRedisNamespace,
-} from '@refract/testing';
+import { eventually, type TestDatabase, type TestRedisNamespace } from '@refract/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   appendWorkload,
@@ -21,6 +12,7 @@ import {
   customerStats,
   expectedStats,
   liveVersionOf,
+  startOrdersStack,
 } from '../testing/orders-harness.js';
 import { createRebuildQueue, type RebuildQueue } from './rebuild-queue.js';
 
@@ -32,8 +24,7 @@ let appended: WorkloadEvent[] = [];
 let db: TestDatabase;
 let ns: TestRedisNamespace;
 let store: EventStore;
-let relay: Relay;
-let live: ProjectorWorker;
+let stack: Awaited<ReturnType<typeof startOrdersStack>>;
 let queue: RebuildQueue;
 const children: ChildProcess[] = [];
 
@@ -69,27 +60,8 @@ async function spawnRebuildWorker(workerId: string): Promise<ChildProcess> {
 }
 
 beforeAll(async () => {
-  db = await createTestDatabase('rebuild_e2e');
-  ns = createTestRedisNamespace('rebuild-e2e');
-  await migrate({ databaseUrl: db.url, partitions: 8 });
-  store = await EventStore.open({ databaseUrl: db.url });
-  relay = new Relay({
-    databaseUrl: db.url,
-    redis: createRedisClient(ns.url),
-    keyPrefix: ns.prefix,
-  });
-  relay.start();
-  live = new ProjectorWorker({
-    databaseUrl: db.url,
-    redisUrl: ns.url,
-    keyPrefix: ns.prefix,
-    pool: 'orders',
-    projections: [...orderProjections],
-    heartbeatMs: 200,
-    blockMs: 200,
-    logger,
-  });
-  await live.start();
+  stack = await startOrdersStack('rebuild_e2e');
+  ({ db, ns, store } = stack);
   queue = createRebuildQueue({
     store,
     redisUrl: ns.url,
@@ -106,11 +78,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
   await queue?.close();
-  await live?.close();
-  await relay?.close();
-  await store?.close();
-  await ns?.cleanup();
-  await db?.drop();
+  await stack?.close();
 });
 
 it('a rebuild whose process is killed half-way is resumed by another process from its checkpoints, applying nothing twice', async () => {

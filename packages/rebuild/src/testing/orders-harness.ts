@@ -1,5 +1,10 @@
-import type { EventStore } from '@refract/event-store';
-import { expectedReadModels, type WorkloadEvent } from '@refract/example-orders';
+import { EventStore, migrate } from '@refract/event-store';
+import { expectedReadModels, orderProjections, type WorkloadEvent } from '@refract/example-orders';
+import { createLogger } from '@refract/observability';
+import { ProjectorWorker } from '@refract/projector';
+import { Relay } from '@refract/relay';
+import { createRedisClient } from '@refract/stream-bus';
+import { createTestDatabase, createTestRedisNamespace } from '@refract/testing';
 
 /** Test helpers over the example-orders workload, shared by this package's int and e2e tests. */
 
@@ -124,6 +129,47 @@ export function monotonicReader(store: EventStore, floor: number) {
       reading = false;
       await done;
       return { reads, failures, backwards, thin };
+    },
+  };
+}
+
+/**
+ * What the rebuild tests run against: a fresh database (8 partitions) and
+ * Redis namespace, a store, the relay and one live worker of the `orders`
+ * pool with short periods. `close()` tears it all down.
+ */
+export async function startOrdersStack(label: string) {
+  const db = await createTestDatabase(label);
+  const ns = createTestRedisNamespace(label);
+  await migrate({ databaseUrl: db.url, partitions: 8 });
+  const store = await EventStore.open({ databaseUrl: db.url });
+  const relay = new Relay({
+    databaseUrl: db.url,
+    redis: createRedisClient(ns.url),
+    keyPrefix: ns.prefix,
+  });
+  relay.start();
+  const live = new ProjectorWorker({
+    databaseUrl: db.url,
+    redisUrl: ns.url,
+    keyPrefix: ns.prefix,
+    pool: 'orders',
+    projections: [...orderProjections],
+    heartbeatMs: 200,
+    blockMs: 200,
+    logger: createLogger({ service: `${label}-live`, level: 'silent' }),
+  });
+  await live.start();
+  return {
+    db,
+    ns,
+    store,
+    async close() {
+      await live.close();
+      await relay.close();
+      await store.close();
+      await ns.cleanup();
+      await db.drop();
     },
   };
 }
