@@ -218,3 +218,29 @@ it('with two rebuild workers the replay is split into child jobs that run on bot
     expectedStats(appended),
   );
 }, 120_000);
+
+it('a worker that closes gracefully hands its rebuild back without spending an attempt; another one finishes it', async () => {
+  const first = await startRebuildWorker(
+    workerOptions({ batchSize: 10, replayConcurrency: 1, workerId: 'rebuild-leaving' }),
+  );
+  const { jobId } = await queue.enqueue('customer_stats');
+  await eventually(async () => expect((await queue.get(jobId))?.processed).toBeGreaterThan(100), {
+    timeoutMs: 60_000,
+  });
+  await first.close();
+  const job = await queue.queue.getJob(jobId);
+  expect(['delayed', 'waiting']).toContain(await job?.getState());
+  expect(job?.attemptsMade).toBe(0);
+  expect((await queue.get(jobId))?.state).toBe('active');
+
+  const second = await startRebuildWorker(workerOptions({ workerId: 'rebuild-staying' }));
+  const view = await settled(jobId);
+  await second.close();
+  expect(view.state).toBe('completed');
+  expect((await queue.queue.getJob(jobId))?.returnvalue).toMatchObject({
+    worker: 'rebuild-staying',
+  });
+  expect(await customerStats(store, `projections.customer_stats_v${view.targetVersion}`)).toEqual(
+    expectedStats(appended),
+  );
+}, 120_000);
