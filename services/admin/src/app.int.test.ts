@@ -356,6 +356,37 @@ describe('projections, workers and the relay', () => {
     });
   });
 
+  it('shows the relay held by a gap while the transaction that drew it is open', async () => {
+    const holder = await store.pool.connect();
+    try {
+      // What an append does before it inserts: take a transaction id, then draw a position.
+      await holder.query('BEGIN');
+      await holder.query('SELECT pg_current_xact_id()');
+      const drawn = await holder.query<{ p: string }>(
+        "SELECT nextval('refract.events_position_seq') AS p",
+      );
+      const gap = Number(drawn.rows[0]!.p);
+      await placeOrders(1);
+      const held = await eventually(async () => {
+        const state = await get<{ heldAt: { position: number; sinceSeconds: number } | null }>(
+          '/api/relay',
+        );
+        expect(state.heldAt?.position).toBe(gap);
+        return state;
+      });
+      expect(held.heldAt!.sinceSeconds).toBeGreaterThanOrEqual(0);
+      const scrape = await admin.app.inject('/metrics');
+      expect(scrape.body).toMatch(/refract_relay_held_seconds\{relay="main"\} [0-9.]+/);
+      await holder.query('ROLLBACK');
+    } finally {
+      holder.release();
+    }
+    // A rolled-back gap is final once its transaction ended: the relay goes on.
+    await eventually(async () =>
+      expect(await get('/api/relay')).toMatchObject({ heldAt: null, lagEvents: 0 }),
+    );
+  });
+
   it('pauses a projection: its checkpoints stop while the other goes on; resume catches up', async () => {
     const paused = await admin.app.inject({
       method: 'POST',
