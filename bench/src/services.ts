@@ -19,18 +19,30 @@ export interface RunningService {
 }
 
 /**
- * services/write-api as a real process on a free loopback port, without
- * its embedded relay, ready once `/readyz` answers 200.
+ * services/write-api as a real process on a free loopback port, ready once
+ * `/readyz` answers 200. Without its embedded relay, unless `relayKeyPrefix`
+ * is given: then the relay inside it publishes under that prefix.
  */
-export async function startWriteApi(stack: BenchStack): Promise<RunningService> {
+export async function startWriteApi(
+  stack: BenchStack,
+  options: { relayKeyPrefix?: string } = {},
+): Promise<RunningService> {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
+  const relay: Record<string, string> =
+    options.relayKeyPrefix === undefined
+      ? { RELAY_MODE: 'off' }
+      : {
+          RELAY_MODE: 'embedded',
+          REDIS_URL: stack.redisUrl,
+          REDIS_KEY_PREFIX: options.relayKeyPrefix,
+        };
   const child = spawnService('write-api', WRITE_API_ENTRY, {
     DATABASE_URL: stack.databaseUrl,
     WRITE_API_PORT: String(port),
     WRITE_API_HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
-    RELAY_MODE: 'off',
+    ...relay,
   });
   const stop = stack.defer('stopping write-api', () => child.stop());
   await child.waitUntil(
