@@ -167,6 +167,8 @@ export async function runRebuild(stack: BenchStack, plan: BenchPlan): Promise<Th
       ratio: ratio(eventsPerSec, baseline.eventsPerSec),
       swapPauseMs: Math.round(swapMs * 100) / 100,
       failedReads: reader.failed,
+      ...(reader.firstError && { firstReadError: reader.firstError }),
+      backwardReads: reader.backward,
       via: VIA,
       events: rebuilt,
       seconds: Math.round(run.ms) / 1000,
@@ -216,13 +218,17 @@ function progressTicker(
 
 /**
  * Queries customer_stats (the view readers use) every few ms. A read fails
- * when the query errors or it sees fewer customers or fewer placed orders
- * than the read before: both only grow while orders are appended, so a
- * drop means a reader saw a half-built version.
+ * when the query errors. A read that sees fewer customers or fewer placed
+ * orders than the read before (both only grow while orders are appended)
+ * went back in time: counted apart, as `backwardReads`; the new version is
+ * swapped in at the position its replay reached, which can be a little
+ * behind what the workers had already applied to the old one.
  */
 class Reader {
   reads = 0;
   failed = 0;
+  backward = 0;
+  firstError: string | undefined;
   slowestMs = 0;
   private running: Promise<void> | undefined;
   private stopping = false;
@@ -251,11 +257,12 @@ class Reader {
           'SELECT count(*)::int AS customers, coalesce(sum(orders_placed), 0)::int AS placed FROM projections.customer_stats',
         );
         const row = result.rows[0]!;
-        if (row.customers < customers || row.placed < placed) this.failed += 1;
-        customers = Math.max(customers, row.customers);
-        placed = Math.max(placed, row.placed);
-      } catch {
+        if (row.customers < customers || row.placed < placed) this.backward += 1;
+        customers = row.customers;
+        placed = row.placed;
+      } catch (error) {
         this.failed += 1;
+        this.firstError ??= (error as Error).message;
       }
       this.reads += 1;
       this.slowestMs = Math.max(this.slowestMs, performance.now() - started);
