@@ -13,7 +13,8 @@ import { measureRawProjector } from './projector-catchup.js';
 import { spawnWorkers } from './projector-workers.js';
 import { verifyReadModels } from './read-models.js';
 import type { ThroughputFigure } from './report-types.js';
-import { startWriteApi } from './services.js';
+import { PhaseTimeoutError } from './run-ordered.js';
+import { adminServiceExists, startAdmin, startWriteApi } from './services.js';
 import type { BenchStack } from './stack.js';
 import { perSecond, ratio } from './stats.js';
 import { storeLog } from './stored-log.js';
@@ -21,8 +22,8 @@ import { type BenchEvent, loadWorkload } from './workload.js';
 import { type PreparedAppend, prepareAppend, WriteApiClient } from './write-api-client.js';
 
 const PHASE = 'rebuild';
-/** How the rebuild is asked for: the admin service's BullMQ job is not on this branch yet. */
-const VIA = 'rebuildProjection() of @refract/rebuild, called in the bench process';
+/** How often the swap (customer_stats live at v2) and the job are looked for. */
+const SWAP_POLL_MS = 5;
 /** The appends during the rebuild: other orders (`t<i>`) of the same customers, another seed. */
 const APPENDS = { seed: 7, orderPrefix: 't' };
 const PROGRESS_MS = 2000;
@@ -62,6 +63,7 @@ export async function runRebuild(stack: BenchStack, plan: BenchPlan): Promise<Th
     applicationName: 'refract-bench-rebuild',
   });
   const reader = new Reader(stack.db, settings.readEveryMs);
+  const admin = adminServiceExists() ? await startAdmin(stack, keyPrefix) : undefined;
   try {
     say(`[${PHASE}] v1 catching up with one worker (not timed)`);
     await untilCaughtUp({
@@ -78,7 +80,7 @@ export async function runRebuild(stack: BenchStack, plan: BenchPlan): Promise<Th
     const acked: BenchEvent[] = [];
     const stopAppends = new AbortController();
     let offering: Promise<{ ms: number; sent: number }> | undefined;
-    let swappedAt = 0;
+    let rebuilt = 0;
     let swapMs = 0;
     const run = await measured(PHASE, async (begin) => {
       reader.start();
@@ -103,22 +105,13 @@ export async function runRebuild(stack: BenchStack, plan: BenchPlan): Promise<Th
       await new Promise((resolve) => setTimeout(resolve, 1000));
       begin();
       const ticker = progressTicker(stack.db, log.positionsByPartition, log.head);
-      const started = performance.now();
       try {
-        const result = await rebuildProjection({
-          store,
-          projection: customerStatsProjection,
-          batchSize: settings.batchSize,
-          concurrency: settings.concurrency,
-          logger: createLogger({
-            service: 'bench-rebuild',
-            level: 'warn',
-            destination: process.stderr,
-          }),
-        });
-        swappedAt = result.swappedAt;
-        swapMs = result.swapMs;
-        return performance.now() - started;
+        const result = admin
+          ? await rebuildThroughAdmin(stack.db, admin, plan.phaseTimeoutMs)
+          : await rebuildInProcess(store, settings);
+        rebuilt = result.events;
+        swapMs = result.swapPauseMs;
+        return result.ms;
       } finally {
         clearInterval(ticker);
       }
@@ -139,6 +132,7 @@ export async function runRebuild(stack: BenchStack, plan: BenchPlan): Promise<Th
     });
     await workers.stop();
     await writeApi.stop();
+    await admin?.stop();
     const live = await stack.db.query<{ live_version: number }>(
       "SELECT live_version FROM refract.projections WHERE name = 'customer_stats'",
     );
@@ -154,11 +148,6 @@ export async function runRebuild(stack: BenchStack, plan: BenchPlan): Promise<Th
     say(
       `[${PHASE}] verified: v2 of customer_stats and order_summary equal the fold of the ${all.length.toLocaleString('en-US')} events (${acked.length} appended meanwhile)`,
     );
-    const counted = await stack.db.query<{ events: number }>(
-      'SELECT count(*)::int AS events FROM refract.events WHERE position <= $1',
-      [swappedAt],
-    );
-    const rebuilt = counted.rows[0]!.events;
     const eventsPerSec = perSecond(rebuilt, run.ms);
     await stack.dropKeys(keyPrefix);
     return {
@@ -169,7 +158,9 @@ export async function runRebuild(stack: BenchStack, plan: BenchPlan): Promise<Th
       failedReads: reader.failed,
       ...(reader.firstError && { firstReadError: reader.firstError }),
       backwardReads: reader.backward,
-      via: VIA,
+      via: admin
+        ? 'POST /api/projections/customer_stats/rebuild of services/admin (its BullMQ rebuild worker inside)'
+        : 'rebuildProjection() of @refract/rebuild in the bench process (no services/admin)',
       events: rebuilt,
       seconds: Math.round(run.ms) / 1000,
       baselineSeconds: Math.round(baseline.seconds * 1000) / 1000,
@@ -188,7 +179,81 @@ export async function runRebuild(stack: BenchStack, plan: BenchPlan): Promise<Th
     await store.close().catch(() => {});
     await workers.stop();
     await writeApi.stop();
+    await admin?.stop();
   }
+}
+
+interface RebuildTiming {
+  /** From the request to the swap (customer_stats live at v2). */
+  ms: number;
+  /** Events the rebuild applied to v2. */
+  events: number;
+  swapPauseMs: number;
+}
+
+/**
+ * The admin request, as an operator makes it; the clock runs from sending
+ * it until customer_stats is live at v2 (read every few ms), and the job's
+ * record gives the events it applied and the swap pause.
+ */
+async function rebuildThroughAdmin(
+  db: pg.Pool,
+  admin: { origin: string; token: string },
+  timeLimitMs: number,
+): Promise<RebuildTiming> {
+  const headers = { authorization: `Bearer ${admin.token}` };
+  const started = performance.now();
+  const response = await fetch(`${admin.origin}/api/projections/customer_stats/rebuild`, {
+    method: 'POST',
+    headers,
+  });
+  const body = (await response.json()) as { jobId?: string };
+  if (response.status !== 202 || !body.jobId) {
+    throw new Error(`the rebuild request answered ${response.status} ${JSON.stringify(body)}`);
+  }
+  let swapped: number | undefined;
+  for (;;) {
+    if (performance.now() - started > timeLimitMs) throw new PhaseTimeoutError(PHASE, timeLimitMs);
+    if (swapped === undefined) {
+      const live = await db.query<{ live_version: number }>(
+        "SELECT live_version FROM refract.projections WHERE name = 'customer_stats'",
+      );
+      if (live.rows[0]?.live_version === 2) swapped = performance.now();
+    }
+    if (swapped !== undefined) {
+      const job = (await (
+        await fetch(`${admin.origin}/api/jobs/${body.jobId}`, { headers })
+      ).json()) as { state: string; processed: number; swapPauseMs?: number; error?: string };
+      if (job.state === 'failed' || job.state === 'cancelled') {
+        throw new Error(`the rebuild job ${job.state}: ${job.error ?? ''}`);
+      }
+      if (job.state === 'completed') {
+        return { ms: swapped - started, events: job.processed, swapPauseMs: job.swapPauseMs ?? 0 };
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, SWAP_POLL_MS));
+  }
+}
+
+/** Without the admin service: the engine called here, the same clock. */
+async function rebuildInProcess(
+  store: EventStore,
+  settings: BenchPlan['rebuild'],
+): Promise<RebuildTiming> {
+  const started = performance.now();
+  const result = await rebuildProjection({
+    store,
+    projection: customerStatsProjection,
+    batchSize: settings.batchSize,
+    concurrency: settings.concurrency,
+    logger: createLogger({ service: 'bench-rebuild', level: 'warn', destination: process.stderr }),
+  });
+  const ms = performance.now() - started;
+  const counted = await store.pool.query<{ events: number }>(
+    'SELECT count(*)::int AS events FROM refract.events WHERE position <= $1',
+    [result.swappedAt],
+  );
+  return { ms, events: counted.rows[0]!.events, swapPauseMs: result.swapMs };
 }
 
 /** Logs the share of the stored log that v2's checkpoints cover, every few seconds. */
