@@ -19,7 +19,7 @@ export default defineConfig({
         ...shared,
         test: {
           name: 'unit',
-          include: ['{packages,services}/*/src/**/*.test.ts'],
+          include: ['{packages,services}/*/src/**/*.test.ts', 'bench/src/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/*.e2e.test.ts', '**/node_modules/**'],
         },
       },

@@ -182,7 +182,9 @@ async function appendOverHttp(
       items: requests,
       concurrency: options.clients,
       keyOf: (request) => request.streamId,
-      run: (request) => client.append(request),
+      run: async (request) => {
+        await client.append(request);
+      },
       onDone: (request) => progress.add(request.events),
       timeLimitMs: options.timeLimitMs,
     });

@@ -12,11 +12,17 @@ const KEEP_LINES = 20;
 /** A service of the repository running as its own process, from its TypeScript source. */
 export interface ChildService {
   readonly name: string;
+  /** The node process itself (no wrapper): what /proc/<pid>/status describes. */
+  readonly pid: number | undefined;
   /**
    * Resolves once ready() says so, polled every `intervalMs`; rejects when
    * the process exits first or the time is up.
    */
   waitUntil(ready: () => Promise<boolean>, timeoutMs: number, intervalMs?: number): Promise<void>;
+  /** The process has ended (on its own or stopped). */
+  exited(): boolean;
+  /** Its last lines of output, to explain an exit. */
+  recentOutput(): string;
   /** SIGTERM, then SIGKILL after a grace period. Idempotent. */
   stop(): Promise<void>;
 }
@@ -62,6 +68,9 @@ export function spawnService(
 
   return {
     name,
+    pid: child.pid,
+    exited: () => ended,
+    recentOutput: () => recent.join('\n'),
     async waitUntil(ready, timeoutMs, intervalMs = 50) {
       const deadline = performance.now() + timeoutMs;
       for (;;) {

@@ -1,7 +1,5 @@
-import { insertMultiRow } from './baselines/multi-row-insert.js';
 import { readEntries, xaddPipelined } from './baselines/pipelined-xadd.js';
-import { resetLog, settle, VerificationError } from './event-log.js';
-import { logPartitions, verifyPartitionStreams } from './partition-streams.js';
+import { verifyPartitionStreams } from './partition-streams.js';
 import { measured, type PhaseMeasurement } from './phase.js';
 import type { BenchPlan } from './plan.js';
 import { Progress, say } from './progress.js';
@@ -10,7 +8,7 @@ import type { ThroughputFigure } from './report-types.js';
 import { PhaseTimeoutError } from './run-ordered.js';
 import type { BenchStack } from './stack.js';
 import { perSecond, ratio } from './stats.js';
-import { loadWorkload } from './workload.js';
+import { storeLog } from './stored-log.js';
 
 const PHASE = 'fanout.backlog';
 /** How often the relay's checkpoint is read while it works through the backlog. */
@@ -28,20 +26,7 @@ export async function measureBacklog(
   relayKind: RelayKind,
 ): Promise<ThroughputFigure> {
   const { backlogEvents, xaddPipelineSize } = plan.fanout;
-  const events = loadWorkload(plan.n, backlogEvents, stack.partitions);
-  await resetLog(stack.db);
-  await insertMultiRow(stack.databaseUrl, events, {
-    phase: `${PHASE}.load`,
-    rowsPerStatement: plan.append.rawRowsPerStatement,
-    timeLimitMs: plan.phaseTimeoutMs,
-  });
-  const partitionOf = await logPartitions(stack.db);
-  const head = partitionOf.length - 1;
-  if (head !== events.length || partitionOf.includes(-1, 1)) {
-    throw new VerificationError(PHASE, `the loaded log is not positions 1..${events.length}`);
-  }
-  // A backlog has sat for a while: vacuumed, hint bits set, flushed.
-  await settle(stack.db);
+  const { head, partitionOf } = await storeLog(stack, plan, PHASE, backlogEvents);
 
   say(
     `[${PHASE}.baseline] reading the ${head.toLocaleString('en-US')} entries from Postgres (not timed)`,

@@ -2,11 +2,12 @@ import type { ExpectedVersion, NewEvent } from '@refract/core';
 import { EventStore } from '@refract/event-store';
 import { entryIdOf, partitionStreamKey } from '@refract/stream-bus';
 import { resetLog, settle, VerificationError, verifyLog } from './event-log.js';
+import { offerAtRate } from './open-loop.js';
 import { logPartitions, verifyPartitionStreams } from './partition-streams.js';
 import { PartitionTail } from './partition-tail.js';
 import { measured } from './phase.js';
 import type { BenchPlan } from './plan.js';
-import { Progress, say } from './progress.js';
+import { say } from './progress.js';
 import { type RelayKind, relayCheckpoint, startRelay } from './relay-runner.js';
 import type { LatencyFigure } from './report-types.js';
 import type { BenchStack } from './stack.js';
@@ -16,8 +17,6 @@ import { expectedVersionBefore, loadWorkload } from './workload.js';
 const PHASE = 'fanout.latency';
 /** After the last append, how long its entries get to show up in Redis. */
 const DRAIN_MS = 10_000;
-/** Appends waiting for their commit, at most: beyond that the store cannot keep up and the phase fails. */
-const MAX_IN_FLIGHT = 5_000;
 
 interface Append {
   streamId: string;
@@ -60,12 +59,21 @@ export async function measureLatency(
   const ackAt = new Map<number, number>();
   const appendMs: number[] = [];
   try {
-    const phase = await measured(PHASE, () =>
-      offerAppends(store, appends, rate, (position, ms) => {
-        ackAt.set(position, performance.now());
-        appendMs.push(ms);
-      }),
-    );
+    const phase = await measured(PHASE, async () => {
+      const offered = await offerAtRate({
+        phase: PHASE,
+        items: appends,
+        ratePerSec: rate,
+        keyOf: (append) => append.streamId,
+        send: async ({ streamId, expectedVersion, event }) =>
+          (await store.append(streamId, [event], { expectedVersion })).lastPosition,
+        onAck: (_append, position, ms) => {
+          ackAt.set(position, performance.now());
+          appendMs.push(ms);
+        },
+      });
+      return offered.ms;
+    });
     const drainDeadline = performance.now() + DRAIN_MS;
     for (;;) {
       const missing = [...ackAt.keys()].filter((position) => !tail.seenAt.has(position));
@@ -142,64 +150,4 @@ async function explainMissing(
     }),
   );
   return `${found.join(', ')}; relay checkpoint ${await relayCheckpoint(stack.db)}`;
-}
-
-/**
- * Offers the appends at `rate` per second, open loop: on a 1 ms timer, every
- * append whose time has come is issued, whether or not earlier ones were
- * answered. A stream's next event waits for its previous one (one client's
- * appends, in order). Returns the elapsed milliseconds.
- */
-async function offerAppends(
-  store: EventStore,
-  appends: readonly Append[],
-  rate: number,
-  onAck: (position: number, appendMs: number) => void,
-): Promise<number> {
-  const progress = new Progress(PHASE, appends.length);
-  const tails = new Map<string, Promise<void>>();
-  const pending = new Set<Promise<void>>();
-  let failure: unknown;
-  const intervalMs = 1000 / rate;
-  const started = performance.now();
-  let sent = 0;
-  try {
-    while (sent < appends.length && failure === undefined) {
-      const due = Math.min(
-        appends.length,
-        Math.floor((performance.now() - started) / intervalMs) + 1,
-      );
-      while (sent < due) {
-        const { streamId, expectedVersion, event } = appends[sent++]!;
-        const before = tails.get(streamId);
-        const append = (async () => {
-          if (before) await before;
-          const issued = performance.now();
-          const result = await store.append(streamId, [event], { expectedVersion });
-          onAck(result.lastPosition, performance.now() - issued);
-          progress.add(1);
-        })().catch((error: unknown) => {
-          failure ??= error;
-        });
-        tails.set(streamId, append);
-        pending.add(append);
-        void append.finally(() => {
-          pending.delete(append);
-          if (tails.get(streamId) === append) tails.delete(streamId);
-        });
-      }
-      if (pending.size > MAX_IN_FLIGHT) {
-        failure = new Error(`over ${MAX_IN_FLIGHT} appends in flight: the store does not keep up`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 1));
-    }
-    await Promise.all(pending);
-    if (failure !== undefined) throw failure;
-    const elapsed = performance.now() - started;
-    progress.finish();
-    return elapsed;
-  } catch (error) {
-    progress.abort();
-    throw error;
-  }
 }

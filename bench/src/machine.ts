@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import type { BenchStack } from './stack.js';
 
 export interface MachineInfo {
@@ -43,4 +43,11 @@ export function revision(cwd: string): Revision {
   } catch {
     return { sha: 'unknown', dirty: true };
   }
+}
+
+/** The 1, 5 and 15 minute load averages, as `uptime` prints them. */
+export function loadAverage(): string {
+  return loadavg()
+    .map((load) => load.toFixed(2))
+    .join(', ');
 }

@@ -3,17 +3,20 @@ import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { runAppend } from './append.js';
 import { REPO_ROOT } from './child.js';
 import { runFanout } from './fanout.js';
-import { machineInfo, revision } from './machine.js';
+import { loadAverage, machineInfo, revision } from './machine.js';
 import {
   type BenchPlan,
   describePlan,
   FULL_EVENTS,
   makePlan,
+  PARTS,
   type Part,
   QUICK_EVENTS,
   type RelayChoice,
 } from './plan.js';
 import { say } from './progress.js';
+import { runProjector } from './projector.js';
+import { runRebuild } from './rebuild.js';
 import { buildResults, markdown, readPrevious, resultsPaths, writeResults } from './report.js';
 import { attempt, type Failure } from './report-types.js';
 import { BenchStack } from './stack.js';
@@ -43,9 +46,7 @@ const program = new Command()
   .description(
     'Measures the WORKLOAD.md figures on a fresh database, each against a raw baseline of the same run, and writes bench/results/<date>-<sha>.json and .md.',
   )
-  .addArgument(
-    new Argument('[part]', 'what to measure').choices(['append', 'fanout', 'all']).default('all'),
-  )
+  .addArgument(new Argument('[part]', 'what to measure').choices([...PARTS, 'all']).default('all'))
   .addOption(new Option('--quick', `N = ${QUICK_EVENTS.toLocaleString('en-US')}`).conflicts('n'))
   .addOption(
     new Option(
@@ -67,7 +68,7 @@ const program = new Command()
     const n = options.n ?? (options.quick ? QUICK_EVENTS : FULL_EVENTS);
     if (n < 2_000) throw new InvalidArgumentError('--n must be at least 2,000');
     const plan = makePlan({
-      parts: part === 'all' ? ['append', 'fanout'] : [part],
+      parts: part === 'all' ? [...PARTS] : [part],
       n,
       relay: options.relay,
       phaseTimeoutS: options.phaseTimeout,
@@ -103,6 +104,7 @@ async function run(plan: BenchPlan): Promise<number> {
 
   try {
     const machine = await machineInfo(stack);
+    const loadBefore = loadAverage();
     const failures: Failure[] = [];
     const append = plan.parts.includes('append')
       ? await attempt('append', failures, () => runAppend(stack, plan, failures))
@@ -111,12 +113,32 @@ async function run(plan: BenchPlan): Promise<number> {
       plan.parts.includes('fanout') && !interrupted
         ? await attempt('fanout', failures, () => runFanout(stack, plan, failures))
         : undefined;
+    const projector =
+      plan.parts.includes('projector') && !interrupted
+        ? await attempt('projector', failures, () => runProjector(stack, plan, failures))
+        : undefined;
+    const rebuild =
+      plan.parts.includes('rebuild') && !interrupted
+        ? await attempt('rebuild', failures, () => runRebuild(stack, plan))
+        : undefined;
     // An interrupted run reports nothing: its failures are the clean-up's doing.
     if (interrupted) return 130;
     const finishedAt = new Date();
     const date = finishedAt.toISOString().slice(0, 10);
     const results = buildResults(
-      { plan, sha, dirty, machine, append, fanout, failures, finishedAt },
+      {
+        plan,
+        sha,
+        dirty,
+        machine,
+        append,
+        fanout,
+        projector,
+        rebuild,
+        failures,
+        finishedAt,
+        load: { before: loadBefore, after: loadAverage() },
+      },
       readPrevious(resultsPaths(RESULTS_DIR, date, sha, plan.n).json),
     );
     const paths = writeResults(RESULTS_DIR, results);

@@ -4,7 +4,10 @@
  * two result files can be compared knowing what each one did.
  */
 
-export type Part = 'append' | 'fanout';
+export type Part = 'append' | 'fanout' | 'projector' | 'rebuild';
+
+/** Every part, in the order a full run measures them. */
+export const PARTS: readonly Part[] = ['append', 'fanout', 'projector', 'rebuild'];
 
 export type RelayChoice = 'auto' | 'service' | 'in-process';
 
@@ -38,6 +41,31 @@ export interface BenchPlan {
     backlogEvents: number;
     /** XADDs per pipeline of the raw baseline. */
     xaddPipelineSize: number;
+  };
+  projector: {
+    relay: RelayChoice;
+    /** Both read models of the orders workload, run by every worker. */
+    projections: string[];
+    /** Events per batch transaction: the workers' WORKER_BATCH_SIZE and the raw baseline's page. */
+    batchSize: number;
+    /** Events stored before the catch-up phases: all N. */
+    catchUpEvents: number;
+    liveRatePerSec: number;
+    liveSeconds: number;
+    liveWorkers: number;
+    /** Keep-alive connections the live-lag appends are spread over. */
+    liveConnections: number;
+  };
+  rebuild: {
+    /** Appends per second through write-api while the rebuild runs. */
+    appendRatePerSec: number;
+    /** Appends prepared: the rebuild must swap before they run out. */
+    maxAppendSeconds: number;
+    /** The rebuild's batch size and partitions replayed at once (its defaults). */
+    batchSize: number;
+    concurrency: number;
+    /** The reader's pause between two queries of customer_stats. */
+    readEveryMs: number;
   };
   /** No phase runs longer than this; one that does fails the run instead of reporting a figure. */
   phaseTimeoutMs: number;
@@ -76,6 +104,23 @@ export function makePlan(options: {
       backlogEvents: n,
       xaddPipelineSize: 2000,
     },
+    projector: {
+      relay: options.relay,
+      projections: ['order_summary', 'customer_stats'],
+      batchSize: 500,
+      catchUpEvents: n,
+      liveRatePerSec: 2000,
+      liveSeconds: 10,
+      liveWorkers: 2,
+      liveConnections: 64,
+    },
+    rebuild: {
+      appendRatePerSec: 500,
+      maxAppendSeconds: Math.min(options.phaseTimeoutS, 300),
+      batchSize: 5000,
+      concurrency: 4,
+      readEveryMs: 3,
+    },
     phaseTimeoutMs: options.phaseTimeoutS * 1000,
   };
 }
@@ -95,6 +140,20 @@ export function describePlan(plan: BenchPlan): string[] {
     lines.push(
       `fanout.latency: ${fmt(f.latencyRatePerSec)} events/s for ${f.latencySeconds} s, one event per append, relay: ${f.relay}`,
       `fanout.backlog: ${fmt(f.backlogEvents)} stored events from checkpoint 0; baseline: pipelined XADD, ${fmt(f.xaddPipelineSize)} per partition pipeline`,
+    );
+  }
+  if (plan.parts.includes('projector')) {
+    const p = plan.projector;
+    lines.push(
+      `catchup: ${fmt(p.catchUpEvents)} stored and published events, ${p.projections.join(' + ')}, 1 then 2 projector-worker processes, batches of ${p.batchSize}; baseline: the projections' batched upserts straight from the events table, 1 connection`,
+      `liveLag: ${fmt(p.liveRatePerSec)} events/s for ${p.liveSeconds} s through write-api (relay inside), ${p.liveWorkers} workers; visibility from LISTEN on the checkpoints channel`,
+      'memory: peak RSS (VmHWM) of the single worker of the catch-up',
+    );
+  }
+  if (plan.parts.includes('rebuild')) {
+    const r = plan.rebuild;
+    lines.push(
+      `rebuild: customer_stats over ${fmt(plan.n)} stored events while ${fmt(r.appendRatePerSec)} events/s are appended, a reader every ${r.readEveryMs} ms; baseline: customer_stats alone, raw`,
     );
   }
   lines.push(`each phase is limited to ${plan.phaseTimeoutMs / 1000} s`);

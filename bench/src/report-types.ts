@@ -31,6 +31,15 @@ export interface FanoutResults {
   backlog?: ThroughputFigure;
 }
 
+export interface ProjectorResults {
+  catchup?: {
+    oneWorker?: ThroughputFigure;
+    twoWorkers?: { eventsPerSec: number; ratio: number; [detail: string]: unknown };
+  };
+  liveLag?: { p50Ms: number; p99Ms: number; maxMs: number; [detail: string]: unknown };
+  memory?: { workerPeakRssMb: number; [detail: string]: unknown };
+}
+
 /** Runs one sub-part; a failure is recorded (no figure) and the run goes on with the next. */
 export async function attempt<T>(
   part: string,

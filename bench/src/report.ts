@@ -8,6 +8,7 @@ import type {
   Failure,
   FanoutResults,
   LatencyFigure,
+  ProjectorResults,
   ThroughputFigure,
 } from './report-types.js';
 import type { GroupCommitStats } from './write-api-metrics.js';
@@ -21,6 +22,12 @@ export interface BenchResults {
   verified: boolean;
   append?: AppendResults;
   fanout?: FanoutResults;
+  catchup?: ProjectorResults['catchup'];
+  liveLag?: ProjectorResults['liveLag'];
+  memory?: ProjectorResults['memory'];
+  rebuild?: ThroughputFigure;
+  /** What the machine was doing besides: load averages before and after the run (noisy figures). */
+  load?: { before: string; after: string };
   /** Parts that ran without producing a figure, and why. */
   failures: Failure[];
   date: string;
@@ -39,8 +46,18 @@ export interface RunOutcome {
   machine: MachineInfo;
   append?: AppendResults;
   fanout?: FanoutResults;
+  projector?: ProjectorResults;
+  rebuild?: ThroughputFigure;
   failures: Failure[];
   finishedAt: Date;
+  load?: { before: string; after: string };
+}
+
+/** The part a failure belongs to, from its name (`catchup.oneWorker` → projector). */
+export function partOfFailure(name: string): Part {
+  const head = name.split('.')[0]!;
+  if (head === 'catchup' || head === 'liveLag' || head === 'memory') return 'projector';
+  return head as Part;
 }
 
 /**
@@ -64,7 +81,7 @@ export function buildResults(
     machine: outcome.machine,
     verified: true,
     failures: [
-      ...(keep?.failures ?? []).filter((f) => !ran.has(f.part.split('.')[0] as Part)),
+      ...(keep?.failures ?? []).filter((f) => !ran.has(partOfFailure(f.part))),
       ...outcome.failures,
     ],
     date: at.slice(0, 10),
@@ -82,6 +99,16 @@ export function buildResults(
   };
   results.append = pick('append', outcome.append, keep?.append);
   results.fanout = pick('fanout', outcome.fanout, keep?.fanout);
+  const projector = pick(
+    'projector',
+    outcome.projector,
+    keep && { catchup: keep.catchup, liveLag: keep.liveLag, memory: keep.memory },
+  );
+  if (projector?.catchup) results.catchup = projector.catchup;
+  if (projector?.liveLag) results.liveLag = projector.liveLag;
+  if (projector?.memory) results.memory = projector.memory;
+  results.rebuild = pick('rebuild', outcome.rebuild, keep?.rebuild);
+  results.load = outcome.load ?? keep?.load;
   results.verified = results.failures.length === 0;
   return results;
 }
@@ -188,6 +215,63 @@ export function markdown(results: BenchResults): string {
         `fanout.backlog: ${fmt(f.backlog.events as number)} stored events, relay (${f.backlog.relay}) from checkpoint 0 to the head in ${f.backlog.seconds} s; baseline: pipelined XADD of the same entries, ${fmt(f.backlog.baselinePipelineSize as number)} per partition pipeline, in ${f.backlog.baselineSeconds} s.${cpuNote('Figure', f.backlog.cpu)}${cpuNote('Baseline', f.backlog.baselineCpu)}`,
       );
     }
+  }
+  if (results.catchup || results.plan.projector) {
+    const c = results.catchup;
+    lines.push(throughputRow('catchup.oneWorker', c?.oneWorker, 0.6));
+    const two = c?.twoWorkers;
+    lines.push(
+      two
+        ? `| catchup.twoWorkers | ${fmt(two.eventsPerSec)} | (oneWorker's) | ${two.ratio.toFixed(2)} | – |`
+        : '| catchup.twoWorkers | – | – | – | – |',
+    );
+    const l = results.liveLag;
+    lines.push(
+      l
+        ? `| liveLag p50 / p99 / max | ${l.p50Ms} / ${l.p99Ms} / ${l.maxMs} ms | – | – | p99 ≤ 25 ms (${check(l.p99Ms <= 25)}) |`
+        : '| liveLag p50 / p99 / max | – | – | – | p99 ≤ 25 ms |',
+    );
+    const m = results.memory;
+    lines.push(
+      m
+        ? `| memory.workerPeakRssMb | ${m.workerPeakRssMb} MB | – | – | ≤ 200 MB (${check(m.workerPeakRssMb <= 200)}) |`
+        : '| memory.workerPeakRssMb | – | – | – | ≤ 200 MB |',
+    );
+    if (c?.oneWorker) {
+      const o = c.oneWorker;
+      notes.push(
+        `catchup.oneWorker: ${fmt(o.events as number)} stored events, published by a relay beforehand; one services/projector-worker process with both projections, from its registering them to both checkpoints at the head of every partition in ${o.seconds} s (${o.secondsFromSpawn} s from spawn); baseline: the projections' own batched upserts applied straight from the events table, one connection, no Redis, in ${o.baselineSeconds} s.${cpuNote('Figure', o.cpu)}${cpuNote('Baseline', o.baselineCpu)}`,
+      );
+    }
+    if (two) {
+      notes.push(
+        `catchup.twoWorkers: the same with two worker processes and fresh tables, ${two.seconds} s (${two.secondsFromSpawn} s from spawn); peak RSS ${(two.workerPeakRssMb as number[]).join(' and ')} MB.${cpuNote('Figure', two.cpu)}`,
+      );
+    }
+    if (l) {
+      notes.push(
+        `liveLag: ${fmt(l.events as number)} appends offered at ${fmt(l.offeredPerSec as number)}/s (achieved ${fmt(l.achievedPerSec as number)}/s), one event per request through write-api with its relay inside, ${l.workers} workers; visibility = arrival of the checkpoint notification (LISTEN) covering the append's position, sent by the batch transaction that writes its order_summary row; ${l.visibleBeforeAck} were visible before their acknowledgement was processed (counted as 0).${cpuNote('Phase', l.cpu)}`,
+      );
+    }
+  }
+  if (results.rebuild || results.plan.rebuild) {
+    const r = results.rebuild;
+    lines.push(throughputRow('rebuild', r, 0.7));
+    lines.push(
+      r
+        ? `| rebuild.swapPauseMs / failedReads | ${r.swapPauseMs} ms / ${r.failedReads} | – | – | ≤ 500 ms (${check((r.swapPauseMs as number) <= 500)}) / 0 (${check(r.failedReads === 0)}) |`
+        : '| rebuild.swapPauseMs / failedReads | – | – | – | ≤ 500 ms / 0 |',
+    );
+    if (r) {
+      notes.push(
+        `rebuild: customer_stats v1 → v2 over ${fmt(r.events as number)} events (applied to v2 by the rebuild) in ${r.seconds} s from the request to the swap, via ${r.via}, while ${fmt(r.appendsDuring as number)} events were appended through write-api (offered at ${fmt(r.appendRatePerSec as number)}/s, achieved ${fmt(r.appendsAchievedPerSec as number)}/s) and one worker kept both projections live; ${fmt(r.reads as number)} reads of customer_stats every ${r.readEveryMs} ms, ${r.failedReads} failed (the query errored${r.firstReadError ? `: ${r.firstReadError}` : ''}), ${r.backwardReads} saw fewer customers or placed orders than the read before (the swap lands on the position the replay reached, which can be behind what the workers had applied to v1), slowest ${r.slowestReadMs} ms; swap pause: how long the live workers waited on the swap (the job's record). Baseline: customer_stats alone applied raw over the stored events in ${r.baselineSeconds} s.${cpuNote('Figure', r.cpu)}${cpuNote('Baseline', r.baselineCpu)}`,
+      );
+    }
+  }
+  if (results.load) {
+    notes.push(
+      `Machine load (uptime) before the run: ${results.load.before}; after: ${results.load.after}. The machine is shared: other work competes with the figures.`,
+    );
   }
   lines.push('', ...notes.map((note) => `- ${note}`));
   if (results.failures.length > 0) {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '@refract/testing';
@@ -8,6 +9,11 @@ const START_TIMEOUT_MS = 60_000;
 
 const WRITE_API_ENTRY = join(REPO_ROOT, 'services/write-api/src/main.ts');
 const RELAY_SERVICE_ENTRY = join(REPO_ROOT, 'services/relay/src/main.ts');
+const ADMIN_ENTRY = join(REPO_ROOT, 'services/admin/src/main.ts');
+
+export function adminServiceExists(): boolean {
+  return existsSync(ADMIN_ENTRY);
+}
 
 export function relayServiceExists(): boolean {
   return existsSync(RELAY_SERVICE_ENTRY);
@@ -19,18 +25,30 @@ export interface RunningService {
 }
 
 /**
- * services/write-api as a real process on a free loopback port, without
- * its embedded relay, ready once `/readyz` answers 200.
+ * services/write-api as a real process on a free loopback port, ready once
+ * `/readyz` answers 200. Without its embedded relay, unless `relayKeyPrefix`
+ * is given: then the relay inside it publishes under that prefix.
  */
-export async function startWriteApi(stack: BenchStack): Promise<RunningService> {
+export async function startWriteApi(
+  stack: BenchStack,
+  options: { relayKeyPrefix?: string } = {},
+): Promise<RunningService> {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
+  const relay: Record<string, string> =
+    options.relayKeyPrefix === undefined
+      ? { RELAY_MODE: 'off' }
+      : {
+          RELAY_MODE: 'embedded',
+          REDIS_URL: stack.redisUrl,
+          REDIS_KEY_PREFIX: options.relayKeyPrefix,
+        };
   const child = spawnService('write-api', WRITE_API_ENTRY, {
     DATABASE_URL: stack.databaseUrl,
     WRITE_API_PORT: String(port),
     WRITE_API_HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
-    RELAY_MODE: 'off',
+    ...relay,
   });
   const stop = stack.defer('stopping write-api', () => child.stop());
   await child.waitUntil(
@@ -66,4 +84,32 @@ export async function startRelayService(
   // Polled often: the backlog phase's clock starts when the relay leads.
   await child.waitUntil(ready, START_TIMEOUT_MS, 5);
   return { stop };
+}
+
+/**
+ * services/admin as a real process (its rebuild worker inside) on a free
+ * loopback port, with a token of this run, ready once `/readyz` answers 200.
+ */
+export async function startAdmin(
+  stack: BenchStack,
+  keyPrefix: string,
+): Promise<RunningService & { token: string }> {
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const token = randomBytes(16).toString('hex');
+  const child = spawnService('admin', ADMIN_ENTRY, {
+    DATABASE_URL: stack.databaseUrl,
+    REDIS_URL: stack.redisUrl,
+    REDIS_KEY_PREFIX: keyPrefix,
+    ADMIN_PORT: String(port),
+    ADMIN_HOST: '127.0.0.1',
+    ADMIN_TOKEN: token,
+    LOG_LEVEL: 'warn',
+  });
+  const stop = stack.defer('stopping admin', () => child.stop());
+  await child.waitUntil(
+    async () => (await fetch(`${origin}/readyz`)).status === 200,
+    START_TIMEOUT_MS,
+  );
+  return { origin, stop, token };
 }

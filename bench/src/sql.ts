@@ -11,4 +11,9 @@ export const SQL = {
   readLogPage: load('read-log-page'),
   readEnvelopes: load('read-envelopes'),
   relayCheckpoint: load('relay-checkpoint'),
+  readOrderSummary: load('read-order-summary'),
+  readCustomerStats: load('read-customer-stats'),
+  staleOrderPositions: load('stale-order-positions'),
+  resetProjections: load('reset-projections'),
+  projectionCheckpoints: load('projection-checkpoints'),
 } as const;

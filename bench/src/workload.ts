@@ -1,5 +1,5 @@
 import { type ExpectedVersion, partitionOf } from '@refract/core';
-import { generateWorkload } from '@refract/example-orders';
+import { generateWorkload, orderStreamId } from '@refract/example-orders';
 
 /** One event of the reference workload, with what every phase needs precomputed. */
 export interface BenchEvent {
@@ -16,28 +16,47 @@ export interface BenchEvent {
   dataJson: string;
 }
 
+export interface WorkloadVariant {
+  /** Another seed gives other event ids (and other orders). */
+  seed: number;
+  /** Put before every order id (`t7`, stream `order-t7`), so its orders are not those of the main workload. */
+  orderPrefix: string;
+}
+
 /**
  * The first `count` events of the N-event workload (the generator is lazy,
- * so a prefix costs only what it holds), with their partitions.
+ * so a prefix costs only what it holds), with their partitions. A variant is
+ * a second, disjoint set of orders of the same customers: the appends that
+ * run on top of an already stored workload.
  */
-export function loadWorkload(n: number, count: number, partitions: number): BenchEvent[] {
+export function loadWorkload(
+  n: number,
+  count: number,
+  partitions: number,
+  variant?: WorkloadVariant,
+): BenchEvent[] {
   const partitionByStream = new Map<string, number>();
   const events: BenchEvent[] = [];
-  for (const item of generateWorkload({ events: n })) {
+  const options = variant ? { events: n, seed: variant.seed } : { events: n };
+  for (const item of generateWorkload(options)) {
     if (item.index >= count) break;
-    let partition = partitionByStream.get(item.streamId);
+    const data = variant
+      ? { ...item.event.data, orderId: `${variant.orderPrefix}${item.event.data.orderId}` }
+      : item.event.data;
+    const streamId = variant ? orderStreamId(data.orderId) : item.streamId;
+    let partition = partitionByStream.get(streamId);
     if (partition === undefined) {
-      partition = partitionOf(item.streamId, partitions);
-      partitionByStream.set(item.streamId, partition);
+      partition = partitionOf(streamId, partitions);
+      partitionByStream.set(streamId, partition);
     }
     events.push({
       index: item.index,
-      streamId: item.streamId,
+      streamId,
       version: item.version,
       partition,
       id: item.event.id,
       type: item.event.type,
-      dataJson: JSON.stringify(item.event.data),
+      dataJson: JSON.stringify(data),
     });
   }
   return events;

@@ -38,7 +38,8 @@ export class WriteApiClient {
     this.pool = new Pool(origin, { connections, pipelining: 1 });
   }
 
-  async append(request: PreparedAppend): Promise<void> {
+  /** Resolves with the append's last position. */
+  async append(request: PreparedAppend): Promise<number> {
     const response = await this.pool.request({
       method: 'POST',
       path: request.path,
@@ -49,6 +50,7 @@ export class WriteApiClient {
     if (response.statusCode !== 201) {
       throw new Error(`append to ${request.streamId}: HTTP ${response.statusCode} ${text}`);
     }
+    return (JSON.parse(text) as { lastPosition: number }).lastPosition;
   }
 
   close(): Promise<void> {
