@@ -154,6 +154,29 @@ export class Cluster {
     });
   }
 
+  private readonly restarting = new Map<Member, Promise<void>>();
+
+  /** Members whose process runs (not killed and waiting for its restart). */
+  running(members: Member[]): Member[] {
+    return members.filter((m) => !this.restarting.has(m));
+  }
+
+  /**
+   * Starts a killed member again in the background, as an orchestrator
+   * would: faults go on meanwhile (a tsx start takes seconds on a busy box).
+   */
+  restartLater(member: Member): void {
+    const restart = this.launch(member).finally(() => this.restarting.delete(member));
+    // A failed restart is reported by settleRestarts(), not as an unhandled rejection.
+    restart.catch(() => {});
+    this.restarting.set(member, restart);
+  }
+
+  /** Waits for the restarts under way; throws if one of them failed. */
+  async settleRestarts(members: Member[] = this.members): Promise<void> {
+    await Promise.all(members.map((m) => this.restarting.get(m)));
+  }
+
   /** Sends `signal`; SIGKILL waits for the exit. */
   async signal(member: Member, signal: 'SIGKILL' | 'SIGSTOP' | 'SIGCONT'): Promise<void> {
     const service = member.process;
@@ -228,6 +251,8 @@ export class Cluster {
   /** Stops everything: SIGTERM with a grace period, then SIGKILL; drops the database. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      // A restart under way would leave its process behind.
+      await this.settleRestarts().catch(() => {});
       await Promise.all(
         this.members.map(async (member) => {
           const service = member.process;

@@ -18,18 +18,22 @@ export async function injectFault(
 ): Promise<FaultReport> {
   switch (fault.kind) {
     case 'kill-worker': {
-      const worker = pick(cluster.workers, fault.target);
+      const candidates = cluster.running(cluster.workers);
+      if (candidates.length === 0) return 'skipped: every worker is restarting';
+      const worker = pick(candidates, fault.target);
       await cluster.signal(worker, 'SIGKILL');
-      await cluster.launch(worker);
-      return `SIGKILL ${worker.name}, restarted`;
+      cluster.restartLater(worker);
+      return `SIGKILL ${worker.name}, restarting`;
     }
     case 'kill-relay-leader': {
+      // A takeover needs the other write-api up.
+      await cluster.settleRestarts(cluster.writeApis);
       const leader = await cluster.relayLeader(15_000);
       await cluster.signal(leader, 'SIGKILL');
-      // The survivor takes over (its follower loop retries every second) before the restart.
+      // The survivor takes over (its follower loop retries every second).
       const successor = await cluster.relayLeader(15_000);
-      await cluster.launch(leader);
-      return `SIGKILL relay leader ${leader.name}; ${successor.name} took over; ${leader.name} restarted`;
+      cluster.restartLater(leader);
+      return `SIGKILL relay leader ${leader.name}; ${successor.name} took over; ${leader.name} restarting`;
     }
     case 'flush-redis':
       await cluster.flushRedis();
@@ -44,7 +48,9 @@ export async function injectFault(
       return `pg_terminate_backend of ${terminated} sessions`;
     }
     case 'zombie-worker': {
-      const zombie = pick(cluster.workers, fault.target);
+      // Someone must be there to take its partitions over.
+      if (cluster.running(cluster.workers).length < 2) await cluster.settleRestarts();
+      const zombie = pick(cluster.running(cluster.workers), fault.target);
       await cluster.signal(zombie, 'SIGSTOP');
       try {
         await sleep(options.leaseTtlMs);
@@ -71,7 +77,7 @@ async function takenOver(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const owned = new Set<number>();
-    for (const worker of cluster.workers) {
+    for (const worker of cluster.running(cluster.workers)) {
       if (worker === zombie) continue;
       for (const partition of await cluster.partitionsOf(worker)) owned.add(partition);
     }

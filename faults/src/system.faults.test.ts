@@ -76,6 +76,7 @@ describe(`the whole system under a seeded schedule of faults (FAULTS_SEED=${SEED
       // The checks below read a log that no longer moves.
       await load.stop();
     }
+    await cluster.settleRestarts();
     timeline(`load stopped: ${JSON.stringify(load.stats)}`);
     expect(load.failures).toEqual([]);
     expect(load.stats.acknowledged).toBeGreaterThan(0);
