@@ -47,7 +47,7 @@ export default defineConfig({
           // The whole system under a seeded schedule of faults (faults/README.md).
           name: 'faults',
           include: ['faults/src/**/*.faults.test.ts'],
-          testTimeout: 300_000,
+          testTimeout: 420_000,
           hookTimeout: 120_000,
         },
       },
