@@ -41,6 +41,16 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      {
+        ...shared,
+        test: {
+          // The whole system under a seeded schedule of faults (faults/README.md).
+          name: 'faults',
+          include: ['faults/src/**/*.faults.test.ts'],
+          testTimeout: 420_000,
+          hookTimeout: 120_000,
+        },
+      },
     ],
   },
 });

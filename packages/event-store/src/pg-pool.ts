@@ -34,6 +34,14 @@ export function createPool(options: PoolOptions): pg.Pool {
   // An idle client that loses its connection emits 'error' on the pool; without
   // a listener that would crash the process. The next query reconnects.
   pool.on('error', () => {});
+  // A checked-out client has no pool listener: pg-pool removes it on checkout.
+  // A backend terminated between two statements of a transaction then emitted
+  // 'error' on the bare client and crashed every process (the fault suite's
+  // pg_terminate_backend). The failure still reaches the caller: the client's
+  // next query rejects, and release(error) discards it.
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   return pool;
 }
 

@@ -44,6 +44,7 @@ export {
 export { customerStatsProjection } from './projections/customer-stats.js';
 export { orderProjections } from './projections/index.js';
 export { orderSummaryProjection } from './projections/order-summary.js';
+export { type SeededRandom, seededRandom } from './seeded-random.js';
 export {
   generateWorkload,
   type IdentifiedOrderEvent,

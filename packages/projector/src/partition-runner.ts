@@ -91,9 +91,15 @@ export class PartitionRunner {
         if (this.stopping) break;
         if (error instanceof CheckpointMoved) {
           this.log.warn({ err: error }, 'checkpoint moved by another worker; reloading');
-          if (!(await this.options.onCheckpointMoved())) return;
-          this.slots.clear();
-          continue;
+          // The ownership check reads Redis, which may be down: then it is retried
+          // like any failure. Escaping here rejected run() unobserved and killed
+          // the worker (fault suite: a zombie woken during a Redis restart).
+          const mine = await this.options.onCheckpointMoved().catch(() => undefined);
+          if (mine === false) return;
+          if (mine === true) {
+            this.slots.clear();
+            continue;
+          }
         }
         failures += 1;
         if (failures === 1) this.log.warn({ err: error }, 'partition runner failing; retrying');

@@ -11,6 +11,7 @@ import { createRedisClient, readCounters } from '@refract/stream-bus';
 import {
   createTestDatabase,
   eventually,
+  freePort,
   type RedisServer,
   startRedisServer,
   type TestDatabase,
@@ -19,6 +20,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyToSlot, CheckpointMoved } from './apply.js';
 import { retryParkedEvent, skipParkedEvent } from './parked.js';
+import { PartitionRunner } from './partition-runner.js';
 import { registerProjection } from './register.js';
 import { ProjectorWorker } from './worker.js';
 
@@ -265,6 +267,73 @@ describe('compare-and-set on the checkpoint', () => {
     const want = await expected();
     for (const [stream, count] of got) expect(count).toBe(want.get(stream));
     expect(got.get('zombie-stream')).toBe(2);
+  });
+});
+
+describe('a partition runner whose checkpoint moved while Redis is down', () => {
+  it('retries the ownership check instead of dying, and goes on applying', async () => {
+    const a = tally('tally_moved_a');
+    const b = tally('tally_moved_b');
+    let moved = false;
+    // Runs in a's batch, before b's: another worker applies the same batch to b
+    // first, so b's compare-and-set fails and the runner asks who owns the partition.
+    a.applyBatch = async (events, ctx) => {
+      await tally('tally_moved_a').applyBatch(events, ctx);
+      if (moved) return;
+      moved = true;
+      await store.pool.query(
+        `UPDATE refract.projection_checkpoints SET position = $1
+         WHERE projection = 'tally_moved_b' AND partition = $2`,
+        [events.at(-1)!.position, ctx.partition],
+      );
+    };
+    await registerProjection(store.pool, a, PARTITIONS);
+    await registerProjection(store.pool, b, PARTITIONS);
+    // Start at the head: only this test's events matter, not the other tests' backlog.
+    await store.pool.query(
+      `UPDATE refract.projection_checkpoints SET position = (SELECT coalesce(max(position), 0) FROM refract.events)
+       WHERE projection IN ('tally_moved_a', 'tally_moved_b')`,
+    );
+    // The lease lives in Redis; here Redis is gone (nothing listens on the port).
+    const downRedis = createRedisClient(`redis://127.0.0.1:${await freePort()}`);
+    let checks = 0;
+    await store.append('moved-1', [{ type: 'Counted', data: {} }]);
+    const partition = store.partitionOf('moved-1');
+    const runner = new PartitionRunner({
+      partition,
+      store,
+      redis: createRedisClient(server.url),
+      control: redis,
+      keyPrefix: 'refract:',
+      active: () => [
+        { projection: a, version: 1 },
+        { projection: b, version: 1 },
+      ],
+      batchSize: 100,
+      blockMs: 100,
+      log: logger,
+      onCheckpointMoved: async () => {
+        checks += 1;
+        return (await downRedis.get('lease')) === null;
+      },
+    });
+    try {
+      runner.start();
+      await eventually(() => expect(checks).toBeGreaterThan(0), { timeoutMs: 20_000 });
+      // Still running: the next event of the partition reaches both projections.
+      await store.append('moved-1', [{ type: 'Counted', data: {} }]);
+      await eventually(
+        async () => {
+          expect((await counts('tally_moved_a')).get('moved-1')).toBe(2);
+          // b's first event was "applied by the other worker" (only its checkpoint moved).
+          expect((await counts('tally_moved_b')).get('moved-1')).toBe(1);
+        },
+        { timeoutMs: 20_000 },
+      );
+    } finally {
+      await runner.stop();
+      downRedis.disconnect();
+    }
   });
 });
 

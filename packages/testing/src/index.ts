@@ -2,4 +2,8 @@ export { eventually } from './eventually.js';
 export { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from './postgres.js';
 export { createTestRedisNamespace, TEST_REDIS_URL, type TestRedisNamespace } from './redis.js';
 export { freePort, type RedisServer, startRedisServer } from './redis-server.js';
-export { type ServiceProcess, startServiceProcess } from './service-process.js';
+export {
+  type ServiceProcess,
+  type ServiceProcessOptions,
+  startServiceProcess,
+} from './service-process.js';

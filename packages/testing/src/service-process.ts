@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { eventually } from './eventually.js';
 
@@ -11,6 +13,17 @@ export interface ServiceProcess {
   stop(): Promise<number | null>;
 }
 
+export interface ServiceProcessOptions {
+  /** How long to wait for `readyUrl` to answer 200. @defaultValue 30000 */
+  timeoutMs?: number;
+  /**
+   * Appends the process's stdout and stderr to this file (created with its
+   * directory), for diagnosis after a failure. Without it, stdout is dropped
+   * and stderr goes to the test's stderr.
+   */
+  logFile?: string;
+}
+
 /**
  * Runs a service's `main.ts` as a real process (TypeScript through tsx, the
  * workspace's source condition) and waits until `readyUrl` answers 200.
@@ -19,13 +32,20 @@ export async function startServiceProcess(
   main: string,
   env: Record<string, string>,
   readyUrl: string,
-  { timeoutMs = 30_000 }: { timeoutMs?: number } = {},
+  { timeoutMs = 30_000, logFile }: ServiceProcessOptions = {},
 ): Promise<ServiceProcess> {
   const child = spawn(process.execPath, ['--conditions=@refract/source', '--import', 'tsx', main], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', logFile ? 'pipe' : 'ignore', logFile ? 'pipe' : 'inherit'],
   });
+  if (logFile) {
+    mkdirSync(dirname(logFile), { recursive: true });
+    const log = createWriteStream(logFile, { flags: 'a' });
+    child.stdout?.pipe(log, { end: false });
+    child.stderr?.pipe(log, { end: false });
+    child.once('close', () => log.end());
+  }
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => resolve(code)),
   );
