@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createPool, migrate, readPartitionCount } from '@refract/event-store';
-import { createRedisClient } from '@refract/stream-bus';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@refract/stream-bus';
+import { createRedisClient, deleteKeysWithPrefix } from '@refract/stream-bus';
 import pg from 'pg';
 import { say } from './progress.js';
 
@@ -41,7 +41,7 @@ export class BenchStack {
     /** A pool on the run's database for set-up, checks and the raw baselines' reads. */
     readonly db: pg.Pool,
     /** A connection for set-up, checks and clean-up (the baselines open their own). */
-    readonly redis: Redis,
+    readonly redis: RedisClient,
     readonly partitions: number,
   ) {}
 
@@ -90,12 +90,7 @@ export class BenchStack {
 
   /** Deletes the keys under a prefix now, to free Redis memory between phases. */
   async dropKeys(prefix: string): Promise<void> {
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      if (keys.length > 0) await this.redis.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
+    await deleteKeysWithPrefix(this.redis, prefix);
   }
 
   /**

@@ -11,4 +11,13 @@ export {
 export { assignPartitions, PoolMembership, type PoolMembershipOptions } from './leases.js';
 export { type PublishOptions, type PublishResult, publishEntries } from './publish.js';
 export { readPartitionStream } from './read.js';
-export { createRedisClient, type RedisClientOptions, waitUntilReady } from './redis-client.js';
+export {
+  createRedisClient,
+  deleteKeysWithPrefix,
+  duplicateClient,
+  masterNodes,
+  type RedisClient,
+  type RedisClientOptions,
+  waitUntilReady,
+} from './redis-client.js';
+export { parseRedisUrl, type RedisTarget } from './redis-url.js';

@@ -1,6 +1,6 @@
 import { fnv1a32 } from '@refract/core';
-import type { Redis } from 'ioredis';
 import { partitionLeaseKey, poolMembersKey } from './keys.js';
+import type { RedisClient } from './redis-client.js';
 import { withScripts } from './scripts.js';
 
 export interface PoolMembershipOptions {
@@ -20,7 +20,7 @@ export class PoolMembership {
   private readonly redis: ReturnType<typeof withScripts>;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly options: PoolMembershipOptions,
   ) {
     this.redis = withScripts(redis);
