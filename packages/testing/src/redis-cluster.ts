@@ -20,6 +20,16 @@ export interface RedisCluster {
   url: string;
   /** The client port of every master, in slot order. */
   ports: number[];
+  /** How many keys matching a SCAN pattern each master holds, in slot order. */
+  keysPerMaster(match: string): Promise<number[]>;
+  /**
+   * Errors the nodes answered since the start or the last resetStats(), by
+   * prefix, summed over the masters (INFO errorstats): `{ CROSSSLOT: 1 }`.
+   */
+  errorStats(): Promise<Record<string, number>>;
+  resetStats(): Promise<void>;
+  /** FLUSHALL on every master: what a whole cluster losing its data looks like. */
+  flushAll(): Promise<void>;
   /** Kills every node (SIGKILL, nothing saved) and deletes the temporary directory. Idempotent. */
   stop(): Promise<void>;
 }
@@ -120,11 +130,43 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       },
       { timeoutMs: 30_000, intervalMs: 100 },
     );
-    for (const client of clients) client.disconnect();
     const nodes = ports.map((port) => `127.0.0.1:${port}`);
-    return { nodes, ports, url: `redis+cluster://${nodes.join(',')}`, stop };
+    const each = <T>(fn: (client: Redis) => Promise<T>) => Promise.all(clients.map(fn));
+    return {
+      nodes,
+      ports,
+      url: `redis+cluster://${nodes.join(',')}`,
+      keysPerMaster: (match) => each((client) => countKeys(client, match)),
+      errorStats: async () => {
+        const totals: Record<string, number> = {};
+        for (const info of await each((client) => client.info('errorstats'))) {
+          for (const [, prefix, count] of info.matchAll(/^errorstat_(\w+):count=(\d+)/gm)) {
+            totals[prefix!] = (totals[prefix!] ?? 0) + Number(count);
+          }
+        }
+        return totals;
+      },
+      resetStats: async () => {
+        await each((client) => client.config('RESETSTAT'));
+      },
+      flushAll: async () => {
+        await each((client) => client.flushall());
+      },
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+async function countKeys(client: Redis, match: string): Promise<number> {
+  let count = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', match, 'COUNT', 1000);
+    count += keys.length;
+    cursor = next;
+  } while (cursor !== '0');
+  return count;
 }
