@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import { EventStore, migrate } from '@refract/event-store';
 import { createLogger } from '@refract/observability';
 import {
@@ -9,6 +8,7 @@ import {
   waitUntilReady,
 } from '@refract/stream-bus';
 import {
+  collectLines,
   createTestDatabase,
   eventually,
   type RedisCluster,
@@ -24,17 +24,8 @@ let db: TestDatabase;
 let store: EventStore;
 let cluster: RedisCluster;
 let redis: RedisClient;
-const warnings: string[] = [];
-const logger = createLogger({
-  service: 'relay-cluster-test',
-  level: 'warn',
-  destination: new Writable({
-    write(chunk, _encoding, done) {
-      warnings.push(String(chunk));
-      done();
-    },
-  }),
-});
+const { lines: warnings, stream } = collectLines();
+const logger = createLogger({ service: 'relay-cluster-test', level: 'warn', destination: stream });
 
 beforeAll(async () => {
   db = await createTestDatabase('relay_cluster');

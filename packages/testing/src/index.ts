@@ -1,3 +1,4 @@
+export { collectLines } from './collect-lines.js';
 export { eventually } from './eventually.js';
 export { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from './postgres.js';
 export { createTestRedisNamespace, TEST_REDIS_URL, type TestRedisNamespace } from './redis.js';
