@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createPool, migrate, readPartitionCount } from '@refract/event-store';
 import type { RedisClient } from '@refract/stream-bus';
-import { createRedisClient, deleteKeysWithPrefix } from '@refract/stream-bus';
+import { createRedisClient, deleteKeysWithPrefix, parseRedisUrl } from '@refract/stream-bus';
 import pg from 'pg';
 import { say } from './progress.js';
 
@@ -15,9 +15,13 @@ const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
 /** Load goes to this machine only. */
 function assertLoopback(url: string, what: string): void {
-  const host = new URL(url).hostname;
-  if (!LOOPBACK.has(host) && !host.startsWith('127.')) {
-    throw new Error(`${what} must point at this machine (loopback), not ${host}`);
+  const target = url.startsWith('redis') ? parseRedisUrl(url) : undefined;
+  // A cluster URL lists several nodes; every one must be local.
+  const hosts = target?.cluster ? target.nodes.map((n) => n.host) : [new URL(url).hostname];
+  for (const host of hosts) {
+    if (!LOOPBACK.has(host) && !host.startsWith('127.')) {
+      throw new Error(`${what} must point at this machine (loopback), not ${host}`);
+    }
   }
 }
 
