@@ -1,5 +1,5 @@
+import type { RedisClient } from '@refract/stream-bus';
 import { readPartitionStream } from '@refract/stream-bus';
-import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { readLog, VerificationError } from './event-log.js';
 
@@ -26,7 +26,7 @@ export async function logPartitions(db: pg.Pool): Promise<Int16Array> {
  * the log lacks (-1) must not be published.
  */
 export async function verifyPartitionStreams(
-  redis: Redis,
+  redis: RedisClient,
   keyPrefix: string,
   partitions: number,
   partitionOf: Int16Array,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createPool, migrate, readPartitionCount } from '@refract/event-store';
-import { createRedisClient } from '@refract/stream-bus';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@refract/stream-bus';
+import { createRedisClient, deleteKeysWithPrefix, parseRedisUrl } from '@refract/stream-bus';
 import pg from 'pg';
 import { say } from './progress.js';
 
@@ -15,9 +15,13 @@ const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
 /** Load goes to this machine only. */
 function assertLoopback(url: string, what: string): void {
-  const host = new URL(url).hostname;
-  if (!LOOPBACK.has(host) && !host.startsWith('127.')) {
-    throw new Error(`${what} must point at this machine (loopback), not ${host}`);
+  const target = url.startsWith('redis') ? parseRedisUrl(url) : undefined;
+  // A cluster URL lists several nodes; every one must be local.
+  const hosts = target?.cluster ? target.nodes.map((n) => n.host) : [new URL(url).hostname];
+  for (const host of hosts) {
+    if (!LOOPBACK.has(host) && !host.startsWith('127.')) {
+      throw new Error(`${what} must point at this machine (loopback), not ${host}`);
+    }
   }
 }
 
@@ -41,7 +45,7 @@ export class BenchStack {
     /** A pool on the run's database for set-up, checks and the raw baselines' reads. */
     readonly db: pg.Pool,
     /** A connection for set-up, checks and clean-up (the baselines open their own). */
-    readonly redis: Redis,
+    readonly redis: RedisClient,
     readonly partitions: number,
   ) {}
 
@@ -90,12 +94,7 @@ export class BenchStack {
 
   /** Deletes the keys under a prefix now, to free Redis memory between phases. */
   async dropKeys(prefix: string): Promise<void> {
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      if (keys.length > 0) await this.redis.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
+    await deleteKeysWithPrefix(this.redis, prefix);
   }
 
   /**

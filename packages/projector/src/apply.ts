@@ -8,8 +8,8 @@ import {
 } from '@refract/core';
 import { isConnectionError } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
+import type { RedisClient } from '@refract/stream-bus';
 import { applyCounterBatch } from '@refract/stream-bus';
-import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { CHECKPOINTS_CHANNEL, SQL } from './sql.js';
 
@@ -128,7 +128,7 @@ export async function applyToSlot(
   events: readonly RecordedEvent[],
   through: number,
   log: Logger,
-  counters?: { redis: Redis; keyPrefix: string },
+  counters?: { redis: RedisClient; keyPrefix: string },
 ): Promise<ApplyOutcome> {
   if (isCounterProjection(slot.projection)) {
     if (!counters) throw new Error('counter projections need a Redis connection');
@@ -241,7 +241,7 @@ async function applyCounters(
   events: readonly RecordedEvent[],
   through: number,
   log: Logger,
-  { redis, keyPrefix }: { redis: Redis; keyPrefix: string },
+  { redis, keyPrefix }: { redis: RedisClient; keyPrefix: string },
 ): Promise<ApplyOutcome> {
   const { projection } = slot;
   if (through <= slot.position) return { applied: 0, parked: 0, halted: false };

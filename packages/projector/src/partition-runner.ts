@@ -1,6 +1,7 @@
 import { type AnyProjection, isCounterProjection, type RecordedEvent } from '@refract/core';
 import type { EventStore } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
+import type { RedisClient } from '@refract/stream-bus';
 import {
   counterCheckpoint,
   decodeEntry,
@@ -9,7 +10,6 @@ import {
   type ReceivedEntry,
   waitUntilReady,
 } from '@refract/stream-bus';
-import type { Redis } from 'ioredis';
 import { type ApplyOutcome, applyToSlot, CheckpointMoved, type Slot } from './apply.js';
 import { SQL } from './sql.js';
 
@@ -22,9 +22,9 @@ export interface PartitionRunnerOptions {
   partition: number;
   store: EventStore;
   /** A connection of its own: XREAD BLOCK holds it. */
-  redis: Redis;
+  redis: RedisClient;
   /** A shared, non-blocking connection: counter projections' scripts and checkpoints. */
-  control: Redis;
+  control: RedisClient;
   keyPrefix: string;
   /** The projections to run now (live version, not paused); asked before every batch. */
   active: () => ActiveProjection[];

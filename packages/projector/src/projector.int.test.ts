@@ -7,6 +7,7 @@ import {
 import { EventStore, migrate } from '@refract/event-store';
 import { createLogger } from '@refract/observability';
 import { Relay } from '@refract/relay';
+import type { RedisClient } from '@refract/stream-bus';
 import { createRedisClient, readCounters } from '@refract/stream-bus';
 import {
   createTestDatabase,
@@ -16,7 +17,6 @@ import {
   startRedisServer,
   type TestDatabase,
 } from '@refract/testing';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyToSlot, CheckpointMoved } from './apply.js';
 import { retryParkedEvent, skipParkedEvent } from './parked.js';
@@ -30,7 +30,7 @@ const logger = createLogger({ service: 'projector-test', level: 'silent' });
 let db: TestDatabase;
 let store: EventStore;
 let server: RedisServer;
-let redis: Redis;
+let redis: RedisClient;
 let relay: Relay;
 
 /** Counts events per stream by incrementing: a double delivery shows as a wrong count. */

@@ -3,13 +3,14 @@ import { hostname } from 'node:os';
 import { type AnyProjection, isCounterProjection } from '@refract/core';
 import { EventStore } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
+import type { RedisClient } from '@refract/stream-bus';
 import {
   assignPartitions,
   createRedisClient,
+  duplicateClient,
   PoolMembership,
   waitUntilReady,
 } from '@refract/stream-bus';
-import type { Redis } from 'ioredis';
 import pg from 'pg';
 import type { ApplyOutcome } from './apply.js';
 import { type ActiveProjection, PartitionRunner } from './partition-runner.js';
@@ -66,7 +67,7 @@ export class ProjectorWorker {
   private readonly keyPrefix: string;
   private readonly heartbeatMs: number;
   private store: EventStore | undefined;
-  private control: Redis | undefined;
+  private control: RedisClient | undefined;
   private membership: PoolMembership | undefined;
   private readonly runners = new Map<number, PartitionRunner>();
   private active: ActiveProjection[] = [];
@@ -258,7 +259,7 @@ export class ProjectorWorker {
     const runner = new PartitionRunner({
       partition,
       store: this.store!,
-      redis: this.control!.duplicate(),
+      redis: duplicateClient(this.control!),
       control: this.control!,
       keyPrefix: this.keyPrefix,
       active: () => this.active,

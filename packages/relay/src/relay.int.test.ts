@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventStore, migrate } from '@refract/event-store';
+import type { RedisClient } from '@refract/stream-bus';
 import { createRedisClient, readPartitionStream } from '@refract/stream-bus';
 import {
   createTestDatabase,
@@ -9,7 +10,6 @@ import {
   type TestDatabase,
   type TestRedisNamespace,
 } from '@refract/testing';
-import type { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Relay, type RelayOptions } from './relay.js';
@@ -17,7 +17,7 @@ import { Relay, type RelayOptions } from './relay.js';
 const PARTITIONS = 4;
 let db: TestDatabase;
 let ns: TestRedisNamespace;
-let redis: Redis;
+let redis: RedisClient;
 let store: EventStore;
 const relays: Relay[] = [];
 let keyPrefix: string;
@@ -66,7 +66,7 @@ function startRelay(options: Partial<RelayOptions> = {}): Relay {
   return relay;
 }
 
-async function published(client: Redis = redis, prefix = keyPrefix) {
+async function published(client: RedisClient = redis, prefix = keyPrefix) {
   const all: { position: number; prev: number; partition: number }[] = [];
   for (let p = 0; p < PARTITIONS; p++) {
     for (const entry of await readPartitionStream(client, prefix, p, 0, 1_000_000)) {
@@ -79,7 +79,7 @@ async function published(client: Redis = redis, prefix = keyPrefix) {
 }
 
 /** Every committed position exactly once, each stream ascending, every prev link right. */
-async function expectExactlyOnce(client: Redis = redis, prefix = keyPrefix, from = 0) {
+async function expectExactlyOnce(client: RedisClient = redis, prefix = keyPrefix, from = 0) {
   const rows = await db_query<{ position: string; partition: number }>(
     'SELECT position, partition FROM refract.events ORDER BY position',
   );

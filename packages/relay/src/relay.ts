@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { fnv1a32 } from '@refract/core';
 import { EVENTS_CHANNEL, readPartitionCount } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
+import type { RedisClient } from '@refract/stream-bus';
 import { type PartitionEntry, publishEntries, waitUntilReady } from '@refract/stream-bus';
-import type { Redis } from 'ioredis';
 import pg from 'pg';
 import { type Gap, planPublication, type VisibleEvent } from './plan.js';
 import { parseSnapshot } from './snapshot.js';
@@ -12,7 +12,7 @@ import { SQL } from './sql.js';
 export interface RelayOptions {
   databaseUrl: string;
   /** A Redis connection that fails fast while disconnected (see createRedisClient). */
-  redis: Redis;
+  redis: RedisClient;
   /** Prefix of every Redis key. @defaultValue 'refract:' */
   keyPrefix?: string;
   /** Entries kept per partition stream (approximate). @defaultValue 100000 */

@@ -68,18 +68,30 @@ describe('building blocks', () => {
     expect(databaseUrl.optional().parse(undefined)).toBeUndefined();
 
     expect(redisUrl.parse('rediss://cache:6380')).toBe('rediss://cache:6380');
-    expect(problems(redisUrl, undefined)).toEqual(['is required: a redis:// URL']);
-    expect(problems(redisUrl, 'http://x')).toEqual(['must be a redis:// or rediss:// URL']);
-    expect(problems(redisUrl.optional(), 'http://x')).toEqual([
-      'must be a redis:// or rediss:// URL',
+    expect(redisUrl.parse('redis+cluster://a:7000,10.0.0.2:7001')).toBe(
+      'redis+cluster://a:7000,10.0.0.2:7001',
+    );
+    expect(problems(redisUrl, undefined)).toEqual([
+      'is required: a redis:// URL, or redis+cluster://host:port,… for a cluster',
+    ]);
+    const form =
+      'must be a redis:// or rediss:// URL, or redis+cluster://host:port,host:port for a Redis Cluster';
+    expect(problems(redisUrl, 'http://x')).toEqual([form]);
+    expect(problems(redisUrl.optional(), 'http://x')).toEqual([form]);
+    expect(problems(redisUrl, 'redis+cluster://a:7000/2')).toEqual([form]);
+    expect(problems(redisUrl, 'redis+cluster://a,b:7001')).toEqual([
+      'must list cluster nodes as host:port, separated by commas',
     ]);
     expect(redisUrl.optional().parse(undefined)).toBeUndefined();
   });
 
-  it('redisKeyPrefix: refract: when unset, at most 100 characters', () => {
+  it('redisKeyPrefix: refract: when unset, at most 100 characters, no braces', () => {
     expect(redisKeyPrefix.parse(undefined)).toBe('refract:');
     expect(redisKeyPrefix.parse('mine:')).toBe('mine:');
     expect(problems(redisKeyPrefix, 'x'.repeat(101))).toEqual(['must be at most 100 characters']);
+    expect(problems(redisKeyPrefix, 'app{1}:')).toEqual([
+      'must not contain { or }: the partition hash tag must be the first in a key',
+    ]);
   });
 });
 

@@ -2,6 +2,7 @@
  * Building blocks of the services' environment schemas, exported as the
  * `env` namespace: `env.port()`, `env.databaseUrl`, `env.parse(schema, vars)`.
  */
+import { parseRedisUrl } from '@refract/stream-bus';
 import { z } from 'zod';
 
 /** Environment variables as `process.env` gives them. */
@@ -41,15 +42,31 @@ export const databaseUrl = z
   .string({ error: 'is required: a postgres:// connection string' })
   .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// connection string');
 
-/** REDIS_URL, required; add `.optional()` where it may be unset. */
+/**
+ * REDIS_URL, required; add `.optional()` where it may be unset. One server
+ * (`redis://`, `rediss://`) or a Redis Cluster's seed nodes
+ * (`redis+cluster://host:port,host:port`), the grammar of stream-bus's
+ * `parseRedisUrl`, so what passes here is what the client factory takes.
+ */
 export const redisUrl = z
-  .string({ error: 'is required: a redis:// URL' })
-  .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL');
+  .string({ error: 'is required: a redis:// URL, or redis+cluster://host:port,… for a cluster' })
+  .superRefine((value, ctx) => {
+    try {
+      parseRedisUrl(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    }
+  });
 
-/** REDIS_KEY_PREFIX: prepended to every Redis key, `refract:` when unset. */
+/**
+ * REDIS_KEY_PREFIX: prepended to every Redis key, `refract:` when unset. No
+ * braces: Redis Cluster hashes a key by its first `{…}`, which must be the
+ * partition's tag, or every partition would land in the prefix's one slot.
+ */
 export const redisKeyPrefix = z
   .string()
   .max(100, 'must be at most 100 characters')
+  .regex(/^[^{}]*$/, 'must not contain { or }: the partition hash tag must be the first in a key')
   .default('refract:');
 
 /** Every problem of a configuration, one line each: the variable and what is wrong, never its value. */

@@ -1,12 +1,12 @@
-import type { Redis } from 'ioredis';
 import { counterKey } from './keys.js';
+import type { RedisClient } from './redis-client.js';
 import { withScripts } from './scripts.js';
 
 const CHECKPOINT_FIELD = '~checkpoint';
 
 /** The checkpoint of a counter projection on one partition (0 when the hash is gone). */
 export async function counterCheckpoint(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   projection: string,
   version: number,
@@ -25,7 +25,7 @@ export async function counterCheckpoint(
  * not at `from`.
  */
 export async function applyCounterBatch(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   projection: string,
   version: number,
@@ -46,7 +46,7 @@ export async function applyCounterBatch(
 
 /** The counters summed over every partition. */
 export async function readCounters(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   projection: string,
   version: number,

@@ -20,4 +20,13 @@ export {
 } from './leases.js';
 export { type PublishOptions, type PublishResult, publishEntries } from './publish.js';
 export { readPartitionStream } from './read.js';
-export { createRedisClient, type RedisClientOptions, waitUntilReady } from './redis-client.js';
+export {
+  createRedisClient,
+  deleteKeysWithPrefix,
+  duplicateClient,
+  masterNodes,
+  type RedisClient,
+  type RedisClientOptions,
+  waitUntilReady,
+} from './redis-client.js';
+export { parseRedisUrl, type RedisTarget } from './redis-url.js';

@@ -1,6 +1,6 @@
 import { fnv1a32 } from '@refract/core';
-import type { Redis } from 'ioredis';
 import { memberInfoKey, partitionLeaseKey, poolMembersKey } from './keys.js';
+import type { RedisClient } from './redis-client.js';
 import { withScripts } from './scripts.js';
 
 /** What a member publishes about itself each heartbeat, for operators (the admin API). */
@@ -40,7 +40,7 @@ export class PoolMembership {
   private readonly redis: ReturnType<typeof withScripts>;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly options: PoolMembershipOptions,
   ) {
     this.redis = withScripts(redis);
@@ -100,7 +100,7 @@ export class PoolMembership {
  * holds. Reads only: for operators, never for ownership decisions.
  */
 export async function readPoolMembers(
-  redis: Redis,
+  redis: RedisClient,
   options: { keyPrefix: string; pool: string; partitions: number },
 ): Promise<PoolMember[]> {
   const { keyPrefix, pool, partitions } = options;
@@ -138,15 +138,15 @@ function parseInfo(text: string | null): MemberInfo | null {
 
 /** The holder of each partition's lease in a pool (null when none), for operators. */
 export async function readLeaseHolders(
-  redis: Redis,
+  redis: RedisClient,
   options: { keyPrefix: string; pool: string; partitions: number },
 ): Promise<(string | null)[]> {
-  const leases = redis.pipeline();
-  for (let p = 0; p < options.partitions; p++) {
-    leases.get(partitionLeaseKey(options.keyPrefix, options.pool, p));
-  }
-  const holders = (await leases.exec()) ?? [];
-  return holders.map(([error, holder]) => (!error && typeof holder === 'string' ? holder : null));
+  // One GET per lease rather than one pipeline: each lease sits in its
+  // partition's slot, and a cluster refuses a pipeline that spans slots.
+  const reads = Array.from({ length: options.partitions }, (_, p) =>
+    redis.get(partitionLeaseKey(options.keyPrefix, options.pool, p)),
+  );
+  return Promise.all(reads);
 }
 
 /**

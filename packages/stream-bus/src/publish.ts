@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
 import type { PartitionEntry } from './entry.js';
 import { entryIdOf, partitionStreamKey } from './keys.js';
+import type { RedisClient } from './redis-client.js';
 
 export interface PublishOptions {
   keyPrefix: string;
@@ -24,7 +24,7 @@ const ALREADY_PUBLISHED = /equal or smaller than the target stream top item/;
  * not above the top) and counted as already published, not as an error.
  */
 export async function publishEntries(
-  redis: Redis,
+  redis: RedisClient,
   entries: readonly PartitionEntry[],
   options: PublishOptions,
 ): Promise<PublishResult> {

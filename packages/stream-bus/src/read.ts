@@ -1,10 +1,10 @@
-import type { Redis } from 'ioredis';
 import { decodeEntry, type ReceivedEntry } from './entry.js';
 import { entryIdOf, partitionStreamKey } from './keys.js';
+import type { RedisClient } from './redis-client.js';
 
 /** Reads a partition stream after a position, oldest first. */
 export async function readPartitionStream(
-  redis: Redis,
+  redis: RedisClient,
   keyPrefix: string,
   partition: number,
   afterPosition: number,

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.js';
 
 const load = (name: string) => readFileSync(new URL(`../lua/${name}.lua`, import.meta.url), 'utf8');
 
@@ -27,15 +27,15 @@ export interface ScriptCommands {
   ): Promise<number>;
 }
 
-const defined = new WeakSet<Redis>();
+const defined = new WeakSet<RedisClient>();
 
 /** Defines the scripts on a connection once (ioredis sends EVALSHA, falling back to EVAL). */
-export function withScripts(redis: Redis): Redis & ScriptCommands {
+export function withScripts(redis: RedisClient): RedisClient & ScriptCommands {
   if (!defined.has(redis)) {
     for (const [name, { keys }] of Object.entries(SCRIPTS)) {
       redis.defineCommand(name, { numberOfKeys: keys, lua: sources[name as keyof typeof SCRIPTS] });
     }
     defined.add(redis);
   }
-  return redis as Redis & ScriptCommands;
+  return redis as RedisClient & ScriptCommands;
 }

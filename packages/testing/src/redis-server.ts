@@ -41,11 +41,7 @@ export async function startRedisServer(): Promise<RedisServer> {
     await waitForPing(port);
   };
   const kill = async () => {
-    const running = child;
-    if (!running || running.exitCode !== null || running.signalCode !== null) return;
-    const exited = new Promise((resolve) => running.once('exit', resolve));
-    running.kill('SIGKILL');
-    await exited;
+    if (child) await killProcess(child);
   };
   await start();
   return {
@@ -59,7 +55,16 @@ export async function startRedisServer(): Promise<RedisServer> {
   };
 }
 
-async function waitForPing(port: number): Promise<void> {
+/** SIGKILL, then wait for the exit; nothing when the process has ended already. */
+export async function killProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+/** Resolves once a redis-server on this loopback port answers PING (10 s at most). */
+export async function waitForPing(port: number): Promise<void> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     const redis = new Redis({

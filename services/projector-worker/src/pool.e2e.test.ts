@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { EventStore, migrate } from '@refract/event-store';
 import { expectedReadModels, generateWorkload, type WorkloadEvent } from '@refract/example-orders';
 import { Relay } from '@refract/relay';
+import type { RedisClient } from '@refract/stream-bus';
 import { createRedisClient } from '@refract/stream-bus';
 import {
   createTestDatabase,
@@ -12,7 +13,6 @@ import {
   startRedisServer,
   type TestDatabase,
 } from '@refract/testing';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
@@ -23,7 +23,7 @@ const LEASE_TTL_MS = 4000;
 let db: TestDatabase;
 let store: EventStore;
 let server: RedisServer;
-let redis: Redis;
+let redis: RedisClient;
 let relay: Relay;
 const children: ChildProcess[] = [];
 

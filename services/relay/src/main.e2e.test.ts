@@ -7,58 +7,78 @@ import {
   createTestRedisNamespace,
   eventually,
   freePort,
+  startRedisCluster,
 } from '@refract/testing';
 import { expect, it } from 'vitest';
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
-it('publishes appended events, reports itself ready and leading, and stops on SIGTERM', async () => {
-  const db = await createTestDatabase('relay_service');
-  const ns = createTestRedisNamespace('relay_service');
-  const redis = createRedisClient(ns.url, { failFast: false });
-  await migrate({ databaseUrl: db.url, partitions: 2 });
-  const store = await EventStore.open({ databaseUrl: db.url });
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--conditions=@refract/source', '--import', 'tsx', MAIN], {
-    cwd: REPO_ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      DATABASE_URL: db.url,
-      REDIS_URL: ns.url,
-      REDIS_KEY_PREFIX: ns.prefix,
-      RELAY_PORT: String(port),
-      RELAY_HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-    },
-    stdio: 'ignore',
-  });
-  const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-  try {
-    const result = await store.append('order-1', [{ type: 'OrderPlaced', data: { orderId: '1' } }]);
-    await eventually(
-      async () => {
-        const entries = await readPartitionStream(
-          redis,
-          ns.prefix,
-          store.partitionOf('order-1'),
-          0,
-        );
-        expect(entries.map((e) => e.position)).toEqual([result.lastPosition]);
+/** A key prefix on the shared test Redis, or a private 3-master cluster started for the test. */
+async function redisTarget(cluster: boolean) {
+  if (!cluster) return createTestRedisNamespace('relay_service');
+  const nodes = await startRedisCluster({ masters: 3 });
+  return { url: nodes.url, prefix: 'refract:', cleanup: nodes.stop };
+}
+
+it.each([
+  ['one Redis server', false],
+  ['a 3-master Redis Cluster (REDIS_URL=redis+cluster://…)', true],
+])(
+  'publishes appended events to %s, reports itself ready and leading, and stops on SIGTERM',
+  async (_, cluster) => {
+    const db = await createTestDatabase('relay_service');
+    const ns = await redisTarget(cluster);
+    const redis = createRedisClient(ns.url, { failFast: false });
+    await migrate({ databaseUrl: db.url, partitions: 2 });
+    const store = await EventStore.open({ databaseUrl: db.url });
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      ['--conditions=@refract/source', '--import', 'tsx', MAIN],
+      {
+        cwd: REPO_ROOT,
+        env: {
+          PATH: process.env.PATH ?? '',
+          DATABASE_URL: db.url,
+          REDIS_URL: ns.url,
+          REDIS_KEY_PREFIX: ns.prefix,
+          RELAY_PORT: String(port),
+          RELAY_HOST: '127.0.0.1',
+          LOG_LEVEL: 'warn',
+        },
+        stdio: 'ignore',
       },
-      { timeoutMs: 20_000 },
     );
-    const ready = await (await fetch(`http://127.0.0.1:${port}/readyz`)).json();
-    expect(ready).toMatchObject({ leader: true, publishedPosition: result.lastPosition });
-    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    expect(metrics).toMatch(/^refract_relay_published_events_total 1$/m);
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
-  } finally {
-    if (child.exitCode === null) child.kill('SIGKILL');
-    await store.close();
-    redis.disconnect();
-    await ns.cleanup();
-    await db.drop();
-  }
-});
+    const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const result = await store.append('order-1', [
+        { type: 'OrderPlaced', data: { orderId: '1' } },
+      ]);
+      await eventually(
+        async () => {
+          const entries = await readPartitionStream(
+            redis,
+            ns.prefix,
+            store.partitionOf('order-1'),
+            0,
+          );
+          expect(entries.map((e) => e.position)).toEqual([result.lastPosition]);
+        },
+        { timeoutMs: 20_000 },
+      );
+      const ready = await (await fetch(`http://127.0.0.1:${port}/readyz`)).json();
+      expect(ready).toMatchObject({ leader: true, publishedPosition: result.lastPosition });
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(metrics).toMatch(/^refract_relay_published_events_total 1$/m);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await store.close();
+      redis.disconnect();
+      await ns.cleanup();
+      await db.drop();
+    }
+  },
+);

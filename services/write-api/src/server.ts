@@ -3,9 +3,9 @@ import { orderCommands } from '@refract/example-orders';
 import { createMetrics, type Logger, type Metrics } from '@refract/observability';
 import { Relay, relayMetrics } from '@refract/relay';
 import { closeOnce, type HttpServer, listen } from '@refract/service-kit';
+import type { RedisClient } from '@refract/stream-bus';
 import { createRedisClient } from '@refract/stream-bus';
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { writeApiMetrics } from './metrics.js';
@@ -40,7 +40,7 @@ export async function startWriteApi(
   });
 
   let relay: Relay | undefined;
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   if (config.relay.mode === 'embedded') {
     let redisDown = false;
     redis = createRedisClient(config.relay.redisUrl, {
