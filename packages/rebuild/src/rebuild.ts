@@ -98,7 +98,10 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
   };
 
   /** Brings each partition of v+1 to its target position, `concurrency` partitions at a time. */
-  const replay = async (targets: ReadonlyMap<number, number>): Promise<number> => {
+  const replay = async (
+    targets: ReadonlyMap<number, number>,
+    { reports = true } = {},
+  ): Promise<number> => {
     let applied = 0;
     const queue = [...targets.keys()];
     const runOne = async () => {
@@ -120,7 +123,9 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
           processed += outcome.applied;
           if (slot.halted) throw new Error(`partition ${partition} halted on a poison event`);
           // Periodic, not per batch: a report counts the handled events of the whole log.
-          if (options.onProgress && Date.now() - reportedAt >= progressIntervalMs) await report();
+          if (reports && options.onProgress && Date.now() - reportedAt >= progressIntervalMs) {
+            await report();
+          }
         }
       }
     };
@@ -200,7 +205,7 @@ async function swap(
   projection: Projection,
   live: number,
   version: number,
-  replay: (targets: ReadonlyMap<number, number>) => Promise<number>,
+  replay: (targets: ReadonlyMap<number, number>, o: { reports: boolean }) => Promise<number>,
 ): Promise<{ pauseMs: number; tail: number }> {
   let paused = 0;
   const tail = await withTransaction(store.pool, async (client) => {
@@ -212,7 +217,16 @@ async function swap(
       [projection.name, live],
     );
     paused = performance.now();
-    const applied = await replay(new Map(locked.rows.map((r) => [r.partition, r.position])));
+    // Only the partitions v+1 is behind in; no progress reports while paused.
+    const target = await client.query<{ partition: number; position: number }>(
+      'SELECT partition, position FROM refract.projection_checkpoints WHERE projection = $1 AND version = $2',
+      [projection.name, version],
+    );
+    const at = new Map(target.rows.map((r) => [r.partition, r.position]));
+    const behind = locked.rows.filter((r) => (at.get(r.partition) ?? 0) < r.position);
+    const applied = await replay(new Map(behind.map((r) => [r.partition, r.position])), {
+      reports: false,
+    });
     for (const table of projection.tables) {
       await client.query(
         `CREATE OR REPLACE VIEW projections.${table} AS SELECT * FROM ${versionedTable(table, version)}`,
