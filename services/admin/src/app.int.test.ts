@@ -13,7 +13,7 @@ import {
   startRebuildWorker,
 } from '@refract/rebuild';
 import { Relay } from '@refract/relay';
-import { createRedisClient } from '@refract/stream-bus';
+import { createRedisClient, type RedisClient } from '@refract/stream-bus';
 import {
   createTestDatabase,
   createTestRedisNamespace,
@@ -21,7 +21,6 @@ import {
   type TestDatabase,
   type TestRedisNamespace,
 } from '@refract/testing';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AdminApp, type AppOptions, buildApp } from './app.js';
 import type { ProjectionView } from './overview.js';
@@ -75,7 +74,7 @@ const catalog: Projection[] = [...orderProjections, blocker, picky];
 let db: TestDatabase;
 let ns: TestRedisNamespace;
 let store: EventStore;
-let redis: Redis;
+let redis: RedisClient;
 let relay: Relay;
 const workers: ProjectorWorker[] = [];
 let admin: AdminApp;

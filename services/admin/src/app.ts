@@ -4,8 +4,8 @@ import type { Logger, Metrics } from '@refract/observability';
 import { LagMonitor } from '@refract/projector';
 import type { RebuildQueue } from '@refract/rebuild';
 import { createHttpApp } from '@refract/service-kit';
+import type { RedisClient } from '@refract/stream-bus';
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
 import { installAuth } from './auth.js';
 import { isExpected, toHttpError } from './errors.js';
 import { adminMetrics } from './metrics.js';
@@ -22,7 +22,7 @@ export interface AppOptions {
   /** Postgres: the registry, checkpoints, parked events, the log. */
   store: EventStore;
   /** Pool membership and leases; a fail-fast connection. */
-  redis: Redis;
+  redis: RedisClient;
   keyPrefix: string;
   /** The projections whose handlers this process has (parked retries, rebuilds). */
   projections: readonly Projection[];

@@ -3,8 +3,8 @@ import type { LagMonitor, PartitionLag, ProjectionLag } from '@refract/projector
 import { countOpenParkedEvents } from '@refract/projector';
 import type { RebuildJobView, RebuildQueue } from '@refract/rebuild';
 import { type RelayState, readRelayState } from '@refract/relay';
+import type { RedisClient } from '@refract/stream-bus';
 import { type PoolMember, readLeaseHolders, readPoolMembers } from '@refract/stream-bus';
-import type { Redis } from 'ioredis';
 import type pg from 'pg';
 
 /** The summary of a projection's running rebuild that /api/projections shows. */
@@ -57,7 +57,7 @@ export interface Overview {
 
 export interface OverviewOptions {
   pool: pg.Pool;
-  redis: Redis;
+  redis: RedisClient;
   keyPrefix: string;
   partitions: number;
   relayName: string;

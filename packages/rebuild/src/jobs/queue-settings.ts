@@ -1,3 +1,4 @@
+import { createRedisClient, type RedisClient } from '@refract/stream-bus';
 import type { DefaultJobOptions } from 'bullmq';
 
 /** The BullMQ queue every rebuild job goes through. */
@@ -37,4 +38,18 @@ export function jobDefaults(settings: RebuildJobSettings): DefaultJobOptions {
     removeOnComplete: { count: settings.keepCompleted ?? 100 },
     removeOnFail: { count: settings.keepFailed ?? 500 },
   };
+}
+
+/**
+ * A connection for BullMQ from the one Redis client factory (one server or a
+ * cluster). BullMQ wants commands queued while reconnecting and never
+ * given up on (`maxRetriesPerRequest: null`); it does not close a connection
+ * it was handed, so the owner disconnects it after closing the queue or worker.
+ */
+export function bullConnection(redisUrl: string): RedisClient {
+  return createRedisClient(redisUrl, {
+    name: 'refract-rebuild-bullmq',
+    failFast: false,
+    overrides: { maxRetriesPerRequest: null },
+  });
 }

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Projection } from '@refract/core';
 import type { Logger } from '@refract/observability';
+import { createRedisClient } from '@refract/stream-bus';
 import { FlowProducer, Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { dropVersion, liveVersion } from '../rebuild.js';
 import {
   parseJobData,
@@ -11,6 +11,7 @@ import {
   type RebuildJobData,
 } from './job-catalog.js';
 import {
+  bullConnection,
   bullPrefix,
   jobDefaults,
   REBUILD_QUEUE,
@@ -74,15 +75,19 @@ export function createRebuildQueue(options: RebuildQueueOptions): RebuildQueue {
     table ??= new RebuildTable(store.pool);
     return { store, table };
   };
-  const connection = { url: options.redisUrl, maxRetriesPerRequest: null };
+  // BullMQ on our one client factory, so a redis+cluster:// URL works here too.
+  const connection = bullConnection(options.redisUrl);
   const prefix = bullPrefix(options.keyPrefix);
   const defaults = jobDefaults(options);
   const queue = new Queue(REBUILD_QUEUE, { connection, prefix, defaultJobOptions: defaults });
   queue.on('error', (error) => log.warn({ err: error }, 'rebuild queue redis error'));
   const flows = new FlowProducer({ connection, prefix });
   flows.on('error', (error) => log.warn({ err: error }, 'rebuild flow redis error'));
-  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: true });
-  redis.on('error', () => {});
+  const redis = createRedisClient(options.redisUrl, {
+    name: 'refract-rebuild-queue',
+    failFast: false,
+    overrides: { maxRetriesPerRequest: 2 },
+  });
   const registry = new WorkerRegistry(redis, options.keyPrefix);
   const byName = new Map(options.projections.map((p) => [p.name, p]));
   let closing: Promise<void> | undefined;
@@ -200,6 +205,7 @@ export function createRebuildQueue(options: RebuildQueueOptions): RebuildQueue {
         await flows.close().catch(() => {});
         await queue.close().catch(() => {});
         redis.disconnect();
+        connection.disconnect();
         const { store, owned } = await opened.catch(() => ({ store: undefined, owned: false }));
         if (owned) await store?.close();
       })();

@@ -2,9 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Projection } from '@refract/core';
 import type { Logger } from '@refract/observability';
+import { createRedisClient } from '@refract/stream-bus';
 import { Worker } from 'bullmq';
-import { Redis } from 'ioredis';
-import { bullPrefix, REBUILD_QUEUE, type RebuildJobSettings } from './queue-settings.js';
+import {
+  bullConnection,
+  bullPrefix,
+  REBUILD_QUEUE,
+  type RebuildJobSettings,
+} from './queue-settings.js';
 import {
   createRebuildProcessor,
   onJobFailed,
@@ -43,8 +48,12 @@ export async function startRebuildWorker(options: RebuildWorkerOptions): Promise
   const id = options.workerId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const logger = options.logger.child({ worker: id, component: 'rebuild-worker' });
   const { store, owned } = await openStore(options, 'refract-rebuild-worker');
-  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 2 });
-  redis.on('error', () => {});
+  const redis = createRedisClient(options.redisUrl, {
+    name: 'refract-rebuild-worker',
+    failFast: false,
+    overrides: { maxRetriesPerRequest: 2 },
+  });
+  const connection = bullConnection(options.redisUrl);
   const registry = new WorkerRegistry(redis, options.keyPrefix);
   const heartbeatMs = options.heartbeatMs ?? 2000;
   const shutdown = new AbortController();
@@ -59,7 +68,7 @@ export async function startRebuildWorker(options: RebuildWorkerOptions): Promise
   };
 
   const worker = new Worker(REBUILD_QUEUE, createRebuildProcessor(ctx), {
-    connection: { url: options.redisUrl, maxRetriesPerRequest: null },
+    connection,
     prefix: bullPrefix(options.keyPrefix),
     concurrency: options.concurrency ?? 1,
     lockDuration: options.lockDurationMs ?? 30_000,
@@ -95,6 +104,7 @@ export async function startRebuildWorker(options: RebuildWorkerOptions): Promise
         await worker.close().catch((error) => logger.warn({ err: error }, 'worker close failed'));
         await registry.leave(id).catch(() => {});
         redis.disconnect();
+        connection.disconnect();
         if (owned) await store.close();
         logger.info('rebuild worker stopped');
       })();

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@refract/stream-bus';
 import { bullPrefix } from './queue-settings.js';
 
 /**
@@ -10,7 +10,7 @@ export class WorkerRegistry {
   private readonly key: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     keyPrefix: string,
   ) {
     this.key = `${bullPrefix(keyPrefix)}:workers`;
