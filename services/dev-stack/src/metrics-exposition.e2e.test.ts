@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { migrate } from '@refract/event-store';
 import {
@@ -124,9 +126,9 @@ afterAll(async () => {
   await db?.drop();
 });
 
-function promtoolCheck(text: string): Promise<{ code: number | null; output: string }> {
+function promtool(args: string[], input = ''): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(PROMTOOL!, ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(PROMTOOL!, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk) => {
       output += chunk;
@@ -136,9 +138,11 @@ function promtoolCheck(text: string): Promise<{ code: number | null; output: str
     });
     child.once('error', reject);
     child.once('exit', (code) => resolve({ code, output }));
-    child.stdin.end(text);
+    child.stdin.end(input);
   });
 }
+
+const promtoolCheck = (text: string) => promtool(['check', 'metrics'], text);
 
 const documented = () => readFileSync(`${REPO_ROOT}docs/metrics.md`, 'utf8');
 
@@ -188,5 +192,61 @@ describe.skipIf(!PROMTOOL)('/metrics of every service', () => {
   it('the lint fails a bad exposition (the check can fail)', async () => {
     const result = await promtoolCheck('# TYPE refract_bad counter\nrefract_bad 1\n');
     expect(result.code).not.toBe(0);
+  });
+});
+
+interface GrafanaPanel {
+  title: string;
+  type: string;
+  targets?: { expr: string }[];
+}
+
+describe.skipIf(!PROMTOOL)('docs/grafana/refract-dashboard.json', () => {
+  const dashboard = JSON.parse(
+    readFileSync(`${REPO_ROOT}docs/grafana/refract-dashboard.json`, 'utf8'),
+  ) as {
+    uid: string;
+    title: string;
+    panels: GrafanaPanel[];
+    templating: { list: { type: string }[] };
+  };
+  const queries = dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((t) => t.expr));
+
+  it('is importable: a uid, a title, a data source variable, panels with queries', () => {
+    expect(dashboard.uid).toMatch(/^[\w-]{1,40}$/);
+    expect(dashboard.title).toBe('Refract');
+    expect(dashboard.templating.list.some((v) => v.type === 'datasource')).toBe(true);
+    expect(queries.length).toBeGreaterThan(20);
+  });
+
+  it('queries parse as PromQL (promtool check rules) and use documented metrics only', async () => {
+    // Grafana's variables replaced by what they expand to.
+    const exprs = queries.map((q) =>
+      q
+        .replaceAll('$__rate_interval', '5m')
+        .replaceAll('$projection', '.*')
+        .replaceAll('$pool', '.*'),
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'refract-grafana-'));
+    try {
+      const file = join(dir, 'rules.yml');
+      const rules = exprs.map(
+        (expr, i) =>
+          `      - record: refract_dashboard_query_${i}\n        expr: ${JSON.stringify(expr)}`,
+      );
+      writeFileSync(file, `groups:\n  - name: dashboard\n    rules:\n${rules.join('\n')}\n`);
+      const result = await promtool(['check', 'rules', file]);
+      expect(result.output).toContain(`SUCCESS: ${exprs.length} rules found`);
+      expect(result.code).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const doc = documented();
+    const used = new Set(
+      queries.flatMap((q) =>
+        [...q.matchAll(/\b(refract_\w+?)(?:_bucket|_sum|_count)?\b/g)].map((m) => m[1]!),
+      ),
+    );
+    expect([...used].filter((metric) => !doc.includes(`\`${metric}\``))).toEqual([]);
   });
 });
