@@ -20,6 +20,15 @@ function heldBy(relay) {
   return null;
 }
 
+/** `{ pid, application, address }` (the session holding the relay's lock), or a plain id. */
+function describeLeader(leader) {
+  if (!leader) return { text: 'none', title: 'no relay holds the lock: nothing is published' };
+  if (typeof leader !== 'object') return { text: String(leader), title: '' };
+  const text = `${leader.application ?? 'relay'} · pid ${leader.pid ?? '?'}`;
+  const since = leader.connectedAt ? `connected ${leader.connectedAt}` : '';
+  return { text, title: [leader.address, since].filter(Boolean).join(' · ') };
+}
+
 export function renderRelay(container, relay) {
   if (!relay || typeof relay !== 'object') {
     container.replaceChildren(h('p', { class: 'empty' }, 'No relay status yet.'));
@@ -30,8 +39,7 @@ export function renderRelay(container, relay) {
   const head = relay.headPosition ?? 0;
   const percent = head > 0 ? Math.min(100, (100 * published) / head) : 100;
   const held = heldBy(relay);
-  const leader =
-    relay.leader === true ? 'this process' : relay.leader ? String(relay.leader) : 'none';
+  const leader = describeLeader(relay.leader);
   const fill = h('div', { class: `progress-fill ${lagLevel(lag)}` });
   fill.style.width = `${percent.toFixed(1)}%`;
   container.replaceChildren(
@@ -42,7 +50,11 @@ export function renderRelay(container, relay) {
         'div',
         { class: 'stat' },
         h('dt', {}, 'Leader'),
-        h('dd', { 'data-field': 'leader', class: relay.leader ? '' : 'warn' }, leader),
+        h(
+          'dd',
+          { 'data-field': 'leader', class: relay.leader ? 'leader' : 'warn', title: leader.title },
+          leader.text,
+        ),
       ),
       h(
         'div',
