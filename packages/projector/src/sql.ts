@@ -8,6 +8,12 @@ export const SQL = {
   parkEvent: load('park-event'),
   haltPartition: load('halt-partition'),
   readFlags: load('read-flags'),
+  readLag: load('read-lag'),
+  countApplied: load('count-applied'),
+  headPosition: load('head-position'),
+  setPaused: load('set-paused'),
+  readProjection: load('read-projection'),
+  countOpenParked: load('count-open-parked'),
 } as const;
 
 /** Woken readers (query-api's read-your-writes) listen here. */

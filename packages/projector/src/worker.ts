@@ -154,6 +154,11 @@ export class ProjectorWorker {
       await this.refreshFlags();
       const members = await this.membership.heartbeat();
       this.lastHeartbeat = new Date();
+      await this.membership.announce({
+        host: hostname(),
+        pid: process.pid,
+        lastHeartbeat: this.lastHeartbeat.toISOString(),
+      });
       const owners = assignPartitions(members, this.partitions);
       for (const [partition] of this.runners) {
         if (owners.get(partition) !== this.id) {

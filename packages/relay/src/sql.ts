@@ -8,4 +8,5 @@ export const SQL = {
   loadCheckpoint: load('load-checkpoint'),
   saveCheckpoint: load('save-checkpoint'),
   headPosition: load('head-position'),
+  relayState: load('relay-state'),
 } as const;
