@@ -24,9 +24,10 @@ function heldBy(relay) {
 function describeLeader(leader) {
   if (!leader) return { text: 'none', title: 'no relay holds the lock: nothing is published' };
   if (typeof leader !== 'object') return { text: String(leader), title: '' };
-  const text = `${leader.application ?? 'relay'} · pid ${leader.pid ?? '?'}`;
+  const text = leader.application ?? 'relay';
+  const pid = `pid ${leader.pid ?? '?'}`;
   const since = leader.connectedAt ? `connected ${leader.connectedAt}` : '';
-  return { text, title: [leader.address, since].filter(Boolean).join(' · ') };
+  return { text, pid, title: [pid, leader.address, since].filter(Boolean).join(' · ') };
 }
 
 export function renderRelay(container, relay) {
@@ -54,6 +55,7 @@ export function renderRelay(container, relay) {
           'dd',
           { 'data-field': 'leader', class: relay.leader ? 'leader' : 'warn', title: leader.title },
           leader.text,
+          leader.pid ? h('span', { class: 'subtle pid' }, leader.pid) : null,
         ),
       ),
       h(
