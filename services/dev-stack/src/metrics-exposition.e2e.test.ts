@@ -23,7 +23,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const main = (service: string) => `${REPO_ROOT}services/${service}/src/main.ts`;
-const ADMIN_MAIN = main('admin');
 const ADMIN_TOKEN = 'metrics-test-token';
 const PROMTOOL = findPromtool();
 
@@ -78,13 +77,7 @@ beforeAll(async () => {
     'WORKER_PORT',
   );
   const queryApi = await start('query-api', { QUERY_API_HOST: '127.0.0.1' }, 'QUERY_API_PORT');
-  if (existsSync(ADMIN_MAIN)) {
-    await start(
-      'admin',
-      { ...redis, ADMIN_HOST: '127.0.0.1', ADMIN_TOKEN, ADMIN_REBUILD_CONCURRENCY: '1' },
-      'ADMIN_PORT',
-    );
-  }
+  await start('admin', { ...redis, ADMIN_HOST: '127.0.0.1', ADMIN_TOKEN }, 'ADMIN_PORT');
 
   // Traffic: commands, appends, a read that waits for the projection, a 404.
   const post = (path: string, body: unknown) =>
@@ -109,15 +102,13 @@ beforeAll(async () => {
   const read = await fetch(`${queryApi}/orders/m1?minPosition=${position}&timeoutMs=20000`);
   expect(read.status).toBe(200);
   await fetch(`${queryApi}/orders/does-not-exist`);
-  const admin = services.get('admin');
-  if (admin) {
-    await eventually(async () => {
-      const r = await fetch(`${admin.base}/api/projections`, {
-        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
-      });
-      expect(r.status).toBe(200);
+  const admin = services.get('admin')!;
+  await eventually(async () => {
+    const r = await fetch(`${admin.base}/api/projections`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
     });
-  }
+    expect(r.status).toBe(200);
+  });
 });
 
 afterAll(async () => {
@@ -149,29 +140,26 @@ const documented = () => readFileSync(`${REPO_ROOT}docs/metrics.md`, 'utf8');
 describe.skipIf(!PROMTOOL)('/metrics of every service', () => {
   const names = ['write-api', 'relay', 'projector-worker', 'query-api', 'admin'];
   for (const name of names) {
-    it.skipIf(name === 'admin' && !existsSync(ADMIN_MAIN))(
-      `${name}: promtool accepts it, and every refract_ metric is documented`,
-      async () => {
-        const service = services.get(name)!;
-        const response = await fetch(`${service.base}/metrics`);
-        expect(response.status).toBe(200);
-        expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
-        const text = await response.text();
-        expect(text).toContain('process_cpu_user_seconds_total');
+    it(`${name}: promtool accepts it, and every refract_ metric is documented`, async () => {
+      const service = services.get(name)!;
+      const response = await fetch(`${service.base}/metrics`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+      const text = await response.text();
+      expect(text).toContain('process_cpu_user_seconds_total');
 
-        const result = await promtoolCheck(text);
-        expect(result.output).toBe('');
-        expect(result.code).toBe(0);
+      const result = await promtoolCheck(text);
+      expect(result.output).toBe('');
+      expect(result.code).toBe(0);
 
-        const doc = documented();
-        const metricNames = new Set(
-          [...text.matchAll(/^# TYPE (refract_\w+) /gm)].map((match) => match[1]!),
-        );
-        expect(metricNames.size).toBeGreaterThan(0);
-        const missing = [...metricNames].filter((metric) => !doc.includes(`\`${metric}\``));
-        expect(missing).toEqual([]);
-      },
-    );
+      const doc = documented();
+      const metricNames = new Set(
+        [...text.matchAll(/^# TYPE (refract_\w+) /gm)].map((match) => match[1]!),
+      );
+      expect(metricNames.size).toBeGreaterThan(0);
+      const missing = [...metricNames].filter((metric) => !doc.includes(`\`${metric}\``));
+      expect(missing).toEqual([]);
+    });
   }
 
   it('the relay leader reports the head and its lag; the follower reports 0', async () => {
