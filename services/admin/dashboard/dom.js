@@ -1,5 +1,5 @@
 // DOM helpers. Server data only ever reaches the page as text nodes or
-// attribute values, never as markup: there is no innerHTML in this page.
+// attribute values, never as markup: nothing here parses HTML from strings.
 
 /**
  * `h('span', { class: 'x', title: t }, 'text', child)`. Strings and numbers

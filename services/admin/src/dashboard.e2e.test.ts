@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +38,8 @@ const processes: ServiceProcess[] = [];
 /** Every confirmation the page asked for; each is accepted. */
 const confirmations: string[] = [];
 const pageErrors: string[] = [];
+/** Every URL the page asked for: all must be admin's (no CDN, works offline). */
+const requested: string[] = [];
 
 async function start(service: string, portVariable: string, env: Record<string, string>) {
   const port = await freePort();
@@ -127,6 +129,7 @@ beforeAll(async () => {
     void dialog.accept();
   });
   page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('request', (request) => requested.push(request.url()));
 });
 
 afterAll(async () => {
@@ -150,6 +153,17 @@ describe.skipIf(!existsSync(CHROMIUM))('the lag dashboard in Chromium', () => {
     await page.waitForSelector('#relay [data-field="leader"]:not(.warn)');
     // A string, evaluated in the page: this file is compiled without the DOM's types.
     expect(await page.evaluate("sessionStorage.getItem('refract.adminToken')")).toBe(TOKEN);
+    expect(
+      requested.filter((url) => !url.startsWith(`${admin}/`) && !url.startsWith('data:')),
+    ).toEqual([]);
+  });
+
+  it('builds no markup from strings: no innerHTML or its relatives in the page', () => {
+    const dir = join(REPO_ROOT, 'services', 'admin', 'dashboard');
+    for (const file of readdirSync(dir).filter((name) => name.endsWith('.js'))) {
+      const source = readFileSync(join(dir, file), 'utf8');
+      expect(source, file).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write/);
+    }
   });
 
   it('shows the lag rise while a projection is paused and fall back to 0 once resumed', async () => {
