@@ -18,3 +18,6 @@ export const SQL = {
 
 /** Woken readers (query-api's read-your-writes) listen here. */
 export const CHECKPOINTS_CHANNEL = 'refract_checkpoints';
+
+/** A rebuild's swap changed a live version; workers listen to switch at once, not at their next heartbeat. */
+export const PROJECTIONS_CHANNEL = 'refract_projections';
