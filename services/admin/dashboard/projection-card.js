@@ -161,7 +161,9 @@ export function createProjectionCard(name, onAction) {
     progress.dataset.state = job.state ?? '';
     rebuildBox.dataset.state = job.state ?? '';
     setText(jobState, job.state ?? 'unknown');
-    setText(jobId, job.jobId ? `#${job.jobId}` : '');
+    // Job ids are UUIDs: the first block tells them apart on screen, the title has all of it.
+    setText(jobId, job.jobId ? `#${String(job.jobId).slice(0, 8)}` : '');
+    jobId.title = job.jobId ? `job ${job.jobId}` : '';
     const figures = [
       `${formatCount(job.processed)} / ${formatCount(job.total)} events (${percent.toFixed(0)} %)`,
     ];

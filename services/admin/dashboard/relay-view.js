@@ -46,7 +46,7 @@ export function renderRelay(container, relay) {
   container.replaceChildren(
     h(
       'dl',
-      { class: 'stats' },
+      { class: 'stats relay-stats' },
       h(
         'div',
         { class: 'stat' },

@@ -122,6 +122,8 @@ beforeAll(async () => {
       '--no-first-run',
     ],
     viewport: { width: 1280, height: 900 },
+    // No bar animations: a screenshot shows the state the assertions saw.
+    reducedMotion: 'reduce',
   });
   page = context.pages()[0] ?? (await context.newPage());
   page.on('dialog', (dialog) => {
@@ -177,6 +179,8 @@ describe.skipIf(!existsSync(CHROMIUM))('the lag dashboard in Chromium', () => {
     await eventually(async () => expect(await lagShown('customer_stats')).toBeGreaterThan(0), {
       timeoutMs: 30_000,
     });
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-lag.png'), fullPage: true });
     // The other projection of the pool goes on.
     await eventually(async () => expect(await lagShown('order_summary')).toBe(0), {
       timeoutMs: 60_000,
@@ -192,8 +196,6 @@ describe.skipIf(!existsSync(CHROMIUM))('the lag dashboard in Chromium', () => {
     // The sparkline has drawn what it saw.
     const peak = await page.textContent(`${card('customer_stats')} .spark-lag .spark-peak`);
     expect(Number((peak ?? '').replace(/[^\d]/g, ''))).toBeGreaterThan(0);
-    mkdirSync(SCREENSHOTS, { recursive: true });
-    await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-lag.png'), fullPage: true });
   });
 
   it('rebuilds a projection from its button and shows the progress bar reach done', async () => {
