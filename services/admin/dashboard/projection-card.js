@@ -8,6 +8,11 @@ import { createSparkline } from './sparkline.js';
 /** Job states after which a rebuild no longer moves. */
 export const FINAL_JOB_STATES = new Set(['completed', 'failed', 'cancelled', 'canceled']);
 
+/** The card's one click handler reads `data-action`. */
+function actionButton(action, label, className) {
+  return h('button', { type: 'button', class: className, 'data-action': action }, label);
+}
+
 function stat(label, field) {
   const value = h('dd', { 'data-field': field }, '–');
   return { root: h('div', { class: 'stat' }, h('dt', {}, label), value), value };
@@ -47,16 +52,8 @@ export function createProjectionCard(name, onAction) {
     fill,
   );
   const jobFigures = h('div', { class: 'subtle job-figures' });
-  const cancel = h(
-    'button',
-    { type: 'button', class: 'danger small', 'data-action': 'cancel' },
-    'Cancel',
-  );
-  const dismiss = h(
-    'button',
-    { type: 'button', class: 'quiet small', 'data-action': 'dismiss' },
-    'Dismiss',
-  );
+  const cancel = actionButton('cancel', 'Cancel', 'danger small');
+  const dismiss = actionButton('dismiss', 'Dismiss', 'quiet small');
   const rebuildBox = h(
     'div',
     { class: 'rebuild', hidden: true },
@@ -65,17 +62,9 @@ export function createProjectionCard(name, onAction) {
     h('div', { class: 'rebuild-foot' }, jobFigures, cancel, dismiss),
   );
 
-  const rebuildButton = h('button', { type: 'button', 'data-action': 'rebuild' }, 'Rebuild');
-  const pauseButton = h(
-    'button',
-    { type: 'button', class: 'quiet', 'data-action': 'pause' },
-    'Pause',
-  );
-  const resumeButton = h(
-    'button',
-    { type: 'button', class: 'quiet', 'data-action': 'resume' },
-    'Resume',
-  );
+  const rebuildButton = actionButton('rebuild', 'Rebuild');
+  const pauseButton = actionButton('pause', 'Pause', 'quiet');
+  const resumeButton = actionButton('resume', 'Resume', 'quiet');
 
   const root = h(
     'article',
