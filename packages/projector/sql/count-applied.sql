@@ -10,6 +10,7 @@ CROSS JOIN LATERAL (
   SELECT count(*) AS applied FROM (
     SELECT 1 FROM refract.events e
     WHERE e.partition = w.partition AND e.position > w.from_position AND e.position <= w.to_position
+    ORDER BY e.partition, e.position
     LIMIT $4
   ) AS moved
 ) n

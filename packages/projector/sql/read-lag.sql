@@ -1,13 +1,14 @@
 -- How far every live projection version is behind the log, per partition.
 -- Every lookup into refract.events is a range on events_partition_position_idx
--- (partition, position); nothing scans the whole log.
+-- (partition, position) or a primary-key lookup; nothing scans the log.
 --   $1 int  count unapplied events exactly up to this many per partition
 -- Returns one row per (projection, partition) of the live version, and one
 -- with partition NULL for a projection without Postgres checkpoints (a
 -- counter projection keeps them in Redis):
 --   projection, pool, version, paused, partition, checkpoint, halted_at,
 --   head (last position of the partition, 0 when empty),
---   lag (unapplied events, at most $1), oldest_age_s (seconds since the
+--   lag (unapplied events, at most $1), counted_to (the position the count
+--   reached, for extrapolating beyond $1), oldest_age_s (seconds since the
 --   oldest unapplied event was appended, NULL when none), stuck_s (seconds the
 --   partition has had unapplied events while its checkpoint stood still and
 --   the projection was not paused or resumed, NULL when none), and now (the
@@ -15,7 +16,7 @@
 SELECT p.name AS projection, p.pool, p.live_version AS version, p.paused,
        c.partition, c.position AS checkpoint, c.halted_at,
        coalesce(h.head, 0) AS head,
-       coalesce(n.lag, 0) AS lag,
+       coalesce(n.lag, 0) AS lag, n.counted_to,
        extract(epoch FROM now() - o.created_at)::float8 AS oldest_age_s,
        extract(epoch FROM now() - greatest(o.created_at, c.updated_at, p.updated_at))::float8 AS stuck_s,
        now() AS now
@@ -25,15 +26,19 @@ LEFT JOIN LATERAL (
   SELECT max(e.position) AS head FROM refract.events e WHERE e.partition = c.partition
 ) h ON true
 LEFT JOIN LATERAL (
-  SELECT e.created_at FROM refract.events e
-  WHERE e.partition = c.partition AND e.position > c.position
-  ORDER BY e.position LIMIT 1
-) o ON true
-LEFT JOIN LATERAL (
-  SELECT count(*) AS lag FROM (
-    SELECT 1 FROM refract.events e
+  SELECT count(*) AS lag, min(unapplied.position) AS first_unapplied,
+         max(unapplied.position) AS counted_to
+  FROM (
+    SELECT e.position FROM refract.events e
     WHERE e.partition = c.partition AND e.position > c.position
+    ORDER BY e.partition, e.position
     LIMIT $1
   ) AS unapplied
 ) n ON true
+-- By primary key: asked for the first event after the checkpoint directly,
+-- the planner may walk the primary key and filter by partition, reading
+-- every later event of the other partitions when this one has none.
+LEFT JOIN LATERAL (
+  SELECT e.created_at FROM refract.events e WHERE e.position = n.first_unapplied
+) o ON true
 ORDER BY p.name, c.partition

@@ -1,3 +1,4 @@
+import { withTransaction } from '@refract/event-store';
 import type pg from 'pg';
 import { SQL } from './sql.js';
 
@@ -8,8 +9,10 @@ export interface PartitionLag {
   checkpoint: number;
   /** The last position of the partition in the log (0 when it has none). */
   headPosition: number;
-  /** Unapplied events of the partition, counted exactly up to `countLimit`. */
+  /** Unapplied events of the partition: exact up to `countLimit`, extrapolated beyond (`lagEstimated`). */
   lagEvents: number;
+  /** True when `lagEvents` passed `countLimit` and was extrapolated from the density of the counted part. */
+  lagEstimated: boolean;
   /** Seconds since the oldest unapplied event was appended; 0 when caught up. */
   lagSeconds: number;
   /** True when the partition stopped on a poison event (`onError: 'halt'`). */
@@ -54,7 +57,13 @@ export interface LagSnapshot {
 export interface LagMonitorOptions {
   /** A partition with work whose checkpoint stands still this long is stalled. @defaultValue 30000 */
   stallThresholdMs?: number;
-  /** Unapplied events are counted exactly up to this many per partition, so a huge lag costs a bounded read. @defaultValue 100000 */
+  /**
+   * Unapplied events are counted exactly up to this many per partition, so a
+   * huge lag costs a bounded read; beyond, the count is extrapolated. With
+   * 1,000, a sample of 2 projections × 32 partitions all 500,000 events
+   * behind on a log of a million took 55-80 ms (10,000: 450-540 ms).
+   * @defaultValue 1000
+   */
   countLimit?: number;
   /** A sample younger than this is reused rather than read again. @defaultValue 0 */
   maxAgeMs?: number;
@@ -72,6 +81,7 @@ interface LagRow {
   halted_at: string | null;
   head: string;
   lag: string;
+  counted_to: string | null;
   oldest_age_s: number | null;
   stuck_s: number | null;
   now: Date;
@@ -107,7 +117,7 @@ export class LagMonitor {
     options: LagMonitorOptions = {},
   ) {
     this.stallThresholdMs = options.stallThresholdMs ?? 30_000;
-    this.countLimit = options.countLimit ?? 100_000;
+    this.countLimit = options.countLimit ?? 1000;
     this.maxAgeMs = options.maxAgeMs ?? 0;
     this.rateWindowMs = options.rateWindowMs ?? 1000;
   }
@@ -124,10 +134,17 @@ export class LagMonitor {
   }
 
   private async read(): Promise<LagSnapshot> {
-    const [head, lag] = await Promise.all([
-      this.pool.query<{ head: string }>(SQL.headPosition),
-      this.pool.query<LagRow>(SQL.readLag, [this.countLimit]),
-    ]);
+    const { head, lag } = await withTransaction(this.pool, async (client) => {
+      // The planner's estimate for the capped counts is far above their cost
+      // and, on a small checkpoint table without statistics, crosses the JIT
+      // threshold: compiling then took ~300 ms of a read that ran in ~7 ms
+      // (a million events, 2 projections × 32 partitions, caught up).
+      await client.query('SET LOCAL jit = off');
+      return {
+        head: await client.query<{ head: string }>(SQL.headPosition),
+        lag: await client.query<LagRow>(SQL.readLag, [this.countLimit]),
+      };
+    });
     const headPosition = Number(head.rows[0]?.head ?? 0);
     const byProjection = new Map<string, LagRow[]>();
     for (const row of lag.rows) {
@@ -149,14 +166,23 @@ export class LagMonitor {
     const first = rows[0]!;
     const partitions = rows.flatMap((row): PartitionLag[] => {
       if (row.partition === null) return [];
-      const lagEvents = Number(row.lag);
+      const counted = Number(row.lag);
+      const checkpoint = Number(row.checkpoint);
+      const head = Number(row.head);
+      const countedTo = Number(row.counted_to ?? checkpoint);
+      // Capped: the rest of the partition is assumed as dense as the counted part.
+      const lagEstimated = counted >= this.countLimit && head > countedTo;
+      const lagEvents = lagEstimated
+        ? Math.round((counted * (head - checkpoint)) / (countedTo - checkpoint))
+        : counted;
       const halted = row.halted_at !== null;
       return [
         {
           partition: row.partition,
-          checkpoint: Number(row.checkpoint),
-          headPosition: Number(row.head),
+          checkpoint,
+          headPosition: head,
           lagEvents,
+          lagEstimated,
           lagSeconds: lagEvents > 0 ? round(Math.max(0, row.oldest_age_s ?? 0)) : 0,
           halted,
           stalledSeconds: lagEvents > 0 && !halted ? round(Math.max(0, row.stuck_s ?? 0)) : 0,

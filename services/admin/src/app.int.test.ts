@@ -5,7 +5,7 @@ import { defineProjection, type Projection } from '@refract/core';
 import { EventStore, migrate } from '@refract/event-store';
 import { orderProjections } from '@refract/example-orders';
 import { createLogger, createMetrics } from '@refract/observability';
-import { ProjectorWorker, registerProjection } from '@refract/projector';
+import { LagMonitor, ProjectorWorker, registerProjection } from '@refract/projector';
 import {
   createRebuildQueue,
   type RebuildQueue,
@@ -298,6 +298,15 @@ describe('projections, workers and the relay', () => {
     );
     expect(before.headPosition).toBe(Math.max(...facts.last.values()));
     expect(before.lagSeconds).toBeGreaterThan(0);
+    expect(before.partitions.some((p) => p.lagEstimated)).toBe(false);
+    // Past the count limit a partition's lag is extrapolated from the counted part, and says so.
+    const capped = await new LagMonitor(store.pool, { countLimit: 5 }).sample();
+    for (const p of capped.projections.find((x) => x.name === 'order_summary')!.partitions) {
+      const actual = facts.behind.get(p.partition)!;
+      expect(p.lagEstimated).toBe(actual > 5);
+      expect(p.lagEvents).toBeGreaterThanOrEqual(5);
+      expect(p.lagEvents).toBeLessThanOrEqual(4 * actual);
+    }
 
     workers.push(worker('orders', [...orderProjections]), worker('orders', [...orderProjections]));
     await Promise.all(workers.map((w) => w.start()));

@@ -34,7 +34,7 @@ export interface AppOptions {
   relayName?: string;
   /** @defaultValue 30000 */
   stallThresholdMs?: number;
-  /** @defaultValue 100000 */
+  /** Unapplied events counted exactly per partition; extrapolated beyond. @defaultValue 1000 */
   lagCountLimit?: number;
   /** @defaultValue 1000 */
   streamIntervalMs?: number;
@@ -93,7 +93,6 @@ export async function buildApp(options: AppOptions): Promise<AdminApp> {
     keyPrefix: options.keyPrefix,
     partitions: store.partitions,
     relayName: options.relayName ?? 'main',
-    lagCountLimit: options.lagCountLimit ?? 100_000,
     lag,
     rebuild: options.rebuild,
   });

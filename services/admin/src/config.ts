@@ -28,7 +28,7 @@ const schema = z
     ADMIN_STALL_THRESHOLD_MS: env.positiveInt('a positive number of milliseconds').default(30_000),
     ADMIN_STREAM_INTERVAL_MS: env.positiveInt('a positive number of milliseconds').default(1000),
     ADMIN_STREAM_HEARTBEAT_MS: env.positiveInt('a positive number of milliseconds').default(15_000),
-    ADMIN_LAG_COUNT_LIMIT: env.positiveInt('a positive number of events').default(100_000),
+    ADMIN_LAG_COUNT_LIMIT: env.positiveInt('a positive number of events').default(1000),
     ADMIN_REBUILD_WORKER: env.boolean.default(true),
     ADMIN_REBUILD_CONCURRENCY: env.positiveInt('a positive integer').default(1),
     ADMIN_DASHBOARD_DIR: z.string().optional(),
