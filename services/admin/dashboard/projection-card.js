@@ -111,7 +111,10 @@ export function createProjectionCard(name, onAction) {
       bar.firstChild.style.height = `${height.toFixed(0)}%`;
       bar.className = `bar ${lagLevel(lag)}`;
       const owner = p.owner ? `owner ${p.owner}` : 'no owner';
-      const text = `partition ${p.partition} · ${owner} · lag ${formatCount(lag)} · checkpoint ${formatCount(p.checkpoint)}`;
+      // Admin caps the count on a huge lag and extrapolates beyond (lagEstimated).
+      const approx = p.lagEstimated ? '≈' : '';
+      const halted = p.halted ? ' · HALTED' : '';
+      const text = `partition ${p.partition} · ${owner} · lag ${approx}${formatCount(lag)} · checkpoint ${formatCount(p.checkpoint)}${halted}`;
       bar.title = text;
       bar.setAttribute('aria-label', text);
       bar.dataset.owner = p.owner ?? '';
@@ -183,7 +186,8 @@ export function createProjectionCard(name, onAction) {
             : '';
         setText(stalled, `STALLED${since}: events are waiting and the checkpoints do not move`);
       }
-      setText(lagEvents.value, formatCount(projection.lagEvents));
+      const estimated = (projection.partitions ?? []).some((p) => p.lagEstimated);
+      setText(lagEvents.value, `${estimated ? '≈ ' : ''}${formatCount(projection.lagEvents)}`);
       lagEvents.value.className = lagLevel(projection.lagEvents);
       setText(lagSeconds.value, formatSeconds(projection.lagSeconds));
       setText(rate.value, formatRate(projection.eventsPerSecond));

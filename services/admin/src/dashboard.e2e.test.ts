@@ -95,7 +95,9 @@ const card = (projection: string) => `[data-projection="${projection}"]`;
 
 async function lagShown(projection: string): Promise<number> {
   const text = await page.textContent(`${card(projection)} [data-field="lagEvents"]`);
-  return Number((text ?? '').replaceAll(',', ''));
+  // "1,998" or "≈ 12,000"; "–" (no figure yet) is NaN, never 0.
+  const digits = (text ?? '').replace(/[^\d]/g, '');
+  return digits === '' ? Number.NaN : Number(digits);
 }
 
 beforeAll(async () => {
