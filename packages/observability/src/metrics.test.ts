@@ -10,6 +10,12 @@ describe('createMetrics', () => {
     expect(metrics.contentType).toMatch(/^text\/plain/);
   });
 
+  it('leaves out the default gauges named like counters (promtool refuses them), keeping their per-type twins', async () => {
+    const text = await createMetrics().render();
+    expect(text).not.toMatch(/^nodejs_active_\w+_total/m);
+    expect(text).toMatch(/^# TYPE nodejs_active_handles gauge/m);
+  });
+
   it('defines counters and histograms on its own registry', async () => {
     const a = createMetrics({ defaultMetrics: false });
     const b = createMetrics({ defaultMetrics: false });

@@ -38,9 +38,22 @@ export interface MetricsOptions {
  * component, instead of prom-client's global registry, so tests can build
  * as many apps as they like without name clashes.
  */
+/**
+ * prom-client's gauges named like counters: `promtool check metrics` refuses
+ * them, and each is the sum over its `nodejs_active_*{type}` twin, which stays.
+ */
+const MISNAMED_DEFAULT_METRICS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
 export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
-  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  if (options.defaultMetrics ?? true) {
+    collectDefaultMetrics({ register: registry });
+    for (const name of MISNAMED_DEFAULT_METRICS) registry.removeSingleMetric(name);
+  }
 
   function define<M>(name: string, kind: abstract new (...args: never[]) => M, create: () => M): M {
     const existing = registry.getSingleMetric(name);

@@ -4,9 +4,15 @@ import type { RelayStatus } from './relay.js';
 /**
  * The relay's metrics on a process's registry. Gauges read the relay's
  * status when scraped; the returned callback feeds the counters (pass it as
- * the relay's `onPublished`).
+ * the relay's `onPublished`). `headPosition` (the relay's own, usually) lets
+ * the leader report how far it trails the log; followers report 0, so
+ * `max()` over the processes of one relay is the lag.
  */
-export function relayMetrics(metrics: Metrics, status: () => RelayStatus | undefined) {
+export function relayMetrics(
+  metrics: Metrics,
+  status: () => RelayStatus | undefined,
+  headPosition?: () => Promise<number> | undefined,
+) {
   metrics.gauge({
     name: 'refract_relay_leader',
     help: '1 while this process holds relay leadership, else 0.',
@@ -21,6 +27,31 @@ export function relayMetrics(metrics: Metrics, status: () => RelayStatus | undef
       this.set(status()?.publishedPosition ?? 0);
     },
   });
+  if (headPosition) {
+    const head = metrics.gauge({
+      name: 'refract_relay_head_position',
+      help: 'The highest committed position in the log, read at scrape by the leader; 0 on followers.',
+    });
+    metrics.gauge({
+      name: 'refract_relay_unpublished_events',
+      help: 'Committed events the leader has not published yet (head minus published position); 0 on followers.',
+      async collect() {
+        const now = status();
+        if (!now?.leader) {
+          head.set(0);
+          this.set(0);
+          return;
+        }
+        try {
+          const position = (await headPosition()) ?? now.publishedPosition;
+          head.set(position);
+          this.set(Math.max(0, position - now.publishedPosition));
+        } catch {
+          // Postgres unreachable: keep the last values; the relay's own logs say why.
+        }
+      },
+    });
+  }
   metrics.gauge({
     name: 'refract_relay_gap_held_seconds',
     help: 'How long the relay has been held by a gap (a position that may still commit); 0 when not held.',

@@ -72,6 +72,8 @@ export class Relay {
   private redisAvailable = true;
   private dirty = false;
   private wakeUp: (() => void) | undefined;
+  /** A one-connection pool for scrapes, apart from the leader's session so a scrape never waits behind a round. */
+  private headPool: pg.Pool | undefined;
 
   constructor(private readonly options: RelayOptions) {
     this.keyPrefix = options.keyPrefix ?? 'refract:';
@@ -102,12 +104,33 @@ export class Relay {
     };
   }
 
+  /**
+   * The highest committed position in the log, read when asked (for the lag
+   * metric on scrape), never in the publishing loop.
+   */
+  async headPosition(): Promise<number> {
+    if (this.stopping) return this.published;
+    if (!this.headPool) {
+      this.headPool = new pg.Pool({
+        connectionString: this.options.databaseUrl,
+        max: 1,
+        application_name: `refract-relay-${this.name}-metrics`,
+        idleTimeoutMillis: 30_000,
+      });
+      // An idle connection dropped by an outage: the next scrape reconnects.
+      this.headPool.on('error', () => {});
+    }
+    const result = await this.headPool.query<{ head: string }>(SQL.headPosition);
+    return Number(result.rows[0]!.head);
+  }
+
   /** Stops publishing and gives up leadership at once (the lock goes with the connection). Idempotent. */
   close(): Promise<void> {
     this.closed ??= (async () => {
       this.stopping = true;
       this.wake();
       await this.running;
+      await this.headPool?.end().catch(() => {});
       this.log?.info('relay stopped');
     })();
     return this.closed;

@@ -7,5 +7,6 @@ export const SQL = {
   lastPositions: load('last-positions'),
   loadCheckpoint: load('load-checkpoint'),
   saveCheckpoint: load('save-checkpoint'),
+  headPosition: load('head-position'),
   relayState: load('relay-state'),
 } as const;

@@ -17,6 +17,12 @@ export function workerMetrics(metrics: Metrics, worker: () => ProjectorWorker | 
     labelNames: ['projection'] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
   });
+  const batchEvents = metrics.histogram({
+    name: 'refract_projector_batch_events',
+    help: 'Events applied by one batch transaction (handled types only), by projection.',
+    labelNames: ['projection'] as const,
+    buckets: [0, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000],
+  });
   const parked = metrics.counter({
     name: 'refract_projector_parked_events_total',
     help: 'Events parked after their last attempt, by projection.',
@@ -44,5 +50,6 @@ export function workerMetrics(metrics: Metrics, worker: () => ProjectorWorker | 
     applied.inc({ projection }, outcome.applied);
     if (outcome.parked > 0) parked.inc({ projection }, outcome.parked);
     batches.observe({ projection }, durationMs / 1000);
+    batchEvents.observe({ projection }, outcome.applied);
   };
 }

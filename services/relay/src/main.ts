@@ -29,7 +29,11 @@ async function main(): Promise<void> {
     windowSize: config.RELAY_WINDOW_SIZE,
     batchSize: config.RELAY_BATCH_SIZE,
     logger,
-    onPublished: relayMetrics(metrics, () => holder.relay?.status()),
+    onPublished: relayMetrics(
+      metrics,
+      () => holder.relay?.status(),
+      () => holder.relay?.headPosition(),
+    ),
   });
   holder.relay = relay;
   relay.start();

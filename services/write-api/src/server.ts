@@ -62,7 +62,11 @@ export async function startWriteApi(
       windowSize: config.relay.windowSize,
       batchSize: config.relay.batchSize,
       logger,
-      onPublished: relayMetrics(metrics, () => holder.relay?.status()),
+      onPublished: relayMetrics(
+        metrics,
+        () => holder.relay?.status(),
+        () => holder.relay?.headPosition(),
+      ),
     });
     holder.relay = relay;
     relay.start();

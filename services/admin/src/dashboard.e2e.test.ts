@@ -1,0 +1,248 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { migrate } from '@refract/event-store';
+import { generateWorkload, type WorkloadEvent } from '@refract/example-orders';
+import {
+  createTestDatabase,
+  createTestRedisNamespace,
+  eventually,
+  freePort,
+  type ServiceProcess,
+  startServiceProcess,
+  type TestDatabase,
+  type TestRedisNamespace,
+} from '@refract/testing';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// The dashboard in a real browser (the system Chromium) against the real
+// stack: write-api with the relay, one worker of the orders pool, admin.
+
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const CHROMIUM = '/usr/bin/chromium';
+const SCREENSHOTS = join(REPO_ROOT, 'test-results');
+const TOKEN = 'dashboard-e2e-token-0123456789';
+const EVENTS = 2000;
+const main = (service: string) => join(REPO_ROOT, 'services', service, 'src', 'main.ts');
+
+let db: TestDatabase;
+let ns: TestRedisNamespace;
+let profile: string;
+let context: BrowserContext;
+let page: Page;
+let writeApi: string;
+let admin: string;
+const processes: ServiceProcess[] = [];
+/** Every confirmation the page asked for; each is accepted. */
+const confirmations: string[] = [];
+const pageErrors: string[] = [];
+/** Every URL the page asked for: all must be admin's (no CDN, works offline). */
+const requested: string[] = [];
+
+async function start(service: string, portVariable: string, env: Record<string, string>) {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  processes.push(
+    await startServiceProcess(
+      main(service),
+      {
+        DATABASE_URL: db.url,
+        REDIS_URL: ns.url,
+        REDIS_KEY_PREFIX: ns.prefix,
+        [portVariable]: String(port),
+        ...env,
+      },
+      `${base}/readyz`,
+    ),
+  );
+  return base;
+}
+
+/** Appends whole order streams, eight requests at a time. */
+async function appendStreams(events: WorkloadEvent[]): Promise<void> {
+  const streams = new Map<string, WorkloadEvent[]>();
+  for (const item of events) {
+    const list = streams.get(item.streamId) ?? [];
+    list.push(item);
+    streams.set(item.streamId, list);
+  }
+  const queue = [...streams.entries()];
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) {
+        const [streamId, items] = next;
+        const response = await fetch(`${writeApi}/streams/${streamId}/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ expectedVersion: 'no_stream', events: items.map((i) => i.event) }),
+        });
+        expect(response.status).toBe(201);
+      }
+    }),
+  );
+}
+
+if (!existsSync(CHROMIUM)) {
+  // .ci/run installs it, so CI always runs this test.
+  console.warn(
+    `${CHROMIUM} is missing: skipping the dashboard browser test (apt-get install chromium)`,
+  );
+}
+
+const card = (projection: string) => `[data-projection="${projection}"]`;
+
+async function lagShown(projection: string): Promise<number> {
+  const text = await page.textContent(`${card(projection)} [data-field="lagEvents"]`);
+  // "1,998" or "≈ 12,000"; "–" (no figure yet) is NaN, never 0.
+  const digits = (text ?? '').replace(/[^\d]/g, '');
+  return digits === '' ? Number.NaN : Number(digits);
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) return;
+  db = await createTestDatabase('dashboard_e2e');
+  ns = createTestRedisNamespace('dashboard_e2e');
+  await migrate({ databaseUrl: db.url, partitions: 4 });
+  writeApi = await start('write-api', 'WRITE_API_PORT', { WRITE_API_HOST: '127.0.0.1' });
+  await start('projector-worker', 'WORKER_PORT', {
+    POOL: 'orders',
+    WORKER_HOST: '127.0.0.1',
+    WORKER_HEARTBEAT_MS: '250',
+  });
+  admin = await start('admin', 'ADMIN_PORT', {
+    ADMIN_HOST: '127.0.0.1',
+    ADMIN_TOKEN: TOKEN,
+    ADMIN_STREAM_INTERVAL_MS: '500',
+  });
+
+  profile = mkdtempSync(join(tmpdir(), 'refract-chromium-'));
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+    viewport: { width: 1280, height: 900 },
+    // No bar animations: a screenshot shows the state the assertions saw.
+    reducedMotion: 'reduce',
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on('dialog', (dialog) => {
+    confirmations.push(dialog.message());
+    void dialog.accept();
+  });
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('request', (request) => requested.push(request.url()));
+});
+
+afterAll(async () => {
+  await context?.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+  await Promise.all(processes.map((p) => p.stop()));
+  await ns?.cleanup();
+  await db?.drop();
+});
+
+describe.skipIf(!existsSync(CHROMIUM))('the lag dashboard in Chromium', () => {
+  it('asks for the token, then shows both projections, the pool and the relay, live', async () => {
+    await page.goto(`${admin}/`);
+    await page.waitForSelector('#token-dialog[open]');
+    await page.fill('#token-input', TOKEN);
+    await page.click('#token-submit');
+    await page.waitForSelector(card('order_summary'));
+    await page.waitForSelector(card('customer_stats'));
+    await page.waitForSelector('#connection[data-state="live"]');
+    await page.waitForSelector('[data-pool="orders"] .worker');
+    await page.waitForSelector('#relay [data-field="leader"]:not(.warn)');
+    // A string, evaluated in the page: this file is compiled without the DOM's types.
+    expect(await page.evaluate("sessionStorage.getItem('refract.adminToken')")).toBe(TOKEN);
+    expect(
+      requested.filter((url) => !url.startsWith(`${admin}/`) && !url.startsWith('data:')),
+    ).toEqual([]);
+  });
+
+  it('builds no markup from strings: no innerHTML or its relatives in the page', () => {
+    const dir = join(REPO_ROOT, 'services', 'admin', 'dashboard');
+    for (const file of readdirSync(dir).filter((name) => name.endsWith('.js'))) {
+      const source = readFileSync(join(dir, file), 'utf8');
+      expect(source, file).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write/);
+    }
+  });
+
+  it('shows the lag rise while a projection is paused and fall back to 0 once resumed', async () => {
+    await page.click(`${card('customer_stats')} [data-action="pause"]`);
+    await page.waitForSelector(
+      `${card('customer_stats')} [data-field="status"][data-status="paused"]`,
+    );
+    expect(confirmations.at(-1)).toMatch(/^Pause customer_stats\?/);
+
+    await appendStreams([...generateWorkload({ events: EVENTS })]);
+    await eventually(async () => expect(await lagShown('customer_stats')).toBeGreaterThan(0), {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+    });
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-lag.png'), fullPage: true });
+    // The other projection of the pool goes on.
+    await eventually(async () => expect(await lagShown('order_summary')).toBe(0), {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+    });
+
+    await page.click(`${card('customer_stats')} [data-action="resume"]`);
+    await page.waitForSelector(
+      `${card('customer_stats')} [data-field="status"][data-status="running"]`,
+    );
+    await eventually(async () => expect(await lagShown('customer_stats')).toBe(0), {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+    });
+    // The sparkline has drawn what it saw.
+    const peak = await page.textContent(`${card('customer_stats')} .spark-lag .spark-peak`);
+    expect(Number((peak ?? '').replace(/[^\d]/g, ''))).toBeGreaterThan(0);
+  });
+
+  it('rebuilds a projection from its button and shows the progress bar reach done', async () => {
+    const box = `${card('order_summary')} .rebuild`;
+    await page.click(`${card('order_summary')} [data-action="rebuild"]`);
+    expect(confirmations.at(-1)).toMatch(/^Rebuild order_summary\?/);
+    await page.waitForSelector(`${box}:not([hidden])`);
+    const states = new Set<string>();
+    await eventually(
+      async () => {
+        const state = await page.getAttribute(box, 'data-state');
+        if (state) states.add(state);
+        expect(state).toBe('completed');
+      },
+      { timeoutMs: 90_000, intervalMs: 100 },
+    );
+    expect(await page.getAttribute(`${box} [role="progressbar"]`, 'aria-valuenow')).toBe('100');
+    expect(states.size).toBeGreaterThan(1);
+    // Done means every event it had to replay was replayed.
+    expect(await page.textContent(`${box} .job-figures`)).toMatch(/^([\d,]+) \/ \1 events/);
+
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await page.screenshot({ path: join(SCREENSHOTS, 'dashboard.png'), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-phone.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('asks for the token again when the API refuses it', async () => {
+    await page.evaluate("sessionStorage.setItem('refract.adminToken', 'wrong-token-wrong-token')");
+    await page.reload();
+    await page.waitForSelector('#token-dialog[open]');
+    await page.waitForSelector('#connection[data-state="unauthorized"]');
+    await page.fill('#token-input', TOKEN);
+    await page.click('#token-submit');
+    await page.waitForSelector('#connection[data-state="live"]');
+  });
+});
