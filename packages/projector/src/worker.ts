@@ -77,6 +77,7 @@ export class ProjectorWorker {
   private lastHeartbeat: Date | null = null;
   private heartbeatFailing = false;
   private listener: pg.Client | undefined;
+  private listening: Promise<void> | undefined;
   private listenFailing = false;
   private flagsDirty = false;
   private refreshing: Promise<void> | undefined;
@@ -145,6 +146,7 @@ export class ProjectorWorker {
       clearInterval(this.timer);
       await this.ticking;
       await this.refreshing;
+      await this.listening;
       await this.listener?.end().catch(() => {});
       await Promise.all([...this.runners.keys()].map((p) => this.drop(p)));
       await this.membership?.leave().catch(() => {});
@@ -158,7 +160,10 @@ export class ProjectorWorker {
   private async tick(): Promise<void> {
     if (this.closing || !this.membership || !this.store) return;
     try {
-      await this.listen();
+      // In the background: a slow connect must not delay the heartbeat.
+      this.listening ??= this.listen().finally(() => {
+        this.listening = undefined;
+      });
       await this.refreshFlags();
       const members = await this.membership.heartbeat();
       this.lastHeartbeat = new Date();

@@ -1,170 +1,99 @@
-import { EventStore, migrate } from '@refract/event-store';
-import {
-  customerStatsProjection,
-  expectedReadModels,
-  generateWorkload,
-  orderProjections,
-  type WorkloadEvent,
-} from '@refract/example-orders';
+import type { EventStore } from '@refract/event-store';
+import { customerStatsProjection, generateWorkload } from '@refract/example-orders';
 import { createLogger } from '@refract/observability';
-import { ProjectorWorker } from '@refract/projector';
-import { Relay } from '@refract/relay';
-import { createRedisClient } from '@refract/stream-bus';
-import {
-  createTestDatabase,
-  createTestRedisNamespace,
-  eventually,
-  type TestDatabase,
-  type TestRedisNamespace,
-} from '@refract/testing';
+import { eventually } from '@refract/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { dropVersion, rebuildProjection } from './rebuild.js';
+import {
+  appendWorkload,
+  caughtUp,
+  customerStats,
+  expectedStats,
+  liveVersionOf,
+  monotonicReader,
+  startOrdersStack,
+} from './testing/orders-harness.js';
 
 const logger = createLogger({ service: 'rebuild-test', level: 'silent' });
-let db: TestDatabase;
-let ns: TestRedisNamespace;
+let stack: Awaited<ReturnType<typeof startOrdersStack>>;
 let store: EventStore;
-let relay: Relay;
-let worker: ProjectorWorker;
 
 beforeAll(async () => {
-  db = await createTestDatabase('rebuild');
-  ns = createTestRedisNamespace('rebuild');
-  await migrate({ databaseUrl: db.url, partitions: 8 });
-  store = await EventStore.open({ databaseUrl: db.url });
-  relay = new Relay({
-    databaseUrl: db.url,
-    redis: createRedisClient(ns.url),
-    keyPrefix: ns.prefix,
-  });
-  relay.start();
-  worker = new ProjectorWorker({
-    databaseUrl: db.url,
-    redisUrl: ns.url,
-    keyPrefix: ns.prefix,
-    pool: 'orders',
-    projections: [...orderProjections],
-    heartbeatMs: 200,
-    blockMs: 200,
-    logger,
-  });
-  await worker.start();
+  stack = await startOrdersStack('rebuild');
+  store = stack.store;
 });
 
 afterAll(async () => {
-  await worker?.close();
-  await relay?.close();
-  await store?.close();
-  await ns?.cleanup();
-  await db?.drop();
+  await stack?.close();
 });
 
-async function appendAll(events: WorkloadEvent[]): Promise<void> {
-  const tails = new Map<string, Promise<unknown>>();
-  const inFlight = new Set<Promise<unknown>>();
-  for (const item of events) {
-    const next = (tails.get(item.streamId) ?? Promise.resolve()).then(() =>
-      store.append(item.streamId, [item.event], {
-        expectedVersion: item.version === 0 ? 'no_stream' : item.version - 1,
-      }),
-    );
-    tails.set(item.streamId, next);
-    inFlight.add(next);
-    void next.finally(() => inFlight.delete(next));
-    if (inFlight.size >= 32) await Promise.race(inFlight);
-  }
-  await Promise.all(inFlight);
-}
-
-async function customerStats(table: string) {
-  const rows = await store.pool.query<{
-    customer_id: string;
-    orders_placed: number;
-    orders_shipped: number;
-    orders_cancelled: number;
-    lifetime_value_cents: string;
-  }>(`SELECT * FROM ${table}`);
-  return new Map(
-    rows.rows.map((r) => [
-      r.customer_id,
-      [r.orders_placed, r.orders_shipped, r.orders_cancelled, Number(r.lifetime_value_cents)],
-    ]),
-  );
-}
-
-function expectedStats(events: WorkloadEvent[]) {
-  return new Map(
-    [...expectedReadModels(events).customers.values()].map((c) => [
-      c.customerId,
-      [c.ordersPlaced, c.ordersShipped, c.ordersCancelled, c.lifetimeValueCents],
-    ]),
-  );
-}
-
-async function caughtUp(version: number): Promise<boolean> {
-  const head = await store.headPosition();
-  const behind = await store.pool.query(
-    `SELECT 1 FROM refract.projection_checkpoints
-     WHERE projection = 'customer_stats' AND version = $1 AND position < $2 LIMIT 1`,
-    [version, head],
-  );
-  return behind.rowCount === 0;
-}
-
-it('rebuilds customer_stats beside the live version while appends continue; reads never fail nor see a half-built table', async () => {
-  const all = [...generateWorkload({ events: 16_000, seed: 11 })];
-  await appendAll(all.slice(0, 12_000));
-  await eventually(async () => expect(await caughtUp(1)).toBe(true), { timeoutMs: 60_000 });
-  const before = (await customerStats('projections.customer_stats')).size;
-
-  // Readers every few milliseconds during the whole rebuild.
-  let reading = true;
-  let reads = 0;
-  const failures: unknown[] = [];
-  let smallest = Number.POSITIVE_INFINITY;
-  const reader = (async () => {
-    while (reading) {
-      try {
-        const rows = await store.pool.query<{ n: number }>(
-          'SELECT count(*)::int AS n FROM projections.customer_stats',
-        );
-        smallest = Math.min(smallest, rows.rows[0]!.n);
-        reads += 1;
-      } catch (error) {
-        failures.push(error);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 3));
-    }
-  })();
-  const appending = appendAll(all.slice(12_000));
-  const progress: number[] = [];
-  const result = await rebuildProjection({
-    store,
-    projection: customerStatsProjection,
-    batchSize: 1000,
-    logger,
-    onProgress: (p) => progress.push(p.processed),
+it('rebuilds customer_stats beside the live version while appends continue; reads never fail, never see a half-built table, never step backwards', async () => {
+  const all = [...generateWorkload({ events: 30_000, seed: 11 })];
+  const first = await appendWorkload(store, all.slice(0, 6_000));
+  await eventually(async () => expect(await caughtUp(store, 'customer_stats', 1)).toBe(true), {
+    timeoutMs: 60_000,
   });
-  await appending;
-  await eventually(async () => expect(await caughtUp(2)).toBe(true), { timeoutMs: 60_000 });
-  reading = false;
-  await reader;
+  const before = (await customerStats(store, 'projections.customer_stats')).size;
+
+  // The rebuild sees the head through a relay checkpoint frozen here, while
+  // appends go on and the live worker follows them: at the swap v1 is well
+  // ahead of what the rebuild replayed, the case where a swap without the
+  // tail step shows readers an older state on v2 than they just saw on v1.
+  const frozen = await store.pool.query<{ position: number }>(
+    `INSERT INTO refract.relay_checkpoints (name, position)
+     SELECT 'frozen', position FROM refract.relay_checkpoints WHERE name = 'main'
+     RETURNING position`,
+  );
+  const reader = monotonicReader(store, before);
+  let appending = true;
+  const rest = appendWorkload(store, all.slice(6_000), { concurrency: 8, stop: () => !appending });
+  const progress: number[] = [];
+  let result: Awaited<ReturnType<typeof rebuildProjection>>;
+  try {
+    // The live worker is well past the frozen head before the rebuild starts.
+    await eventually(
+      async () => {
+        const v1 = await store.pool.query<{ position: number }>(
+          `SELECT min(position)::bigint AS position FROM refract.projection_checkpoints
+           WHERE projection = 'customer_stats' AND version = 1`,
+        );
+        expect(v1.rows[0]!.position).toBeGreaterThan(frozen.rows[0]!.position + 200);
+      },
+      { timeoutMs: 60_000 },
+    );
+    result = await rebuildProjection({
+      store,
+      projection: customerStatsProjection,
+      batchSize: 500,
+      relayName: 'frozen',
+      logger,
+      onProgress: (p) => progress.push(p.processed),
+    });
+  } finally {
+    appending = false;
+  }
+  const appended = [...first, ...(await rest)];
+  await eventually(async () => expect(await caughtUp(store, 'customer_stats', 2)).toBe(true), {
+    timeoutMs: 60_000,
+  });
+  const reads = await reader.stop();
 
   expect(result.version).toBe(2);
-  expect(failures).toEqual([]);
-  expect(reads).toBeGreaterThan(10);
-  // Customers only ever appear: a count below the one before the rebuild would be a half-built table.
-  expect(smallest).toBeGreaterThanOrEqual(before);
+  expect(result.pauseMs).toBeGreaterThanOrEqual(0);
+  expect(reads.failures).toEqual([]);
+  expect(reads.reads).toBeGreaterThan(10);
+  expect(reads.thin).toEqual([]);
+  expect(reads.backwards).toEqual([]);
+  // Still appending at the swap: otherwise the test proves nothing about it.
+  expect(appended.length).toBeGreaterThan(6_000);
+  expect(appended.length).toBeLessThan(all.length);
   expect(progress.at(-1)).toBeGreaterThan(0);
-  const live = await store.pool.query<{ live_version: number }>(
-    "SELECT live_version FROM refract.projections WHERE name = 'customer_stats'",
-  );
-  expect(live.rows[0]!.live_version).toBe(2);
-  const want = expectedStats(all);
-  expect(await customerStats('projections.customer_stats_v2')).toEqual(want);
-  expect(await customerStats('projections.customer_stats')).toEqual(want);
+  expect(await liveVersionOf(store, 'customer_stats')).toBe(2);
+  const want = expectedStats(appended);
+  expect(await customerStats(store, 'projections.customer_stats_v2')).toEqual(want);
+  expect(await customerStats(store, 'projections.customer_stats')).toEqual(want);
   // v1 is kept until the next rebuild.
-  expect((await customerStats('projections.customer_stats_v1')).size).toBeGreaterThan(0);
+  expect((await customerStats(store, 'projections.customer_stats_v1')).size).toBeGreaterThan(0);
 }, 180_000);
 
 it('an aborted rebuild leaves the live version alone, and its tables can be dropped', async () => {
@@ -179,10 +108,7 @@ it('an aborted rebuild leaves the live version alone, and its tables can be drop
     }),
   ).rejects.toThrow();
   await dropVersion(store, customerStatsProjection, 3);
-  const live = await store.pool.query<{ live_version: number }>(
-    "SELECT live_version FROM refract.projections WHERE name = 'customer_stats'",
-  );
-  expect(live.rows[0]!.live_version).toBe(2);
+  expect(await liveVersionOf(store, 'customer_stats')).toBe(2);
   const tables = await store.pool.query(
     "SELECT 1 FROM pg_tables WHERE schemaname = 'projections' AND tablename LIKE 'customer_stats%_v3'",
   );

@@ -1,5 +1,5 @@
 import { type Projection, versionedTable } from '@refract/core';
-import { type EventStore, isConnectionError, withTransaction } from '@refract/event-store';
+import { type EventStore, withTransaction } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
 import {
   applyToSlot,
@@ -98,7 +98,10 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
   };
 
   /** Brings each partition of v+1 to its target position, `concurrency` partitions at a time. */
-  const replay = async (targets: ReadonlyMap<number, number>): Promise<number> => {
+  const replay = async (
+    targets: ReadonlyMap<number, number>,
+    { reports = true } = {},
+  ): Promise<number> => {
     let applied = 0;
     const queue = [...targets.keys()];
     const runOne = async () => {
@@ -120,7 +123,9 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
           processed += outcome.applied;
           if (slot.halted) throw new Error(`partition ${partition} halted on a poison event`);
           // Periodic, not per batch: a report counts the handled events of the whole log.
-          if (options.onProgress && Date.now() - reportedAt >= progressIntervalMs) await report();
+          if (reports && options.onProgress && Date.now() - reportedAt >= progressIntervalMs) {
+            await report();
+          }
         }
       }
     };
@@ -200,12 +205,10 @@ async function swap(
   projection: Projection,
   live: number,
   version: number,
-  replay: (targets: ReadonlyMap<number, number>) => Promise<number>,
+  replay: (targets: ReadonlyMap<number, number>, o: { reports: boolean }) => Promise<number>,
 ): Promise<{ pauseMs: number; tail: number }> {
-  const client = await store.pool.connect();
-  let broken: Error | undefined;
-  try {
-    await client.query('BEGIN');
+  let paused = 0;
+  const tail = await withTransaction(store.pool, async (client) => {
     await client.query('SELECT 1 FROM refract.projections WHERE name = $1 FOR UPDATE', [
       projection.name,
     ]);
@@ -213,8 +216,17 @@ async function swap(
       SQL.lockLiveCheckpoints,
       [projection.name, live],
     );
-    const paused = performance.now();
-    const tail = await replay(new Map(locked.rows.map((r) => [r.partition, r.position])));
+    paused = performance.now();
+    // Only the partitions v+1 is behind in; no progress reports while paused.
+    const target = await client.query<{ partition: number; position: number }>(
+      'SELECT partition, position FROM refract.projection_checkpoints WHERE projection = $1 AND version = $2',
+      [projection.name, version],
+    );
+    const at = new Map(target.rows.map((r) => [r.partition, r.position]));
+    const behind = locked.rows.filter((r) => (at.get(r.partition) ?? 0) < r.position);
+    const applied = await replay(new Map(behind.map((r) => [r.partition, r.position])), {
+      reports: false,
+    });
     for (const table of projection.tables) {
       await client.query(
         `CREATE OR REPLACE VIEW projections.${table} AS SELECT * FROM ${versionedTable(table, version)}`,
@@ -225,15 +237,9 @@ async function swap(
       [projection.name, version],
     );
     await client.query('SELECT pg_notify($1, $2)', [PROJECTIONS_CHANNEL, projection.name]);
-    await client.query('COMMIT');
-    return { pauseMs: performance.now() - paused, tail };
-  } catch (error) {
-    if (isConnectionError(error)) broken = error as Error;
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    client.release(broken);
-  }
+    return applied;
+  });
+  return { pauseMs: performance.now() - paused, tail };
 }
 
 /** Versions older than the live one are retired by a new rebuild (the live one is kept). */
