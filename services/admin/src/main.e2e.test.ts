@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { migrate } from '@refract/event-store';
 import {
@@ -49,6 +50,51 @@ describe('admin main', () => {
     expect(code).toBe(1);
     expect(stderr).toContain('admin: invalid configuration');
     expect(stderr).toContain('ADMIN_TOKEN: is required');
+  });
+
+  it('in dev mode generates a token, logs it once, and accepts it', async () => {
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      ['--conditions=@refract/source', '--import', 'tsx', MAIN],
+      {
+        cwd: REPO_ROOT,
+        env: {
+          PATH: process.env.PATH ?? '',
+          ADMIN_DEV_MODE: 'true',
+          ADMIN_PORT: String(port),
+          ADMIN_HOST: '127.0.0.1',
+          ADMIN_REBUILD_WORKER: 'false',
+          DATABASE_URL: db.url,
+          REDIS_URL: ns.url,
+          REDIS_KEY_PREFIX: ns.prefix,
+        },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    try {
+      const lines: Record<string, unknown>[] = [];
+      const listening = new Promise<void>((resolve, reject) => {
+        createInterface({ input: child.stdout! }).on('line', (line) => {
+          const record = JSON.parse(line) as Record<string, unknown>;
+          lines.push(record);
+          if (record.msg === 'admin listening') resolve();
+        });
+        child.once('exit', (code) => reject(new Error(`exited with ${code}`)));
+      });
+      await listening;
+      const generated = lines.filter((l) => typeof l.generatedToken === 'string');
+      expect(generated).toHaveLength(1);
+      const token = generated[0]!.generatedToken as string;
+      const base = `http://127.0.0.1:${port}/api/relay`;
+      expect((await fetch(base, { headers: { authorization: 'Bearer wrong' } })).status).toBe(403);
+      expect((await fetch(base, { headers: { authorization: `Bearer ${token}` } })).status).toBe(
+        200,
+      );
+    } finally {
+      child.kill('SIGTERM');
+      if (child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve));
+    }
   });
 
   it('serves the API behind the token and stops cleanly on SIGTERM with a stream open', async () => {

@@ -26,9 +26,10 @@ export async function startAdmin(
   metrics: Metrics = createMetrics(),
 ): Promise<AdminServer> {
   if (config.tokenGenerated) {
-    // Dev mode only (the config refuses a missing token otherwise): shown once so the dashboard can be opened.
+    // Dev mode only (the config refuses a missing token otherwise): shown once so the
+    // dashboard can be opened. Not under `token`, which the logger redacts.
     logger.warn(
-      { token: config.token },
+      { generatedToken: config.token },
       'ADMIN_TOKEN not set; generated one for this run (dev mode)',
     );
   }
