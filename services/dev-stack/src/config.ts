@@ -20,12 +20,7 @@ const schema = z.object({
   DATABASE_URL: env.databaseUrl.optional(),
   REDIS_URL: env.redisUrl.optional(),
   REDIS_KEY_PREFIX: env.redisKeyPrefix,
-  REFRACT_PARTITIONS: z.coerce
-    .number({ error: 'must be an integer from 1 to 4096' })
-    .int('must be an integer from 1 to 4096')
-    .min(1, 'must be an integer from 1 to 4096')
-    .max(4096, 'must be an integer from 1 to 4096')
-    .optional(),
+  REFRACT_PARTITIONS: env.partitions.optional(),
   WRITE_API_PORT: env.port(1).default(4000),
   QUERY_API_PORT: env.port(1).default(4001),
   /** Worker i listens on WORKER_PORT + i. */

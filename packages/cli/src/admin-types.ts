@@ -1,0 +1,82 @@
+/** The admin API's bodies as the CLI reads them (`API.md`, admin section). */
+
+export type ProjectionStatus = 'running' | 'paused' | 'rebuilding' | 'halted';
+
+export interface PartitionInfo {
+  partition: number;
+  checkpoint: number | string | null;
+  owner: string | null;
+  lagEvents: number;
+}
+
+export interface RebuildProgress {
+  jobId: string;
+  state: string;
+  processed: number;
+  total: number | null;
+  eventsPerSecond: number | null;
+  etaSeconds: number | null;
+}
+
+export interface ProjectionInfo {
+  name: string;
+  version: number;
+  pool: string;
+  status: ProjectionStatus | string;
+  headPosition: number | string | null;
+  lagEvents: number;
+  lagSeconds: number | null;
+  eventsPerSecond: number | null;
+  parked: number;
+  partitions: PartitionInfo[];
+  rebuild: RebuildProgress | null;
+}
+
+export interface WorkerInfo {
+  id: string;
+  pool: string;
+  host: string;
+  pid: number;
+  partitions: number[];
+  /** ISO time or epoch milliseconds. */
+  lastHeartbeat: string | number | null;
+}
+
+export interface RelayInfo {
+  leader: string | null;
+  publishedPosition: number | string | null;
+  headPosition: number | string | null;
+  lagEvents: number;
+}
+
+export interface JobInfo {
+  jobId: string;
+  projection: string;
+  state: string;
+  processed: number;
+  total: number | null;
+  eventsPerSecond: number | null;
+  etaSeconds: number | null;
+  error?: string;
+}
+
+/** A parked event: the API promises its id and its error; the rest is shown when present. */
+export interface ParkedEvent {
+  id: string | number;
+  error: string;
+  partition?: number;
+  position?: number | string;
+  eventId?: string;
+  eventType?: string;
+  type?: string;
+  attempts?: number;
+  parkedAt?: string;
+  [field: string]: unknown;
+}
+
+/** The states after which a rebuild job changes no more. */
+export const FINAL_JOB_STATES = ['completed', 'failed', 'cancelled'] as const;
+
+export function isFinalJobState(state: string): boolean {
+  return (FINAL_JOB_STATES as readonly string[]).includes(state);
+}
