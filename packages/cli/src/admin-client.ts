@@ -135,7 +135,7 @@ export class AdminClient {
       case 403:
         throw new CliError(
           this.token === undefined
-            ? 'admin wants a token: set REFRACT_ADMIN_TOKEN or pass --token (`pnpm start` prints it)'
+            ? 'admin wants a token: set REFRACT_ADMIN_TOKEN or pass --token (`pnpm start` prints it and keeps it in .refract/admin-token)'
             : `admin refused the token (${response.status}${code}); check REFRACT_ADMIN_TOKEN or --token`,
           ExitCode.unauthorized,
         );

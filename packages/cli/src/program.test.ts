@@ -1,5 +1,8 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { JobInfo } from './admin-types.js';
@@ -21,8 +24,13 @@ let routes: Map<string, Reply | (() => Reply)>;
 let seen: Seen[];
 let server: Server;
 let url: string;
+let tokenDir: string;
+/** Where `pnpm start` would keep its token; empty unless a test writes it. */
+let devTokenFile: string;
 
 beforeAll(async () => {
+  tokenDir = await mkdtemp(join(tmpdir(), 'refract-cli-'));
+  devTokenFile = join(tokenDir, 'admin-token');
   server = createServer((req: IncomingMessage, res) => {
     const key = `${req.method} ${req.url}`;
     seen.push({ method: req.method!, path: req.url!, authorization: req.headers.authorization });
@@ -39,6 +47,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await rm(tokenDir, { recursive: true, force: true });
   await new Promise((resolve) => server.close(resolve));
 });
 
@@ -66,6 +75,7 @@ async function run(argv: string[], token: string | null = 'secret') {
       adminToken: token ?? undefined,
       databaseUrl: undefined,
       partitions: undefined,
+      devTokenFile,
     },
     now: () => Date.parse('2026-01-01T00:00:10Z'),
     watchIntervalMs: 1,
@@ -184,6 +194,18 @@ describe('refract', () => {
     expect(none.code).toBe(ExitCode.unauthorized);
     expect(none.err).toContain('REFRACT_ADMIN_TOKEN');
     expect(seen[1]!.authorization).toBeUndefined();
+  });
+
+  it("without a token, uses pnpm start's token file for an admin on this machine", async () => {
+    routes.set('GET /api/jobs/1', { status: 200, body: job('active', 1) });
+    await writeFile(devTokenFile, 'from-file\n');
+    try {
+      expect((await run(['job', '1'], null)).code).toBe(ExitCode.ok);
+      expect((await run(['job', '1'])).code).toBe(ExitCode.ok);
+      expect(seen.map((s) => s.authorization)).toEqual(['Bearer from-file', 'Bearer secret']);
+    } finally {
+      await rm(devTokenFile);
+    }
   });
 
   it('an unreachable admin exits 3 and names the URL', async () => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { AdminClient } from './admin-client.js';
 import { adminUrl, type CliConfig } from './config.js';
@@ -79,9 +80,10 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
 
   const context = (command: Command) => {
     const options = command.optsWithGlobals<GlobalOptions>();
+    const url = options.url ?? io.config.adminUrl;
     const client = new AdminClient({
-      url: options.url ?? io.config.adminUrl,
-      token: options.token ?? io.config.adminToken,
+      url,
+      token: options.token ?? io.config.adminToken ?? localDevToken(url, io.config.devTokenFile),
     });
     const json = options.json === true;
     const print = (text: string, value: unknown): void => {
@@ -256,6 +258,21 @@ async function watch(
   });
   print(formatJobLine(job), job);
   return job.state === 'completed' ? ExitCode.ok : ExitCode.failed;
+}
+
+/**
+ * The token `pnpm start` generated, when admin is on this machine: after
+ * `pnpm start`, `pnpm refract status` needs nothing else. Never sent to a
+ * remote admin.
+ */
+function localDevToken(url: string, file: string): string | undefined {
+  const host = new URL(url).hostname;
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(host)) return undefined;
+  try {
+    return readFileSync(file, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function parseUrl(value: string): string {
