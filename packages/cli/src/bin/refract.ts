@@ -4,6 +4,12 @@ import { ConfigError, loadCliConfig } from '../config.js';
 import { ExitCode } from '../exit-codes.js';
 import { runCli } from '../program.js';
 
+// `refract status | head`: a reader that went away is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? ExitCode.ok);
+  throw error;
+});
+
 let config: ReturnType<typeof loadCliConfig>;
 try {
   config = loadCliConfig(process.env);
