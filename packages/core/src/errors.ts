@@ -13,7 +13,10 @@ export type ErrorCode =
   | 'concurrency_retries_exhausted'
   | 'dependency_unavailable'
   | 'parked_event_not_found'
-  | 'already_resolved';
+  | 'already_resolved'
+  | 'projection_not_found'
+  | 'rebuild_running'
+  | 'job_not_found';
 
 export class RefractError extends Error {
   readonly code: ErrorCode;
@@ -119,6 +122,9 @@ const STATUS: Record<ErrorCode, number> = {
   rule_violated: 422,
   parked_event_not_found: 404,
   already_resolved: 409,
+  projection_not_found: 404,
+  rebuild_running: 409,
+  job_not_found: 404,
   dependency_unavailable: 503,
 };
 

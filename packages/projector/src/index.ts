@@ -1,5 +1,13 @@
 export { type ApplyOutcome, applyToSlot, CheckpointMoved, type Slot } from './apply.js';
 export {
+  LagMonitor,
+  type LagMonitorOptions,
+  type LagSnapshot,
+  type PartitionLag,
+  type ProjectionLag,
+} from './lag.js';
+export {
+  countOpenParkedEvents,
   listParkedEvents,
   type ParkedEvent,
   ParkedEventNotFoundError,
@@ -12,6 +20,11 @@ export {
   PartitionRunner,
   type PartitionRunnerOptions,
 } from './partition-runner.js';
+export {
+  type RegisteredProjection,
+  readRegisteredProjection,
+  setProjectionPaused,
+} from './pause.js';
 export { registerCounterProjection, registerProjection } from './register.js';
-export { CHECKPOINTS_CHANNEL } from './sql.js';
+export { CHECKPOINTS_CHANNEL, PROJECTIONS_CHANNEL } from './sql.js';
 export { ProjectorWorker, type ProjectorWorkerOptions, type WorkerStatus } from './worker.js';

@@ -1,5 +1,7 @@
 import { type Projection, RefractError, versionedTable } from '@refract/core';
 import { type EventStore, withTransaction } from '@refract/event-store';
+import type pg from 'pg';
+import { SQL } from './sql.js';
 
 export interface ParkedEvent {
   id: number;
@@ -59,6 +61,12 @@ export async function listParkedEvents(
     [projection, includeResolved],
   );
   return rows.rows.map(toParked);
+}
+
+/** Open (unresolved) parked events per projection; projections with none are absent. */
+export async function countOpenParkedEvents(pool: pg.Pool): Promise<Map<string, number>> {
+  const rows = await pool.query<{ projection: string; open: string }>(SQL.countOpenParked);
+  return new Map(rows.rows.map((r) => [r.projection, Number(r.open)]));
 }
 
 export class ParkedEventNotFoundError extends RefractError {

@@ -8,7 +8,16 @@ export const SQL = {
   parkEvent: load('park-event'),
   haltPartition: load('halt-partition'),
   readFlags: load('read-flags'),
+  readLag: load('read-lag'),
+  countApplied: load('count-applied'),
+  headPosition: load('head-position'),
+  setPaused: load('set-paused'),
+  readProjection: load('read-projection'),
+  countOpenParked: load('count-open-parked'),
 } as const;
 
 /** Woken readers (query-api's read-your-writes) listen here. */
 export const CHECKPOINTS_CHANNEL = 'refract_checkpoints';
+
+/** A rebuild's swap changed a live version; workers listen to switch at once, not at their next heartbeat. */
+export const PROJECTIONS_CHANNEL = 'refract_projections';

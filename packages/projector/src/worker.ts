@@ -10,10 +10,11 @@ import {
   waitUntilReady,
 } from '@refract/stream-bus';
 import type { Redis } from 'ioredis';
+import pg from 'pg';
 import type { ApplyOutcome } from './apply.js';
 import { type ActiveProjection, PartitionRunner } from './partition-runner.js';
 import { registerCounterProjection, registerProjection } from './register.js';
-import { SQL } from './sql.js';
+import { PROJECTIONS_CHANNEL, SQL } from './sql.js';
 
 export interface ProjectorWorkerOptions {
   databaseUrl: string;
@@ -75,6 +76,10 @@ export class ProjectorWorker {
   private closing: Promise<void> | undefined;
   private lastHeartbeat: Date | null = null;
   private heartbeatFailing = false;
+  private listener: pg.Client | undefined;
+  private listenFailing = false;
+  private flagsDirty = false;
+  private refreshing: Promise<void> | undefined;
 
   constructor(private readonly options: ProjectorWorkerOptions) {
     this.id = options.workerId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
@@ -139,6 +144,8 @@ export class ProjectorWorker {
     this.closing ??= (async () => {
       clearInterval(this.timer);
       await this.ticking;
+      await this.refreshing;
+      await this.listener?.end().catch(() => {});
       await Promise.all([...this.runners.keys()].map((p) => this.drop(p)));
       await this.membership?.leave().catch(() => {});
       this.control?.disconnect();
@@ -151,9 +158,15 @@ export class ProjectorWorker {
   private async tick(): Promise<void> {
     if (this.closing || !this.membership || !this.store) return;
     try {
+      await this.listen();
       await this.refreshFlags();
       const members = await this.membership.heartbeat();
       this.lastHeartbeat = new Date();
+      await this.membership.announce({
+        host: hostname(),
+        pid: process.pid,
+        lastHeartbeat: this.lastHeartbeat.toISOString(),
+      });
       const owners = assignPartitions(members, this.partitions);
       for (const [partition] of this.runners) {
         if (owners.get(partition) !== this.id) {
@@ -176,6 +189,50 @@ export class ProjectorWorker {
       if (!this.heartbeatFailing) this.log.warn({ err: error }, 'heartbeat failing; retrying');
       this.heartbeatFailing = true;
     }
+  }
+
+  /**
+   * A swap NOTIFYs; without this the workers would keep writing the retired
+   * version until their next heartbeat, and reads of the new one would stall
+   * that long. Best effort: the heartbeat still refreshes the flags.
+   */
+  private async listen(): Promise<void> {
+    if (this.listener || this.closing) return;
+    const client = new pg.Client({
+      connectionString: this.options.databaseUrl,
+      application_name: `refract-worker-${this.options.pool}-listen`,
+      connectionTimeoutMillis: 2000,
+    });
+    const lost = () => {
+      if (this.listener === client) this.listener = undefined;
+      void client.end().catch(() => {});
+    };
+    client.on('error', lost);
+    client.on('end', lost);
+    client.on('notification', () => this.refreshSoon());
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${PROJECTIONS_CHANNEL}`);
+      this.listener = client;
+      this.listenFailing = false;
+    } catch (error) {
+      lost();
+      if (!this.listenFailing) this.log.warn({ err: error }, 'cannot listen for swaps; polling');
+      this.listenFailing = true;
+    }
+  }
+
+  /** Refreshes the flags now; a notification during a refresh causes one more. */
+  private refreshSoon(): void {
+    this.flagsDirty = true;
+    this.refreshing ??= (async () => {
+      while (this.flagsDirty && !this.closing) {
+        this.flagsDirty = false;
+        await this.refreshFlags().catch(() => {});
+      }
+    })().finally(() => {
+      this.refreshing = undefined;
+    });
   }
 
   private async refreshFlags(): Promise<void> {

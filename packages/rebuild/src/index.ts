@@ -1,4 +1,39 @@
 export {
+  InvalidJobDataError,
+  isJobName,
+  type JobData,
+  type JobName,
+  jobCatalog,
+  parseJobData,
+  REBUILD_JOB,
+  REBUILD_SHARE_JOB,
+  type RebuildJobData,
+  type RebuildShareJobData,
+} from './jobs/job-catalog.js';
+export { bullPrefix, REBUILD_QUEUE, type RebuildJobSettings } from './jobs/queue-settings.js';
+export {
+  JobNotFoundError,
+  ProjectionNotFoundError,
+  RebuildAlreadyRunningError,
+} from './jobs/rebuild-errors.js';
+export type {
+  RebuildJobView,
+  RebuildShareView,
+  RebuildState,
+} from './jobs/rebuild-job-view.js';
+export type { RebuildJobResult, ReplaySettings } from './jobs/rebuild-processor.js';
+export {
+  createRebuildQueue,
+  type RebuildQueue,
+  type RebuildQueueOptions,
+} from './jobs/rebuild-queue.js';
+export {
+  type RebuildWorker,
+  type RebuildWorkerOptions,
+  startRebuildWorker,
+} from './jobs/rebuild-worker.js';
+export type { StoreSource } from './jobs/store-source.js';
+export {
   dropVersion,
   type RebuildOptions,
   type RebuildProgress,

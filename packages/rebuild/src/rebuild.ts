@@ -1,7 +1,13 @@
 import { type Projection, versionedTable } from '@refract/core';
-import { type EventStore, withTransaction } from '@refract/event-store';
+import { type EventStore, isConnectionError, withTransaction } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
-import { applyToSlot, registerProjection, type Slot } from '@refract/projector';
+import {
+  applyToSlot,
+  PROJECTIONS_CHANNEL,
+  registerProjection,
+  type Slot,
+} from '@refract/projector';
+import { SQL } from './sql.js';
 
 export interface RebuildProgress {
   /** Events of the handled types applied to the new version so far. */
@@ -30,13 +36,18 @@ export interface RebuildOptions {
   /** Aborting stops the replay at the next batch; nothing of the live version changes. */
   signal?: AbortSignal;
   relayName?: string;
+  /** Least time between two progress reports during a replay. @defaultValue 1000 */
+  progressIntervalMs?: number;
 }
 
 export interface RebuildResult {
   version: number;
   /** Every event up to this position is in the new version at the swap. */
   swappedAt: number;
+  /** The whole swap, including waiting for the live workers' batches in flight. */
   swapMs: number;
+  /** How long live workers could not commit a batch of the projection (the short pause). */
+  pauseMs: number;
 }
 
 /**
@@ -49,11 +60,11 @@ export interface RebuildResult {
  * workers start writing v+1 after the swap. It only reads up to what the
  * relay has published, which is commit-safe.
  *
- * The swap needs no pause: one transaction points the query views at v+1
- * and sets it live. Queries see v until that commit and v+1 after it; the
- * workers move to v+1 at their next heartbeat and continue from its
- * checkpoints, which the last catch-up round brought near the head. v is
- * kept (for comparison or roll-back) until the next rebuild drops it.
+ * The swap pauses live workers of the projection only while it applies the
+ * short tail they were ahead by (see `swap`), so reads never step back from
+ * v to an older v+1. The workers hear of the swap at once (NOTIFY) and go on
+ * from v+1's checkpoints. v is kept (for comparison or roll-back) until the
+ * next rebuild drops it.
  */
 export async function rebuildProjection(options: RebuildOptions): Promise<RebuildResult> {
   const { store, projection } = options;
@@ -66,9 +77,13 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
   log.info({ live, version }, 'rebuild started');
 
   const partitions = options.partitions ?? [...Array(store.partitions).keys()];
+  const batchSize = options.batchSize ?? 5000;
+  const progressIntervalMs = options.progressIntervalMs ?? 1000;
   const started = Date.now();
   let processed = 0;
+  let reportedAt = 0;
   const report = async () => {
+    reportedAt = Date.now();
     const total = await countHandled(store, projection);
     const seconds = (Date.now() - started) / 1000;
     const eventsPerSecond = seconds > 0 ? processed / seconds : 0;
@@ -82,11 +97,13 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
     return progress;
   };
 
-  const replayTo = async (upTo: number): Promise<number> => {
+  /** Brings each partition of v+1 to its target position, `concurrency` partitions at a time. */
+  const replay = async (targets: ReadonlyMap<number, number>): Promise<number> => {
     let applied = 0;
-    const queue = [...partitions];
+    const queue = [...targets.keys()];
     const runOne = async () => {
       for (let partition = queue.shift(); partition !== undefined; partition = queue.shift()) {
+        const upTo = targets.get(partition)!;
         const slot = await slotOf(store, projection, version, partition);
         while (slot.position < upTo) {
           options.signal?.throwIfAborted();
@@ -95,40 +112,52 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
             upTo,
             partitions: [partition],
             types: [...projection.handles],
-            limit: options.batchSize ?? 5000,
+            limit: batchSize,
           });
-          const through =
-            events.length === (options.batchSize ?? 5000)
-              ? events[events.length - 1]!.position
-              : upTo;
+          const through = events.length === batchSize ? events[events.length - 1]!.position : upTo;
           const outcome = await applyToSlot(store.pool, slot, partition, events, through, log);
           applied += outcome.applied;
           processed += outcome.applied;
           if (slot.halted) throw new Error(`partition ${partition} halted on a poison event`);
+          // Periodic, not per batch: a report counts the handled events of the whole log.
+          if (options.onProgress && Date.now() - reportedAt >= progressIntervalMs) await report();
         }
       }
     };
     await Promise.all(Array.from({ length: options.concurrency ?? 4 }, runOne));
+    return applied;
+  };
+  const replayTo = async (upTo: number): Promise<number> => {
+    const applied = await replay(new Map(partitions.map((p) => [p, upTo])));
     await report();
     return applied;
   };
 
-  // Catch up in rounds until a round is small, so the last one before the swap is short.
+  // Catch up in rounds until a round is small, so the tail left for the swap is short.
   for (let round = 0; ; round++) {
     const applied = await replayTo(await publishedPosition(store, options.relayName));
     if (applied < (options.swapWithinEvents ?? 2000) || round >= 20) break;
   }
   if (options.partitions) {
-    return { version, swappedAt: await publishedPosition(store, options.relayName), swapMs: 0 };
+    return {
+      version,
+      swappedAt: await publishedPosition(store, options.relayName),
+      swapMs: 0,
+      pauseMs: 0,
+    };
   }
   const upTo = await publishedPosition(store, options.relayName);
   await replayTo(upTo);
   options.signal?.throwIfAborted();
   const swapStarted = performance.now();
-  await swap(store, projection, version);
+  const { pauseMs, tail } = await swap(store, projection, live, version, replay);
   const swapMs = performance.now() - swapStarted;
-  log.info({ version, swappedAt: upTo, swapMs: Math.round(swapMs) }, 'rebuild swapped');
-  return { version, swappedAt: upTo, swapMs };
+  await report();
+  log.info(
+    { version, swappedAt: upTo, swapMs: Math.round(swapMs), pauseMs: Math.round(pauseMs), tail },
+    'rebuild swapped',
+  );
+  return { version, swappedAt: upTo, swapMs, pauseMs };
 }
 
 /** Drops a version that was never made live (a cancelled rebuild). */
@@ -155,12 +184,37 @@ export async function dropVersion(
   });
 }
 
-/** One transaction: views on v+1, v+1 live. Readers see one or the other, never a mix. */
-async function swap(store: EventStore, projection: Projection, version: number): Promise<void> {
-  await withTransaction(store.pool, async (client) => {
+/**
+ * The swap, in one transaction: lock v's checkpoint of every partition (live
+ * workers' next batch on v waits: the pause starts), bring each partition of
+ * v+1 at least to v's position (the tail the workers applied since the last
+ * catch-up round; v+1 is written by nobody else before the swap), point the
+ * views at v+1, make it live, tell the workers (NOTIFY) and commit. A reader
+ * sees v up to positions that can no longer grow, then v+1 at or beyond them:
+ * never a step backwards. The tail is applied through the usual batch
+ * transactions on other connections; should the swap fail, v+1 is merely
+ * further ahead and still not live.
+ */
+async function swap(
+  store: EventStore,
+  projection: Projection,
+  live: number,
+  version: number,
+  replay: (targets: ReadonlyMap<number, number>) => Promise<number>,
+): Promise<{ pauseMs: number; tail: number }> {
+  const client = await store.pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
     await client.query('SELECT 1 FROM refract.projections WHERE name = $1 FOR UPDATE', [
       projection.name,
     ]);
+    const locked = await client.query<{ partition: number; position: number }>(
+      SQL.lockLiveCheckpoints,
+      [projection.name, live],
+    );
+    const paused = performance.now();
+    const tail = await replay(new Map(locked.rows.map((r) => [r.partition, r.position])));
     for (const table of projection.tables) {
       await client.query(
         `CREATE OR REPLACE VIEW projections.${table} AS SELECT * FROM ${versionedTable(table, version)}`,
@@ -170,7 +224,16 @@ async function swap(store: EventStore, projection: Projection, version: number):
       'UPDATE refract.projections SET live_version = $2, updated_at = now() WHERE name = $1',
       [projection.name, version],
     );
-  });
+    await client.query('SELECT pg_notify($1, $2)', [PROJECTIONS_CHANNEL, projection.name]);
+    await client.query('COMMIT');
+    return { pauseMs: performance.now() - paused, tail };
+  } catch (error) {
+    if (isConnectionError(error)) broken = error as Error;
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release(broken);
+  }
 }
 
 /** Versions older than the live one are retired by a new rebuild (the live one is kept). */
@@ -189,7 +252,7 @@ async function dropRetiredVersions(
   }
 }
 
-async function liveVersion(store: EventStore, name: string): Promise<number> {
+export async function liveVersion(store: EventStore, name: string): Promise<number> {
   const rows = await store.pool.query<{ live_version: number }>(
     'SELECT live_version FROM refract.projections WHERE name = $1',
     [name],

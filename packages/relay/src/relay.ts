@@ -291,6 +291,6 @@ export class Relay {
 }
 
 /** The advisory lock of a relay name: a fixed class id and a hash of the name. */
-function lockKey(name: string): [number, number] {
+export function lockKey(name: string): [number, number] {
   return [0x52454c59, fnv1a32(name) | 0];
 }

@@ -7,4 +7,5 @@ export const SQL = {
   lastPositions: load('last-positions'),
   loadCheckpoint: load('load-checkpoint'),
   saveCheckpoint: load('save-checkpoint'),
+  relayState: load('relay-state'),
 } as const;

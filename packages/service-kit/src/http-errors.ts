@@ -37,6 +37,23 @@ export function shuttingDownBody(): ErrorBody {
   return errorBody('shutting_down', 'the server is shutting down; retry on another instance');
 }
 
+/**
+ * A deliberate answer of a service that core's catalog has no code for
+ * (`order_not_found`, `job_not_found`, …): its status, code and details are
+ * answered as they are, logged at debug.
+ */
+export class ServiceError<Code extends string = string> extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: Code,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
 /** What a service adds to the shared mapping. */
 export interface ErrorMapping {
   /** The service's own errors, tried before anything else. */
@@ -75,13 +92,20 @@ function fromFramework(error: FastifyError, mapping: ErrorMapping): HttpError | 
 
 /**
  * The one mapping from anything thrown to an HTTP answer: the service's own
- * errors, Refract errors with their catalog status, framework errors, lost
+ * mapping, ServiceErrors, Refract errors with their catalog status, framework errors, lost
  * Postgres connections (503). Unknown errors get a generic 500: their text
  * may quote internals, and the request id is enough to find the logged error.
  */
 export function httpErrorOf(error: unknown, requestId: string, mapping: ErrorMapping): HttpError {
   const own = mapping.service?.(error);
   if (own) return own;
+  if (error instanceof ServiceError) {
+    return {
+      statusCode: error.statusCode,
+      level: 'debug',
+      body: errorBody(error.code, error.message, error.details),
+    };
+  }
   if (error instanceof RefractError) {
     const statusCode = httpStatusOf(error.code) ?? 500;
     return {

@@ -7,6 +7,7 @@ export {
   errorBody,
   type HttpError,
   httpErrorOf,
+  ServiceError,
   type ToHttpError,
 } from './http-errors.js';
 export { type HttpMetrics, httpMetrics } from './http-metrics.js';

@@ -22,6 +22,11 @@ export function poolMembersKey(prefix: string, pool: string): string {
   return `${prefix}members:{pool-${pool}}`;
 }
 
+/** What a pool member tells about itself (host, pid, heartbeat); beside the member set in its slot. */
+export function memberInfoKey(prefix: string, pool: string, memberId: string): string {
+  return `${prefix}member:{pool-${pool}}:${memberId}`;
+}
+
 /** The lease of one partition in one pool; tagged with the partition like its stream. */
 export function partitionLeaseKey(prefix: string, pool: string, partition: number): string {
   return `${prefix}lease:${pool}:{${partition}}`;

@@ -1,7 +1,27 @@
 import { fnv1a32 } from '@refract/core';
 import type { Redis } from 'ioredis';
-import { partitionLeaseKey, poolMembersKey } from './keys.js';
+import { memberInfoKey, partitionLeaseKey, poolMembersKey } from './keys.js';
 import { withScripts } from './scripts.js';
+
+/** What a member publishes about itself each heartbeat, for operators (the admin API). */
+export interface MemberInfo {
+  host: string;
+  pid: number;
+  /** ISO time of the member's last heartbeat, on its own clock. */
+  lastHeartbeat: string;
+}
+
+/** A live member of a pool as the admin API shows it. */
+export interface PoolMember {
+  id: string;
+  pool: string;
+  /** Null when the member published no info (an older worker). */
+  host: string | null;
+  pid: number | null;
+  /** The partitions whose lease it holds. */
+  partitions: number[];
+  lastHeartbeat: string | null;
+}
 
 export interface PoolMembershipOptions {
   keyPrefix: string;
@@ -36,11 +56,24 @@ export class PoolMembership {
     );
   }
 
+  /** Publishes this member's info, expiring with its membership. */
+  async announce(info: MemberInfo): Promise<void> {
+    await this.redis.set(
+      memberInfoKey(this.options.keyPrefix, this.options.pool, this.options.memberId),
+      JSON.stringify(info),
+      'PX',
+      this.ttlMs,
+    );
+  }
+
   /** Leaves the pool at once, so the others rebalance without waiting for the TTL. */
   async leave(): Promise<void> {
     await this.redis.zrem(
       poolMembersKey(this.options.keyPrefix, this.options.pool),
       this.options.memberId,
+    );
+    await this.redis.del(
+      memberInfoKey(this.options.keyPrefix, this.options.pool, this.options.memberId),
     );
   }
 
@@ -59,6 +92,61 @@ export class PoolMembership {
   holder(partition: number): Promise<string | null> {
     return this.redis.get(partitionLeaseKey(this.options.keyPrefix, this.options.pool, partition));
   }
+}
+
+/**
+ * The live members of a pool (expiry after the Redis server's clock), what
+ * they published about themselves, and the partitions whose lease each
+ * holds. Reads only: for operators, never for ownership decisions.
+ */
+export async function readPoolMembers(
+  redis: Redis,
+  options: { keyPrefix: string; pool: string; partitions: number },
+): Promise<PoolMember[]> {
+  const { keyPrefix, pool, partitions } = options;
+  const [seconds, micros] = await redis.time();
+  const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  const ids = await redis.zrangebyscore(poolMembersKey(keyPrefix, pool), `(${nowMs}`, '+inf');
+  if (ids.length === 0) return [];
+  const infos = await redis.mget(...ids.map((id) => memberInfoKey(keyPrefix, pool, id)));
+  const holders = await readLeaseHolders(redis, { keyPrefix, pool, partitions });
+  const owned = new Map<string, number[]>(ids.map((id) => [id, []]));
+  holders.forEach((holder, partition) => {
+    if (holder) owned.get(holder)?.push(partition);
+  });
+  return ids.map((id, i) => {
+    const info = parseInfo(infos[i] ?? null);
+    return {
+      id,
+      pool,
+      host: info?.host ?? null,
+      pid: info?.pid ?? null,
+      partitions: owned.get(id) ?? [],
+      lastHeartbeat: info?.lastHeartbeat ?? null,
+    };
+  });
+}
+
+function parseInfo(text: string | null): MemberInfo | null {
+  if (!text) return null;
+  try {
+    return JSON.parse(text) as MemberInfo;
+  } catch {
+    return null;
+  }
+}
+
+/** The holder of each partition's lease in a pool (null when none), for operators. */
+export async function readLeaseHolders(
+  redis: Redis,
+  options: { keyPrefix: string; pool: string; partitions: number },
+): Promise<(string | null)[]> {
+  const leases = redis.pipeline();
+  for (let p = 0; p < options.partitions; p++) {
+    leases.get(partitionLeaseKey(options.keyPrefix, options.pool, p));
+  }
+  const holders = (await leases.exec()) ?? [];
+  return holders.map(([error, holder]) => (!error && typeof holder === 'string' ? holder : null));
 }
 
 /**

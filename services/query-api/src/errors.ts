@@ -1,4 +1,4 @@
-import { errorBody, type HttpError, httpErrorOf } from '@refract/service-kit';
+import { errorBody, type HttpError, httpErrorOf, ServiceError } from '@refract/service-kit';
 
 /**
  * Codes of the query API's own answers; input and dependency errors carry
@@ -11,17 +11,7 @@ export type QueryErrorCode =
   | 'shutting_down';
 
 /** A deliberate answer of this service that core's catalog has no code for. */
-export class QueryApiError extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly code: QueryErrorCode,
-    message: string,
-    readonly details: Record<string, unknown> = {},
-  ) {
-    super(message);
-    this.name = 'QueryApiError';
-  }
-}
+export class QueryApiError extends ServiceError<QueryErrorCode> {}
 
 export function orderNotFound(orderId: string): QueryApiError {
   return new QueryApiError(404, 'order_not_found', `order ${orderId} does not exist`, { orderId });

@@ -1,0 +1,519 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defineProjection, type Projection } from '@refract/core';
+import { EventStore, migrate } from '@refract/event-store';
+import { orderProjections } from '@refract/example-orders';
+import { createLogger, createMetrics } from '@refract/observability';
+import { ProjectorWorker, registerProjection } from '@refract/projector';
+import { Relay } from '@refract/relay';
+import { createRedisClient } from '@refract/stream-bus';
+import {
+  createTestDatabase,
+  createTestRedisNamespace,
+  eventually,
+  type TestDatabase,
+  type TestRedisNamespace,
+} from '@refract/testing';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AdminApp, type AppOptions, buildApp } from './app.js';
+import type { ProjectionView } from './overview.js';
+
+const PARTITIONS = 4;
+const TOKEN = 'test-token-0123456789abcdef';
+const logger = createLogger({ service: 'admin-test', level: 'silent' });
+const auth = { authorization: `Bearer ${TOKEN}` };
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Applies `Slow` events, but only once the test opens the gate: a daemon that looks alive while stuck. */
+let openGate: () => void = () => {};
+let gate: Promise<void> = Promise.resolve();
+const blocker = defineProjection({
+  name: 'blocker',
+  version: 1,
+  pool: 'slow',
+  handles: ['Slow'],
+  tables: ['blocker'],
+  setup: (table) => `CREATE TABLE IF NOT EXISTS ${table('blocker')} (position bigint PRIMARY KEY)`,
+  async apply(event, ctx) {
+    await gate;
+    await ctx.sql.query(`INSERT INTO ${ctx.table('blocker')} VALUES ($1)`, [event.position]);
+  },
+});
+
+/** Fails `Poison` events while `poisonFails`; counts each application, so a double apply shows. */
+let poisonFails = true;
+const picky = defineProjection({
+  name: 'picky',
+  version: 1,
+  pool: 'slow',
+  handles: ['Poison'],
+  tables: ['picky'],
+  setup: (table) =>
+    `CREATE TABLE IF NOT EXISTS ${table('picky')} (stream_id text PRIMARY KEY, applied int NOT NULL)`,
+  async apply(event, ctx) {
+    if (poisonFails) throw new Error(`poison at ${event.position}`);
+    await ctx.sql.query(
+      `INSERT INTO ${ctx.table('picky')} AS t VALUES ($1, 1)
+       ON CONFLICT (stream_id) DO UPDATE SET applied = t.applied + 1`,
+      [event.streamId],
+    );
+  },
+  maxAttempts: 2,
+  retryBackoffMs: 5,
+});
+
+const catalog: Projection[] = [...orderProjections, blocker, picky];
+
+let db: TestDatabase;
+let ns: TestRedisNamespace;
+let store: EventStore;
+let redis: Redis;
+let relay: Relay;
+const workers: ProjectorWorker[] = [];
+let admin: AdminApp;
+let dashboardDir: string;
+let orderCount = 0;
+
+function worker(pool: string, projections: Projection[]) {
+  return new ProjectorWorker({
+    databaseUrl: db.url,
+    redisUrl: ns.url,
+    keyPrefix: ns.prefix,
+    pool,
+    projections,
+    heartbeatMs: 200,
+    leaseTtlMs: 1500,
+    blockMs: 200,
+    batchSize: 50,
+    logger,
+  });
+}
+
+function appOptions(overrides: Partial<AppOptions> & { dashboardDir: string }): AppOptions {
+  return {
+    store,
+    redis,
+    keyPrefix: ns.prefix,
+    projections: catalog,
+    token: TOKEN,
+    logger,
+    metrics: createMetrics({ defaultMetrics: false }),
+    streamIntervalMs: 100,
+    ...overrides,
+  };
+}
+
+async function placeOrders(count: number) {
+  await Promise.all(
+    Array.from({ length: count }, () => {
+      const id = String(++orderCount);
+      return store.append(`order-${id}`, [
+        {
+          type: 'OrderPlaced',
+          data: {
+            orderId: id,
+            customerId: `c-${orderCount % 3}`,
+            placedAt: new Date().toISOString(),
+          },
+        },
+      ]);
+    }),
+  );
+}
+
+async function get<T>(url: string): Promise<T> {
+  const response = await admin.app.inject({ method: 'GET', url, headers: auth });
+  expect(response.statusCode, response.body).toBe(200);
+  return response.json() as T;
+}
+
+async function projection(name: string): Promise<ProjectionView> {
+  const all = await get<ProjectionView[]>('/api/projections');
+  const found = all.find((p) => p.name === name);
+  if (!found) throw new Error(`${name} not listed`);
+  return found;
+}
+
+/** The last position of each partition and the event count after each checkpoint, straight from the log. */
+async function logFacts(checkpoints: Map<number, number> = new Map()) {
+  const rows = await store.pool.query<{ partition: number; last: string }>(
+    'SELECT partition, max(position) AS last FROM refract.events GROUP BY partition',
+  );
+  const last = new Map(rows.rows.map((r) => [r.partition, Number(r.last)]));
+  const behind = new Map<number, number>();
+  for (let p = 0; p < PARTITIONS; p++) {
+    const counted = await store.pool.query<{ n: string }>(
+      'SELECT count(*) AS n FROM refract.events WHERE partition = $1 AND position > $2',
+      [p, checkpoints.get(p) ?? 0],
+    );
+    behind.set(p, Number(counted.rows[0]!.n));
+  }
+  return { last, behind };
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase('admin');
+  ns = createTestRedisNamespace('admin');
+  await migrate({ databaseUrl: db.url, partitions: PARTITIONS });
+  store = await EventStore.open({ databaseUrl: db.url });
+  redis = createRedisClient(ns.url);
+  relay = new Relay({
+    databaseUrl: db.url,
+    redis: createRedisClient(ns.url),
+    keyPrefix: ns.prefix,
+  });
+  relay.start();
+  dashboardDir = await mkdtemp(join(tmpdir(), 'refract-dashboard-'));
+  await writeFile(join(dashboardDir, 'index.html'), '<!doctype html><title>lag</title>');
+  await writeFile(join(dashboardDir, 'app.js'), 'console.log("dashboard")');
+  admin = await buildApp(appOptions({ stallThresholdMs: 500, dashboardDir }));
+  await admin.app.ready();
+});
+
+afterAll(async () => {
+  openGate();
+  await admin?.app.close();
+  await Promise.all(workers.map((w) => w.close()));
+  await relay?.close();
+  redis?.disconnect();
+  await store?.close();
+  await ns?.cleanup();
+  await db?.drop();
+  if (dashboardDir) await rm(dashboardDir, { recursive: true, force: true });
+});
+
+describe('auth', () => {
+  const PUBLIC = ['GET /', 'GET /*', 'GET /healthz', 'GET /metrics', 'GET /readyz'];
+  /** A concrete URL for a route pattern. */
+  const urlOf = (pattern: string) =>
+    pattern.replace(':name', 'order_summary').replace(':id', '1').replace(':jobId', 'job-1');
+
+  it('marks only the probes, metrics and the dashboard public', () => {
+    const open = admin.routes.filter((r) => r.public).map((r) => `${r.method} ${r.url}`);
+    expect(open.sort()).toEqual(PUBLIC);
+  });
+
+  it('refuses every other route without the token (401) and with a wrong one (403)', async () => {
+    const guarded = admin.routes.filter((r) => !r.public);
+    expect(guarded.length).toBeGreaterThanOrEqual(9);
+    for (const route of guarded) {
+      const method = route.method as 'GET' | 'POST' | 'DELETE';
+      const url = urlOf(route.url);
+      const missing = await admin.app.inject({ method, url });
+      expect(missing.statusCode, `${method} ${url}`).toBe(401);
+      expect(missing.json()).toMatchObject({ error: 'unauthorized' });
+      const wrong = await admin.app.inject({
+        method,
+        url,
+        headers: { authorization: `Bearer ${TOKEN}x` },
+      });
+      expect(wrong.statusCode, `${method} ${url}`).toBe(403);
+      expect(wrong.json()).toMatchObject({ error: 'forbidden' });
+      const notBearer = await admin.app.inject({
+        method,
+        url,
+        headers: { authorization: `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}` },
+      });
+      expect(notBearer.statusCode, `${method} ${url}`).toBe(401);
+    }
+    // Nothing was paused by the refused requests.
+    const paused = await store.pool.query('SELECT 1 FROM refract.projections WHERE paused');
+    expect(paused.rowCount).toBe(0);
+  });
+
+  it('serves the probes and the dashboard without the token', async () => {
+    expect((await admin.app.inject('/healthz')).statusCode).toBe(200);
+    expect((await admin.app.inject('/readyz')).statusCode).toBe(200);
+    const page = await admin.app.inject('/');
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toContain('text/html');
+    expect(page.body).toContain('<title>lag</title>');
+    const script = await admin.app.inject('/app.js');
+    expect(script.body).toContain('dashboard');
+    expect((await admin.app.inject('/../package.json')).statusCode).toBe(404);
+  });
+});
+
+describe('projections, workers and the relay', () => {
+  it('shows the lag of events no worker has applied, then the checkpoints once workers run', async () => {
+    await placeOrders(120);
+    for (const p of orderProjections) await registerProjection(store.pool, p, PARTITIONS);
+    // Registered, nothing applied: every event is lag.
+    const before = await projection('order_summary');
+    const facts = await logFacts();
+    expect(before.lagEvents).toBe(120);
+    expect(before.partitions.map((p) => p.lagEvents)).toEqual(
+      before.partitions.map((p) => facts.behind.get(p.partition)),
+    );
+    expect(before.headPosition).toBe(Math.max(...facts.last.values()));
+    expect(before.lagSeconds).toBeGreaterThan(0);
+
+    workers.push(worker('orders', [...orderProjections]), worker('orders', [...orderProjections]));
+    await Promise.all(workers.map((w) => w.start()));
+    for (const name of ['order_summary', 'customer_stats']) {
+      await eventually(
+        async () => {
+          const view = await projection(name);
+          const { last } = await logFacts();
+          expect(view).toMatchObject({
+            version: 1,
+            pool: 'orders',
+            status: 'running',
+            lagEvents: 0,
+            lagSeconds: 0,
+            stalled: false,
+            parked: 0,
+            rebuild: null,
+          });
+          // A checkpoint may pass the partition's last event: runners advance to what the relay published.
+          for (const p of view.partitions) {
+            expect(p.checkpoint).toBeGreaterThanOrEqual(last.get(p.partition) ?? 0);
+            expect(p.checkpoint).toBeLessThanOrEqual(view.headPosition);
+          }
+          expect(view.partitions.every((p) => workers.some((w) => w.id === p.owner))).toBe(true);
+        },
+        { timeoutMs: 20_000 },
+      );
+    }
+  });
+
+  it('lists the workers of each pool with the partitions they hold', async () => {
+    await eventually(async () => {
+      const listed =
+        await get<{ id: string; pool: string; host: string; pid: number; partitions: number[] }[]>(
+          '/api/workers',
+        );
+      const orders = listed.filter((w) => w.pool === 'orders');
+      expect(orders.map((w) => w.id).sort()).toEqual(workers.map((w) => w.id).sort());
+      expect(orders.every((w) => w.pid === process.pid && w.host.length > 0)).toBe(true);
+      expect(orders.flatMap((w) => w.partitions).sort()).toEqual([0, 1, 2, 3]);
+    });
+  });
+
+  it('shows the relay leader and how far it has published', async () => {
+    await eventually(async () => {
+      const state = await get<{
+        leader: { application: string } | null;
+        publishedPosition: number;
+        headPosition: number;
+        lagEvents: number;
+        heldAt: unknown;
+      }>('/api/relay');
+      expect(state.leader?.application).toBe('refract-relay-main');
+      expect(state.publishedPosition).toBe(state.headPosition);
+      expect(state).toMatchObject({ lagEvents: 0, heldAt: null });
+    });
+  });
+
+  it('pauses a projection: its checkpoints stop while the other goes on; resume catches up', async () => {
+    const paused = await admin.app.inject({
+      method: 'POST',
+      url: '/api/projections/order_summary/pause',
+      headers: auth,
+    });
+    expect(paused.statusCode).toBe(200);
+    expect(paused.json()).toMatchObject({ name: 'order_summary', paused: true });
+    // Workers read the flag every heartbeat (200 ms); a batch in hand may still land.
+    await sleep(600);
+    const stopped = (await projection('order_summary')).partitions.map((p) => p.checkpoint);
+    await placeOrders(40);
+    await eventually(async () => expect((await projection('customer_stats')).lagEvents).toBe(0));
+    await sleep(600);
+    const still = await projection('order_summary');
+    expect(still.status).toBe('paused');
+    expect(still.partitions.map((p) => p.checkpoint)).toEqual(stopped);
+    expect(still.lagEvents).toBe(40);
+    expect(still.stalled).toBe(false);
+
+    const resumed = await admin.app.inject({
+      method: 'POST',
+      url: '/api/projections/order_summary/resume',
+      headers: auth,
+    });
+    expect(resumed.json()).toMatchObject({ paused: false });
+    await eventually(async () =>
+      expect(await projection('order_summary')).toMatchObject({ status: 'running', lagEvents: 0 }),
+    );
+  });
+
+  it('exposes lag per projection and partition on /metrics', async () => {
+    const scrape = await admin.app.inject('/metrics');
+    expect(scrape.statusCode).toBe(200);
+    expect(scrape.body).toContain(
+      'refract_projection_lag_events{projection="order_summary",pool="orders"} 0',
+    );
+    expect(scrape.body).toMatch(
+      /refract_projection_checkpoint_position\{projection="order_summary",partition="0"\} \d+/,
+    );
+    expect(scrape.body).toContain(
+      'refract_projection_status{projection="order_summary",pool="orders",status="running"} 1',
+    );
+    expect(scrape.body).toContain('refract_pool_workers{pool="orders"} 2');
+  });
+});
+
+describe('a stalled projection', () => {
+  it('is flagged once it has work and its checkpoint has not moved for the threshold', async () => {
+    gate = new Promise((resolve) => {
+      openGate = resolve;
+    });
+    const slow = worker('slow', [blocker, picky]);
+    workers.push(slow);
+    await slow.start();
+    await store.append('slow-1', [{ type: 'Slow', data: {} }]);
+    const flagged = await eventually(async () => {
+      const view = await projection('blocker');
+      expect(view.stalled).toBe(true);
+      return view;
+    });
+    expect(flagged.status).toBe('running');
+    expect(flagged.stalledSeconds).toBeGreaterThanOrEqual(0.5);
+    expect(flagged.lagEvents).toBe(1);
+    // Caught-up projections are never stalled, however long they sit still.
+    expect((await projection('order_summary')).stalled).toBe(false);
+    const scrape = await admin.app.inject('/metrics');
+    expect(scrape.body).toContain('refract_projection_stalled{projection="blocker",pool="slow"} 1');
+
+    openGate();
+    await eventually(async () =>
+      expect(await projection('blocker')).toMatchObject({ stalled: false, lagEvents: 0 }),
+    );
+  });
+});
+
+describe('parked events', () => {
+  async function picked(): Promise<number> {
+    const rows = await store.pool.query<{ applied: number }>(
+      'SELECT applied FROM projections.picky WHERE stream_id = $1',
+      ['poison-1'],
+    );
+    return rows.rows[0]?.applied ?? 0;
+  }
+
+  async function parkOne(): Promise<number> {
+    const appended = await store.append('poison-1', [{ type: 'Poison', data: {} }]);
+    return eventually(async () => {
+      const parked = await get<{ id: number; position: number; error: string; resolution: null }[]>(
+        '/api/projections/picky/parked',
+      );
+      const mine = parked.find((p) => p.position === appended.lastPosition);
+      expect(mine?.error).toContain('poison at');
+      return mine!.id;
+    });
+  }
+
+  it('retries a parked event: applied once, and a second retry is refused', async () => {
+    poisonFails = true;
+    const id = await parkOne();
+    expect((await projection('picky')).parked).toBe(1);
+    poisonFails = false;
+    const url = `/api/projections/picky/parked/${id}/retry`;
+    const retried = await admin.app.inject({ method: 'POST', url, headers: auth });
+    expect(retried.statusCode, retried.body).toBe(200);
+    expect(retried.json()).toMatchObject({ id, resolution: 'retried' });
+    expect(await picked()).toBe(1);
+    const again = await admin.app.inject({ method: 'POST', url, headers: auth });
+    expect(again.statusCode).toBe(409);
+    expect(again.json()).toMatchObject({ error: 'already_resolved' });
+    expect(await picked()).toBe(1);
+    expect((await projection('picky')).parked).toBe(0);
+  });
+
+  it('skips a parked event: resolved without applying, the checkpoint already past it', async () => {
+    poisonFails = true;
+    const id = await parkOne();
+    const skipped = await admin.app.inject({
+      method: 'POST',
+      url: `/api/projections/picky/parked/${id}/skip`,
+      headers: auth,
+    });
+    expect(skipped.statusCode, skipped.body).toBe(200);
+    expect(skipped.json()).toMatchObject({ id, resolution: 'skipped' });
+    poisonFails = false;
+    expect(await picked()).toBe(1);
+    expect(await projection('picky')).toMatchObject({ parked: 0, lagEvents: 0 });
+  });
+});
+
+describe('bad input', () => {
+  const post = (url: string) => admin.app.inject({ method: 'POST', url, headers: auth });
+
+  it('names the field and changes nothing', async () => {
+    const cases: [Promise<{ statusCode: number; json(): unknown }>, number, object][] = [
+      [post('/api/projections/Bad-Name/pause'), 400, { error: 'invalid_request', field: 'name' }],
+      [post('/api/projections/nope/pause'), 404, { error: 'projection_not_found', field: 'name' }],
+      [post('/api/projections/nope/resume'), 404, { error: 'projection_not_found' }],
+      [
+        admin.app.inject({ url: '/api/projections/nope/parked', headers: auth }),
+        404,
+        { error: 'projection_not_found' },
+      ],
+      [post('/api/projections/picky/parked/abc/retry'), 400, { field: 'id' }],
+      [post('/api/projections/picky/parked/0/skip'), 400, { field: 'id' }],
+      [post('/api/projections/picky/parked/99999999999999999999/skip'), 400, { field: 'id' }],
+      [
+        post('/api/projections/picky/parked/424242/retry'),
+        404,
+        { error: 'parked_event_not_found' },
+      ],
+      [post('/api/projections/picky/parked/424242/skip'), 404, { error: 'parked_event_not_found' }],
+    ];
+    for (const [answer, status, body] of cases) {
+      const response = await answer;
+      expect(response.statusCode).toBe(status);
+      expect(response.json()).toMatchObject(body);
+    }
+    const registry = await store.pool.query<{ name: string; paused: boolean }>(
+      'SELECT name, paused FROM refract.projections ORDER BY name',
+    );
+    expect(registry.rows.map((r) => r.name)).toEqual([
+      'blocker',
+      'customer_stats',
+      'order_summary',
+      'picky',
+    ]);
+    expect(registry.rows.some((r) => r.paused)).toBe(false);
+  });
+});
+
+describe('/api/stream', () => {
+  it('sends payloads over a real connection, and ends them when the server closes', async () => {
+    const served = await buildApp(appOptions({ dashboardDir: join(dashboardDir, 'missing') }));
+    await served.app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = served.app.server.address() as { port: number };
+    try {
+      const refused = await fetch(`http://127.0.0.1:${port}/api/stream`);
+      expect(refused.status).toBe(401);
+      const placeholder = await fetch(`http://127.0.0.1:${port}/`);
+      expect(await placeholder.text()).toContain('dashboard is not built');
+
+      const response = await fetch(`http://127.0.0.1:${port}/api/stream`, { headers: auth });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toContain('text/event-stream');
+      const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let text = '';
+      const payloads = () => text.split('event: projections\ndata: ').length - 1;
+      while (payloads() < 2) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`stream ended early: ${text.slice(0, 200)}`);
+        text += value;
+      }
+      const first = text.split('event: projections\ndata: ')[1]!.split('\n')[0]!;
+      expect((JSON.parse(first) as ProjectionView[]).map((p) => p.name)).toContain('order_summary');
+      expect(text).toContain('event: workers\ndata: ');
+      expect(text).toContain('event: relay\ndata: ');
+      expect(served.stream.clientCount).toBe(1);
+
+      await served.app.close();
+      for (;;) {
+        const { done } = await reader.read();
+        if (done) break;
+      }
+      expect(served.stream.clientCount).toBe(0);
+    } finally {
+      await served.app.close();
+    }
+  });
+});

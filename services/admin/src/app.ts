@@ -1,0 +1,126 @@
+import type { Projection } from '@refract/core';
+import type { EventStore } from '@refract/event-store';
+import type { Logger, Metrics } from '@refract/observability';
+import { LagMonitor } from '@refract/projector';
+import { createHttpApp } from '@refract/service-kit';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { installAuth } from './auth.js';
+import { isExpected, toHttpError } from './errors.js';
+import { adminMetrics, type QueueCounts } from './metrics.js';
+import { AdminOverview } from './overview.js';
+import type { RebuildJobs } from './rebuild-jobs.js';
+import { registerClusterRoutes } from './routes/cluster.js';
+import { registerDashboardRoutes } from './routes/dashboard.js';
+import { registerProbeRoutes } from './routes/probes.js';
+import { registerProjectionRoutes } from './routes/projections.js';
+import { OverviewStream, registerStreamRoute } from './routes/stream.js';
+
+export interface AppOptions {
+  /** Postgres: the registry, checkpoints, parked events, the log. */
+  store: EventStore;
+  /** Pool membership and leases; a fail-fast connection. */
+  redis: Redis;
+  keyPrefix: string;
+  /** The projections whose handlers this process has (parked retries, rebuilds). */
+  projections: readonly Projection[];
+  /** The bearer token of every protected endpoint. */
+  token: string;
+  logger: Logger;
+  metrics: Metrics;
+  /** @defaultValue 'main' */
+  relayName?: string;
+  /** @defaultValue 30000 */
+  stallThresholdMs?: number;
+  /** @defaultValue 100000 */
+  lagCountLimit?: number;
+  /** @defaultValue 1000 */
+  streamIntervalMs?: number;
+  /** @defaultValue 15000 */
+  streamHeartbeatMs?: number;
+  /** @defaultValue 1000 */
+  readyTimeoutMs?: number;
+  /** The dashboard's static files; a placeholder page when it has no index.html. */
+  dashboardDir: string;
+  /** The rebuild job layer; without it no rebuild endpoints are registered. */
+  rebuild?: RebuildJobs & { counts?: () => Promise<QueueCounts> };
+}
+
+export interface AdminApp {
+  app: FastifyInstance;
+  /** Every route as registered, with whether it is public: the auth test walks them all. */
+  routes: { method: string; url: string; public: boolean }[];
+  overview: AdminOverview;
+  stream: OverviewStream;
+}
+
+/**
+ * Builds the admin API without listening: main.ts listens, tests inject.
+ * The store, Redis and the rebuild layer belong to the caller, who closes
+ * them after the app. Every route needs the token unless marked public.
+ */
+export async function buildApp(options: AppOptions): Promise<AdminApp> {
+  const { store, logger } = options;
+  const counters = adminMetrics(options.metrics);
+  const app = createHttpApp({
+    logger,
+    metrics: counters,
+    // Nothing here reads a body.
+    bodyLimitBytes: 1024,
+    toHttpError,
+    expected: isExpected,
+  });
+  installAuth(app, options.token);
+  const routes: AdminApp['routes'] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      if (method === 'HEAD') continue;
+      routes.push({ method, url: route.url, public: route.config?.public === true });
+    }
+  });
+
+  const lag = new LagMonitor(store.pool, {
+    stallThresholdMs: options.stallThresholdMs,
+    countLimit: options.lagCountLimit,
+    // The stream, a scrape and a few dashboards in one moment share one read.
+    maxAgeMs: 250,
+  });
+  const overview = new AdminOverview({
+    pool: store.pool,
+    redis: options.redis,
+    keyPrefix: options.keyPrefix,
+    partitions: store.partitions,
+    relayName: options.relayName ?? 'main',
+    lagCountLimit: options.lagCountLimit ?? 100_000,
+    lag,
+    rebuild: options.rebuild,
+  });
+  const stream = new OverviewStream({
+    overview,
+    intervalMs: options.streamIntervalMs ?? 1000,
+    heartbeatMs: options.streamHeartbeatMs ?? 15_000,
+    log: logger,
+  });
+  // Open streams would hold the server's close until their clients leave.
+  app.addHook('preClose', async () => stream.close());
+
+  registerProbeRoutes(app, {
+    pool: store.pool,
+    metrics: options.metrics,
+    readyTimeoutMs: options.readyTimeoutMs ?? 1000,
+    refresh: async () => {
+      const [projections, workers, relay, counts] = await Promise.all([
+        overview.projections(),
+        overview.workers().catch(() => undefined),
+        overview.relay(),
+        options.rebuild?.counts?.().catch(() => undefined),
+      ]);
+      counters.update({ projections, workers, relay }, counts);
+    },
+  });
+  registerProjectionRoutes(app, { store, overview, projections: options.projections });
+  registerClusterRoutes(app, overview);
+  registerStreamRoute(app, stream);
+  await registerDashboardRoutes(app, options.dashboardDir);
+  return { app, routes, overview, stream };
+}

@@ -1,0 +1,155 @@
+import { DependencyUnavailableError } from '@refract/core';
+import type { LagMonitor, PartitionLag, ProjectionLag } from '@refract/projector';
+import { countOpenParkedEvents } from '@refract/projector';
+import { type RelayState, readRelayState } from '@refract/relay';
+import { type PoolMember, readLeaseHolders, readPoolMembers } from '@refract/stream-bus';
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import { type RebuildJobs, rebuildSummary } from './rebuild-jobs.js';
+
+export type ProjectionStatus = 'running' | 'paused' | 'rebuilding' | 'halted';
+
+export interface PartitionView {
+  partition: number;
+  checkpoint: number;
+  /** The worker holding the partition's lease; null when none does (or Redis is unreachable). */
+  owner: string | null;
+  lagEvents: number;
+  lagSeconds: number;
+  halted: boolean;
+  stalledSeconds: number;
+}
+
+export interface ProjectionView {
+  name: string;
+  version: number;
+  pool: string;
+  status: ProjectionStatus;
+  headPosition: number;
+  lagEvents: number;
+  lagSeconds: number;
+  eventsPerSecond: number;
+  parked: number;
+  stalled: boolean;
+  stalledSeconds: number;
+  partitions: PartitionView[];
+  rebuild: ReturnType<typeof rebuildSummary>;
+}
+
+export type WorkerView = PoolMember;
+
+export type RelayView = RelayState;
+
+export interface Overview {
+  projections: ProjectionView[];
+  workers: WorkerView[];
+  relay: RelayView;
+}
+
+export interface OverviewOptions {
+  pool: pg.Pool;
+  redis: Redis;
+  keyPrefix: string;
+  partitions: number;
+  relayName: string;
+  lagCountLimit: number;
+  lag: LagMonitor;
+  rebuild?: RebuildJobs;
+}
+
+/** Rebuilding wins (the live version keeps running beside it), then the operator's pause, then a halt. */
+function statusOf(lag: ProjectionLag, rebuilding: boolean): ProjectionStatus {
+  if (rebuilding) return 'rebuilding';
+  if (lag.paused) return 'paused';
+  if (lag.halted) return 'halted';
+  return 'running';
+}
+
+const redisDown = (error: unknown) => new DependencyUnavailableError('redis', error);
+
+/**
+ * What the admin endpoints and the stream show, read from where it lives:
+ * lag and checkpoints from Postgres (LagMonitor), ownership and workers from
+ * the pool membership and leases in Redis, the relay from its lock and
+ * checkpoint, rebuilds from the job queue.
+ */
+export class AdminOverview {
+  constructor(private readonly options: OverviewOptions) {}
+
+  async projections(): Promise<ProjectionView[]> {
+    const { lag, pool } = this.options;
+    const [snapshot, parked] = await Promise.all([lag.sample(), countOpenParkedEvents(pool)]);
+    const pools = [...new Set(snapshot.projections.map((p) => p.pool))];
+    // Ownership is decoration here: without Redis the lag is still worth showing.
+    const owners = new Map(
+      await Promise.all(
+        pools.map(async (name) => [name, await this.leaseHolders(name).catch(() => null)] as const),
+      ),
+    );
+    return Promise.all(
+      snapshot.projections.map(async (p): Promise<ProjectionView> => {
+        const job = (await this.options.rebuild?.current(p.name)) ?? null;
+        const holders = owners.get(p.pool) ?? null;
+        return {
+          name: p.name,
+          version: p.version,
+          pool: p.pool,
+          status: statusOf(p, job !== null),
+          headPosition: p.headPosition,
+          lagEvents: p.lagEvents,
+          lagSeconds: p.lagSeconds,
+          eventsPerSecond: p.eventsPerSecond,
+          parked: parked.get(p.name) ?? 0,
+          stalled: p.stalled,
+          stalledSeconds: p.stalledSeconds,
+          partitions: p.partitions.map((part: PartitionLag) => ({
+            partition: part.partition,
+            checkpoint: part.checkpoint,
+            owner: holders?.[part.partition] ?? null,
+            lagEvents: part.lagEvents,
+            lagSeconds: part.lagSeconds,
+            halted: part.halted,
+            stalledSeconds: part.stalledSeconds,
+          })),
+          rebuild: rebuildSummary(job),
+        };
+      }),
+    );
+  }
+
+  /** The live members of every pool a registered projection belongs to. */
+  async workers(): Promise<WorkerView[]> {
+    const { lag, redis, keyPrefix, partitions } = this.options;
+    const snapshot = await lag.sample();
+    const pools = [...new Set(snapshot.projections.map((p) => p.pool))].sort();
+    try {
+      const members = await Promise.all(
+        pools.map((pool) => readPoolMembers(redis, { keyPrefix, pool, partitions })),
+      );
+      return members.flat();
+    } catch (error) {
+      throw redisDown(error);
+    }
+  }
+
+  async relay(): Promise<RelayView> {
+    return readRelayState(this.options.pool, {
+      name: this.options.relayName,
+      countLimit: this.options.lagCountLimit,
+    });
+  }
+
+  async all(): Promise<Overview> {
+    const [projections, workers, relay] = await Promise.all([
+      this.projections(),
+      this.workers(),
+      this.relay(),
+    ]);
+    return { projections, workers, relay };
+  }
+
+  private leaseHolders(pool: string) {
+    const { redis, keyPrefix, partitions } = this.options;
+    return readLeaseHolders(redis, { keyPrefix, pool, partitions });
+  }
+}

@@ -1,0 +1,73 @@
+import type { Projection } from '@refract/core';
+import type { EventStore } from '@refract/event-store';
+import {
+  listParkedEvents,
+  readRegisteredProjection,
+  retryParkedEvent,
+  setProjectionPaused,
+  skipParkedEvent,
+} from '@refract/projector';
+import type { FastifyInstance } from 'fastify';
+import { projectionNotFound } from '../errors.js';
+import type { AdminOverview } from '../overview.js';
+import { parkedId, projectionName } from '../params.js';
+
+type NameParams = { Params: { name: string } };
+type ParkedParams = { Params: { name: string; id: string } };
+
+/** Projections: status and lag, pause and resume, parked events. */
+export function registerProjectionRoutes(
+  app: FastifyInstance,
+  options: { store: EventStore; overview: AdminOverview; projections: readonly Projection[] },
+): void {
+  const { store, overview } = options;
+  const catalog = new Map(options.projections.map((p) => [p.name, p]));
+
+  async function registered(name: string) {
+    const found = await readRegisteredProjection(store.pool, projectionName(name));
+    if (!found) throw projectionNotFound(name);
+    return found;
+  }
+
+  app.get('/api/projections', () => overview.projections());
+
+  for (const [action, paused] of [
+    ['pause', true],
+    ['resume', false],
+  ] as const) {
+    app.post<NameParams>(`/api/projections/:name/${action}`, async (request) => {
+      const name = projectionName(request.params.name);
+      const updated = await setProjectionPaused(store.pool, name, paused);
+      if (!updated) throw projectionNotFound(name);
+      request.log.info(
+        { projection: name, paused },
+        paused ? 'projection paused' : 'projection resumed',
+      );
+      return { name: updated.name, pool: updated.pool, version: updated.liveVersion, paused };
+    });
+  }
+
+  app.get<NameParams>('/api/projections/:name/parked', async (request) => {
+    const { name } = await registered(request.params.name);
+    return listParkedEvents(store, name, { includeResolved: true });
+  });
+
+  app.post<ParkedParams>('/api/projections/:name/parked/:id/retry', async (request) => {
+    const { name } = await registered(request.params.name);
+    const id = parkedId(request.params.id);
+    // Applying needs the handler, which only the code has.
+    const projection = catalog.get(name);
+    if (!projection) throw projectionNotFound(name);
+    const retried = await retryParkedEvent(store, projection, id);
+    request.log.info({ projection: name, parkedEventId: id }, 'parked event retried');
+    return retried;
+  });
+
+  app.post<ParkedParams>('/api/projections/:name/parked/:id/skip', async (request) => {
+    const { name } = await registered(request.params.name);
+    const id = parkedId(request.params.id);
+    const skipped = await skipParkedEvent(store, name, id);
+    request.log.info({ projection: name, parkedEventId: id }, 'parked event skipped');
+    return skipped;
+  });
+}

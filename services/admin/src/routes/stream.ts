@@ -1,0 +1,129 @@
+import type { ServerResponse } from 'node:http';
+import type { Logger } from '@refract/observability';
+import { errorBody } from '@refract/service-kit';
+import type { FastifyInstance } from 'fastify';
+import type { AdminOverview } from '../overview.js';
+
+export interface OverviewStreamOptions {
+  overview: AdminOverview;
+  /** A payload this often. */
+  intervalMs: number;
+  /** A comment line this often, so proxies keep an idle-looking stream open. */
+  heartbeatMs: number;
+  log: Logger;
+}
+
+const PARTS = ['projections', 'workers', 'relay'] as const;
+
+/**
+ * `/api/stream`: Server-Sent Events with `event: projections`, `workers` and
+ * `relay`, one of each per interval. One reader feeds every client, so ten
+ * open dashboards cost the database what one does; it runs only while a
+ * client is connected. A part that cannot be read (Redis down) is sent as
+ * `event: error` with the usual error body, the others still go out.
+ */
+export class OverviewStream {
+  private readonly clients = new Set<ServerResponse>();
+  private timer: NodeJS.Timeout | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private reading: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(private readonly options: OverviewStreamOptions) {}
+
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
+  attach(response: ServerResponse): void {
+    if (this.closed) {
+      response.writeHead(503, { 'content-type': 'application/json', connection: 'close' });
+      response.end(JSON.stringify(errorBody('shutting_down', 'the server is shutting down')));
+      return;
+    }
+    response.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      // nginx would otherwise buffer the stream.
+      'x-accel-buffering': 'no',
+      connection: 'keep-alive',
+    });
+    response.write('retry: 2000\n\n');
+    this.clients.add(response);
+    response.on('close', () => {
+      this.clients.delete(response);
+      if (this.clients.size === 0) this.stopTimers();
+    });
+    this.startTimers();
+    void this.push();
+  }
+
+  /** Ends every stream (server shutdown); later clients get 503. Idempotent. */
+  close(): void {
+    this.closed = true;
+    this.stopTimers();
+    for (const client of this.clients) client.end();
+    this.clients.clear();
+  }
+
+  private startTimers(): void {
+    this.timer ??= setInterval(() => void this.push(), this.options.intervalMs);
+    this.heartbeat ??= setInterval(
+      () => this.broadcast(': heartbeat\n\n'),
+      this.options.heartbeatMs,
+    );
+  }
+
+  private stopTimers(): void {
+    clearInterval(this.timer);
+    clearInterval(this.heartbeat);
+    this.timer = undefined;
+    this.heartbeat = undefined;
+  }
+
+  /** Reads every part and sends it; a read still running when the next tick comes is not doubled. */
+  private push(): Promise<void> {
+    this.reading ??= this.read().finally(() => {
+      this.reading = undefined;
+    });
+    return this.reading;
+  }
+
+  private async read(): Promise<void> {
+    const { overview } = this.options;
+    const results = await Promise.allSettled([
+      overview.projections(),
+      overview.workers(),
+      overview.relay(),
+    ]);
+    let text = '';
+    results.forEach((result, i) => {
+      if (result.status === 'fulfilled') {
+        text += `event: ${PARTS[i]}\ndata: ${JSON.stringify(result.value)}\n\n`;
+      } else {
+        this.options.log.warn({ err: result.reason, part: PARTS[i] }, 'stream part unavailable');
+        const body = errorBody('dependency_unavailable', `${PARTS[i]} cannot be read now`, {
+          part: PARTS[i],
+        });
+        text += `event: error\ndata: ${JSON.stringify(body)}\n\n`;
+      }
+    });
+    this.broadcast(text);
+  }
+
+  private broadcast(text: string): void {
+    for (const client of this.clients) {
+      if (!client.writableEnded) client.write(text);
+    }
+  }
+}
+
+export function registerStreamRoute(app: FastifyInstance, stream: OverviewStream): void {
+  app.get('/api/stream', (request, reply) => {
+    // The response is ours from here: fastify neither serialises nor ends it.
+    reply.hijack();
+    request.log.info('stream opened');
+    reply.raw.on('close', () => request.log.info('stream closed'));
+    stream.attach(reply.raw);
+  });
+}

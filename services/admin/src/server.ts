@@ -1,0 +1,70 @@
+import { EventStore } from '@refract/event-store';
+import { orderProjections } from '@refract/example-orders';
+import { createMetrics, type Logger, type Metrics } from '@refract/observability';
+import { closeOnce, type HttpServer, listen } from '@refract/service-kit';
+import { createRedisClient, waitUntilReady } from '@refract/stream-bus';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.js';
+import type { Config } from './config.js';
+
+export interface AdminServer extends HttpServer {
+  app: FastifyInstance;
+  store: EventStore;
+  /** Graceful stop: end the streams, finish requests, close Redis and Postgres. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens Postgres (a migrated database: it reads the partition count) and
+ * Redis, builds the app and listens. main.ts adds only the process concerns.
+ */
+export async function startAdmin(
+  config: Config,
+  logger: Logger,
+  metrics: Metrics = createMetrics(),
+): Promise<AdminServer> {
+  if (config.tokenGenerated) {
+    // Dev mode only (the config refuses a missing token otherwise): shown once so the dashboard can be opened.
+    logger.warn(
+      { token: config.token },
+      'ADMIN_TOKEN not set; generated one for this run (dev mode)',
+    );
+  }
+  const store = await EventStore.open({
+    databaseUrl: config.databaseUrl,
+    poolSize: config.dbPoolSize,
+    applicationName: 'refract-admin',
+  });
+  const redis = createRedisClient(config.redisUrl, { name: 'refract-admin' });
+  const closeDependencies = async () => {
+    redis.disconnect();
+    await store.close();
+  };
+  try {
+    // Not required to start: /api/projections works without Redis, /api/workers says 503.
+    await waitUntilReady(redis, 2000);
+    const { app } = await buildApp({
+      store,
+      redis,
+      keyPrefix: config.keyPrefix,
+      projections: orderProjections,
+      token: config.token,
+      logger,
+      metrics,
+      relayName: config.relayName,
+      stallThresholdMs: config.stallThresholdMs,
+      lagCountLimit: config.lagCountLimit,
+      streamIntervalMs: config.streamIntervalMs,
+      streamHeartbeatMs: config.streamHeartbeatMs,
+      readyTimeoutMs: config.readyTimeoutMs,
+      dashboardDir: config.dashboardDir,
+    });
+    // Runs once the server has stopped and in-flight requests are answered.
+    app.addHook('onClose', closeDependencies);
+    const port = await listen(app, config);
+    return { app, store, port, close: closeOnce(app) };
+  } catch (error) {
+    await closeDependencies();
+    throw error;
+  }
+}
