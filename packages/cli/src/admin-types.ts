@@ -28,6 +28,9 @@ export interface ProjectionInfo {
   lagSeconds: number | null;
   eventsPerSecond: number | null;
   parked: number;
+  /** Work waits and no checkpoint has moved for admin's stall threshold. */
+  stalled: boolean;
+  stalledSeconds: number;
   partitions: PartitionInfo[];
   rebuild: RebuildProgress | null;
 }
@@ -35,18 +38,28 @@ export interface ProjectionInfo {
 export interface WorkerInfo {
   id: string;
   pool: string;
-  host: string;
-  pid: number;
+  host: string | null;
+  pid: number | null;
   partitions: number[];
   /** ISO time or epoch milliseconds. */
   lastHeartbeat: string | number | null;
 }
 
+/** The database session leading the relay. */
+export interface RelayLeader {
+  pid: number;
+  application: string | null;
+  address: string | null;
+  connectedAt: string;
+}
+
 export interface RelayInfo {
-  leader: string | null;
+  leader: RelayLeader | null;
   publishedPosition: number | string | null;
   headPosition: number | string | null;
   lagEvents: number;
+  /** Set while the leader waits on a gap that may still commit. */
+  heldAt?: { position: number; sinceSeconds: number } | null;
 }
 
 export interface JobInfo {
@@ -71,6 +84,7 @@ export interface ParkedEvent {
   type?: string;
   attempts?: number;
   parkedAt?: string;
+  resolution?: 'retried' | 'skipped' | null;
   [field: string]: unknown;
 }
 

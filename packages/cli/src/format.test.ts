@@ -9,7 +9,6 @@ import {
   formatRate,
   formatRelay,
   formatTable,
-  stalledPartitions,
 } from './format.js';
 
 const projection = (over: Partial<ProjectionInfo> = {}): ProjectionInfo => ({
@@ -22,6 +21,8 @@ const projection = (over: Partial<ProjectionInfo> = {}): ProjectionInfo => ({
   lagSeconds: 0.42,
   eventsPerSecond: 57.25,
   parked: 1,
+  stalled: false,
+  stalledSeconds: 0,
   partitions: [
     { partition: 0, checkpoint: 10, owner: 'w1', lagEvents: 4 },
     { partition: 1, checkpoint: 5, owner: null, lagEvents: 7 },
@@ -44,10 +45,6 @@ describe('formatting', () => {
     ).toBe(['NAME           N', 'a              5', 'long-name  1,234'].join('\n'));
   });
 
-  it('counts as stalled only partitions with lag and no owner', () => {
-    expect(stalledPartitions(projection())).toBe(1);
-  });
-
   it('shows the projection table with lag, rate, parked, stalled and a rebuild', () => {
     const text = formatProjections([
       projection(),
@@ -56,6 +53,8 @@ describe('formatting', () => {
         status: 'rebuilding',
         lagSeconds: null,
         eventsPerSecond: null,
+        stalled: true,
+        stalledSeconds: 42,
         rebuild: {
           jobId: '17',
           state: 'active',
@@ -71,9 +70,9 @@ describe('formatting', () => {
       /^PROJECTION\s+VERSION\s+POOL\s+STATUS\s+LAG\s+LAG \(s\)\s+EVENTS\/S\s+PARKED\s+STALLED\s+REBUILD$/,
     );
     expect(first).toMatch(
-      /^customer_stats\s+2\s+orders\s+running\s+1,234\s+0.4\s+57.3\s+1\s+1\s+-$/,
+      /^customer_stats\s+2\s+orders\s+running\s+1,234\s+0.4\s+57.3\s+1\s+-\s+-$/,
     );
-    expect(second).toMatch(/rebuilding\s+1,234\s+-\s+-\s+1\s+1\s+25% \(job 17\)$/);
+    expect(second).toMatch(/rebuilding\s+1,234\s+-\s+-\s+1\s+42s\s+25% \(job 17\)$/);
     expect(formatProjections([])).toBe('no projections registered');
   });
 
@@ -96,12 +95,30 @@ describe('formatting', () => {
   it('formats the relay and a job line with its error', () => {
     expect(
       formatRelay({
-        leader: 'write-api-1',
+        leader: {
+          pid: 77,
+          application: 'refract-relay-main',
+          address: '10.0.0.5',
+          connectedAt: 't',
+        },
         publishedPosition: 1200,
         headPosition: 1234,
         lagEvents: 34,
+        heldAt: { position: 1201, sinceSeconds: 3 },
       }),
-    ).toBe('relay: leader write-api-1, published 1,200 of head 1,234 (lag 34 events)');
+    ).toBe(
+      'relay: leader pid 77 at 10.0.0.5, published 1,200 of head 1,234 (lag 34 events); ' +
+        'waiting 3s on position 1,201 (a transaction may still commit it)',
+    );
+    expect(
+      formatRelay({
+        leader: null,
+        publishedPosition: 0,
+        headPosition: 5,
+        lagEvents: 5,
+        heldAt: null,
+      }),
+    ).toContain('leader none');
     expect(
       formatJobLine({
         jobId: '17',

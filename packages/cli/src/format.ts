@@ -41,12 +41,9 @@ export function formatDuration(seconds: number | null | undefined): string {
   return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
-/**
- * Partitions that have events to apply and no worker owning them: nothing
- * will apply those events until a worker of the pool comes back.
- */
-export function stalledPartitions(projection: ProjectionInfo): number {
-  return projection.partitions.filter((p) => p.lagEvents > 0 && !p.owner).length;
+/** `12s` for a stalled projection (how long nothing moved), `-` otherwise. */
+export function formatStalled(projection: ProjectionInfo): string {
+  return projection.stalled ? formatDuration(projection.stalledSeconds) : '-';
 }
 
 /** `42% (job 17)` for a running rebuild, `-` for none. */
@@ -83,7 +80,7 @@ export function formatProjections(projections: ProjectionInfo[]): string {
       p.lagSeconds === null ? '-' : String(Math.round(p.lagSeconds * 10) / 10),
       formatRate(p.eventsPerSecond),
       formatCount(p.parked),
-      String(stalledPartitions(p)),
+      formatStalled(p),
       formatRebuildCell(p),
     ]),
   );
@@ -126,8 +123,8 @@ export function formatWorkers(workers: WorkerInfo[], now: number): string {
       .map((w) => [
         w.id,
         w.pool,
-        w.host,
-        String(w.pid),
+        w.host ?? '-',
+        w.pid === null ? '-' : String(w.pid),
         `${w.partitions.length}: ${formatPartitionList(w.partitions)}`,
         formatHeartbeat(w.lastHeartbeat, now),
       ]),
@@ -135,9 +132,15 @@ export function formatWorkers(workers: WorkerInfo[], now: number): string {
 }
 
 export function formatRelay(relay: RelayInfo): string {
+  const leader = relay.leader
+    ? `pid ${relay.leader.pid}${relay.leader.address ? ` at ${relay.leader.address}` : ''}`
+    : 'none (nothing is being published)';
+  const held = relay.heldAt
+    ? `; waiting ${formatDuration(relay.heldAt.sinceSeconds)} on position ${formatCount(relay.heldAt.position)} (a transaction may still commit it)`
+    : '';
   return (
-    `relay: leader ${relay.leader ?? 'none'}, published ${formatCount(relay.publishedPosition)} ` +
-    `of head ${formatCount(relay.headPosition)} (lag ${formatCount(relay.lagEvents)} events)`
+    `relay: leader ${leader}, published ${formatCount(relay.publishedPosition)} ` +
+    `of head ${formatCount(relay.headPosition)} (lag ${formatCount(relay.lagEvents)} events)${held}`
   );
 }
 
@@ -175,7 +178,7 @@ export function formatJobLine(job: JobInfo): string {
 export function formatParked(projection: string, events: ParkedEvent[]): string {
   if (events.length === 0) return `no parked events in "${projection}"`;
   return formatTable(
-    ['ID', 'PARTITION', 'POSITION', 'TYPE', 'ATTEMPTS', 'PARKED AT', 'ERROR'],
+    ['ID', 'PARTITION', 'POSITION', 'TYPE', 'ATTEMPTS', 'PARKED AT', 'RESOLVED', 'ERROR'],
     events.map((e) => [
       String(e.id),
       e.partition === undefined ? '-' : String(e.partition),
@@ -183,6 +186,7 @@ export function formatParked(projection: string, events: ParkedEvent[]): string 
       e.eventType ?? e.type ?? '-',
       e.attempts === undefined ? '-' : String(e.attempts),
       e.parkedAt ?? '-',
+      e.resolution ?? '-',
       oneLine(e.error),
     ]),
   );

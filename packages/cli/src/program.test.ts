@@ -107,6 +107,8 @@ function statusRoutes() {
         lagSeconds: 1,
         eventsPerSecond: 0,
         parked: 0,
+        stalled: false,
+        stalledSeconds: 0,
         partitions: [{ partition: 0, checkpoint: 7, owner: 'w1', lagEvents: 3 }],
         rebuild: null,
       },
@@ -127,7 +129,13 @@ function statusRoutes() {
   });
   routes.set('GET /api/relay', {
     status: 200,
-    body: { leader: 'write-api-1', publishedPosition: 10, headPosition: 10, lagEvents: 0 },
+    body: {
+      leader: { pid: 9, application: 'refract-relay-main', address: null, connectedAt: 't' },
+      publishedPosition: 10,
+      headPosition: 10,
+      lagEvents: 0,
+      heldAt: null,
+    },
   });
 }
 
@@ -144,7 +152,7 @@ describe('refract', () => {
     expect(seen.every((s) => s.authorization === 'Bearer secret')).toBe(true);
     expect(out).toMatch(/order_summary\s+1\s+orders\s+paused\s+3/);
     expect(out).toMatch(/w1\s+orders\s+h\s+42\s+1: 0\s+0.5s ago/);
-    expect(out).toContain('relay: leader write-api-1');
+    expect(out).toContain('relay: leader pid 9, published 10 of head 10');
   });
 
   it('--json prints the same data as JSON; --token and --url override the environment', async () => {
@@ -156,10 +164,10 @@ describe('refract', () => {
     expect(code).toBe(ExitCode.ok);
     const parsed = JSON.parse(out) as {
       projections: { name: string }[];
-      relay: { leader: string };
+      relay: { leader: unknown };
     };
     expect(parsed.projections[0]!.name).toBe('order_summary');
-    expect(parsed.relay.leader).toBe('write-api-1');
+    expect(parsed.relay.leader).toMatchObject({ pid: 9 });
     expect(seen[0]!.authorization).toBe('Bearer other');
   });
 
@@ -272,11 +280,12 @@ describe('refract', () => {
           attempts: 5,
           error: 'bad\nsku',
           parkedAt: 't',
+          resolution: null,
         },
       ],
     });
     const list = await run(['parked', 'customer_stats']);
-    expect(list.out).toMatch(/^\s*7\s+3\s+1,234\s+ItemAdded\s+5\s+t\s+bad sku$/m);
+    expect(list.out).toMatch(/^\s*7\s+3\s+1,234\s+ItemAdded\s+5\s+t\s+-\s+bad sku$/m);
     routes.set('POST /api/projections/customer_stats/parked/7/retry', { status: 200, body: {} });
     routes.set('POST /api/projections/customer_stats/parked/7/skip', {
       status: 409,
