@@ -6,6 +6,12 @@ import { EventStore, migrate } from '@refract/event-store';
 import { orderProjections } from '@refract/example-orders';
 import { createLogger, createMetrics } from '@refract/observability';
 import { ProjectorWorker, registerProjection } from '@refract/projector';
+import {
+  createRebuildQueue,
+  type RebuildQueue,
+  type RebuildWorker,
+  startRebuildWorker,
+} from '@refract/rebuild';
 import { Relay } from '@refract/relay';
 import { createRedisClient } from '@refract/stream-bus';
 import {
@@ -73,6 +79,8 @@ let redis: Redis;
 let relay: Relay;
 const workers: ProjectorWorker[] = [];
 let admin: AdminApp;
+let rebuild: RebuildQueue;
+let rebuildWorker: RebuildWorker;
 let dashboardDir: string;
 let orderCount = 0;
 
@@ -101,6 +109,7 @@ function appOptions(overrides: Partial<AppOptions> & { dashboardDir: string }): 
     logger,
     metrics: createMetrics({ defaultMetrics: false }),
     streamIntervalMs: 100,
+    rebuild,
     ...overrides,
   };
 }
@@ -165,6 +174,9 @@ beforeAll(async () => {
     keyPrefix: ns.prefix,
   });
   relay.start();
+  const jobs = { redisUrl: ns.url, keyPrefix: ns.prefix, store, projections: catalog, logger };
+  rebuild = createRebuildQueue({ ...jobs, cancelWaitMs: 10_000 });
+  rebuildWorker = await startRebuildWorker(jobs);
   dashboardDir = await mkdtemp(join(tmpdir(), 'refract-dashboard-'));
   await writeFile(join(dashboardDir, 'index.html'), '<!doctype html><title>lag</title>');
   await writeFile(join(dashboardDir, 'app.js'), 'console.log("dashboard")');
@@ -176,6 +188,8 @@ afterAll(async () => {
   openGate();
   await admin?.app.close();
   await Promise.all(workers.map((w) => w.close()));
+  await rebuildWorker?.close();
+  await rebuild?.close();
   await relay?.close();
   redis?.disconnect();
   await store?.close();
@@ -188,7 +202,12 @@ describe('auth', () => {
   const PUBLIC = ['GET /', 'GET /*', 'GET /healthz', 'GET /metrics', 'GET /readyz'];
   /** A concrete URL for a route pattern. */
   const urlOf = (pattern: string) =>
-    pattern.replace(':name', 'order_summary').replace(':id', '1').replace(':jobId', 'job-1');
+    pattern
+      .replace(':name', 'order_summary')
+      .replace(':id', '1')
+      .replace(':jobId', 'job-1')
+      .replace(/:[A-Za-z]+/g, 'x')
+      .replace('*', 'x');
 
   it('marks only the probes, metrics and the dashboard public', () => {
     const open = admin.routes.filter((r) => r.public).map((r) => `${r.method} ${r.url}`);
@@ -198,29 +217,59 @@ describe('auth', () => {
   it('refuses every other route without the token (401) and with a wrong one (403)', async () => {
     const guarded = admin.routes.filter((r) => !r.public);
     expect(guarded.length).toBeGreaterThanOrEqual(9);
+    const basic = (password: string) => `Basic ${Buffer.from(`x:${password}`).toString('base64')}`;
     for (const route of guarded) {
-      const method = route.method as 'GET' | 'POST' | 'DELETE';
+      const method = route.method as 'GET' | 'POST' | 'PUT' | 'DELETE';
       const url = urlOf(route.url);
+      // bull-board's pages are for browsers: Basic auth, and 401 with a challenge so they ask again.
+      const board = route.url.startsWith('/jobs-board');
       const missing = await admin.app.inject({ method, url });
       expect(missing.statusCode, `${method} ${url}`).toBe(401);
       expect(missing.json()).toMatchObject({ error: 'unauthorized' });
-      const wrong = await admin.app.inject({
+      for (const authorization of [
+        `Bearer ${TOKEN}x`,
+        `Bearer ${TOKEN.slice(1)}`,
+        basic(`${TOKEN}x`),
+      ]) {
+        const wrong = await admin.app.inject({ method, url, headers: { authorization } });
+        if (board) {
+          expect(wrong.statusCode, `${method} ${url}`).toBe(401);
+          expect(wrong.headers['www-authenticate']).toContain('Basic');
+        } else {
+          expect([401, 403], `${method} ${url}`).toContain(wrong.statusCode);
+        }
+      }
+      const wrongBearer = await admin.app.inject({
         method,
         url,
         headers: { authorization: `Bearer ${TOKEN}x` },
       });
-      expect(wrong.statusCode, `${method} ${url}`).toBe(403);
-      expect(wrong.json()).toMatchObject({ error: 'forbidden' });
-      const notBearer = await admin.app.inject({
-        method,
-        url,
-        headers: { authorization: `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}` },
-      });
-      expect(notBearer.statusCode, `${method} ${url}`).toBe(401);
+      if (!board) expect(wrongBearer.json()).toMatchObject({ error: 'forbidden' });
+      if (!board) {
+        // Basic auth is only for bull-board's pages.
+        const notBearer = await admin.app.inject({
+          method,
+          url,
+          headers: { authorization: basic(TOKEN) },
+        });
+        expect(notBearer.statusCode, `${method} ${url}`).toBe(401);
+      }
     }
     // Nothing was paused by the refused requests.
     const paused = await store.pool.query('SELECT 1 FROM refract.projections WHERE paused');
     expect(paused.rowCount).toBe(0);
+  });
+
+  it('opens bull-board to Basic auth with the token as password', async () => {
+    const page = await admin.app.inject({
+      url: '/jobs-board',
+      headers: { authorization: `Basic ${Buffer.from(`admin:${TOKEN}`).toString('base64')}` },
+    });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toContain('text/html');
+    const refused = await admin.app.inject('/jobs-board');
+    expect(refused.statusCode).toBe(401);
+    expect(refused.headers['www-authenticate']).toContain('Basic realm');
   });
 
   it('serves the probes and the dashboard without the token', async () => {
@@ -305,6 +354,37 @@ describe('projections, workers and the relay', () => {
       expect(state.publishedPosition).toBe(state.headPosition);
       expect(state).toMatchObject({ lagEvents: 0, heldAt: null });
     });
+  });
+
+  it('shows the relay held by a gap while the transaction that drew it is open', async () => {
+    const holder = await store.pool.connect();
+    try {
+      // What an append does before it inserts: take a transaction id, then draw a position.
+      await holder.query('BEGIN');
+      await holder.query('SELECT pg_current_xact_id()');
+      const drawn = await holder.query<{ p: string }>(
+        "SELECT nextval('refract.events_position_seq') AS p",
+      );
+      const gap = Number(drawn.rows[0]!.p);
+      await placeOrders(1);
+      const held = await eventually(async () => {
+        const state = await get<{ heldAt: { position: number; sinceSeconds: number } | null }>(
+          '/api/relay',
+        );
+        expect(state.heldAt?.position).toBe(gap);
+        return state;
+      });
+      expect(held.heldAt!.sinceSeconds).toBeGreaterThanOrEqual(0);
+      const scrape = await admin.app.inject('/metrics');
+      expect(scrape.body).toMatch(/refract_relay_held_seconds\{relay="main"\} [0-9.]+/);
+      await holder.query('ROLLBACK');
+    } finally {
+      holder.release();
+    }
+    // A rolled-back gap is final once its transaction ended: the relay goes on.
+    await eventually(async () =>
+      expect(await get('/api/relay')).toMatchObject({ heldAt: null, lagEvents: 0 }),
+    );
   });
 
   it('pauses a projection: its checkpoints stop while the other goes on; resume catches up', async () => {
@@ -434,6 +514,93 @@ describe('parked events', () => {
     poisonFails = false;
     expect(await picked()).toBe(1);
     expect(await projection('picky')).toMatchObject({ parked: 0, lagEvents: 0 });
+  });
+});
+
+describe('rebuilds', () => {
+  type Job = { jobId: string; projection: string; state: string; processed: number; total: number };
+  const post = (url: string) => admin.app.inject({ method: 'POST', url, headers: auth });
+
+  it('runs a rebuild to completion: 202, progress, the new version live', async () => {
+    const started = await post('/api/projections/customer_stats/rebuild');
+    expect(started.statusCode, started.body).toBe(202);
+    const { jobId } = started.json() as { jobId: string };
+    const done = await eventually(
+      async () => {
+        const job = await get<Job>(`/api/jobs/${jobId}`);
+        expect(job.state).toBe('completed');
+        return job;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(done).toMatchObject({ jobId, projection: 'customer_stats' });
+    expect(done.processed).toBeGreaterThan(0);
+    expect(done.processed).toBe(done.total);
+    await eventually(async () =>
+      expect(await projection('customer_stats')).toMatchObject({
+        version: 2,
+        status: 'running',
+        rebuild: null,
+      }),
+    );
+  });
+
+  it('refuses a second rebuild while one runs (409 with its jobId), and cancels it', async () => {
+    gate = new Promise((resolve) => {
+      openGate = resolve;
+    });
+    const started = await post('/api/projections/blocker/rebuild');
+    expect(started.statusCode, started.body).toBe(202);
+    const { jobId } = started.json() as { jobId: string };
+    const second = await post('/api/projections/blocker/rebuild');
+    expect(second.statusCode).toBe(409);
+    expect(second.json()).toMatchObject({ error: 'rebuild_running', jobId });
+    const shown = await eventually(async () => {
+      const view = await projection('blocker');
+      expect(view.status).toBe('rebuilding');
+      return view;
+    });
+    expect(shown.rebuild).toMatchObject({ jobId });
+    expect(shown.version).toBe(1);
+
+    const cancelling = admin.app.inject({
+      method: 'DELETE',
+      url: `/api/jobs/${jobId}`,
+      headers: auth,
+    });
+    // The replay is blocked in the handler; it stops at its next batch once let go.
+    await sleep(200);
+    openGate();
+    const cancelled = await cancelling;
+    expect(cancelled.statusCode, cancelled.body).toBe(200);
+    await eventually(async () =>
+      expect((await get<Job>(`/api/jobs/${jobId}`)).state).toBe('cancelled'),
+    );
+    expect(await projection('blocker')).toMatchObject({
+      version: 1,
+      status: 'running',
+      rebuild: null,
+    });
+    const scrape = await admin.app.inject('/metrics');
+    expect(scrape.body).toMatch(/refract_rebuild_queue_jobs\{state="completed"\} \d+/);
+  });
+
+  it('answers bad and unknown job ids with 4xx naming the field', async () => {
+    for (const method of ['GET', 'DELETE'] as const) {
+      const bad = await admin.app.inject({ method, url: '/api/jobs/not%20a%20job', headers: auth });
+      expect(bad.statusCode).toBe(400);
+      expect(bad.json()).toMatchObject({ error: 'invalid_request', field: 'jobId' });
+      const unknown = await admin.app.inject({
+        method,
+        url: '/api/jobs/no-such-job',
+        headers: auth,
+      });
+      expect(unknown.statusCode).toBe(404);
+      expect(unknown.json()).toMatchObject({ error: 'job_not_found', field: 'jobId' });
+    }
+    const nope = await post('/api/projections/nope/rebuild');
+    expect(nope.statusCode).toBe(404);
+    expect(nope.json()).toMatchObject({ error: 'projection_not_found', field: 'name' });
   });
 });
 

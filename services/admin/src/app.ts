@@ -2,18 +2,20 @@ import type { Projection } from '@refract/core';
 import type { EventStore } from '@refract/event-store';
 import type { Logger, Metrics } from '@refract/observability';
 import { LagMonitor } from '@refract/projector';
+import type { RebuildQueue } from '@refract/rebuild';
 import { createHttpApp } from '@refract/service-kit';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { installAuth } from './auth.js';
 import { isExpected, toHttpError } from './errors.js';
-import { adminMetrics, type QueueCounts } from './metrics.js';
+import { adminMetrics } from './metrics.js';
 import { AdminOverview } from './overview.js';
-import type { RebuildJobs } from './rebuild-jobs.js';
 import { registerClusterRoutes } from './routes/cluster.js';
 import { registerDashboardRoutes } from './routes/dashboard.js';
+import { JOBS_BOARD_PATH, registerJobsBoard } from './routes/jobs-board.js';
 import { registerProbeRoutes } from './routes/probes.js';
-import { registerProjectionRoutes } from './routes/projections.js';
+import { registeredProjection, registerProjectionRoutes } from './routes/projections.js';
+import { registerRebuildRoutes } from './routes/rebuilds.js';
 import { OverviewStream, registerStreamRoute } from './routes/stream.js';
 
 export interface AppOptions {
@@ -42,8 +44,8 @@ export interface AppOptions {
   readyTimeoutMs?: number;
   /** The dashboard's static files; a placeholder page when it has no index.html. */
   dashboardDir: string;
-  /** The rebuild job layer; without it no rebuild endpoints are registered. */
-  rebuild?: RebuildJobs & { counts?: () => Promise<QueueCounts> };
+  /** The rebuild job layer (its queue also feeds bull-board); without it no rebuild endpoints are registered. */
+  rebuild?: RebuildQueue;
 }
 
 export interface AdminApp {
@@ -70,7 +72,7 @@ export async function buildApp(options: AppOptions): Promise<AdminApp> {
     toHttpError,
     expected: isExpected,
   });
-  installAuth(app, options.token);
+  installAuth(app, options.token, { basicAuthPrefix: JOBS_BOARD_PATH });
   const routes: AdminApp['routes'] = [];
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) {
@@ -113,13 +115,20 @@ export async function buildApp(options: AppOptions): Promise<AdminApp> {
         overview.projections(),
         overview.workers().catch(() => undefined),
         overview.relay(),
-        options.rebuild?.counts?.().catch(() => undefined),
+        options.rebuild?.queue.getJobCounts().catch(() => undefined),
       ]);
       counters.update({ projections, workers, relay }, counts);
     },
   });
   registerProjectionRoutes(app, { store, overview, projections: options.projections });
   registerClusterRoutes(app, overview);
+  if (options.rebuild) {
+    registerRebuildRoutes(app, {
+      rebuild: options.rebuild,
+      registered: registeredProjection(store.pool),
+    });
+    await registerJobsBoard(app, options.rebuild.queue);
+  }
   registerStreamRoute(app, stream);
   await registerDashboardRoutes(app, options.dashboardDir);
   return { app, routes, overview, stream };

@@ -6,8 +6,6 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Answered without the token: probes, metrics and the dashboard's static files. */
     public?: boolean;
-    /** Browser pages (bull-board): HTTP Basic auth with the token as password is accepted too. */
-    basicAuth?: boolean;
   }
 }
 
@@ -52,12 +50,20 @@ function refuse(reply: FastifyReply, status: 401 | 403, basic: boolean) {
  * route is protected by default. Missing credentials get 401, a wrong token
  * 403 (401 with a Basic challenge on browser pages, so the browser asks again).
  */
-export function installAuth(app: FastifyInstance, token: string): void {
+export function installAuth(
+  app: FastifyInstance,
+  token: string,
+  options: {
+    /** Browser pages under this path (bull-board) take HTTP Basic auth with the token as password too. */
+    basicAuthPrefix?: string;
+  } = {},
+): void {
+  const { basicAuthPrefix } = options;
   app.addHook('onRequest', async (request, reply) => {
     if (request.is404) return;
-    const config = request.routeOptions.config;
-    if (config?.public) return;
-    const basic = config?.basicAuth === true;
+    if (request.routeOptions.config?.public) return;
+    const route = request.routeOptions.url ?? '';
+    const basic = basicAuthPrefix !== undefined && route.startsWith(basicAuthPrefix);
     const given = credentialOf(request, basic);
     if (given === undefined) return refuse(reply, 401, basic);
     if (!tokenMatches(given, token)) return refuse(reply, basic ? 401 : 403, basic);

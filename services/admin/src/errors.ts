@@ -1,35 +1,15 @@
-import { errorBody, type HttpError, httpErrorOf, ServiceError } from '@refract/service-kit';
+import { RefractError } from '@refract/core';
+import { errorBody, type HttpError, httpErrorOf } from '@refract/service-kit';
 
-/**
- * Codes of the admin service's own answers; input errors and parked-event
- * errors carry their code from core's catalog, the HTTP layer's come from
- * service-kit.
- */
-export type AdminErrorCode =
-  | 'unauthorized'
-  | 'forbidden'
-  | 'projection_not_found'
-  | 'job_not_found'
-  | 'rebuild_running'
-  | 'rebuild_unavailable';
-
-/** A deliberate answer of this service that core's catalog has no code for. */
-export class AdminError extends ServiceError<AdminErrorCode> {}
-
-export function projectionNotFound(name: string): AdminError {
-  return new AdminError(404, 'projection_not_found', `no projection ${name}`, {
-    field: 'name',
-    name,
-  });
-}
-
-export function jobNotFound(jobId: string): AdminError {
-  return new AdminError(404, 'job_not_found', `no rebuild job ${jobId}`, { field: 'jobId', jobId });
+/** A projection the registry (or this process's catalog) does not know; names the `name` field. */
+export function projectionNotFound(name: string): RefractError {
+  return new RefractError('projection_not_found', `no projection ${name}`, { field: 'name', name });
 }
 
 /**
  * The admin service's mapping from anything thrown to an HTTP answer: the
- * shared one (service-kit's `httpErrorOf`, which answers AdminErrors too).
+ * shared one (service-kit's `httpErrorOf`); the job layer's codes
+ * (`rebuild_running`, `job_not_found`, `projection_not_found`) are core's.
  */
 export function toHttpError(error: unknown, requestId: string): HttpError {
   return httpErrorOf(error, requestId, {

@@ -11,5 +11,4 @@ export {
   type RelayView,
   type WorkerView,
 } from './overview.js';
-export type { RebuildJobs, RebuildJobView } from './rebuild-jobs.js';
 export { type AdminServer, startAdmin } from './server.js';

@@ -1,11 +1,18 @@
 import { DependencyUnavailableError } from '@refract/core';
 import type { LagMonitor, PartitionLag, ProjectionLag } from '@refract/projector';
 import { countOpenParkedEvents } from '@refract/projector';
+import type { RebuildJobView, RebuildQueue } from '@refract/rebuild';
 import { type RelayState, readRelayState } from '@refract/relay';
 import { type PoolMember, readLeaseHolders, readPoolMembers } from '@refract/stream-bus';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
-import { type RebuildJobs, rebuildSummary } from './rebuild-jobs.js';
+
+/** The summary of a projection's running rebuild that /api/projections shows. */
+export function rebuildSummary(job: RebuildJobView | null) {
+  if (!job) return null;
+  const { jobId, state, processed, total, eventsPerSecond, etaSeconds } = job;
+  return { jobId, state, processed, total, eventsPerSecond, etaSeconds };
+}
 
 export type ProjectionStatus = 'running' | 'paused' | 'rebuilding' | 'halted';
 
@@ -54,7 +61,8 @@ export interface OverviewOptions {
   relayName: string;
   lagCountLimit: number;
   lag: LagMonitor;
-  rebuild?: RebuildJobs;
+  /** Where running rebuilds are looked up; none means no projection shows as rebuilding. */
+  rebuild?: Pick<RebuildQueue, 'current'>;
 }
 
 /** Rebuilding wins (the live version keeps running beside it), then the operator's pause, then a halt. */

@@ -1,6 +1,7 @@
 import { EventStore } from '@refract/event-store';
 import { orderProjections } from '@refract/example-orders';
 import { createMetrics, type Logger, type Metrics } from '@refract/observability';
+import { createRebuildQueue, type RebuildWorker, startRebuildWorker } from '@refract/rebuild';
 import { closeOnce, type HttpServer, listen } from '@refract/service-kit';
 import { createRedisClient, waitUntilReady } from '@refract/stream-bus';
 import type { FastifyInstance } from 'fastify';
@@ -10,13 +11,14 @@ import type { Config } from './config.js';
 export interface AdminServer extends HttpServer {
   app: FastifyInstance;
   store: EventStore;
-  /** Graceful stop: end the streams, finish requests, close Redis and Postgres. Idempotent. */
+  /** Graceful stop: end the streams, finish requests, hand running rebuilds back, close Redis and Postgres. Idempotent. */
   close(): Promise<void>;
 }
 
 /**
  * Opens Postgres (a migrated database: it reads the partition count) and
- * Redis, builds the app and listens. main.ts adds only the process concerns.
+ * Redis, the rebuild queue and (unless turned off) a rebuild worker, builds
+ * the app and listens. main.ts adds only the process concerns.
  */
 export async function startAdmin(
   config: Config,
@@ -36,18 +38,39 @@ export async function startAdmin(
     applicationName: 'refract-admin',
   });
   const redis = createRedisClient(config.redisUrl, { name: 'refract-admin' });
+  const projections = orderProjections;
+  const jobs = {
+    redisUrl: config.redisUrl,
+    keyPrefix: config.keyPrefix,
+    store,
+    projections,
+    logger,
+  };
+  const rebuild = createRebuildQueue(jobs);
+  let worker: RebuildWorker | undefined;
+  // In order: no job may run once the queue and the store are gone.
   const closeDependencies = async () => {
+    await worker
+      ?.close()
+      .catch((error: unknown) => logger.error({ err: error }, 'rebuild worker close failed'));
+    await rebuild
+      .close()
+      .catch((error: unknown) => logger.error({ err: error }, 'rebuild queue close failed'));
     redis.disconnect();
     await store.close();
   };
   try {
     // Not required to start: /api/projections works without Redis, /api/workers says 503.
     await waitUntilReady(redis, 2000);
+    if (config.rebuildWorker) {
+      worker = await startRebuildWorker({ ...jobs, concurrency: config.rebuildConcurrency });
+    }
     const { app } = await buildApp({
       store,
       redis,
       keyPrefix: config.keyPrefix,
-      projections: orderProjections,
+      projections,
+      rebuild,
       token: config.token,
       logger,
       metrics,

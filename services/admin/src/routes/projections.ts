@@ -8,9 +8,19 @@ import {
   skipParkedEvent,
 } from '@refract/projector';
 import type { FastifyInstance } from 'fastify';
+import type pg from 'pg';
 import { projectionNotFound } from '../errors.js';
 import type { AdminOverview } from '../overview.js';
 import { parkedId, projectionName } from '../params.js';
+
+/** Looks a projection up in the registry: 400 naming `name` when malformed, 404 when unknown. */
+export function registeredProjection(pool: pg.Pool) {
+  return async (name: string) => {
+    const found = await readRegisteredProjection(pool, projectionName(name));
+    if (!found) throw projectionNotFound(name);
+    return found;
+  };
+}
 
 type NameParams = { Params: { name: string } };
 type ParkedParams = { Params: { name: string; id: string } };
@@ -23,11 +33,7 @@ export function registerProjectionRoutes(
   const { store, overview } = options;
   const catalog = new Map(options.projections.map((p) => [p.name, p]));
 
-  async function registered(name: string) {
-    const found = await readRegisteredProjection(store.pool, projectionName(name));
-    if (!found) throw projectionNotFound(name);
-    return found;
-  }
+  const registered = registeredProjection(store.pool);
 
   app.get('/api/projections', () => overview.projections());
 

@@ -1,0 +1,48 @@
+import { RefractError } from '@refract/core';
+import type { RebuildQueue } from '@refract/rebuild';
+import type { FastifyInstance } from 'fastify';
+import { jobId } from '../params.js';
+
+function jobNotFound(id: string): RefractError {
+  return new RefractError('job_not_found', `no rebuild job ${id}`, { field: 'jobId', jobId: id });
+}
+
+/**
+ * Rebuilds: start one (202; 409 with the running jobId), read a job, cancel
+ * it. The job layer (packages/rebuild) owns the queue and the refract.rebuilds rows.
+ */
+export function registerRebuildRoutes(
+  app: FastifyInstance,
+  options: { rebuild: RebuildQueue; registered: (name: string) => Promise<{ name: string }> },
+): void {
+  const { rebuild, registered } = options;
+
+  app.post<{ Params: { name: string } }>(
+    '/api/projections/:name/rebuild',
+    async (request, reply) => {
+      const { name } = await registered(request.params.name);
+      const { jobId } = await rebuild.enqueue(name);
+      request.log.info({ projection: name, job: jobId }, 'rebuild requested');
+      return reply.code(202).send({ jobId });
+    },
+  );
+
+  app.get<{ Params: { jobId: string } }>('/api/jobs/:jobId', async (request) => {
+    const id = jobId(request.params.jobId);
+    const job = await rebuild.get(id);
+    if (!job) throw jobNotFound(id);
+    return job;
+  });
+
+  app.delete<{ Params: { jobId: string } }>('/api/jobs/:jobId', async (request) => {
+    const id = jobId(request.params.jobId);
+    // Refuse unknown ids here, so the 404 names the field like GET's does.
+    if (!(await rebuild.get(id))) throw jobNotFound(id);
+    const job = await rebuild.cancel(id);
+    request.log.info(
+      { projection: job.projection, job: id, state: job.state },
+      'rebuild cancelled',
+    );
+    return job;
+  });
+}
