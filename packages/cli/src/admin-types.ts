@@ -23,7 +23,7 @@ export interface ProjectionInfo {
   version: number;
   pool: string;
   status: ProjectionStatus | string;
-  headPosition: number | string | null;
+  headPosition: number;
   lagEvents: number;
   lagSeconds: number | null;
   eventsPerSecond: number | null;
@@ -55,8 +55,8 @@ export interface RelayLeader {
 
 export interface RelayInfo {
   leader: RelayLeader | null;
-  publishedPosition: number | string | null;
-  headPosition: number | string | null;
+  publishedPosition: number;
+  headPosition: number;
   lagEvents: number;
   /** Set while the leader waits on a gap that may still commit. */
   heldAt?: { position: number; sinceSeconds: number } | null;
