@@ -16,7 +16,7 @@ export interface CliIo {
   config: CliConfig;
   /** For heartbeat ages. @defaultValue Date.now */
   now?: () => number;
-  /** Between two polls of a watched job. @defaultValue 500 */
+  /** Between two polls of a watched job. @defaultValue 1000 */
   watchIntervalMs?: number;
 }
 
@@ -254,7 +254,7 @@ async function watch(
     client,
     jobId,
     out: io.stderr,
-    intervalMs: io.watchIntervalMs ?? 500,
+    intervalMs: io.watchIntervalMs ?? 1000,
   });
   print(formatJobLine(job), job);
   return job.state === 'completed' ? ExitCode.ok : ExitCode.failed;

@@ -9,7 +9,7 @@ export interface WatchJobOptions {
   jobId: string;
   /** Where progress goes (standard error, so that standard output stays for `--json`). */
   out: NodeJS.WritableStream & { isTTY?: boolean };
-  /** Between two polls of `GET /api/jobs/{id}`. @defaultValue 500 */
+  /** Between two polls of `GET /api/jobs/{id}`. @defaultValue 1000 */
   intervalMs?: number;
   /** Without a terminal, a progress line at most this often (and on every state change). @defaultValue 2000 */
   lineEveryMs?: number;
@@ -22,7 +22,7 @@ export interface WatchJobOptions {
  */
 export async function watchJob(options: WatchJobOptions): Promise<JobInfo> {
   const { client, jobId, out } = options;
-  const intervalMs = options.intervalMs ?? 500;
+  const intervalMs = options.intervalMs ?? 1000;
   const view = out.isTTY ? barView(out) : lineView(out, options.lineEveryMs ?? 2000);
   try {
     for (;;) {
@@ -41,12 +41,16 @@ interface View {
   stop(): void;
 }
 
-/** The values shown beside the bar, from the job's own figures. */
-export function barPayload(job: JobInfo): { state: string; rate: string; eta: string } {
+/**
+ * The values shown beside the bar, from the job's own figures. Named apart
+ * from cli-progress's own tokens (`{eta}`, `{value}`), which it computes
+ * itself and would win.
+ */
+function barPayload(job: JobInfo): { jobState: string; jobRate: string; jobEta: string } {
   return {
-    state: job.state,
-    rate: formatRate(job.eventsPerSecond),
-    eta: formatDuration(job.etaSeconds),
+    jobState: job.state,
+    jobRate: formatRate(job.eventsPerSecond),
+    jobEta: formatDuration(job.etaSeconds),
   };
 }
 
@@ -54,7 +58,8 @@ function barView(out: NodeJS.WritableStream): View {
   const bar = new SingleBar(
     {
       stream: out,
-      format: '{state} |{bar}| {percentage}% {value}/{total} events | {rate} ev/s | ETA {eta}',
+      format:
+        '{jobState} |{bar}| {percentage}% {value}/{total} events | {jobRate} ev/s | ETA {jobEta}',
       hideCursor: true,
       clearOnComplete: false,
       stopOnComplete: false,
