@@ -25,6 +25,13 @@ export function positiveInt(what: string) {
     .positive(`must be ${what}`);
 }
 
+/** REFRACT_PARTITIONS: the partition count of a new install (fixed by its first migrate). */
+export const partitions = z.coerce
+  .number({ error: 'must be an integer from 1 to 4096' })
+  .int('must be an integer from 1 to 4096')
+  .min(1, 'must be an integer from 1 to 4096')
+  .max(4096, 'must be an integer from 1 to 4096');
+
 /** `true`/`1` or `false`/`0`. */
 export const boolean = z
   .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })

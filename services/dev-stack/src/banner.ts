@@ -1,4 +1,6 @@
+import { join } from 'node:path';
 import { maskUrlPassword } from '@refract/observability';
+import { REPO_ROOT } from './config.js';
 import type { StackInfo } from './stack.js';
 
 export interface BannerFields {
@@ -8,8 +10,12 @@ export interface BannerFields {
   postgres: string;
   redis: string;
   demo: string;
-  /** The admin dashboard: its URL and token once services/admin joins the stack. */
+  /** The admin dashboard's URL and where its token comes from. */
   dashboard: string;
+  /** The admin token (the dashboard asks for it once; the CLI sends it). */
+  adminToken: string;
+  /** How to run the CLI against this stack. */
+  cli: string;
   stop: string;
 }
 
@@ -33,8 +39,13 @@ export function bannerFields(info: StackInfo, ratePerSecond: number, pid: number
       info.redis.pid === undefined ? '(REDIS_URL)' : '(local redis-server, not persisted)'
     }`,
     demo: ratePerSecond > 0 ? `${ratePerSecond} commands/s (DEMO_RATE_PER_SECOND)` : 'off',
-    // TODO(admin): when services/admin joins the stack, its URL and ADMIN_TOKEN go here.
-    dashboard: 'not part of the stack yet (services/admin)',
+    dashboard: `${info.adminUrl}/ (admin API under /api)`,
+    adminToken: `${info.adminToken.token} ${
+      info.adminToken.source.kind === 'env'
+        ? '(ADMIN_TOKEN)'
+        : `(kept in ${info.adminToken.source.path}${info.adminToken.source.created ? ', new' : ''})`
+    }`,
+    cli: cliHint(info),
     stop: `Ctrl-C, or kill -INT ${pid}; a second Ctrl-C forces`,
   };
 }
@@ -48,6 +59,8 @@ export function formatBanner(fields: BannerFields): string {
     ['redis', fields.redis],
     ['demo', fields.demo],
     ['dashboard', fields.dashboard],
+    ['token', fields.adminToken],
+    ['cli', fields.cli],
     ['stop', fields.stop],
   ];
   const lines = rows.map(([name, value]) => `  ${name.padEnd(10)} ${value}`);
@@ -56,4 +69,17 @@ export function formatBanner(fields: BannerFields): string {
     `-H 'content-type: application/json' -d '{"orderId":"hello-1","customerId":"customer-1"}'`;
   const read = `  then       curl -s '${fields.queryApi}/orders/hello-1?minPosition=<position from the answer>'`;
   return ['', 'Refract dev stack is up', ...lines, example, read, ''].join('\n');
+}
+
+/**
+ * `pnpm refract status`, with what the CLI cannot find by itself: it reads
+ * the token from `<repo>/.refract/admin-token` and talks to :4002 unless told.
+ */
+function cliHint(info: StackInfo): string {
+  const source = info.adminToken.source;
+  const found =
+    source.kind === 'file' && source.path === join(REPO_ROOT, '.refract', 'admin-token');
+  const env = found ? '' : `REFRACT_ADMIN_TOKEN=${info.adminToken.token} `;
+  const url = info.adminUrl === 'http://127.0.0.1:4002' ? '' : ` --url ${info.adminUrl}`;
+  return `${env}pnpm refract status${url}`;
 }

@@ -20,14 +20,12 @@ const schema = z.object({
   DATABASE_URL: env.databaseUrl.optional(),
   REDIS_URL: env.redisUrl.optional(),
   REDIS_KEY_PREFIX: env.redisKeyPrefix,
-  REFRACT_PARTITIONS: z.coerce
-    .number({ error: 'must be an integer from 1 to 4096' })
-    .int('must be an integer from 1 to 4096')
-    .min(1, 'must be an integer from 1 to 4096')
-    .max(4096, 'must be an integer from 1 to 4096')
-    .optional(),
+  REFRACT_PARTITIONS: env.partitions.optional(),
   WRITE_API_PORT: env.port(1).default(4000),
   QUERY_API_PORT: env.port(1).default(4001),
+  ADMIN_PORT: env.port(1).default(4002),
+  /** As admin checks it, so that a short token fails here with the variable named. */
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Worker i listens on WORKER_PORT + i. */
   WORKER_PORT: env.port(1).default(4020),
   DEV_STACK_WORKERS: z.coerce
@@ -73,6 +71,9 @@ export interface Config {
   partitions: number | undefined;
   writeApiPort: number;
   queryApiPort: number;
+  adminPort: number;
+  /** Set: admin uses it. Unset: the token kept in `<dataDir>/admin-token` (generated once). */
+  adminToken: string | undefined;
   /** Processes in the `orders` worker pool, listening on workerPort, workerPort + 1, … */
   workers: number;
   workerPort: number;
@@ -135,6 +136,8 @@ export function loadConfig(
     partitions: c.REFRACT_PARTITIONS,
     writeApiPort: c.WRITE_API_PORT,
     queryApiPort: c.QUERY_API_PORT,
+    adminPort: c.ADMIN_PORT,
+    adminToken: c.ADMIN_TOKEN,
     workers: c.DEV_STACK_WORKERS,
     workerPort: c.WORKER_PORT,
     logLevel: c.LOG_LEVEL,

@@ -161,8 +161,12 @@ describe('pnpm start', () => {
     const db = await createTestDatabase('dev_stack_e2e');
     const redis = createTestRedisNamespace('dev-stack');
     const port = await freePort();
+    const adminPort = await freePort();
+    const adminToken = `dev-stack-e2e-${Date.now()}`;
     try {
       const stack = startDevStack({
+        ADMIN_PORT: String(adminPort),
+        ADMIN_TOKEN: adminToken,
         DATABASE_URL: db.url,
         REDIS_URL: redis.url,
         REDIS_KEY_PREFIX: redis.prefix,
@@ -172,12 +176,26 @@ describe('pnpm start', () => {
         DEMO_RATE_PER_SECOND: '50',
         DEMO_STATUS_INTERVAL_MS: '1000',
       });
-      const ready = await stack.waitFor((l) => l.msg === 'stack ready');
+      const ready = await stack.waitFor((l) => l.msg === 'stack ready', 150_000);
       expect(ready.writeApi).toBe(`http://127.0.0.1:${port}`);
       expect(ready.redis).toContain(redis.prefix);
       // The database's password (if any) is masked; the test URL carries none.
       expect(ready.postgres).toContain('(DATABASE_URL)');
       expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+      // Admin runs with the ADMIN_TOKEN given, and its API wants it.
+      const admin = `http://127.0.0.1:${adminPort}`;
+      expect(ready.dashboard).toContain(`${admin}/`);
+      expect(ready.adminToken).toBe(`${adminToken} (ADMIN_TOKEN)`);
+      expect(ready.cli).toBe(
+        `REFRACT_ADMIN_TOKEN=${adminToken} pnpm refract status --url ${admin}`,
+      );
+      expect((await fetch(`${admin}/api/projections`)).status).toBe(401);
+      const projections = await fetch(`${admin}/api/projections`, {
+        headers: { authorization: `Bearer ${adminToken}` },
+      });
+      expect(projections.status).toBe(200);
+      const names = ((await projections.json()) as { name: string }[]).map((p) => p.name).sort();
+      expect(names).toEqual(['customer_stats', 'order_summary']);
 
       await eventually(async () => expect(await countEvents(db.url)).toBeGreaterThan(20), {
         timeoutMs: 30_000,
@@ -209,6 +227,7 @@ describe('pnpm start', () => {
       expect(tree.some((p) => p.cmd.includes('write-api/src/main.ts'))).toBe(true);
       expect(tree.filter((p) => p.cmd.includes('projector-worker/src/main.ts'))).toHaveLength(2);
       expect(tree.some((p) => p.cmd.includes('query-api/src/main.ts'))).toBe(true);
+      expect(tree.some((p) => p.cmd.includes('admin/src/main.ts'))).toBe(true);
       expect(await interrupt(stack)).toBe(0);
 
       // write-api was stopped before the stack reported itself stopped, and nothing is left.
@@ -225,14 +244,17 @@ describe('pnpm start', () => {
       await redis.cleanup();
       await db.drop();
     }
-  });
+    // Six Node services compile their TypeScript as they start; on a busy machine that takes minutes.
+  }, 240_000);
 
   it('without DATABASE_URL runs an embedded Postgres (and a redis-server) whose data outlives a restart', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'refract-dev-stack-'));
     // As root the cluster runs as the `postgres` user, who must reach the directory.
     await chmod(dataDir, 0o755);
     const postgresPort = await freePort();
+    const adminPort = await freePort();
     const env = {
+      ADMIN_PORT: String(adminPort),
       REFRACT_DATA_DIR: dataDir,
       DEV_STACK_POSTGRES_PORT: String(postgresPort),
       DEV_STACK_REDIS_PORT: String(await freePort()),
@@ -247,10 +269,18 @@ describe('pnpm start', () => {
     const url = `postgres://refract:refract@127.0.0.1:${postgresPort}/refract`;
     try {
       const first = startDevStack(env);
-      const ready = await first.waitFor((l) => l.msg === 'stack ready', 100_000);
+      const ready = await first.waitFor((l) => l.msg === 'stack ready', 150_000);
       expect(ready.postgres).toContain(`(embedded, data in ${join(dataDir, 'postgres')}, new)`);
       expect(ready.postgres).toContain('refract:[Redacted]@');
       expect(ready.redis).toContain('local redis-server');
+      // Without ADMIN_TOKEN, one is generated into the data directory and admin wants it.
+      const tokenFile = join(dataDir, 'admin-token');
+      const token = readFileSync(tokenFile, 'utf8').trim();
+      expect(ready.adminToken).toBe(`${token} (kept in ${tokenFile}, new)`);
+      const projections = await fetch(`http://127.0.0.1:${adminPort}/api/projections`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(projections.status).toBe(200);
       await eventually(async () => expect(await countEvents(url)).toBeGreaterThan(10), {
         timeoutMs: 30_000,
         intervalMs: 200,
@@ -279,8 +309,10 @@ describe('pnpm start', () => {
 
       // Demo traffic off: what the second run finds was written by the first.
       const second = startDevStack({ ...env, DEMO_RATE_PER_SECOND: '0' });
-      const again = await second.waitFor((l) => l.msg === 'stack ready');
+      const again = await second.waitFor((l) => l.msg === 'stack ready', 150_000);
       expect(again.postgres).toContain(`(embedded, data in ${join(dataDir, 'postgres')})`);
+      // The same token as the first run: the dashboard's session and scripts keep working.
+      expect(again.adminToken).toBe(`${token} (kept in ${tokenFile})`);
       const after = await query<{ n: string; found: boolean }>(
         url,
         `SELECT count(*) AS n, bool_or(event_id = '${before[0]!.first}') AS found FROM refract.events`,
@@ -295,7 +327,7 @@ describe('pnpm start', () => {
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
-  });
+  }, 400_000);
 
   it('without REDIS_URL and without redis-server, says what to install and exits 1', async () => {
     const stack = startDevStack({

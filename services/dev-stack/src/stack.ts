@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { migrate } from '@refract/event-store';
 import { type Logger, maskUrlPassword } from '@refract/observability';
+import { type AdminToken, ensureAdminToken } from './admin-token.js';
 import { type Config, REPO_ROOT } from './config.js';
 import { type DemoTraffic, startDemoTraffic } from './demo-traffic.js';
 import { choosePort } from './ports.js';
@@ -12,6 +13,9 @@ import { startService } from './service.js';
 export interface StackInfo {
   writeApiUrl: string;
   queryApiUrl: string;
+  /** The admin API and the dashboard (`/`). */
+  adminUrl: string;
+  adminToken: AdminToken;
   /** One per worker process of the `orders` pool. */
   workerUrls: string[];
   postgres: { url: string; embedded: EmbeddedPostgresInfo | undefined };
@@ -21,8 +25,8 @@ export interface StackInfo {
 
 export interface Stack extends StackInfo {
   /**
-   * Stops everything in order: demo traffic, write-api (SIGTERM, wait), Redis,
-   * Postgres. Resolves true when every part stopped cleanly. Idempotent.
+   * Stops everything in reverse start order: demo traffic, admin, query-api,
+   * the workers, write-api (each SIGTERM, then waited for), Postgres, Redis. Resolves true when every part stopped cleanly. Idempotent.
    */
   close(): Promise<boolean>;
   /** The forced stop: SIGKILL the children, immediate shutdown of Postgres. Does not wait. */
@@ -42,7 +46,8 @@ interface Part {
 
 /**
  * Starts the stack: Redis (first: a missing redis-server fails before a slow
- * initdb), Postgres, migrations, write-api, demo traffic. Any part that dies
+ * initdb), Postgres, migrations, write-api, the worker pool, query-api,
+ * admin, demo traffic. Any part that dies
  * during the start fails it; whatever had started is stopped again before
  * the error is thrown. `signal` aborts the start the same way.
  */
@@ -196,27 +201,41 @@ export async function startStack(
         RELAY_MODE: 'embedded',
       },
     );
-    const workers: string[] = [];
-    for (let i = 0; i < config.workers; i++) {
-      const port = config.workerPort + i;
-      const worker = await launch(
-        `projector-worker-${i + 1}`,
-        '@refract/projector-worker',
-        port,
-        'WORKER_PORT',
-        { POOL: 'orders', WORKER_PORT: String(port), WORKER_HOST: '127.0.0.1' },
-      );
-      workers.push(worker.url);
-    }
-    const queryApi = await launch(
-      'query-api',
-      '@refract/query-api',
-      config.queryApiPort,
-      'QUERY_API_PORT',
-      {
+    // The rest needs only write-api's schema and relay: start it side by side
+    // (each one compiles its TypeScript at start-up, seconds apiece). Every
+    // start settles before a failure is thrown, so close() stops them all.
+    const adminToken = await ensureAdminToken(config.dataDir, config.adminToken);
+    const starting = [
+      ...Array.from({ length: config.workers }, (_, i) => {
+        const port = config.workerPort + i;
+        return launch(
+          `projector-worker-${i + 1}`,
+          '@refract/projector-worker',
+          port,
+          'WORKER_PORT',
+          {
+            POOL: 'orders',
+            WORKER_PORT: String(port),
+            WORKER_HOST: '127.0.0.1',
+          },
+        );
+      }),
+      launch('query-api', '@refract/query-api', config.queryApiPort, 'QUERY_API_PORT', {
         QUERY_API_PORT: String(config.queryApiPort),
-      },
+      }),
+      launch('admin', '@refract/admin', config.adminPort, 'ADMIN_PORT', {
+        ADMIN_PORT: String(config.adminPort),
+        ADMIN_TOKEN: adminToken.token,
+      }),
+    ];
+    const settled = await Promise.allSettled(starting);
+    const failed = settled.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+    const urls = settled.map(
+      (result) => (result as PromiseFulfilledResult<{ url: string }>).value.url,
     );
+    const workers = urls.slice(0, config.workers);
+    const [queryApiUrl, adminUrl] = urls.slice(config.workers) as [string, string];
 
     const demo =
       config.demo.ratePerSecond > 0
@@ -243,7 +262,9 @@ export async function startStack(
     started = true;
     return {
       writeApiUrl: writeApi.url,
-      queryApiUrl: queryApi.url,
+      queryApiUrl,
+      adminUrl,
+      adminToken,
       workerUrls: workers,
       postgres: { url: postgres.url, embedded: postgres.embedded },
       redis: { url: redis.url, pid: redis.process?.pid, keyPrefix: config.redisKeyPrefix },

@@ -1,0 +1,183 @@
+import type { JobInfo, ParkedEvent, ProjectionInfo, RelayInfo, WorkerInfo } from './admin-types.js';
+import { CliError, ExitCode } from './exit-codes.js';
+
+export interface AdminClientOptions {
+  /** e.g. `http://127.0.0.1:4002`; a trailing slash is ignored. */
+  url: string;
+  /** Sent as `Authorization: Bearer <token>`; without one, admin answers 401. */
+  token: string | undefined;
+  /** Per request. @defaultValue 10000 */
+  timeoutMs?: number;
+}
+
+/** What `POST /api/projections/{name}/rebuild` answered. */
+export type RebuildStart =
+  | { started: true; jobId: string }
+  /** 409: one runs already; this is its id. */
+  | { started: false; jobId: string };
+
+interface ErrorBody {
+  error?: string;
+  message?: string;
+  jobId?: string;
+  [field: string]: unknown;
+}
+
+/**
+ * The admin API over HTTP (global fetch). Every failure becomes a CliError
+ * with a message that says what to do and the documented exit code; `what`
+ * names the thing asked for, so a 404 says which projection or job is unknown.
+ */
+export class AdminClient {
+  private readonly base: string;
+  private readonly token: string | undefined;
+  private readonly timeoutMs: number;
+
+  constructor(options: AdminClientOptions) {
+    this.base = options.url.replace(/\/+$/, '');
+    this.token = options.token;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+  }
+
+  projections(): Promise<ProjectionInfo[]> {
+    return this.json('GET', '/api/projections', 'the projections');
+  }
+
+  workers(): Promise<WorkerInfo[]> {
+    return this.json('GET', '/api/workers', 'the workers');
+  }
+
+  relay(): Promise<RelayInfo> {
+    return this.json('GET', '/api/relay', 'the relay');
+  }
+
+  async rebuild(projection: string): Promise<RebuildStart> {
+    const response = await this.send('POST', `/api/projections/${seg(projection)}/rebuild`);
+    const body = await readBody(response);
+    if (response.status === 409 && typeof body?.jobId === 'string') {
+      return { started: false, jobId: body.jobId };
+    }
+    this.check(response, body, projectionWhat(projection));
+    return { started: true, jobId: String((body as { jobId: unknown }).jobId) };
+  }
+
+  job(jobId: string): Promise<JobInfo> {
+    return this.json('GET', `/api/jobs/${seg(jobId)}`, `job ${jobId}`);
+  }
+
+  cancel(jobId: string): Promise<unknown> {
+    return this.json('DELETE', `/api/jobs/${seg(jobId)}`, `job ${jobId}`);
+  }
+
+  pause(projection: string): Promise<unknown> {
+    return this.json(
+      'POST',
+      `/api/projections/${seg(projection)}/pause`,
+      projectionWhat(projection),
+    );
+  }
+
+  resume(projection: string): Promise<unknown> {
+    return this.json(
+      'POST',
+      `/api/projections/${seg(projection)}/resume`,
+      projectionWhat(projection),
+    );
+  }
+
+  parked(projection: string): Promise<ParkedEvent[]> {
+    return this.json(
+      'GET',
+      `/api/projections/${seg(projection)}/parked`,
+      projectionWhat(projection),
+    );
+  }
+
+  resolveParked(projection: string, id: string, action: 'retry' | 'skip'): Promise<unknown> {
+    return this.json(
+      'POST',
+      `/api/projections/${seg(projection)}/parked/${seg(id)}/${action}`,
+      `parked event ${id} of projection "${projection}"`,
+    );
+  }
+
+  private async json<T>(method: string, path: string, what: string): Promise<T> {
+    const response = await this.send(method, path);
+    const body = await readBody(response);
+    this.check(response, body, what);
+    return (body ?? {}) as T;
+  }
+
+  private async send(method: string, path: string): Promise<Response> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
+    try {
+      return await fetch(`${this.base}${path}`, {
+        method,
+        headers,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (error) {
+      throw new CliError(
+        `admin is not reachable at ${this.base} (${reason(error)}). Is it running? ` +
+          '`pnpm start` runs it; --url or REFRACT_ADMIN_URL points elsewhere.',
+        ExitCode.unreachable,
+      );
+    }
+  }
+
+  private check(response: Response, body: ErrorBody | undefined, what: string): void {
+    if (response.ok) return;
+    const said = body?.message ? `: ${body.message}` : '';
+    const code = body?.error ? ` ${body.error}` : '';
+    switch (response.status) {
+      case 401:
+      case 403:
+        throw new CliError(
+          this.token === undefined
+            ? 'admin wants a token: set REFRACT_ADMIN_TOKEN or pass --token (`pnpm start` prints it and keeps it in .refract/admin-token)'
+            : `admin refused the token (${response.status}${code}); check REFRACT_ADMIN_TOKEN or --token`,
+          ExitCode.unauthorized,
+        );
+      case 404:
+        throw new CliError(`${what} not found${said}`, ExitCode.notFound);
+      case 409:
+        throw new CliError(`conflict on ${what}${said}`, ExitCode.conflict);
+      case 503:
+        throw new CliError(`admin is up but not ready (503${code})${said}`, ExitCode.unreachable);
+      default:
+        throw new CliError(
+          `admin answered ${response.status}${code} for ${what}${said}`,
+          ExitCode.failed,
+        );
+    }
+  }
+}
+
+function projectionWhat(name: string): string {
+  return `projection "${name}"`;
+}
+
+function seg(value: string): string {
+  return encodeURIComponent(value);
+}
+
+async function readBody(response: Response): Promise<ErrorBody | undefined> {
+  const text = await response.text();
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as ErrorBody;
+  } catch {
+    // Not JSON (a proxy's error page): the status line says enough.
+    return undefined;
+  }
+}
+
+function reason(error: unknown): string {
+  if (error instanceof Error) {
+    if (error.name === 'TimeoutError') return 'no answer in time';
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    return cause?.code ?? cause?.message ?? error.message;
+  }
+  return String(error);
+}

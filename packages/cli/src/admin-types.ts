@@ -1,0 +1,96 @@
+/** The admin API's bodies as the CLI reads them (`API.md`, admin section). */
+
+export type ProjectionStatus = 'running' | 'paused' | 'rebuilding' | 'halted';
+
+export interface PartitionInfo {
+  partition: number;
+  checkpoint: number | string | null;
+  owner: string | null;
+  lagEvents: number;
+}
+
+export interface RebuildProgress {
+  jobId: string;
+  state: string;
+  processed: number;
+  total: number | null;
+  eventsPerSecond: number | null;
+  etaSeconds: number | null;
+}
+
+export interface ProjectionInfo {
+  name: string;
+  version: number;
+  pool: string;
+  status: ProjectionStatus | string;
+  headPosition: number;
+  lagEvents: number;
+  lagSeconds: number | null;
+  eventsPerSecond: number | null;
+  parked: number;
+  /** Work waits and no checkpoint has moved for admin's stall threshold. */
+  stalled: boolean;
+  stalledSeconds: number;
+  partitions: PartitionInfo[];
+  rebuild: RebuildProgress | null;
+}
+
+export interface WorkerInfo {
+  id: string;
+  pool: string;
+  host: string | null;
+  pid: number | null;
+  partitions: number[];
+  /** ISO time or epoch milliseconds. */
+  lastHeartbeat: string | number | null;
+}
+
+/** The database session leading the relay. */
+export interface RelayLeader {
+  pid: number;
+  application: string | null;
+  address: string | null;
+  connectedAt: string;
+}
+
+export interface RelayInfo {
+  leader: RelayLeader | null;
+  publishedPosition: number;
+  headPosition: number;
+  lagEvents: number;
+  /** Set while the leader waits on a gap that may still commit. */
+  heldAt?: { position: number; sinceSeconds: number } | null;
+}
+
+export interface JobInfo {
+  jobId: string;
+  projection: string;
+  state: string;
+  processed: number;
+  total: number | null;
+  eventsPerSecond: number | null;
+  etaSeconds: number | null;
+  error?: string;
+}
+
+/** A parked event: the API promises its id and its error; the rest is shown when present. */
+export interface ParkedEvent {
+  id: string | number;
+  error: string;
+  partition?: number;
+  position?: number | string;
+  eventId?: string;
+  eventType?: string;
+  type?: string;
+  attempts?: number;
+  parkedAt?: string;
+  resolution?: 'retried' | 'skipped' | null;
+  [field: string]: unknown;
+}
+
+/** The states after which a rebuild job changes no more. */
+export const FINAL_JOB_STATES = ['completed', 'failed', 'cancelled'] as const;
+
+export function isFinalJobState(state: string): boolean {
+  return (FINAL_JOB_STATES as readonly string[]).includes(state);
+}

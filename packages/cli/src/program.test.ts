@@ -1,0 +1,318 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { JobInfo } from './admin-types.js';
+import { ExitCode } from './exit-codes.js';
+import { runCli } from './program.js';
+
+/**
+ * A scripted stand-in for the admin HTTP API, to pin down which request each
+ * command line sends and how each answer is reported. The real admin service
+ * is exercised by cli.e2e.test.ts.
+ */
+interface Seen {
+  method: string;
+  path: string;
+  authorization: string | undefined;
+}
+type Reply = { status: number; body?: unknown };
+let routes: Map<string, Reply | (() => Reply)>;
+let seen: Seen[];
+let server: Server;
+let url: string;
+let tokenDir: string;
+/** Where `pnpm start` would keep its token; empty unless a test writes it. */
+let devTokenFile: string;
+
+beforeAll(async () => {
+  tokenDir = await mkdtemp(join(tmpdir(), 'refract-cli-'));
+  devTokenFile = join(tokenDir, 'admin-token');
+  server = createServer((req: IncomingMessage, res) => {
+    const key = `${req.method} ${req.url}`;
+    seen.push({ method: req.method!, path: req.url!, authorization: req.headers.authorization });
+    const route = routes.get(key);
+    const reply =
+      typeof route === 'function'
+        ? route()
+        : (route ?? { status: 404, body: { error: 'not_found', message: 'no such route' } });
+    res.writeHead(reply.status, { 'content-type': 'application/json' });
+    res.end(reply.body === undefined ? '' : JSON.stringify(reply.body));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await rm(tokenDir, { recursive: true, force: true });
+  await new Promise((resolve) => server.close(resolve));
+});
+
+beforeEach(() => {
+  routes = new Map();
+  seen = [];
+});
+
+async function run(argv: string[], token: string | null = 'secret') {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (chunk) => {
+    out += chunk;
+  });
+  stderr.on('data', (chunk) => {
+    err += chunk;
+  });
+  const code = await runCli(argv, {
+    stdout,
+    stderr,
+    config: {
+      adminUrl: url,
+      adminToken: token ?? undefined,
+      databaseUrl: undefined,
+      partitions: undefined,
+      devTokenFile,
+    },
+    now: () => Date.parse('2026-01-01T00:00:10Z'),
+    watchIntervalMs: 1,
+  });
+  return { code, out, err };
+}
+
+const job = (state: string, processed: number): JobInfo => ({
+  jobId: '17',
+  projection: 'customer_stats',
+  state,
+  processed,
+  total: 100,
+  eventsPerSecond: 50,
+  etaSeconds: (100 - processed) / 50,
+});
+
+function statusRoutes() {
+  routes.set('GET /api/projections', {
+    status: 200,
+    body: [
+      {
+        name: 'order_summary',
+        version: 1,
+        pool: 'orders',
+        status: 'paused',
+        headPosition: 10,
+        lagEvents: 3,
+        lagSeconds: 1,
+        eventsPerSecond: 0,
+        parked: 0,
+        stalled: false,
+        stalledSeconds: 0,
+        partitions: [{ partition: 0, checkpoint: 7, owner: 'w1', lagEvents: 3 }],
+        rebuild: null,
+      },
+    ],
+  });
+  routes.set('GET /api/workers', {
+    status: 200,
+    body: [
+      {
+        id: 'w1',
+        pool: 'orders',
+        host: 'h',
+        pid: 42,
+        partitions: [0],
+        lastHeartbeat: '2026-01-01T00:00:09.5Z',
+      },
+    ],
+  });
+  routes.set('GET /api/relay', {
+    status: 200,
+    body: {
+      leader: { pid: 9, application: 'refract-relay-main', address: null, connectedAt: 't' },
+      publishedPosition: 10,
+      headPosition: 10,
+      lagEvents: 0,
+      heldAt: null,
+    },
+  });
+}
+
+describe('refract', () => {
+  it('status reads projections, workers and relay with the bearer token', async () => {
+    statusRoutes();
+    const { code, out } = await run(['status']);
+    expect(code).toBe(ExitCode.ok);
+    expect(seen.map((s) => s.path).sort()).toEqual([
+      '/api/projections',
+      '/api/relay',
+      '/api/workers',
+    ]);
+    expect(seen.every((s) => s.authorization === 'Bearer secret')).toBe(true);
+    expect(out).toMatch(/order_summary\s+1\s+orders\s+paused\s+3/);
+    expect(out).toMatch(/w1\s+orders\s+h\s+42\s+1: 0\s+0.5s ago/);
+    expect(out).toContain('relay: leader pid 9, published 10 of head 10');
+  });
+
+  it('--json prints the same data as JSON; --token and --url override the environment', async () => {
+    statusRoutes();
+    const { code, out } = await run(
+      ['--json', '--token', 'other', '--url', url, 'status'],
+      undefined,
+    );
+    expect(code).toBe(ExitCode.ok);
+    const parsed = JSON.parse(out) as {
+      projections: { name: string }[];
+      relay: { leader: unknown };
+    };
+    expect(parsed.projections[0]!.name).toBe('order_summary');
+    expect(parsed.relay.leader).toMatchObject({ pid: 9 });
+    expect(seen[0]!.authorization).toBe('Bearer other');
+  });
+
+  it('pause and resume post to the projection; a 404 names it and exits 5', async () => {
+    routes.set('POST /api/projections/order_summary/pause', {
+      status: 200,
+      body: { status: 'paused' },
+    });
+    routes.set('POST /api/projections/order_summary/resume', {
+      status: 200,
+      body: { status: 'running' },
+    });
+    expect((await run(['pause', 'order_summary'])).out).toBe('projection "order_summary" paused\n');
+    expect((await run(['resume', 'order_summary'])).code).toBe(ExitCode.ok);
+    const missing = await run(['pause', 'nope']);
+    expect(missing.code).toBe(ExitCode.notFound);
+    expect(missing.err).toContain('projection "nope" not found');
+    const job404 = await run(['job', '99']);
+    expect(job404.code).toBe(ExitCode.notFound);
+    expect(job404.err).toContain('job 99 not found');
+  });
+
+  it('401 exits 4 and says which token to fix; without a token it says how to get one', async () => {
+    routes.set('GET /api/jobs/1', {
+      status: 401,
+      body: { error: 'unauthorized', message: 'bad token' },
+    });
+    const wrong = await run(['job', '1']);
+    expect(wrong.code).toBe(ExitCode.unauthorized);
+    expect(wrong.err).toContain('admin refused the token');
+    const none = await run(['job', '1'], null);
+    expect(none.code).toBe(ExitCode.unauthorized);
+    expect(none.err).toContain('REFRACT_ADMIN_TOKEN');
+    expect(seen[1]!.authorization).toBeUndefined();
+  });
+
+  it("without a token, uses pnpm start's token file for an admin on this machine", async () => {
+    routes.set('GET /api/jobs/1', { status: 200, body: job('active', 1) });
+    await writeFile(devTokenFile, 'from-file\n');
+    try {
+      expect((await run(['job', '1'], null)).code).toBe(ExitCode.ok);
+      expect((await run(['job', '1'])).code).toBe(ExitCode.ok);
+      expect(seen.map((s) => s.authorization)).toEqual(['Bearer from-file', 'Bearer secret']);
+    } finally {
+      await rm(devTokenFile);
+    }
+  });
+
+  it('an unreachable admin exits 3 and names the URL', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const { code, err } = await run(['--url', `http://127.0.0.1:${port}`, 'status']);
+    expect(code).toBe(ExitCode.unreachable);
+    expect(err).toContain(`admin is not reachable at http://127.0.0.1:${port}`);
+  });
+
+  it('rebuild prints the job id; --watch follows it to completed (0) or failed (1)', async () => {
+    routes.set('POST /api/projections/customer_stats/rebuild', {
+      status: 202,
+      body: { jobId: '17' },
+    });
+    const started = await run(['rebuild', 'customer_stats']);
+    expect(started.code).toBe(ExitCode.ok);
+    expect(started.out).toContain('job 17');
+
+    const states = [job('waiting', 0), job('active', 40), job('completed', 100)];
+    routes.set('GET /api/jobs/17', () => ({
+      status: 200,
+      body: states.length > 1 ? states.shift() : states[0],
+    }));
+    const watched = await run(['rebuild', 'customer_stats', '--watch']);
+    expect(watched.code).toBe(ExitCode.ok);
+    expect(watched.out).toContain('completed  100/100 (100%)');
+    // Without a terminal, one plain line per state.
+    expect(watched.err).toMatch(/waiting[\s\S]*active {2}40\/100 \(40%\)[\s\S]*completed/);
+
+    routes.set('GET /api/jobs/17', { status: 200, body: { ...job('failed', 40), error: 'boom' } });
+    const failed = await run(['--json', 'rebuild', 'customer_stats', '-w']);
+    expect(failed.code).toBe(ExitCode.failed);
+    expect(JSON.parse(failed.out)).toMatchObject({ state: 'failed', error: 'boom' });
+  });
+
+  it('rebuild while one runs: prints the running job (exit 6), or watches it with --watch', async () => {
+    routes.set('POST /api/projections/customer_stats/rebuild', {
+      status: 409,
+      body: { error: 'rebuild_running', message: 'a rebuild runs', jobId: '16' },
+    });
+    const conflict = await run(['rebuild', 'customer_stats']);
+    expect(conflict.code).toBe(ExitCode.conflict);
+    expect(conflict.err).toContain('already running: job 16');
+    routes.set('GET /api/jobs/16', { status: 200, body: { ...job('cancelled', 10), jobId: '16' } });
+    const watched = await run(['rebuild', 'customer_stats', '--watch']);
+    expect(watched.code).toBe(ExitCode.failed);
+    expect(seen.at(-1)!.path).toBe('/api/jobs/16');
+  });
+
+  it('cancel deletes the job; parked lists, retries and skips by id', async () => {
+    routes.set('DELETE /api/jobs/17', { status: 200, body: { jobId: '17', state: 'cancelled' } });
+    expect((await run(['cancel', '17'])).out).toBe('job 17 cancelled\n');
+    routes.set('GET /api/projections/customer_stats/parked', {
+      status: 200,
+      body: [
+        {
+          id: 7,
+          partition: 3,
+          position: 1234,
+          eventType: 'ItemAdded',
+          attempts: 5,
+          error: 'bad\nsku',
+          parkedAt: 't',
+          resolution: null,
+        },
+      ],
+    });
+    const list = await run(['parked', 'customer_stats']);
+    expect(list.out).toMatch(/^\s*7\s+3\s+1,234\s+ItemAdded\s+5\s+t\s+-\s+bad sku$/m);
+    routes.set('POST /api/projections/customer_stats/parked/7/retry', { status: 200, body: {} });
+    routes.set('POST /api/projections/customer_stats/parked/7/skip', {
+      status: 409,
+      body: { error: 'already_resolved', message: 'parked event 7 was retried already' },
+    });
+    expect((await run(['parked', 'customer_stats', 'retry', '7'])).out).toContain('retried');
+    const again = await run(['parked', 'customer_stats', 'skip', '7']);
+    expect(again.code).toBe(ExitCode.conflict);
+    expect(again.err).toContain('retried already');
+  });
+
+  it('bad command lines exit 2 without a request', async () => {
+    for (const argv of [
+      ['frobnicate'],
+      ['parked', 'customer_stats', 'retry'],
+      ['parked', 'customer_stats', 'delete', '7'],
+      ['--url', 'ftp://x', 'status'],
+      ['rebuild'],
+      ['migrate', '--partitions', 'many'],
+      [],
+    ]) {
+      expect((await run(argv)).code, argv.join(' ')).toBe(ExitCode.usage);
+    }
+    const migrate = await run(['migrate']);
+    expect(migrate.code).toBe(ExitCode.usage);
+    expect(migrate.err).toContain('DATABASE_URL is not set');
+    expect(seen).toEqual([]);
+    expect((await run(['--help'])).code).toBe(ExitCode.ok);
+  });
+});

@@ -1,0 +1,295 @@
+import { readFileSync } from 'node:fs';
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { AdminClient } from './admin-client.js';
+import { adminUrl, type CliConfig } from './config.js';
+import { CliError, ExitCode } from './exit-codes.js';
+import { formatJobLine, formatParked, formatStatus } from './format.js';
+import { watchJob } from './watch-job.js';
+
+type Output = NodeJS.WritableStream & { isTTY?: boolean };
+
+export interface CliIo {
+  /** Results (tables, or JSON with --json). */
+  stdout: Output;
+  /** Errors and progress. */
+  stderr: Output;
+  config: CliConfig;
+  /** For heartbeat ages. @defaultValue Date.now */
+  now?: () => number;
+  /** Between two polls of a watched job. @defaultValue 1000 */
+  watchIntervalMs?: number;
+}
+
+interface GlobalOptions {
+  url?: string;
+  token?: string;
+  json?: boolean;
+}
+
+/**
+ * Runs one `refract` command line (the arguments after the program name) and
+ * resolves to its exit code (`exit-codes.ts`). Nothing here exits the process
+ * or reads process.env: bin/refract.ts does both.
+ */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  let exitCode: number = ExitCode.ok;
+  const program = buildProgram(io, (code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander has printed its message (or the help) already.
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version'
+        ? ExitCode.ok
+        : ExitCode.usage;
+    }
+    if (error instanceof CliError) {
+      io.stderr.write(`refract: ${error.message}\n`);
+      return error.exitCode;
+    }
+    io.stderr.write(`refract: ${(error as Error).message ?? String(error)}\n`);
+    return ExitCode.failed;
+  }
+}
+
+function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
+  const program = new Command('refract')
+    .description('Operate a Refract install through its admin API.')
+    .addOption(
+      new Option(
+        '--url <url>',
+        `admin API base URL (env REFRACT_ADMIN_URL) [${io.config.adminUrl}]`,
+      ).argParser(parseUrl),
+    )
+    .option('--token <token>', 'admin token (env REFRACT_ADMIN_TOKEN)')
+    .option('--json', 'print JSON on standard output, for scripts')
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    });
+  program.addHelpText(
+    'after',
+    '\nExit codes: 0 ok, 1 failed (job failed/cancelled, migration failed), 2 usage,\n' +
+      '3 admin unreachable, 4 bad or missing token, 5 not found, 6 conflict.',
+  );
+
+  const context = (command: Command) => {
+    const options = command.optsWithGlobals<GlobalOptions>();
+    const url = options.url ?? io.config.adminUrl;
+    const client = new AdminClient({
+      url,
+      token: options.token ?? io.config.adminToken ?? localDevToken(url, io.config.devTokenFile),
+    });
+    const json = options.json === true;
+    const print = (text: string, value: unknown): void => {
+      io.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`);
+    };
+    return { client, json, print };
+  };
+
+  program
+    .command('status')
+    .description('projections (status, lag, events/s, parked, stalled), workers and the relay')
+    .action(async (_options, command: Command) => {
+      const { client, print } = context(command);
+      const [projections, workers, relay] = await Promise.all([
+        client.projections(),
+        client.workers(),
+        client.relay(),
+      ]);
+      const view = { projections, workers, relay };
+      print(formatStatus(view, (io.now ?? Date.now)()), view);
+    });
+
+  program
+    .command('rebuild')
+    .description('rebuild a projection blue/green as a background job')
+    .argument('<projection>', 'projection name', nonEmpty)
+    .option('-w, --watch', 'follow the job with a progress bar until it ends')
+    .action(async (projection: string, options: { watch?: boolean }, command: Command) => {
+      const { client, json, print } = context(command);
+      const start = await client.rebuild(projection);
+      if (!start.started) {
+        io.stderr.write(
+          `refract: a rebuild of "${projection}" is already running: job ${start.jobId}\n`,
+        );
+        if (!options.watch) {
+          if (json) print('', { jobId: start.jobId, alreadyRunning: true });
+          return setExit(ExitCode.conflict);
+        }
+      } else if (!options.watch) {
+        return print(
+          `rebuild of "${projection}" started: job ${start.jobId}\n` +
+            `follow it: refract job ${start.jobId} --watch`,
+          { jobId: start.jobId },
+        );
+      } else {
+        io.stderr.write(`rebuild of "${projection}" started: job ${start.jobId}\n`);
+      }
+      setExit(await watch(io, client, start.jobId, print));
+    });
+
+  program
+    .command('job')
+    .description("a rebuild job's state and progress")
+    .argument('<jobId>', 'job id', nonEmpty)
+    .option('-w, --watch', 'follow the job until it ends')
+    .action(async (jobId: string, options: { watch?: boolean }, command: Command) => {
+      const { client, print } = context(command);
+      if (options.watch) return setExit(await watch(io, client, jobId, print));
+      const job = await client.job(jobId);
+      print(formatJobLine(job), job);
+    });
+
+  program
+    .command('cancel')
+    .description('cancel a rebuild job; the live version is untouched')
+    .argument('<jobId>', 'job id', nonEmpty)
+    .action(async (jobId: string, _options, command: Command) => {
+      const { client, print } = context(command);
+      const body = await client.cancel(jobId);
+      print(`job ${jobId} cancelled`, body);
+    });
+
+  for (const [name, done, what] of [
+    ['pause', 'paused', 'stop applying events to a projection (its lag grows)'],
+    ['resume', 'resumed', 'apply events to a paused projection again'],
+  ] as const) {
+    program
+      .command(name)
+      .description(what)
+      .argument('<projection>', 'projection name', nonEmpty)
+      .action(async (projection: string, _options, command: Command) => {
+        const { client, print } = context(command);
+        const body = await client[name](projection);
+        print(`projection "${projection}" ${done}`, body);
+      });
+  }
+
+  program
+    .command('parked')
+    .description('list the parked (dead-lettered) events of a projection, or retry/skip one')
+    .argument('<projection>', 'projection name', nonEmpty)
+    .addArgument(new Argument('[action]', 'what to do with one event').choices(['retry', 'skip']))
+    .argument('[id]', 'the parked event id (from the list)')
+    .action(
+      async (
+        projection: string,
+        action: 'retry' | 'skip' | undefined,
+        id: string | undefined,
+        _options,
+        command: Command,
+      ) => {
+        const { client, print } = context(command);
+        if (action === undefined) {
+          const events = await client.parked(projection);
+          return print(formatParked(projection, events), events);
+        }
+        if (id === undefined || id === '') {
+          throw new CliError(`parked ${projection} ${action} needs the event id`, ExitCode.usage);
+        }
+        const body = await client.resolveParked(projection, id, action);
+        print(
+          `parked event ${id} of "${projection}": ${action === 'retry' ? 'retried' : 'skipped'}`,
+          body,
+        );
+      },
+    );
+
+  program
+    .command('migrate')
+    .description('apply the event-store migrations to DATABASE_URL (directly, not through admin)')
+    .addOption(new Option('--database-url <url>', 'Postgres to migrate (env DATABASE_URL)'))
+    .addOption(
+      new Option(
+        '--partitions <n>',
+        'partition count of a new install (env REFRACT_PARTITIONS)',
+      ).argParser(parsePartitions),
+    )
+    .action(async (options: { databaseUrl?: string; partitions?: number }, command: Command) => {
+      const { print } = context(command);
+      const databaseUrl = options.databaseUrl ?? io.config.databaseUrl;
+      if (databaseUrl === undefined) {
+        throw new CliError(
+          'DATABASE_URL is not set (or pass --database-url): it names the Postgres to migrate',
+          ExitCode.usage,
+        );
+      }
+      // Loaded here only: the other commands need no Postgres driver.
+      const { migrate } = await import('@refract/event-store');
+      let result: Awaited<ReturnType<typeof migrate>>;
+      try {
+        result = await migrate({
+          databaseUrl,
+          partitions: options.partitions ?? io.config.partitions,
+          log: (line) => io.stderr.write(`${line}\n`),
+        });
+      } catch (error) {
+        throw new CliError(`migrate failed: ${(error as Error).message}`, ExitCode.failed);
+      }
+      print(
+        result.applied.length === 0
+          ? `schema up to date (${result.partitions} partitions)`
+          : `applied ${result.applied.join(', ')} (${result.partitions} partitions)`,
+        result,
+      );
+    });
+
+  return program;
+}
+
+/** Follows a job to its end; 0 when it completed, 1 when it failed or was cancelled. */
+async function watch(
+  io: CliIo,
+  client: AdminClient,
+  jobId: string,
+  print: (text: string, value: unknown) => void,
+): Promise<number> {
+  const job = await watchJob({
+    client,
+    jobId,
+    out: io.stderr,
+    intervalMs: io.watchIntervalMs ?? 1000,
+  });
+  print(formatJobLine(job), job);
+  return job.state === 'completed' ? ExitCode.ok : ExitCode.failed;
+}
+
+/**
+ * The token `pnpm start` generated, when admin is on this machine: after
+ * `pnpm start`, `pnpm refract status` needs nothing else. Never sent to a
+ * remote admin.
+ */
+function localDevToken(url: string, file: string): string | undefined {
+  const host = new URL(url).hostname;
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(host)) return undefined;
+  try {
+    return readFileSync(file, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function parseUrl(value: string): string {
+  const parsed = adminUrl.safeParse(value);
+  if (!parsed.success) throw new InvalidArgumentError(parsed.error.issues[0]!.message);
+  return value;
+}
+
+function parsePartitions(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 4096) {
+    throw new InvalidArgumentError('must be an integer from 1 to 4096');
+  }
+  return n;
+}
+
+function nonEmpty(value: string): string {
+  if (value.trim() === '') throw new InvalidArgumentError('must not be empty');
+  return value;
+}
