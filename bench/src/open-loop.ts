@@ -15,8 +15,15 @@ export interface OfferOptions<T> {
   onAck: (item: T, result: number, sendMs: number) => void;
   /** Stop offering (the items not yet due are not sent); what is in flight is awaited. */
   signal?: AbortSignal;
-  /** Items sent and not yet answered, at most, before the phase fails. @defaultValue 5000 */
+  /** Items sent and not yet answered, at most. @defaultValue 5000 */
   maxInFlight?: number;
+  /**
+   * At `maxInFlight`: `fail` the phase (the system does not take the rate),
+   * or `wait` for answers before sending more (the rate drops to what the
+   * system takes, for appends that are only the background of a figure).
+   * @defaultValue 'fail'
+   */
+  whenBehind?: 'fail' | 'wait';
 }
 
 /**
@@ -43,7 +50,7 @@ export async function offerAtRate<T>(
         items.length,
         Math.floor((performance.now() - started) / intervalMs) + 1,
       );
-      while (sent < due) {
+      while (sent < due && !(options.whenBehind === 'wait' && pending.size >= maxInFlight)) {
         const item = items[sent++]!;
         const key = keyOf(item);
         const before = tails.get(key);
@@ -63,7 +70,7 @@ export async function offerAtRate<T>(
           if (tails.get(key) === one) tails.delete(key);
         });
       }
-      if (pending.size > maxInFlight) {
+      if (options.whenBehind !== 'wait' && pending.size > maxInFlight) {
         failure = new Error(
           `over ${maxInFlight} appends in flight after ${sent} sent: the system does not keep up with ${options.ratePerSec}/s`,
         );

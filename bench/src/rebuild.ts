@@ -96,8 +96,10 @@ export async function runRebuild(stack: BenchStack, plan: BenchPlan): Promise<Th
         onAck: (item) => acked.push(item.event),
         signal: stopAppends.signal,
         // The appends are the rebuild's background, not its figure: a slow
-        // machine lowers their rate (reported) rather than failing the rebuild.
-        maxInFlight: 100_000,
+        // machine lowers their rate (reported as achieved) rather than
+        // failing the rebuild or piling up a queue that outlives it.
+        maxInFlight: 500,
+        whenBehind: 'wait',
       });
       // An append failure must not wait for the rebuild to notice.
       offering.catch(() => stopAppends.abort());
