@@ -41,7 +41,10 @@ const N = 200_000;
 const medium = [...generateWorkload({ events: N })];
 const mediumStreams = byStream(medium);
 
-describe('generateWorkload', () => {
+// These walk the 200,000- and 1,000,000-event workloads: CPU work that
+// a busy CI machine (the fault suite runs beside them) can stretch past
+// vitest's 5 s default. Not a speed check: that is `pnpm bench`.
+describe('generateWorkload', { timeout: 120_000 }, () => {
   it.each([0, 2, 3, 19, 20, 21, 39, 999, 10_000, 12_345])('yields exactly %i events', (n) => {
     let count = 0;
     const streams = new Set<string>();
