@@ -247,7 +247,7 @@ describe('group commit', () => {
     }
   });
 
-  it('applies two appends to one stream in one transaction in order', async () => {
+  it('applies queued appends to one stream in order, each checked after the one before', async () => {
     const grouped = await EventStore.open({ databaseUrl: db.url, maxConcurrentTransactions: 1 });
     try {
       const id = stream();

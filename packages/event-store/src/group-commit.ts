@@ -98,13 +98,14 @@ export class GroupCommitter {
   }
 
   /**
-   * Takes appends from the queue up to the event budget. An append that reuses
-   * an event id another append of the batch uses (two retries of one request
-   * racing) waits for the next batch, where it finds the first one stored.
+   * Takes appends from the queue up to the event budget, at most one per
+   * stream: `append_batch` checks each append against its stream's version
+   * as locked. A second append to a stream (or a retry racing its original)
+   * waits for the next batch, where it sees the first one's outcome.
    */
   private takeBatch(): Pending[] {
     const batch: Pending[] = [];
-    const ids = new Set<string>();
+    const streams = new Set<string>();
     let events = 0;
     const deferred: Pending[] = [];
     while (this.queue.length > 0) {
@@ -112,12 +113,11 @@ export class GroupCommitter {
       const size = next.request.events.length;
       if (batch.length > 0 && events + size > this.maxEvents) break;
       this.queue.shift();
-      const keys = next.request.events.map((e) => `${next.request.streamId}\u0000${e.id}`);
-      if (keys.some((key) => ids.has(key))) {
+      if (streams.has(next.request.streamId)) {
         deferred.push(next);
         continue;
       }
-      for (const key of keys) ids.add(key);
+      streams.add(next.request.streamId);
       batch.push(next);
       events += size;
     }
@@ -161,223 +161,122 @@ export class GroupCommitter {
     this.options.onCommit?.(batch.length, events, performance.now() - started);
   }
 
-  /** Runs one transaction for the batch and returns each append's outcome, once committed. */
+  /**
+   * Runs the batch as one call of `refract.append_batch` in autocommit: one
+   * round trip and one commit. Returns each append's outcome, once committed.
+   */
   private async runTransaction(batch: Pending[]): Promise<Outcome[]> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
-      await client.query('BEGIN');
-      const versions = await this.lockStreams(client, batch);
-      const stored = await this.findStored(client, batch);
-      const outcomes: (Outcome | undefined)[] = new Array(batch.length);
-      const write = newWrite();
-      batch.forEach((pending, index) => {
-        const { request } = pending;
-        const found = stored.get(index);
-        if (found) {
-          outcomes[index] = duplicateOutcome(request, found);
-          return;
-        }
-        const current = versions.get(request.streamId)!;
-        if (!satisfies(request.expectedVersion, current)) {
-          outcomes[index] = {
-            error: new WrongExpectedVersionError(
-              request.streamId,
-              request.expectedVersion,
-              current,
-            ),
-          };
-          return;
-        }
-        request.events.forEach((event, offset) => {
-          write.add(request.streamId, current + 1 + offset, pending.partition, event);
-        });
-        versions.set(request.streamId, current + request.events.length);
+      const result = await client.query<BatchRow>({
+        name: 'refract-append-batch',
+        text: SQL.appendBatch,
+        values: batchParams(batch, EVENTS_CHANNEL),
       });
-      if (write.size() === 0) {
-        // Nothing to write: rolling back also removes placeholder stream rows.
-        await client.query('ROLLBACK');
-        return outcomes as Outcome[];
-      }
-      const rows = await client.query<{ position: number; stream_id: string; version: number }>(
-        SQL.writeEvents,
-        write.params(versions, EVENTS_CHANNEL),
-      );
-      await client.query('COMMIT');
-      const positions = new Map<string, number>();
-      for (const row of rows.rows)
-        positions.set(`${row.stream_id}\u0000${row.version}`, row.position);
-      // Appends that wrote are answered from the positions the insert returned.
-      const next = new Map<string, number>();
-      batch.forEach((pending, index) => {
-        if (outcomes[index]) return;
-        const { streamId, events } = pending.request;
-        const first = next.get(streamId) ?? write.firstVersion(streamId);
-        const last = first + events.length - 1;
-        next.set(streamId, last + 1);
-        outcomes[index] = {
-          ok: {
-            streamId,
-            firstVersion: first,
-            lastVersion: last,
-            firstPosition: positions.get(`${streamId}\u0000${first}`)!,
-            lastPosition: positions.get(`${streamId}\u0000${last}`)!,
-            duplicate: false,
-          },
-        };
-      });
-      return outcomes as Outcome[];
+      return result.rows.map((row) => toOutcome(batch[row.ord - 1]!.request, row));
     } catch (error) {
       if (isConnectionError(error)) broken = error as Error;
-      await client.query('ROLLBACK').catch(() => {});
       throw error;
     } finally {
       client.release(broken);
     }
   }
-
-  private async lockStreams(client: pg.PoolClient, batch: Pending[]): Promise<Map<string, number>> {
-    const partitions = new Map<string, number>();
-    for (const pending of batch) partitions.set(pending.request.streamId, pending.partition);
-    const ids = [...partitions.keys()];
-    const result = await client.query<{ stream_id: string; version: number }>(SQL.lockStreams, [
-      ids,
-      ids.map((id) => partitions.get(id)),
-    ]);
-    return new Map(result.rows.map((row) => [row.stream_id, row.version]));
-  }
-
-  /** For each append whose ids may be stored already, what the log holds of them. */
-  private async findStored(
-    client: pg.PoolClient,
-    batch: Pending[],
-  ): Promise<Map<number, StoredEvent[]>> {
-    const owners: number[] = [];
-    const columns: [string[], string[], string[], number[], string[], string[]] = [
-      [],
-      [],
-      [],
-      [],
-      [],
-      [],
-    ];
-    batch.forEach((pending, index) => {
-      if (!pending.checkStored) return;
-      for (const event of pending.request.events) {
-        owners.push(index);
-        columns[0].push(pending.request.streamId);
-        columns[1].push(event.id);
-        columns[2].push(event.type);
-        columns[3].push(event.schemaVersion);
-        columns[4].push(event.data);
-        columns[5].push(event.metadata);
-      }
-    });
-    const found = new Map<number, StoredEvent[]>();
-    if (owners.length === 0) return found;
-    const result = await client.query<StoredEvent & { ord: number }>(SQL.findStoredEvents, columns);
-    for (const row of result.rows) {
-      const owner = owners[row.ord - 1]!;
-      const list = found.get(owner) ?? [];
-      list.push(row);
-      found.set(owner, list);
-    }
-    return found;
-  }
 }
 
-interface StoredEvent {
+/** One row of `refract.append_batch`: an append's verdict. */
+interface BatchRow {
   ord: number;
-  version: number;
-  position: number;
-  same: boolean;
+  status: 'written' | 'duplicate' | 'wrong_version' | 'conflict';
+  actual: number;
+  first_version: number;
+  last_version: number;
+  first_position: number;
+  last_position: number;
+  event_id: string | null;
 }
 
-function satisfies(expected: ExpectedVersion, current: number): boolean {
+function toOutcome(request: AppendRequest, row: BatchRow): Outcome {
+  switch (row.status) {
+    case 'written':
+    case 'duplicate':
+      return {
+        ok: {
+          streamId: request.streamId,
+          firstVersion: row.first_version,
+          lastVersion: row.last_version,
+          firstPosition: row.first_position,
+          lastPosition: row.last_position,
+          duplicate: row.status === 'duplicate',
+        },
+      };
+    case 'wrong_version':
+      return {
+        error: new WrongExpectedVersionError(request.streamId, request.expectedVersion, row.actual),
+      };
+    case 'conflict':
+      return { error: new IdempotencyConflictError(request.streamId, row.event_id!) };
+  }
+}
+
+/** `expectedVersion` as `append_batch` takes it: null = any, -1 = no_stream, -2 = stream_exists. */
+function encodeExpected(expected: ExpectedVersion): number | null {
   switch (expected) {
     case 'any':
-      return true;
+      return null;
     case 'no_stream':
-      return current === -1;
+      return -1;
     case 'stream_exists':
-      return current >= 0;
+      return -2;
     default:
-      return current === expected;
+      return expected;
   }
 }
 
-/**
- * An append some of whose ids are stored already. It is a retry of an earlier
- * append when all its events are stored, unchanged, as one run in the same
- * order; then the first result is returned. Anything else reuses ids for
- * different events, which is refused rather than silently accepted.
- */
-function duplicateOutcome(request: AppendRequest, found: StoredEvent[]): Outcome {
-  const byOrd = [...found].sort((a, b) => a.ord - b.ord);
-  const first = byOrd[0]!;
-  const complete =
-    byOrd.length === request.events.length &&
-    byOrd.every((row, i) => row.same && row.version === first.version + i);
-  if (!complete) {
-    const bad = byOrd.find((row) => !row.same) ?? first;
-    const event = request.events[(bad.ord - 1) % request.events.length] as PreparedEvent;
-    return { error: new IdempotencyConflictError(request.streamId, event.id) };
-  }
-  const last = byOrd[byOrd.length - 1]!;
-  return {
-    ok: {
-      streamId: request.streamId,
-      firstVersion: first.version,
-      lastVersion: last.version,
-      firstPosition: first.position,
-      lastPosition: last.position,
-      duplicate: true,
-    },
-  };
-}
-
-/** The columns of one write-events statement, filled append by append. */
-function newWrite() {
-  const streamIds: string[] = [];
-  const versions: number[] = [];
+/** The arguments of `refract.append_batch`: per-append columns, then per-event columns. */
+function batchParams(batch: Pending[], channel: string): unknown[] {
+  const streams: string[] = [];
   const partitions: number[] = [];
+  const expected: (number | null)[] = [];
+  const counts: number[] = [];
+  const check: boolean[] = [];
+  const owners: number[] = [];
+  const offsets: number[] = [];
   const ids: string[] = [];
   const types: string[] = [];
   const schemaVersions: number[] = [];
   const data: string[] = [];
   const metadata: string[] = [];
-  const firstVersion = new Map<string, number>();
-  return {
-    add(streamId: string, version: number, partition: number, event: PreparedEvent) {
-      if (!firstVersion.has(streamId)) firstVersion.set(streamId, version);
-      streamIds.push(streamId);
-      versions.push(version);
-      partitions.push(partition);
+  batch.forEach((pending, index) => {
+    const { request } = pending;
+    streams.push(request.streamId);
+    partitions.push(pending.partition);
+    expected.push(encodeExpected(request.expectedVersion));
+    counts.push(request.events.length);
+    check.push(pending.checkStored);
+    request.events.forEach((event: PreparedEvent, offset) => {
+      owners.push(index + 1);
+      offsets.push(offset);
       ids.push(event.id);
       types.push(event.type);
       schemaVersions.push(event.schemaVersion);
       data.push(event.data);
       metadata.push(event.metadata);
-    },
-    size: () => streamIds.length,
-    firstVersion: (streamId: string) => firstVersion.get(streamId)!,
-    params(finalVersions: Map<string, number>, channel: string): unknown[] {
-      const moved = [...firstVersion.keys()];
-      const untouched = [...finalVersions.keys()].filter((id) => !firstVersion.has(id));
-      return [
-        streamIds,
-        versions,
-        partitions,
-        ids,
-        types,
-        schemaVersions,
-        data,
-        metadata,
-        moved,
-        moved.map((id) => finalVersions.get(id)),
-        untouched,
-        channel,
-      ];
-    },
-  };
+    });
+  });
+  return [
+    streams,
+    partitions,
+    expected,
+    counts,
+    check,
+    owners,
+    offsets,
+    ids,
+    types,
+    schemaVersions,
+    data,
+    metadata,
+    channel,
+  ];
 }

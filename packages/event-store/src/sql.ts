@@ -10,9 +10,7 @@ function load(name: string): string {
 }
 
 export const SQL = {
-  lockStreams: load('lock-streams'),
-  findStoredEvents: load('find-stored-events'),
-  writeEvents: load('write-events'),
+  appendBatch: load('append-batch'),
   readStream: load('read-stream'),
   streamVersion: load('stream-version'),
   readAll: load('read-all'),

@@ -14,6 +14,7 @@ describe('loadConfig', () => {
       logPretty: false,
       bodyLimitBytes: 1_048_576,
       dbPoolSize: 10,
+      commitConcurrency: 2,
       readyTimeoutMs: 1000,
       shutdownTimeoutMs: 10_000,
       relay: {
@@ -57,6 +58,7 @@ describe('loadConfig', () => {
       logPretty: true,
       bodyLimitBytes: 2048,
       dbPoolSize: 4,
+      commitConcurrency: 2,
       readyTimeoutMs: 250,
       shutdownTimeoutMs: 5000,
     });

@@ -13,6 +13,7 @@ const schema = z
     LOG_PRETTY: env.boolean.default(false),
     WRITE_API_BODY_LIMIT_BYTES: env.positiveInt('a positive number of bytes').default(1024 * 1024),
     WRITE_API_DB_POOL_SIZE: env.positiveInt('a positive integer').default(10),
+    WRITE_API_COMMIT_CONCURRENCY: env.positiveInt('a positive integer').default(2),
     WRITE_API_READY_TIMEOUT_MS: env.positiveInt('a positive number of milliseconds').default(1000),
     WRITE_API_SHUTDOWN_TIMEOUT_MS: env
       .positiveInt('a positive number of milliseconds')
@@ -44,6 +45,8 @@ export interface Config {
   logPretty: boolean;
   bodyLimitBytes: number;
   dbPoolSize: number;
+  /** Group-commit transactions in flight at once; appends arriving meanwhile share the next one. */
+  commitConcurrency: number;
   readyTimeoutMs: number;
   /** In-flight requests get this long to finish after SIGTERM before the process gives up. */
   shutdownTimeoutMs: number;
@@ -74,6 +77,7 @@ export function loadConfig(vars: env.Variables = process.env): Config {
     logPretty: c.LOG_PRETTY,
     bodyLimitBytes: c.WRITE_API_BODY_LIMIT_BYTES,
     dbPoolSize: c.WRITE_API_DB_POOL_SIZE,
+    commitConcurrency: c.WRITE_API_COMMIT_CONCURRENCY,
     readyTimeoutMs: c.WRITE_API_READY_TIMEOUT_MS,
     shutdownTimeoutMs: c.WRITE_API_SHUTDOWN_TIMEOUT_MS,
     relay:

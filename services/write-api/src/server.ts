@@ -35,6 +35,7 @@ export async function startWriteApi(
   const store = await EventStore.open({
     databaseUrl: config.databaseUrl,
     poolSize: config.dbPoolSize,
+    maxConcurrentTransactions: config.commitConcurrency,
     applicationName: 'refract-write-api',
     onCommit: writeApiMetrics(metrics).onCommit,
   });
