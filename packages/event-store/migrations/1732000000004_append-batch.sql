@@ -41,7 +41,13 @@ CREATE FUNCTION refract.append_batch(
   first_position bigint,
   last_position  bigint,
   event_id       uuid
-) LANGUAGE plpgsql AS $fn$
+) LANGUAGE plpgsql
+-- PL/pgSQL keeps one plan per statement for the session. Planned on a young
+-- or freshly vacuumed log, where a table scan looks free, the key lookups
+-- below would scan whole tables forever after; every table access here is
+-- by key, so table scans are ruled out instead.
+SET enable_seqscan = off
+AS $fn$
 #variable_conflict use_column
 DECLARE
   v_current bigint[];
@@ -88,9 +94,8 @@ BEGIN
                AND x.data = ev.data AND x.metadata = ev.metadata), ev.k))[1] AS first_bad
     FROM events ev
     JOIN appends a ON a.ord = ev.owner AND a.chk
-    -- A key lookup per event, whatever the statistics said when PL/pgSQL
-    -- cached this plan: planned on a young log, a plain join hashes a scan
-    -- of the whole table. OFFSET 0 keeps the subquery from being flattened.
+    -- A key lookup per event (OFFSET 0 keeps the planner from flattening it
+    -- into a join that could hash the whole log).
     CROSS JOIN LATERAL (
       SELECT e.type, e.schema_version, e.data, e.metadata, e.version, e.position
       FROM refract.events e
