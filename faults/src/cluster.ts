@@ -1,6 +1,5 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createPool, migrate } from '@refract/event-store';
 import { createRedisClient } from '@refract/stream-bus';
 import {
@@ -9,15 +8,13 @@ import {
   freePort,
   type RedisServer,
   type ServiceProcess,
+  serviceMain,
   startRedisServer,
   startServiceProcess,
   type TestDatabase,
 } from '@refract/testing';
 import type { Pool } from './pool.js';
 import { SQL } from './sql.js';
-
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const main = (service: string) => join(REPO_ROOT, `services/${service}/src/main.ts`);
 
 /** The harness's own Postgres sessions carry this name, so terminating "all the others" spares them. */
 export const HARNESS_APPLICATION_NAME = 'refract-faults';
@@ -140,7 +137,7 @@ export class Cluster {
     appendFileSync(logFile, `--- start ${member.starts} at ${new Date().toISOString()} ---\n`);
     const folder = member.kind === 'write-api' ? 'write-api' : 'projector-worker';
     const service = await startServiceProcess(
-      main(folder),
+      serviceMain(folder),
       this.env(member),
       `${this.origin(member)}/readyz`,
       { timeoutMs: 60_000, logFile },

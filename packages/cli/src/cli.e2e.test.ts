@@ -9,7 +9,9 @@ import {
   createTestRedisNamespace,
   eventually,
   freePort,
+  REPO_ROOT,
   type ServiceProcess,
+  serviceMain,
   startServiceProcess,
   type TestDatabase,
   type TestRedisNamespace,
@@ -18,9 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobInfo, ProjectionInfo } from './admin-types.js';
 import { ExitCode } from './exit-codes.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = fileURLToPath(new URL('./bin/refract.ts', import.meta.url));
-const main = (service: string) => join(REPO_ROOT, 'services', service, 'src', 'main.ts');
 const TOKEN = 'cli-e2e-admin-token-0123456789';
 const ORDERS = 40;
 
@@ -46,7 +46,7 @@ beforeAll(async () => {
   adminUrl = `http://127.0.0.1:${adminPort}`;
   services.push(
     await startServiceProcess(
-      main('write-api'),
+      serviceMain('write-api'),
       {
         ...shared,
         WRITE_API_PORT: String(writePort),
@@ -57,13 +57,13 @@ beforeAll(async () => {
       { timeoutMs: 90_000 },
     ),
     await startServiceProcess(
-      main('projector-worker'),
+      serviceMain('projector-worker'),
       { ...shared, POOL: 'orders', WORKER_PORT: String(workerPort), WORKER_HOST: '127.0.0.1' },
       `http://127.0.0.1:${workerPort}/readyz`,
       { timeoutMs: 90_000 },
     ),
     await startServiceProcess(
-      main('admin'),
+      serviceMain('admin'),
       { ...shared, ADMIN_PORT: String(adminPort), ADMIN_HOST: '127.0.0.1', ADMIN_TOKEN: TOKEN },
       `${adminUrl}/readyz`,
       { timeoutMs: 90_000 },

@@ -5,7 +5,9 @@ export { createTestRedisNamespace, TEST_REDIS_URL, type TestRedisNamespace } fro
 export { type RedisCluster, type RedisClusterOptions, startRedisCluster } from './redis-cluster.js';
 export { freePort, type RedisServer, startRedisServer } from './redis-server.js';
 export {
+  REPO_ROOT,
   type ServiceProcess,
   type ServiceProcessOptions,
+  serviceMain,
   startServiceProcess,
 } from './service-process.js';

@@ -1,10 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { eventually } from './eventually.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+/** The repository root (with a trailing slash): services run from there, where tsx and the workspace resolve. */
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** The entry point of a service in this repository: `services/<name>/src/main.ts`. */
+export function serviceMain(name: string): string {
+  return join(REPO_ROOT, 'services', name, 'src', 'main.ts');
+}
 
 export interface ServiceProcess {
   child: ChildProcess;

@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { migrate } from '@refract/event-store';
 import { generateWorkload, type WorkloadEvent } from '@refract/example-orders';
 import {
@@ -9,7 +8,9 @@ import {
   createTestRedisNamespace,
   eventually,
   freePort,
+  REPO_ROOT,
   type ServiceProcess,
+  serviceMain,
   startServiceProcess,
   type TestDatabase,
   type TestRedisNamespace,
@@ -20,12 +21,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The dashboard in a real browser (the system Chromium) against the real
 // stack: write-api with the relay, one worker of the orders pool, admin.
 
-const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOTS = join(REPO_ROOT, 'test-results');
 const TOKEN = 'dashboard-e2e-token-0123456789';
 const EVENTS = 2000;
-const main = (service: string) => join(REPO_ROOT, 'services', service, 'src', 'main.ts');
 
 let db: TestDatabase;
 let ns: TestRedisNamespace;
@@ -46,7 +45,7 @@ async function start(service: string, portVariable: string, env: Record<string, 
   const base = `http://127.0.0.1:${port}`;
   processes.push(
     await startServiceProcess(
-      main(service),
+      serviceMain(service),
       {
         DATABASE_URL: db.url,
         REDIS_URL: ns.url,

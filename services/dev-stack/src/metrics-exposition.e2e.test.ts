@@ -2,14 +2,15 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { migrate } from '@refract/event-store';
 import {
   createTestDatabase,
   createTestRedisNamespace,
   eventually,
   freePort,
+  REPO_ROOT,
   type ServiceProcess,
+  serviceMain,
   startServiceProcess,
   type TestDatabase,
   type TestRedisNamespace,
@@ -21,8 +22,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // (the exposition format and Prometheus' naming lint) and name only metrics
 // that docs/metrics.md documents.
 
-const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const main = (service: string) => `${REPO_ROOT}services/${service}/src/main.ts`;
 const ADMIN_TOKEN = 'metrics-test-token';
 const PROMTOOL = findPromtool();
 
@@ -49,7 +48,7 @@ async function start(name: string, env: Record<string, string>, portVariable: st
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const process = await startServiceProcess(
-    main(name),
+    serviceMain(name),
     { DATABASE_URL: db.url, [portVariable]: String(port), ...env },
     `${base}/readyz`,
   );

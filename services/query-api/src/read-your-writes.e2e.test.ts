@@ -1,18 +1,15 @@
-import { fileURLToPath } from 'node:url';
 import { migrate } from '@refract/event-store';
 import {
   createTestDatabase,
   createTestRedisNamespace,
   freePort,
   type ServiceProcess,
+  serviceMain,
   startServiceProcess,
   type TestDatabase,
   type TestRedisNamespace,
 } from '@refract/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const main = (service: string) =>
-  fileURLToPath(new URL(`../../${service}/src/main.ts`, import.meta.url));
 
 let db: TestDatabase;
 let ns: TestRedisNamespace;
@@ -34,17 +31,17 @@ beforeAll(async () => {
   queryApi = `http://127.0.0.1:${queryPort}`;
   services.push(
     await startServiceProcess(
-      main('write-api'),
+      serviceMain('write-api'),
       { ...shared, WRITE_API_PORT: String(writePort), WRITE_API_HOST: '127.0.0.1' },
       `${writeApi}/readyz`,
     ),
     await startServiceProcess(
-      main('projector-worker'),
+      serviceMain('projector-worker'),
       { ...shared, POOL: 'orders', WORKER_PORT: String(workerPort), WORKER_HOST: '127.0.0.1' },
       `http://127.0.0.1:${workerPort}/readyz`,
     ),
     await startServiceProcess(
-      main('query-api'),
+      serviceMain('query-api'),
       { ...shared, QUERY_API_PORT: String(queryPort), QUERY_API_HOST: '127.0.0.1' },
       `${queryApi}/readyz`,
     ),
