@@ -24,9 +24,13 @@ export interface RebuildOptions {
   projection: Projection;
   /** The version to build. @defaultValue live version + 1 */
   targetVersion?: number;
-  /** Events per replay transaction. @defaultValue 5000 */
+  /** Events per replay transaction (a page of one partition, or of all of them when catching up). @defaultValue 10000 */
   batchSize?: number;
-  /** Partitions replayed at once. @defaultValue 4 */
+  /**
+   * Partitions replayed at once, each reading its next page while one is
+   * applied. Their batches lock rows of shared read-model keys (customers)
+   * until they commit, so more runners mostly wait on each other. @defaultValue 2
+   */
   concurrency?: number;
   /** Swap once a catch-up round had fewer events than this to apply. @defaultValue 2000 */
   swapWithinEvents?: number;
@@ -78,7 +82,7 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
   log.info({ live, version }, 'rebuild started');
 
   const partitions = options.partitions ?? [...Array(store.partitions).keys()];
-  const batchSize = options.batchSize ?? 5000;
+  const batchSize = options.batchSize ?? 10_000;
   const progressIntervalMs = options.progressIntervalMs ?? 1000;
   const slots = await loadSlots(store, projection, version, partitions);
   const handled = handledCounter(store, projection);
@@ -160,7 +164,7 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
         next.catch(() => {});
       }
     };
-    await Promise.all(Array.from({ length: options.concurrency ?? 4 }, runOne));
+    await Promise.all(Array.from({ length: options.concurrency ?? 2 }, runOne));
     return applied;
   };
   /** A catch-up of every partition at once: one read and one commit per page (see catchUpTogether). */
