@@ -256,9 +256,9 @@ export async function dropVersion(
  * catch-up round; v+1 is written by nobody else before the swap), point the
  * views at v+1, make it live, tell the workers (NOTIFY) and commit. A reader
  * sees v up to positions that can no longer grow, then v+1 at or beyond them:
- * never a step backwards. The tail is applied through the usual batch
- * transactions on other connections; should the swap fail, v+1 is merely
- * further ahead and still not live.
+ * never a step backwards. The tail is one catch-up transaction over every
+ * partition behind, on another connection; should the swap fail, v+1 is
+ * merely further ahead and still not live.
  */
 async function swap(
   store: EventStore,
