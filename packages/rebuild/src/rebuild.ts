@@ -1,4 +1,4 @@
-import { type Projection, versionedTable } from '@refract/core';
+import { type Projection, type RecordedEvent, versionedTable } from '@refract/core';
 import { type EventStore, withTransaction } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
 import {
@@ -7,6 +7,7 @@ import {
   registerProjection,
   type Slot,
 } from '@refract/projector';
+import { catchUpTogether, loadSlots } from './catch-up.js';
 import { SQL } from './sql.js';
 
 export interface RebuildProgress {
@@ -23,9 +24,13 @@ export interface RebuildOptions {
   projection: Projection;
   /** The version to build. @defaultValue live version + 1 */
   targetVersion?: number;
-  /** Events per replay transaction. @defaultValue 5000 */
+  /** Events per replay transaction (a page of one partition, or of all of them when catching up). @defaultValue 10000 */
   batchSize?: number;
-  /** Partitions replayed at once. @defaultValue 4 */
+  /**
+   * Partitions replayed at once, each reading its next page while one is
+   * applied. Their batches lock rows of shared read-model keys (customers)
+   * until they commit, so more runners mostly wait on each other. @defaultValue 2
+   */
   concurrency?: number;
   /** Swap once a catch-up round had fewer events than this to apply. @defaultValue 2000 */
   swapWithinEvents?: number;
@@ -77,14 +82,16 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
   log.info({ live, version }, 'rebuild started');
 
   const partitions = options.partitions ?? [...Array(store.partitions).keys()];
-  const batchSize = options.batchSize ?? 5000;
+  const batchSize = options.batchSize ?? 10_000;
   const progressIntervalMs = options.progressIntervalMs ?? 1000;
+  const slots = await loadSlots(store, projection, version, partitions);
+  const handled = handledCounter(store, projection);
   const started = Date.now();
   let processed = 0;
   let reportedAt = 0;
   const report = async () => {
     reportedAt = Date.now();
-    const total = await countHandled(store, projection);
+    const total = await handled.upTo(await publishedPosition(store, options.relayName));
     const seconds = (Date.now() - started) / 1000;
     const eventsPerSecond = seconds > 0 ? processed / seconds : 0;
     const progress: RebuildProgress = {
@@ -96,51 +103,94 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
     options.onProgress?.(progress);
     return progress;
   };
+  const reportNowAndThen = async () => {
+    // Periodic, not per batch: a report counts the handled events of the log.
+    if (options.onProgress && Date.now() - reportedAt >= progressIntervalMs) await report();
+  };
 
-  /** Brings each partition of v+1 to its target position, `concurrency` partitions at a time. */
-  const replay = async (
-    targets: ReadonlyMap<number, number>,
-    { reports = true } = {},
-  ): Promise<number> => {
+  /**
+   * The bulk of the log, partition by partition, `concurrency` at a time:
+   * a partition's pages hold whole orders (streams), so a page folds into
+   * fewer rows than a page of the interleaved log. Each runner reads its
+   * next page while the current one is applied.
+   */
+  const replayEach = async (targets: ReadonlyMap<number, number>): Promise<number> => {
     let applied = 0;
     const queue = [...targets.keys()];
-    const runOne = async () => {
+    const readPage = async (partition: number, after: number): Promise<Page> => {
+      const upTo = targets.get(partition)!;
+      const events = await store.readAll({
+        after,
+        upTo,
+        partitions: [partition],
+        types: [...projection.handles],
+        limit: batchSize,
+      });
+      const through = events.length === batchSize ? events[events.length - 1]!.position : upTo;
+      return { partition, events, through, last: through >= upTo };
+    };
+    /** The page after `page`: its partition's next one, else the first of the next partition due. */
+    const following = async (page?: Page): Promise<Page | undefined> => {
+      if (page && !page.last) return readPage(page.partition, page.through);
       for (let partition = queue.shift(); partition !== undefined; partition = queue.shift()) {
-        const upTo = targets.get(partition)!;
-        const slot = await slotOf(store, projection, version, partition);
-        while (slot.position < upTo) {
+        const slot = slots.get(partition)!;
+        if (slot.halted) throw new Error(`partition ${partition} halted on a poison event`);
+        if (slot.position < targets.get(partition)!) return readPage(partition, slot.position);
+      }
+      return undefined;
+    };
+    const runOne = async () => {
+      let next = following();
+      try {
+        for (let page = await next; page; page = await next) {
           options.signal?.throwIfAborted();
-          const events = await store.readAll({
-            after: slot.position,
-            upTo,
-            partitions: [partition],
-            types: [...projection.handles],
-            limit: batchSize,
-          });
-          const through = events.length === batchSize ? events[events.length - 1]!.position : upTo;
-          const outcome = await applyToSlot(store.pool, slot, partition, events, through, log);
+          next = following(page);
+          const slot = slots.get(page.partition)!;
+          const outcome = await applyToSlot(
+            store.pool,
+            slot,
+            page.partition,
+            page.events,
+            page.through,
+            log,
+          );
           applied += outcome.applied;
           processed += outcome.applied;
-          if (slot.halted) throw new Error(`partition ${partition} halted on a poison event`);
-          // Periodic, not per batch: a report counts the handled events of the whole log.
-          if (reports && options.onProgress && Date.now() - reportedAt >= progressIntervalMs) {
-            await report();
-          }
+          if (slot.halted) throw new Error(`partition ${page.partition} halted on a poison event`);
+          await reportNowAndThen();
         }
+      } finally {
+        // A read ahead that is no longer wanted must not surface as unhandled.
+        next.catch(() => {});
       }
     };
-    await Promise.all(Array.from({ length: options.concurrency ?? 4 }, runOne));
+    await Promise.all(Array.from({ length: options.concurrency ?? 2 }, runOne));
     return applied;
   };
-  const replayTo = async (upTo: number): Promise<number> => {
-    const applied = await replay(new Map(partitions.map((p) => [p, upTo])));
-    await report();
+  /** A catch-up of every partition at once: one read and one commit per page (see catchUpTogether). */
+  const catchUp = async (targets: ReadonlyMap<number, number>, at = slots): Promise<number> => {
+    const applied = await catchUpTogether({
+      store,
+      projection,
+      version,
+      slots: at,
+      targets,
+      batchSize,
+      log,
+      signal: options.signal,
+    });
+    processed += applied;
     return applied;
   };
+  const everyPartitionTo = (upTo: number) => new Map(partitions.map((p) => [p, upTo]));
 
-  // Catch up in rounds until a round is small, so the tail left for the swap is short.
+  // The first round replays the log per partition; later rounds only the
+  // appends meanwhile, all partitions together, until a round is small, so
+  // the tail left for the swap is short.
   for (let round = 0; ; round++) {
-    const applied = await replayTo(await publishedPosition(store, options.relayName));
+    const targets = everyPartitionTo(await publishedPosition(store, options.relayName));
+    const applied = round === 0 ? await replayEach(targets) : await catchUp(targets);
+    await report();
     if (applied < (options.swapWithinEvents ?? 2000) || round >= 20) break;
   }
   if (options.partitions) {
@@ -152,10 +202,11 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
     };
   }
   const upTo = await publishedPosition(store, options.relayName);
-  await replayTo(upTo);
+  await catchUp(everyPartitionTo(upTo));
+  await report();
   options.signal?.throwIfAborted();
   const swapStarted = performance.now();
-  const { pauseMs, tail } = await swap(store, projection, live, version, replay);
+  const { pauseMs, tail } = await swap(store, projection, live, version, catchUp);
   const swapMs = performance.now() - swapStarted;
   await report();
   log.info(
@@ -163,6 +214,15 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
     'rebuild swapped',
   );
   return { version, swappedAt: upTo, swapMs, pauseMs };
+}
+
+interface Page {
+  partition: number;
+  events: RecordedEvent[];
+  /** The checkpoint after this page. */
+  through: number;
+  /** The partition's target is reached with this page. */
+  last: boolean;
 }
 
 /** Drops a version that was never made live (a cancelled rebuild). */
@@ -196,16 +256,16 @@ export async function dropVersion(
  * catch-up round; v+1 is written by nobody else before the swap), point the
  * views at v+1, make it live, tell the workers (NOTIFY) and commit. A reader
  * sees v up to positions that can no longer grow, then v+1 at or beyond them:
- * never a step backwards. The tail is applied through the usual batch
- * transactions on other connections; should the swap fail, v+1 is merely
- * further ahead and still not live.
+ * never a step backwards. The tail is one catch-up transaction over every
+ * partition behind, on another connection; should the swap fail, v+1 is
+ * merely further ahead and still not live.
  */
 async function swap(
   store: EventStore,
   projection: Projection,
   live: number,
   version: number,
-  replay: (targets: ReadonlyMap<number, number>, o: { reports: boolean }) => Promise<number>,
+  catchUp: (targets: ReadonlyMap<number, number>, slots: Map<number, Slot>) => Promise<number>,
 ): Promise<{ pauseMs: number; tail: number }> {
   let paused = 0;
   const tail = await withTransaction(store.pool, async (client) => {
@@ -217,16 +277,16 @@ async function swap(
       [projection.name, live],
     );
     paused = performance.now();
-    // Only the partitions v+1 is behind in; no progress reports while paused.
-    const target = await client.query<{ partition: number; position: number }>(
-      'SELECT partition, position FROM refract.projection_checkpoints WHERE projection = $1 AND version = $2',
-      [projection.name, version],
+    // Only the partitions v+1 is behind in, all in one transaction: the
+    // pause is one read and one commit, not one of each per partition.
+    const at = await loadSlots(
+      store,
+      projection,
+      version,
+      locked.rows.map((r) => r.partition),
     );
-    const at = new Map(target.rows.map((r) => [r.partition, r.position]));
-    const behind = locked.rows.filter((r) => (at.get(r.partition) ?? 0) < r.position);
-    const applied = await replay(new Map(behind.map((r) => [r.partition, r.position])), {
-      reports: false,
-    });
+    const behind = locked.rows.filter((r) => at.get(r.partition)!.position < r.position);
+    const applied = await catchUp(new Map(behind.map((r) => [r.partition, r.position])), at);
     for (const table of projection.tables) {
       await client.query(
         `CREATE OR REPLACE VIEW projections.${table} AS SELECT * FROM ${versionedTable(table, version)}`,
@@ -268,22 +328,6 @@ export async function liveVersion(store: EventStore, name: string): Promise<numb
   return live;
 }
 
-async function slotOf(
-  store: EventStore,
-  projection: Projection,
-  version: number,
-  partition: number,
-): Promise<Slot> {
-  const rows = await store.pool.query<{ position: number; halted_at: number | null }>(
-    'SELECT position, halted_at FROM refract.projection_checkpoints WHERE projection = $1 AND version = $2 AND partition = $3',
-    [projection.name, version, partition],
-  );
-  const row = rows.rows[0];
-  if (!row)
-    throw new Error(`no checkpoint for ${projection.name} v${version} partition ${partition}`);
-  return { projection, version, position: row.position, halted: row.halted_at !== null };
-}
-
 async function publishedPosition(store: EventStore, relayName = 'main'): Promise<number> {
   const rows = await store.pool.query<{ position: number }>(
     'SELECT position FROM refract.relay_checkpoints WHERE name = $1',
@@ -292,10 +336,25 @@ async function publishedPosition(store: EventStore, relayName = 'main'): Promise
   return rows.rows[0]?.position ?? 0;
 }
 
-async function countHandled(store: EventStore, projection: Projection): Promise<number> {
-  const rows = await store.pool.query<{ n: number }>(
-    'SELECT count(*)::bigint AS n FROM refract.events WHERE type = ANY($1)',
-    [[...projection.handles]],
-  );
-  return rows.rows[0]?.n ?? 0;
+/**
+ * The progress total: events of the handled types up to what the relay has
+ * published (what a rebuild replays), counted a range at a time: the first
+ * report counts the log once, later ones only what was published since.
+ */
+function handledCounter(store: EventStore, projection: Projection) {
+  let counted = 0;
+  let total = 0;
+  return {
+    async upTo(position: number): Promise<number> {
+      if (position <= counted) return total;
+      const rows = await store.pool.query<{ n: number }>(SQL.countHandled, [
+        counted,
+        position,
+        [...projection.handles],
+      ]);
+      total += rows.rows[0]?.n ?? 0;
+      counted = position;
+      return total;
+    },
+  };
 }

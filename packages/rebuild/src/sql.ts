@@ -12,4 +12,8 @@ export const SQL = {
   finishRebuild: load('finish-rebuild'),
   requestCancel: load('request-cancel'),
   addShare: load('add-share'),
+  loadRebuildSlots: load('load-rebuild-slots'),
+  lockRebuildCheckpoints: load('lock-rebuild-checkpoints'),
+  advanceRebuildCheckpoints: load('advance-rebuild-checkpoints'),
+  countHandled: load('count-handled'),
 } as const;

@@ -15,9 +15,9 @@ import type { RebuildTable } from './rebuild-table.js';
 
 /** Engine knobs a rebuild worker passes through. */
 export interface ReplaySettings {
-  /** Events per replay transaction. @defaultValue 5000 */
+  /** Events per replay transaction (a page of one partition, or of all of them when catching up). @defaultValue 10000 */
   batchSize?: number;
-  /** Partitions one job replays at once. @defaultValue 4 */
+  /** Partitions one job replays at once (see RebuildOptions.concurrency). @defaultValue 2 */
   replayConcurrency?: number;
   /** Swap once a catch-up round had fewer events than this. @defaultValue 2000 */
   swapWithinEvents?: number;
