@@ -1,4 +1,6 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { say } from './progress.js';
@@ -6,12 +8,81 @@ import { say } from './progress.js';
 /** The repository root: services are spawned from there, where tsx resolves. */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
+/** The services the harness spawns, as directories of the repository. */
+export const SERVICE_DIRS = {
+  writeApi: 'services/write-api',
+  relay: 'services/relay',
+  admin: 'services/admin',
+  projectorWorker: 'services/projector-worker',
+} as const;
+
+/** How a service is started: `dist` is what production runs, `source` goes through tsx. */
+export type ServiceOrigin = 'dist' | 'source';
+
+function hasBuildScript(serviceDir: string): boolean {
+  try {
+    const manifest = JSON.parse(readFileSync(join(REPO_ROOT, serviceDir, 'package.json'), 'utf8'));
+    return typeof manifest.scripts?.build === 'string';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The node arguments that start a service: its build (`node dist/main.js`,
+ * no source condition, as its `start` script does in production) when it has
+ * a build script and dist/main.js exists, else its source through tsx (a
+ * service without a build is started that way in production too). The
+ * loader and its compile cache would otherwise sit in the measured
+ * process's memory and start-up.
+ */
+export function serviceArgs(serviceDir: string): { args: string[]; origin: ServiceOrigin } {
+  const dist = join(REPO_ROOT, serviceDir, 'dist/main.js');
+  if (hasBuildScript(serviceDir) && existsSync(dist)) return { args: [dist], origin: 'dist' };
+  return {
+    args: [
+      '--conditions=@refract/source',
+      '--import',
+      'tsx',
+      join(REPO_ROOT, serviceDir, 'src/main.ts'),
+    ],
+    origin: 'source',
+  };
+}
+
+/**
+ * Builds the spawned services and the packages they depend on (turbo, cached:
+ * a second run with nothing changed takes a second or two), so every run
+ * spawns a dist of the code it is run on, never a stale one. Throws when the
+ * build fails: measuring the source instead would measure something else.
+ */
+export function buildServices(): void {
+  const filters = Object.values(SERVICE_DIRS)
+    .filter(hasBuildScript)
+    .map((dir) => `--filter=./${dir}`);
+  say(`building ${filters.length} services and their packages (turbo run build)`);
+  const started = performance.now();
+  const result = spawnSync(
+    'pnpm',
+    ['exec', 'turbo', 'run', 'build', ...filters, '--output-logs=errors-only'],
+    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' },
+  );
+  if (result.status !== 0) {
+    throw new Error(
+      `the build failed (${result.error ?? `exit ${result.status}`}):\n${result.stdout}${result.stderr}`,
+    );
+  }
+  say(`built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
 const STOP_GRACE_MS = 10_000;
 const KEEP_LINES = 20;
 
-/** A service of the repository running as its own process, from its TypeScript source. */
+/** A service of the repository running as its own process. */
 export interface ChildService {
   readonly name: string;
+  /** Whether it runs its build or its source (see serviceArgs). */
+  readonly origin: ServiceOrigin;
   /** The node process itself (no wrapper): what /proc/<pid>/status describes. */
   readonly pid: number | undefined;
   /**
@@ -28,21 +99,22 @@ export interface ChildService {
 }
 
 /**
- * Spawns `node --conditions=@refract/source --import tsx <entry>` with the
- * given environment on top of ours. Its output is forwarded to stderr line
- * by line with its name in front, and the last lines are kept to explain an
- * early exit.
+ * Spawns the service in `serviceDir` (see serviceArgs) with the given
+ * environment on top of ours. Its output is forwarded to stderr line by line
+ * with its name in front, and the last lines are kept to explain an early
+ * exit.
  */
 export function spawnService(
   name: string,
-  entry: string,
+  serviceDir: string,
   env: Record<string, string>,
 ): ChildService {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=@refract/source', '--import', 'tsx', entry],
-    { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const { args, origin } = serviceArgs(serviceDir);
+  const child = spawn(process.execPath, args, {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const recent: string[] = [];
   for (const stream of [child.stdout, child.stderr]) {
     createInterface({ input: stream! }).on('line', (line) => {
@@ -68,6 +140,7 @@ export function spawnService(
 
   return {
     name,
+    origin,
     pid: child.pid,
     exited: () => ended,
     recentOutput: () => recent.join('\n'),

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { runAppend } from './append.js';
-import { REPO_ROOT } from './child.js';
+import { buildServices, REPO_ROOT } from './child.js';
 import { runFanout } from './fanout.js';
 import { loadAverage, machineInfo, revision } from './machine.js';
 import {
@@ -80,6 +80,8 @@ async function run(plan: BenchPlan): Promise<number> {
   const { sha, dirty } = revision(REPO_ROOT);
   say(`refract bench at ${sha}${dirty ? ' (work tree has changes)' : ''}`);
   for (const line of describePlan(plan)) say(`  ${line}`);
+  // Services run their build, as in production: built here so it is this tree's.
+  buildServices();
 
   const stack = await BenchStack.start({
     adminUrl: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',

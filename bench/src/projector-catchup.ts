@@ -2,6 +2,7 @@ import type { Projection } from '@refract/core';
 import { registerProjection } from '@refract/projector';
 import { applyRaw } from './baselines/raw-projector.js';
 import { untilCaughtUp } from './checkpoints.js';
+import type { ServiceOrigin } from './child.js';
 import { settle } from './event-log.js';
 import { measured } from './phase.js';
 import type { BenchPlan } from './plan.js';
@@ -84,6 +85,8 @@ export interface WorkerCatchUp {
   /** Spawn to head, start-up included. */
   secondsFromSpawn: number;
   workerPeakRssMb: number[];
+  /** Whether the workers ran their build (as in production) or their source through tsx. */
+  workersFrom: ServiceOrigin;
   cpu: unknown;
 }
 
@@ -106,12 +109,14 @@ export async function measureWorkerCatchUp(
   const names = plan.projector.projections;
   let peaks: number[] = [];
   let secondsFromSpawn = 0;
+  let workersFrom: ServiceOrigin = 'source';
   const run = await measured(phase, async () => {
     const pool = await spawnWorkers(stack, workers, {
       keyPrefix,
       projections: names,
       batchSize: plan.projector.batchSize,
     });
+    workersFrom = pool.children[0]?.origin ?? 'source';
     try {
       const timing = await untilCaughtUp({
         db: stack.db,
@@ -137,6 +142,7 @@ export async function measureWorkerCatchUp(
     seconds: Math.round(run.ms) / 1000,
     secondsFromSpawn,
     workerPeakRssMb: peaks,
+    workersFrom,
     cpu: run.cpu,
   };
 }

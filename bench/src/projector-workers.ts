@@ -1,10 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { freePort } from '@refract/testing';
-import { type ChildService, REPO_ROOT, spawnService } from './child.js';
+import { type ChildService, SERVICE_DIRS, spawnService } from './child.js';
 import type { BenchStack } from './stack.js';
 
-const WORKER_ENTRY = join(REPO_ROOT, 'services/projector-worker/src/main.ts');
 const START_TIMEOUT_MS = 60_000;
 
 export interface WorkerSettings {
@@ -39,7 +37,7 @@ export async function spawnWorkers(
 ): Promise<RunningWorkers> {
   const ports = await Promise.all(Array.from({ length: count }, () => freePort()));
   const children = ports.map((port, index) =>
-    spawnService(`worker-${index + 1}`, WORKER_ENTRY, {
+    spawnService(`worker-${index + 1}`, SERVICE_DIRS.projectorWorker, {
       DATABASE_URL: stack.databaseUrl,
       REDIS_URL: stack.redisUrl,
       REDIS_KEY_PREFIX: settings.keyPrefix,

@@ -2,21 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '@refract/testing';
-import { REPO_ROOT, spawnService } from './child.js';
+import { REPO_ROOT, SERVICE_DIRS, spawnService } from './child.js';
 import type { BenchStack } from './stack.js';
 
 const START_TIMEOUT_MS = 60_000;
 
-const WRITE_API_ENTRY = join(REPO_ROOT, 'services/write-api/src/main.ts');
-const RELAY_SERVICE_ENTRY = join(REPO_ROOT, 'services/relay/src/main.ts');
-const ADMIN_ENTRY = join(REPO_ROOT, 'services/admin/src/main.ts');
-
 export function adminServiceExists(): boolean {
-  return existsSync(ADMIN_ENTRY);
+  return existsSync(join(REPO_ROOT, SERVICE_DIRS.admin, 'src/main.ts'));
 }
 
 export function relayServiceExists(): boolean {
-  return existsSync(RELAY_SERVICE_ENTRY);
+  return existsSync(join(REPO_ROOT, SERVICE_DIRS.relay, 'src/main.ts'));
 }
 
 export interface RunningService {
@@ -43,7 +39,7 @@ export async function startWriteApi(
           REDIS_URL: stack.redisUrl,
           REDIS_KEY_PREFIX: options.relayKeyPrefix,
         };
-  const child = spawnService('write-api', WRITE_API_ENTRY, {
+  const child = spawnService('write-api', SERVICE_DIRS.writeApi, {
     DATABASE_URL: stack.databaseUrl,
     WRITE_API_PORT: String(port),
     WRITE_API_HOST: '127.0.0.1',
@@ -69,7 +65,7 @@ export async function startRelayService(
   ready: () => Promise<boolean>,
 ): Promise<{ stop(): Promise<void> }> {
   const port = await freePort();
-  const child = spawnService('relay', RELAY_SERVICE_ENTRY, {
+  const child = spawnService('relay', SERVICE_DIRS.relay, {
     DATABASE_URL: stack.databaseUrl,
     REDIS_URL: stack.redisUrl,
     REDIS_KEY_PREFIX: keyPrefix,
@@ -97,7 +93,7 @@ export async function startAdmin(
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
   const token = randomBytes(16).toString('hex');
-  const child = spawnService('admin', ADMIN_ENTRY, {
+  const child = spawnService('admin', SERVICE_DIRS.admin, {
     DATABASE_URL: stack.databaseUrl,
     REDIS_URL: stack.redisUrl,
     REDIS_KEY_PREFIX: keyPrefix,

@@ -11,6 +11,7 @@ import {
   waitUntilReady,
 } from '@refract/stream-bus';
 import { type ApplyOutcome, applyToSlot, CheckpointMoved, type Slot } from './apply.js';
+import type { BatchGate } from './batch-gate.js';
 import { SQL } from './sql.js';
 
 export interface ActiveProjection {
@@ -29,6 +30,12 @@ export interface PartitionRunnerOptions {
   /** The projections to run now (live version, not paused); asked before every batch. */
   active: () => ActiveProjection[];
   batchSize: number;
+  /**
+   * Shared by the runners of a worker: a batch is held (read, then applied)
+   * only with a place in it, so the events in memory are bounded by the gate,
+   * not by the partitions owned. Unbounded without one.
+   */
+  gate?: BatchGate;
   /** How long one XREAD waits for new entries. @defaultValue 1000 */
   blockMs?: number;
   relayName?: string;
@@ -117,9 +124,28 @@ export class PartitionRunner {
     const from = Math.min(...live.map((s) => s.position));
     const published = await this.relayPosition();
     const behind = from < published;
-    // Redis first, even when behind: it is the cheap path for ordinary lag.
-    // Block only when there is nothing published to catch up on.
-    const entries = await this.read(from, behind ? undefined : (this.options.blockMs ?? 1000));
+    // Behind, the batch is read only once it can be held. Tailing, the
+    // blocking read must not hold a place while it waits: its entries (at
+    // most one XREAD COUNT) wait for a place instead.
+    let release = behind ? await this.options.gate?.acquire() : undefined;
+    try {
+      if (this.stopping) return false;
+      // Redis first, even when behind: it is the cheap path for ordinary lag.
+      // Block only when there is nothing published to catch up on.
+      const entries = await this.read(from, behind ? undefined : (this.options.blockMs ?? 1000));
+      if (entries.length > 0) release ??= await this.options.gate?.acquire();
+      return await this.applyRead(live, from, published, entries);
+    } finally {
+      release?.();
+    }
+  }
+
+  private async applyRead(
+    live: Slot[],
+    from: number,
+    published: number,
+    entries: ReceivedEntry[],
+  ): Promise<boolean> {
     const chained: RecordedEvent[] = [];
     let last = from;
     for (const entry of entries) {

@@ -91,8 +91,13 @@ async function expected(types = ['Counted', 'Poison']): Promise<Map<string, numb
   return new Map(rows.rows.map((r) => [r.stream_id, Number(r.n)]));
 }
 
-function worker(projections: AnyProjection[], keyPrefix = 'refract:') {
+function worker(
+  projections: AnyProjection[],
+  keyPrefix = 'refract:',
+  options: { concurrentBatches?: number } = {},
+) {
   return new ProjectorWorker({
+    ...options,
     databaseUrl: db.url,
     redisUrl: server.url,
     keyPrefix,
@@ -155,6 +160,37 @@ describe('a worker', () => {
       });
       await appendMany(100, 40, 3000);
       await eventually(async () => expect(await counts('tally_late')).toEqual(await expected()));
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('holds no more batches at once than concurrentBatches, over all its partitions', async () => {
+    let applying = 0;
+    let most = 0;
+    const base = tally('tally_gate');
+    const projection = tally('tally_gate', {
+      async applyBatch(events, ctx) {
+        applying += 1;
+        most = Math.max(most, applying);
+        try {
+          // Slow enough that, ungated, the 16 partitions' batches overlap.
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          await base.applyBatch(events, ctx);
+        } finally {
+          applying -= 1;
+        }
+      },
+    });
+    await appendMany(800, 40, 5000);
+    const w = worker([projection], 'refract:', { concurrentBatches: 2 });
+    await w.start();
+    try {
+      await eventually(async () => expect(await counts('tally_gate')).toEqual(await expected()), {
+        timeoutMs: 30_000,
+      });
+      expect(most).toBeGreaterThan(0);
+      expect(most).toBeLessThanOrEqual(2);
     } finally {
       await w.close();
     }

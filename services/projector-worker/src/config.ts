@@ -11,6 +11,7 @@ const schema = z.object({
   /** Comma-separated projection names; empty = every projection of the pool. */
   PROJECTIONS: z.string().optional(),
   WORKER_BATCH_SIZE: env.positiveInt('a positive number of events').default(500),
+  WORKER_CONCURRENT_BATCHES: env.positiveInt('a positive number of batches').default(4),
   WORKER_LEASE_TTL_MS: env.positiveInt('a positive number of milliseconds').default(5000),
   WORKER_HEARTBEAT_MS: env.positiveInt('a positive number of milliseconds').default(1000),
   WORKER_PORT: env.port().default(4020),

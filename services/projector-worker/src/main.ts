@@ -33,6 +33,7 @@ async function main(): Promise<void> {
     pool: config.POOL,
     projections,
     batchSize: config.WORKER_BATCH_SIZE,
+    concurrentBatches: config.WORKER_CONCURRENT_BATCHES,
     leaseTtlMs: config.WORKER_LEASE_TTL_MS,
     heartbeatMs: config.WORKER_HEARTBEAT_MS,
     logger,
