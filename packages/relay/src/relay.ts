@@ -45,6 +45,9 @@ export interface RelayStatus {
   redisAvailable: boolean;
 }
 
+/** How long a relay that ran out of events waits for more before it writes its checkpoint alone. */
+const IDLE_CHECKPOINT_DELAY_MS = 5;
+
 /** Raised inside the loop to leave leadership and start over on a fresh connection. */
 class ConnectionLost extends Error {}
 
@@ -313,7 +316,12 @@ export class Relay {
         await this.sleep(Math.min(2 + (Date.now() - plan.gap.sinceMs) / 10, 50));
       } else {
         const checkpoint = toSave();
-        if (checkpoint !== null && !this.dirty) {
+        if (checkpoint !== null) {
+          // Under load the next notification is usually a moment away and
+          // its read carries the checkpoint; a write now would only hold
+          // that read up. Written alone once the relay is really idle.
+          await this.sleep(IDLE_CHECKPOINT_DELAY_MS);
+          if (this.dirty || this.stopping) continue;
           await client.query({
             name: 'refract-relay-save-checkpoint',
             text: SQL.saveCheckpoint,
