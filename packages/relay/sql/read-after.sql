@@ -1,10 +1,22 @@
 -- Reads the visible events after the relay's checkpoint, together with the
 -- snapshot the read used, in one statement so both describe the same moment.
---   $1 bigint  the relay's checkpoint (every position up to it is done)
+-- It also carries the checkpoint write of the previous round (already in
+-- Redis), so the write costs no round trip of its own: a data-modifying CTE
+-- runs under the statement's snapshot, and a NULL $4 updates no row (and
+-- takes no transaction id).
+--   $1 bigint  the relay's published position (every position up to it is in Redis)
 --   $2 int     at most this many events
+--   $3 text    relay name
+--   $4 bigint  checkpoint to save (at most $1), or NULL
 -- Returns at least one row: snapshot (pg_snapshot as text, "xmin:xmax:xip,...")
 -- and, when there are events, position, partition and the envelope as JSON
 -- text (built here so Node passes it on without parsing and re-serialising).
+WITH saved AS (
+  UPDATE refract.relay_checkpoints
+  SET position = greatest(position, $4::bigint), updated_at = now()
+  WHERE $4::bigint IS NOT NULL AND name = $3
+  RETURNING 1
+)
 SELECT s.snap::text AS snapshot, e.position, e.partition, e.envelope
 FROM (SELECT pg_current_snapshot() AS snap) AS s
 LEFT JOIN LATERAL (

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventStore, migrate } from '@refract/event-store';
 import type { RedisClient } from '@refract/stream-bus';
-import { createRedisClient, readPartitionStream } from '@refract/stream-bus';
+import { createRedisClient, readPartitionStream, waitUntilReady } from '@refract/stream-bus';
 import {
   createTestDatabase,
   createTestRedisNamespace,
@@ -144,6 +144,13 @@ async function openAppend(streamId: string) {
   };
 }
 
+async function savedCheckpoint(): Promise<number> {
+  const [row] = await db_query<{ position: string }>(
+    'SELECT position FROM refract.relay_checkpoints',
+  );
+  return Number(row?.position ?? 0);
+}
+
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('commit order', () => {
@@ -275,6 +282,61 @@ describe('crashes and leadership', () => {
       'SELECT position FROM refract.relay_checkpoints',
     );
     expect(Number(row!.position)).toBe(30);
+  });
+
+  it('never saves a checkpoint ahead of Redis, and saves the head once idle or closed', async () => {
+    // A private server, since the test pauses its writes: XADDs stall while
+    // the relay's next read (and the checkpoint it carries) goes ahead.
+    const server = await startRedisServer();
+    const client = createRedisClient(server.url, { name: 'relay-checkpoint' });
+    const pauser = createRedisClient(server.url, { name: 'relay-pauser', failFast: false });
+    await waitUntilReady(client, 5000);
+    const reader = new pg.Client({ connectionString: db.url });
+    await reader.connect();
+    const relay = startRelay({ redis: client, batchSize: 7 });
+    try {
+      let writing = true;
+      const writers = Array.from({ length: 6 }, async (_, w) => {
+        for (let i = 0; i < 60; i++) await store.append(`w-${w}`, [{ type: 'E', data: { i } }]);
+      });
+      const all = Promise.all(writers).finally(() => {
+        writing = false;
+      });
+      const pauses = (async () => {
+        while (writing) {
+          await pauser.call('CLIENT', 'PAUSE', '100', 'WRITE');
+          await wait(120);
+        }
+      })();
+      let samples = 0;
+      while (writing) {
+        const checkpoint = Number(
+          (await reader.query('SELECT position FROM refract.relay_checkpoints')).rows[0]
+            ?.position ?? 0,
+        );
+        // Read on a connection of its own: the relay's is stuck behind its paused XADDs.
+        const inRedis = new Set((await published(pauser)).map((e) => e.position));
+        for (let p = 1; p <= checkpoint; p++) expect(inRedis.has(p)).toBe(true);
+        samples += 1;
+      }
+      await all;
+      await pauses;
+      expect(samples).toBeGreaterThan(1);
+      await eventually(async () => expect(await savedCheckpoint()).toBe(360));
+      expect(await expectExactlyOnce(client)).toHaveLength(360);
+
+      // Closed as soon as it published: the checkpoint is at what it published (saved idle or on close).
+      await store.append('w-last', [{ type: 'E', data: {} }]);
+      await eventually(() => expect(relay.status().publishedPosition).toBe(361));
+      await relay.close();
+      expect(await savedCheckpoint()).toBe(361);
+    } finally {
+      await relay.close();
+      await reader.end();
+      client.disconnect();
+      pauser.disconnect();
+      await server.kill();
+    }
   });
 
   it('has one leader at a time; when its connection dies another takes over', async () => {

@@ -6,7 +6,7 @@ import type { RedisClient } from '@refract/stream-bus';
 import { type PartitionEntry, publishEntries, waitUntilReady } from '@refract/stream-bus';
 import pg from 'pg';
 import { type Gap, planPublication, type VisibleEvent } from './plan.js';
-import { parseSnapshot } from './snapshot.js';
+import { parseSnapshot, type SnapshotBounds } from './snapshot.js';
 import { SQL } from './sql.js';
 
 export interface RelayOptions {
@@ -45,6 +45,9 @@ export interface RelayStatus {
   redisAvailable: boolean;
 }
 
+/** How long a relay that ran out of events waits for more before it writes its checkpoint alone. */
+const IDLE_CHECKPOINT_DELAY_MS = 5;
+
 /** Raised inside the loop to leave leadership and start over on a fresh connection. */
 class ConnectionLost extends Error {}
 
@@ -71,7 +74,7 @@ export class Relay {
   private gap: Gap | null = null;
   private redisAvailable = true;
   private dirty = false;
-  private wakeUp: (() => void) | undefined;
+  private waiters: (() => void)[] = [];
   /** A one-connection pool for scrapes, apart from the leader's session so a scrape never waits behind a round. */
   private headPool: pg.Pool | undefined;
 
@@ -138,20 +141,25 @@ export class Relay {
 
   private wake(): void {
     this.dirty = true;
-    this.wakeUp?.();
+    for (const resolve of this.waiters.splice(0)) resolve();
   }
 
-  /** Sleeps until woken (a notification, close) or the timeout. */
+  /** Resolves on the next wake (a notification, a lost connection, close), at once if one is pending. */
+  private woken(): Promise<void> {
+    if (this.dirty || this.stopping) return Promise.resolve();
+    return new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  /** Sleeps until woken or the timeout. */
   private async sleep(ms: number): Promise<void> {
-    if (this.dirty || this.stopping) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wakeUp = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-    this.wakeUp = undefined;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.woken(),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, ms);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   private async run(): Promise<void> {
@@ -210,8 +218,8 @@ export class Relay {
     // wait for a WAL flush. Nor does the checkpoint: after a database crash an
     // older checkpoint only makes the relay re-publish what Redis refuses.
     await client.query('SET synchronous_commit = off');
-    const checkpoint = await client.query<{ position: number }>(SQL.loadCheckpoint, [this.name]);
-    this.published = Number(checkpoint.rows[0]!.position);
+    const loaded = await client.query<{ position: number }>(SQL.loadCheckpoint, [this.name]);
+    this.published = Number(loaded.rows[0]!.position);
     const last = await client.query<{ partition: number; last: string | null }>(SQL.lastPositions, [
       this.published,
       partitions,
@@ -223,44 +231,30 @@ export class Relay {
     // that is not an outage worth a warning.
     await waitUntilReady(this.options.redis, 5000);
 
+    // `published` is what Redis holds; `saved` what the checkpoint says. The
+    // checkpoint trails by a round: the next read carries its write, and an
+    // idle relay writes it before it sleeps. After a crash the older
+    // checkpoint only makes the next leader re-publish what Redis refuses.
+    let saved = this.published;
+    const toSave = () => (saved < this.published ? this.published : null);
+    let read: InFlightRead | undefined;
     let redisFailures = 0;
     while (!this.stopping) {
       const failure = lost();
       if (failure) throw new ConnectionLost(failure.message);
-      this.dirty = false;
-      const started = performance.now();
-      const read = await client.query<{
-        snapshot: string;
-        position: string | null;
-        partition: number | null;
-        envelope: string | null;
-      }>(SQL.readAfter, [this.published, this.batchSize]);
-      const snapshot = parseSnapshot(read.rows[0]!.snapshot);
-      const rows: VisibleEvent[] = [];
-      for (const row of read.rows) {
-        if (row.position === null) continue;
-        rows.push({
-          position: Number(row.position),
-          partition: row.partition!,
-          envelope: row.envelope!,
-        });
-      }
+      read ??= this.startRead(client, this.published, toSave());
+      const { rows, snapshot, savedThrough, startedAt } = await read.result;
+      read = undefined;
+      if (savedThrough !== null) saved = Math.max(saved, savedThrough);
       const plan = planPublication(this.published, rows, snapshot, this.gap, Date.now());
-      if (plan.gap && plan.gap.horizon === null) {
-        // Drawn after the read that saw the gap: above the id of every
-        // transaction that could still fill it.
-        const drawn = await client.query<{ xid: string }>(
-          'SELECT pg_current_xact_id()::text AS xid',
-        );
-        plan.gap.horizon = BigInt(drawn.rows[0]!.xid);
-        this.log?.debug({ position: plan.gap.from }, 'relay held by a gap');
-      }
       if (plan.skipped.length > 0) {
         this.log?.info({ positions: plan.skipped }, 'gap is final (rolled back); skipping');
       }
       this.gap = plan.gap;
+      const full = rows.length >= this.batchSize;
 
-      if (plan.publish.length > 0) {
+      if (plan.publish.length === 0) await this.drawHorizon(client, plan.gap);
+      else {
         const next = [...prevOf];
         const entries: PartitionEntry[] = plan.publish.map((row) => {
           const entry = {
@@ -272,12 +266,25 @@ export class Relay {
           next[row.partition] = row.position;
           return entry;
         });
-        try {
-          await publishEntries(this.options.redis, entries, {
-            keyPrefix: this.keyPrefix,
-            windowSize: this.windowSize,
-          });
-        } catch (error) {
+        const xadd = publishEntries(this.options.redis, entries, {
+          keyPrefix: this.keyPrefix,
+          windowSize: this.windowSize,
+        }).then(
+          () => null,
+          (error: unknown) => error ?? new Error('publish failed'),
+        );
+        await this.drawHorizon(client, plan.gap);
+        // While the XADDs are in flight, the next read goes out as soon as
+        // there is more to read (a full batch, a notification). It reads
+        // after this round's positions but saves only what Redis already
+        // acknowledged; if the XADDs fail, its rows are dropped.
+        if (!full) await Promise.race([xadd, this.woken()]);
+        if (!this.stopping && (full || this.dirty)) {
+          read = this.startRead(client, plan.through, toSave());
+        }
+        const error = await xadd;
+        if (error) {
+          read = undefined;
           redisFailures += 1;
           if (redisFailures === 1) {
             this.redisAvailable = false;
@@ -295,22 +302,106 @@ export class Relay {
         await this.options.hooks?.beforeCheckpoint?.(plan.through);
       }
       if (plan.through > this.published) {
-        await client.query(SQL.saveCheckpoint, [this.name, plan.through]);
         this.published = plan.through;
         if (plan.publish.length > 0) {
-          this.options.onPublished?.(plan.publish.length, performance.now() - started);
+          this.options.onPublished?.(plan.publish.length, performance.now() - startedAt);
         }
       }
+      if (read || full) continue;
 
       if (plan.gap) {
         // Held: the gap's transaction will commit (and notify) or end without
-        // a trace; a short poll catches the second case.
+        // a trace; a short poll catches the second case. The poll's read
+        // carries the checkpoint.
         await this.sleep(Math.min(2 + (Date.now() - plan.gap.sinceMs) / 10, 50));
-      } else if (rows.length < this.batchSize) {
+      } else {
+        const checkpoint = toSave();
+        if (checkpoint !== null) {
+          // Under load the next notification is usually a moment away and
+          // its read carries the checkpoint; a write now would only hold
+          // that read up. Written alone once the relay is really idle.
+          await this.sleep(IDLE_CHECKPOINT_DELAY_MS);
+          if (this.dirty || this.stopping) continue;
+          await client.query({
+            name: 'refract-relay-save-checkpoint',
+            text: SQL.saveCheckpoint,
+            values: [this.name, checkpoint],
+          });
+          saved = checkpoint;
+        }
         await this.sleep(this.pollIntervalMs);
       }
     }
+    // A graceful stop leaves the checkpoint where Redis is, so the next
+    // leader starts there.
+    if (read) await read.result;
+    const final = toSave();
+    if (final !== null && !lost()) await client.query(SQL.saveCheckpoint, [this.name, final]);
   }
+
+  /**
+   * Gives a newly seen gap its horizon: a transaction id drawn after the read
+   * that saw the gap, so above the id of every transaction that could still
+   * fill it.
+   */
+  private async drawHorizon(client: pg.Client, gap: Gap | null): Promise<void> {
+    if (!gap || gap.horizon !== null) return;
+    const drawn = await client.query<{ xid: string }>('SELECT pg_current_xact_id()::text AS xid');
+    gap.horizon = BigInt(drawn.rows[0]!.xid);
+    this.log?.debug({ position: gap.from }, 'relay held by a gap');
+  }
+
+  /**
+   * Sends the next read at once (the connection queues it behind any query
+   * in flight). Clears `dirty`: a notification from here on asks for
+   * another read.
+   */
+  private startRead(client: pg.Client, after: number, checkpoint: number | null): InFlightRead {
+    this.dirty = false;
+    const startedAt = performance.now();
+    const result = client
+      .query<{
+        snapshot: string;
+        position: string | null;
+        partition: number | null;
+        envelope: string | null;
+      }>({
+        name: 'refract-relay-read',
+        text: SQL.readAfter,
+        values: [after, this.batchSize, this.name, checkpoint],
+      })
+      .then((read) => {
+        const rows: VisibleEvent[] = [];
+        for (const row of read.rows) {
+          if (row.position === null) continue;
+          rows.push({
+            position: Number(row.position),
+            partition: row.partition!,
+            envelope: row.envelope!,
+          });
+        }
+        return {
+          rows,
+          snapshot: parseSnapshot(read.rows[0]!.snapshot),
+          savedThrough: checkpoint,
+          startedAt,
+        };
+      });
+    // A read dropped (its round's XADDs failed) or left in flight when the
+    // connection goes may fail with nobody awaiting it.
+    result.catch(() => {});
+    return { result };
+  }
+}
+
+interface InFlightRead {
+  result: Promise<{
+    rows: VisibleEvent[];
+    snapshot: SnapshotBounds;
+    /** The checkpoint the read wrote, if it carried one. */
+    savedThrough: number | null;
+    startedAt: number;
+  }>;
 }
 
 /** The advisory lock of a relay name: a fixed class id and a hash of the name. */
