@@ -322,11 +322,7 @@ export class Relay {
           // that read up. Written alone once the relay is really idle.
           await this.sleep(IDLE_CHECKPOINT_DELAY_MS);
           if (this.dirty || this.stopping) continue;
-          await client.query({
-            name: 'refract-relay-save-checkpoint',
-            text: SQL.saveCheckpoint,
-            values: [this.name, checkpoint],
-          });
+          await this.saveCheckpoint(client, checkpoint);
           saved = checkpoint;
         }
         await this.sleep(this.pollIntervalMs);
@@ -336,7 +332,11 @@ export class Relay {
     // leader starts there.
     if (read) await read.result;
     const final = toSave();
-    if (final !== null && !lost()) await client.query(SQL.saveCheckpoint, [this.name, final]);
+    if (final !== null && !lost()) await this.saveCheckpoint(client, final);
+  }
+
+  private async saveCheckpoint(client: pg.Client, position: number): Promise<void> {
+    await client.query(SQL.saveCheckpoint, [this.name, position]);
   }
 
   /**
@@ -359,17 +359,16 @@ export class Relay {
   private startRead(client: pg.Client, after: number, checkpoint: number | null): InFlightRead {
     this.dirty = false;
     const startedAt = performance.now();
+    // Unnamed, so planned against the log as it is now: the leader's session
+    // lives long, and a plan kept from its start on an empty log would scan
+    // the whole table every round.
     const result = client
       .query<{
         snapshot: string;
         position: string | null;
         partition: number | null;
         envelope: string | null;
-      }>({
-        name: 'refract-relay-read',
-        text: SQL.readAfter,
-        values: [after, this.batchSize, this.name, checkpoint],
-      })
+      }>(SQL.readAfter, [after, this.batchSize, this.name, checkpoint])
       .then((read) => {
         const rows: VisibleEvent[] = [];
         for (const row of read.rows) {
