@@ -30,7 +30,7 @@ export async function publishEntries(
   entries: readonly PartitionEntry[],
   options: PublishOptions,
 ): Promise<PublishResult> {
-  const groups: PartitionEntry[][] = [];
+  const groups: (readonly PartitionEntry[])[] = [];
   if (redis.isCluster) {
     const byPartition = new Map<number, PartitionEntry[]>();
     for (const entry of entries) {
@@ -40,7 +40,7 @@ export async function publishEntries(
     }
     groups.push(...byPartition.values());
   } else if (entries.length > 0) {
-    groups.push([...entries]);
+    groups.push(entries);
   }
   const window = String(options.windowSize);
   const results = await Promise.all(
