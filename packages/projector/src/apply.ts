@@ -11,7 +11,7 @@ import type { Logger } from '@refract/observability';
 import type { RedisClient } from '@refract/stream-bus';
 import { applyCounterBatch } from '@refract/stream-bus';
 import type pg from 'pg';
-import { CHECKPOINTS_CHANNEL, SQL } from './sql.js';
+import { CHECKPOINTS_CHANNEL, checkpointNotice, SQL } from './sql.js';
 
 /** A projection version as one partition runner sees it: where its checkpoint stands. */
 export interface Slot<P extends AnyProjection = AnyProjection> {
@@ -96,7 +96,7 @@ async function commitBatch(
     }
     await client.query('SELECT pg_notify($1, $2)', [
       CHECKPOINTS_CHANNEL,
-      `${projection.name}:${version}:${partition}:${through}`,
+      checkpointNotice(projection.name, version, partition, through),
     ]);
     await client.query('COMMIT');
     slot.position = through;

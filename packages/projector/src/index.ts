@@ -26,5 +26,5 @@ export {
   setProjectionPaused,
 } from './pause.js';
 export { registerCounterProjection, registerProjection } from './register.js';
-export { CHECKPOINTS_CHANNEL, PROJECTIONS_CHANNEL } from './sql.js';
+export { CHECKPOINTS_CHANNEL, checkpointNotice, PROJECTIONS_CHANNEL } from './sql.js';
 export { ProjectorWorker, type ProjectorWorkerOptions, type WorkerStatus } from './worker.js';

@@ -19,5 +19,15 @@ export const SQL = {
 /** Woken readers (query-api's read-your-writes) listen here. */
 export const CHECKPOINTS_CHANNEL = 'refract_checkpoints';
 
+/** The payload a batch sends on CHECKPOINTS_CHANNEL: `<projection>:<version>:<partition>:<position>`. */
+export function checkpointNotice(
+  projection: string,
+  version: number,
+  partition: number,
+  position: number,
+): string {
+  return `${projection}:${version}:${partition}:${position}`;
+}
+
 /** A rebuild's swap changed a live version; workers listen to switch at once, not at their next heartbeat. */
 export const PROJECTIONS_CHANNEL = 'refract_projections';

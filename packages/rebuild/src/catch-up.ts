@@ -1,7 +1,13 @@
 import { type Projection, type RecordedEvent, versionedTable } from '@refract/core';
 import { type EventStore, isConnectionError, withTransaction } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
-import { applyToSlot, CHECKPOINTS_CHANNEL, CheckpointMoved, type Slot } from '@refract/projector';
+import {
+  applyToSlot,
+  CHECKPOINTS_CHANNEL,
+  CheckpointMoved,
+  checkpointNotice,
+  type Slot,
+} from '@refract/projector';
 import { SQL } from './sql.js';
 
 /** The checkpoints of `version`'s partitions, in one query. */
@@ -133,7 +139,7 @@ async function applyPage(
       }
       await client.query('SELECT pg_notify($1, n) FROM unnest($2::text[]) AS n', [
         CHECKPOINTS_CHANNEL,
-        partitions.map((p) => `${projection.name}:${version}:${p}:${moves.get(p)!.through}`),
+        partitions.map((p) => checkpointNotice(projection.name, version, p, moves.get(p)!.through)),
       ]);
       return count;
     });
