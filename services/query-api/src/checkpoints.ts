@@ -1,9 +1,10 @@
 import { DependencyUnavailableError } from '@refract/core';
 import type { Logger } from '@refract/observability';
+import { CHECKPOINTS_CHANNEL } from '@refract/projector';
 import pg from 'pg';
 
 /** The channel the projector runtime notifies on, in the transaction that moves a checkpoint. */
-export const CHECKPOINTS_CHANNEL = 'refract_checkpoints';
+export { CHECKPOINTS_CHANNEL };
 
 /** A partition and the position its checkpoint must reach. */
 export interface PartitionTarget {
