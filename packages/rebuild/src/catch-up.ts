@@ -91,9 +91,18 @@ export async function catchUpTogether(options: CatchUpOptions): Promise<number> 
       const through = Math.min(targets.get(partition)!, pageEnd);
       if (through > slots.get(partition)!.position) moves.set(partition, { through, events: [] });
     }
+    // The page runs to the furthest target; a partition whose own target is
+    // nearer takes only its events up to that target, or they would be
+    // applied now and again by whoever goes on from its checkpoint.
     for (const event of events) {
       const move = moves.get(event.partition);
-      if (move && event.position > slots.get(event.partition)!.position) move.events.push(event);
+      if (
+        move &&
+        event.position > slots.get(event.partition)!.position &&
+        event.position <= move.through
+      ) {
+        move.events.push(event);
+      }
     }
     applied += await applyPage(options, moves);
   }
