@@ -50,11 +50,22 @@ export interface Projection {
   maxAttempts: number;
   /** Backoff before the first retry; doubles each time. */
   retryBackoffMs: number;
+  /**
+   * The handler may be given the events of several partitions in one batch
+   * (in position order, so each stream's events stay in order), and a worker
+   * then applies what all its partitions have ready in one transaction:
+   * far fewer commits when many partitions each have a few events. Set it
+   * only for a handler that does not depend on `ctx.partition` (it is then
+   * the lowest partition of the batch), and that locks rows shared between
+   * partitions in one fixed order within a single statement, so that two
+   * workers' batches wait for each other instead of deadlocking.
+   */
+  crossPartitionBatches: boolean;
 }
 
 export type ProjectionDefinition = Omit<
   Projection,
-  'applyBatch' | 'onError' | 'maxAttempts' | 'retryBackoffMs'
+  'applyBatch' | 'onError' | 'maxAttempts' | 'retryBackoffMs' | 'crossPartitionBatches'
 > & {
   /** @defaultValue 'park' */
   onError?: 'park' | 'halt';
@@ -62,6 +73,8 @@ export type ProjectionDefinition = Omit<
   maxAttempts?: number;
   /** @defaultValue 50 */
   retryBackoffMs?: number;
+  /** @defaultValue false */
+  crossPartitionBatches?: boolean;
 } & (
     | { applyBatch: Projection['applyBatch']; apply?: never }
     | {
@@ -88,6 +101,7 @@ export function defineProjection(definition: ProjectionDefinition): Projection {
     onError: definition.onError ?? 'park',
     maxAttempts: definition.maxAttempts ?? 5,
     retryBackoffMs: definition.retryBackoffMs ?? 50,
+    crossPartitionBatches: definition.crossPartitionBatches ?? false,
     applyBatch:
       applyBatch ??
       (async (events, ctx) => {

@@ -52,6 +52,38 @@ describe('BatchGate', () => {
     expect(gate.inUse).toBe(0);
   });
 
+  it('counts events: small batches share the limit, a large one waits for room, FIFO', async () => {
+    const gate = new BatchGate(10);
+    const a = await gate.acquire(4);
+    const b = await gate.acquire(4);
+    expect(gate.inUse).toBe(8);
+    const order: string[] = [];
+    const big = gate.acquire(50).then((release) => {
+      order.push('big');
+      return release;
+    });
+    // Arrival order: a small batch behind the big one waits too.
+    const small = gate.acquire(1).then((release) => {
+      order.push('small');
+      return release;
+    });
+    await settled();
+    expect(order).toEqual([]);
+    a();
+    await settled();
+    expect(order).toEqual([]);
+    b();
+    await settled();
+    // The big batch counts as the whole limit.
+    expect(order).toEqual(['big']);
+    expect(gate.inUse).toBe(10);
+    (await big)();
+    await settled();
+    expect(order).toEqual(['big', 'small']);
+    (await small)();
+    expect(gate.inUse).toBe(0);
+  });
+
   it('refuses a limit that is not a positive integer', () => {
     expect(() => new BatchGate(0)).toThrow(/positive integer/);
     expect(() => new BatchGate(1.5)).toThrow(/positive integer/);

@@ -1,4 +1,9 @@
-import { type AnyProjection, isCounterProjection, type RecordedEvent } from '@refract/core';
+import {
+  type AnyProjection,
+  isCounterProjection,
+  type Projection,
+  type RecordedEvent,
+} from '@refract/core';
 import type { EventStore } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
 import type { RedisClient } from '@refract/stream-bus';
@@ -11,6 +16,7 @@ import {
   waitUntilReady,
 } from '@refract/stream-bus';
 import { type ApplyOutcome, applyToSlot, CheckpointMoved, type Slot } from './apply.js';
+import { BatchCommitter } from './batch-committer.js';
 import type { BatchGate } from './batch-gate.js';
 import { SQL } from './sql.js';
 
@@ -36,6 +42,8 @@ export interface PartitionRunnerOptions {
    * not by the partitions owned. Unbounded without one.
    */
   gate?: BatchGate;
+  /** Shared by the runners of a worker: batches of several partitions in one transaction. */
+  committer?: BatchCommitter;
   /** How long one XREAD waits for new entries. @defaultValue 1000 */
   blockMs?: number;
   relayName?: string;
@@ -60,6 +68,12 @@ export class PartitionRunner {
   private slots = new Map<string, Slot>();
   private readonly log: Logger;
   private redisDown = false;
+  /**
+   * The last round followed the stream without a hole: Redis is level with
+   * the relay or ahead of its checkpoint, so the next round need not ask
+   * where the relay stands (a query per batch).
+   */
+  private tailing = false;
 
   constructor(private readonly options: PartitionRunnerOptions) {
     this.log = options.log.child({ partition: options.partition });
@@ -122,18 +136,19 @@ export class PartitionRunner {
     const live = slots.filter((s) => !s.halted);
     if (live.length === 0) return false;
     const from = Math.min(...live.map((s) => s.position));
-    const published = await this.relayPosition();
+    const published = this.tailing ? from : await this.relayPosition();
+    this.tailing = false;
     const behind = from < published;
     // Behind, the batch is read only once it can be held. Tailing, the
     // blocking read must not hold a place while it waits: its entries (at
     // most one XREAD COUNT) wait for a place instead.
-    let release = behind ? await this.options.gate?.acquire() : undefined;
+    let release = behind ? await this.options.gate?.acquire(this.options.batchSize) : undefined;
     try {
       if (this.stopping) return false;
       // Redis first, even when behind: it is the cheap path for ordinary lag.
       // Block only when there is nothing published to catch up on.
       const entries = await this.read(from, behind ? undefined : (this.options.blockMs ?? 1000));
-      if (entries.length > 0) release ??= await this.options.gate?.acquire();
+      if (entries.length > 0) release ??= await this.options.gate?.acquire(entries.length);
       return await this.applyRead(live, from, published, entries);
     } finally {
       release?.();
@@ -156,6 +171,7 @@ export class PartitionRunner {
     }
     if (chained.length > 0) {
       await this.apply(live, chained, last);
+      this.tailing = chained.length === entries.length;
       return true;
     }
     // Nothing usable in Redis: read Postgres up to a position the relay has
@@ -179,10 +195,30 @@ export class PartitionRunner {
   }
 
   private async apply(slots: Slot[], events: RecordedEvent[], through: number): Promise<void> {
-    for (const slot of slots) {
+    const { committer } = this.options;
+    const due = slots.filter((slot) => !slot.halted && through > slot.position);
+    // Batches that may share a transaction with other partitions' go to the
+    // committer together; the rest are applied here, one after the other.
+    const shared: Slot<Projection>[] = committer ? due.filter(BatchCommitter.takes) : [];
+    const started = performance.now();
+    const results = await Promise.allSettled(
+      shared.map(async (slot) => {
+        const outcome = await committer!.apply(
+          slot,
+          this.options.partition,
+          events,
+          through,
+          this.log.child({ projection: slot.projection.name }),
+        );
+        this.options.onBatch?.(slot.projection.name, outcome, performance.now() - started);
+      }),
+    );
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    for (const slot of due) {
       if (this.stopping) return;
-      if (slot.halted || through <= slot.position) continue;
-      const started = performance.now();
+      if ((shared as Slot[]).includes(slot)) continue;
+      const began = performance.now();
       const outcome = await applyToSlot(
         this.options.store.pool,
         slot,
@@ -192,7 +228,7 @@ export class PartitionRunner {
         this.log.child({ projection: slot.projection.name }),
         { redis: this.options.control, keyPrefix: this.options.keyPrefix },
       );
-      this.options.onBatch?.(slot.projection.name, outcome, performance.now() - started);
+      this.options.onBatch?.(slot.projection.name, outcome, performance.now() - began);
     }
   }
 

@@ -4,6 +4,7 @@ const load = (name: string) => readFileSync(new URL(`../sql/${name}.sql`, import
 
 export const SQL = {
   advanceCheckpoint: load('advance-checkpoint'),
+  advanceCheckpoints: load('advance-checkpoints'),
   loadCheckpoints: load('load-checkpoints'),
   parkEvent: load('park-event'),
   haltPartition: load('halt-partition'),

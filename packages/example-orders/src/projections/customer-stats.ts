@@ -169,6 +169,8 @@ export const customerStatsProjection = defineProjection({
   name: 'customer_stats',
   version: 1,
   pool: 'orders',
+  // One statement per batch, rows locked in key order: safe across partitions.
+  crossPartitionBatches: true,
   handles: ORDER_EVENT_TYPES,
   tables: ['customer_stats', 'customer_stats_orders'],
   setup: (table) => `

@@ -154,6 +154,8 @@ export const orderSummaryProjection = defineProjection({
   name: 'order_summary',
   version: 1,
   pool: 'orders',
+  // One statement per batch, rows locked in key order: safe across partitions.
+  crossPartitionBatches: true,
   handles: ORDER_EVENT_TYPES,
   tables: ['order_summary'],
   setup: (table) => `

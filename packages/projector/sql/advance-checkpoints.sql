@@ -1,0 +1,32 @@
+-- Compare-and-set on several partitions' checkpoints at once: the first
+-- statement of a batch transaction shared by the partitions of one worker.
+-- The rows are locked in (projection, version, partition) order, so two such
+-- statements, or one and a rebuild's swap, wait for each other and never
+-- deadlock. Each moved row sends its notice (delivered at commit).
+--   $1 text[]  projection   $2 int[]  version   $3 int[]  partition
+--   $4 bigint[]  the position each batch starts after   $5 bigint[]  where it ends
+--   $6 text  the notification channel   $7 text[]  each batch's notice
+-- Returns `moved`: how many checkpoints moved. Fewer than asked means one
+-- was not where its worker believed (or is halted): roll back.
+WITH wanted AS (
+  SELECT *
+  FROM unnest($1::text[], $2::int[], $3::int[], $4::bigint[], $5::bigint[], $7::text[])
+    AS w(projection, version, partition, after, through, notice)
+),
+locked AS (
+  SELECT c.projection, c.version, c.partition, w.through, w.notice
+  FROM refract.projection_checkpoints AS c
+  JOIN wanted AS w
+    ON c.projection = w.projection AND c.version = w.version AND c.partition = w.partition
+  WHERE c.position = w.after AND c.halted_at IS NULL
+  ORDER BY c.projection, c.version, c.partition
+  FOR UPDATE OF c
+),
+moved AS (
+  UPDATE refract.projection_checkpoints AS c
+  SET position = l.through, updated_at = now()
+  FROM locked AS l
+  WHERE c.projection = l.projection AND c.version = l.version AND c.partition = l.partition
+  RETURNING pg_notify($6, l.notice)
+)
+SELECT count(*)::int AS moved FROM moved
