@@ -1,6 +1,6 @@
 import type { Projection, RecordedEvent } from '@refract/core';
 import { versionedTable } from '@refract/core';
-import { isConnectionError } from '@refract/event-store';
+import { isConnectionError, withTransaction } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
 import type pg from 'pg';
 import { type ApplyOutcome, applyToSlot, CheckpointMoved, type Slot } from './apply.js';
@@ -129,10 +129,7 @@ export class BatchCommitter {
   }
 
   private async commitTogether(group: Pending[]): Promise<ApplyOutcome[]> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
+    const handled = await withTransaction(this.pool, async (client) => {
       const moved = await client.query<{ moved: number }>(SQL.advanceCheckpoints, [
         group.map((b) => b.slot.projection.name),
         group.map((b) => b.slot.version),
@@ -169,17 +166,11 @@ export class BatchCommitter {
           partition: Math.min(...members.map((i) => group[i]!.partition)),
         });
       }
-      await client.query('COMMIT');
-      return group.map((b, i) => {
-        b.slot.position = b.through;
-        return { applied: handled[i]!.length, parked: 0, halted: false };
-      });
-    } catch (error) {
-      if (isConnectionError(error)) broken = error as Error;
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+      return handled;
+    });
+    return group.map((b, i) => {
+      b.slot.position = b.through;
+      return { applied: handled[i]!.length, parked: 0, halted: false };
+    });
   }
 }
