@@ -33,7 +33,10 @@ CMD ["node", "services/relay/dist/main.js"]
 
 FROM runtime AS projector-worker
 EXPOSE 4020
-CMD ["node", "services/projector-worker/dist/main.js"]
+# A young generation of 4 MB semi-spaces (16 by default) keeps a catching-up
+# worker's peak RSS near 180 MB instead of 220, at the same rate (see the
+# worker's README); keep it equal to the package's start script.
+CMD ["node", "--max-semi-space-size=4", "services/projector-worker/dist/main.js"]
 
 FROM runtime AS query-api
 EXPOSE 4001

@@ -19,18 +19,29 @@ export const SERVICE_DIRS = {
 /** How a service is started: `dist` is what production runs, `source` goes through tsx. */
 export type ServiceOrigin = 'dist' | 'source';
 
-function hasBuildScript(serviceDir: string): boolean {
+function scripts(serviceDir: string): Record<string, string> {
   try {
     const manifest = JSON.parse(readFileSync(join(REPO_ROOT, serviceDir, 'package.json'), 'utf8'));
-    return typeof manifest.scripts?.build === 'string';
+    return manifest.scripts ?? {};
   } catch {
-    return false;
+    return {};
   }
 }
 
+function hasBuildScript(serviceDir: string): boolean {
+  return typeof scripts(serviceDir).build === 'string';
+}
+
+/** The node flags of the service's `start` script (`node <flags> dist/main.js`), as production passes them. */
+function startFlags(serviceDir: string): string[] {
+  const start = /^node\s+(.*?)\s*dist\/main\.js$/.exec(scripts(serviceDir).start ?? '');
+  return start?.[1] ? start[1].split(/\s+/) : [];
+}
+
 /**
- * The node arguments that start a service: its build (`node dist/main.js`,
- * no source condition, as its `start` script does in production) when it has
+ * The node arguments that start a service: its build (`node dist/main.js`
+ * with the flags of its `start` script, no source condition, as production
+ * runs it) when it has
  * a build script and dist/main.js exists, else its source through tsx (a
  * service without a build is started that way in production too). The
  * loader and its compile cache would otherwise sit in the measured
@@ -38,7 +49,9 @@ function hasBuildScript(serviceDir: string): boolean {
  */
 export function serviceArgs(serviceDir: string): { args: string[]; origin: ServiceOrigin } {
   const dist = join(REPO_ROOT, serviceDir, 'dist/main.js');
-  if (hasBuildScript(serviceDir) && existsSync(dist)) return { args: [dist], origin: 'dist' };
+  if (hasBuildScript(serviceDir) && existsSync(dist)) {
+    return { args: [...startFlags(serviceDir), dist], origin: 'dist' };
+  }
   return {
     args: [
       '--conditions=@refract/source',

@@ -8,13 +8,17 @@ import { CHECKPOINTS_CHANNEL, checkpointNotice, SQL } from './sql.js';
 
 export interface BatchCommitterOptions {
   /**
-   * Shared transactions in flight at once; what arrives meanwhile joins the
-   * next one. One keeps the groups largest: a second in flight mostly took
-   * single batches. @defaultValue 1
+   * Shared transactions in flight at once when there is a backlog (at least
+   * `backlogEvents` waiting); otherwise one, so that what arrives meanwhile
+   * makes the next group large: tailing, a second one in flight mostly took
+   * single batches, while a catch-up on one transaction at a time left
+   * Postgres idle between them. @defaultValue 2
    */
   concurrency?: number;
   /** Events one shared transaction takes at most (a batch is never split). @defaultValue 5000 */
   maxEvents?: number;
+  /** Events waiting that let a second transaction start beside the first. @defaultValue 1000 */
+  backlogEvents?: number;
   log: Logger;
 }
 
@@ -51,12 +55,14 @@ export class BatchCommitter {
   private inFlight = 0;
   private readonly concurrency: number;
   private readonly maxEvents: number;
+  private readonly backlogEvents: number;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly options: BatchCommitterOptions,
   ) {
-    this.concurrency = options.concurrency ?? 1;
+    this.concurrency = options.concurrency ?? 2;
+    this.backlogEvents = options.backlogEvents ?? 1000;
     this.maxEvents = options.maxEvents ?? 5000;
   }
 
@@ -84,7 +90,8 @@ export class BatchCommitter {
   }
 
   private drain(): void {
-    while (this.inFlight < this.concurrency && this.pending.length > 0) {
+    while (this.pending.length > 0 && this.inFlight < this.concurrency) {
+      if (this.inFlight > 0 && this.waitingEvents() < this.backlogEvents) return;
       const group: Pending[] = [this.pending.shift()!];
       let events = group[0]!.events.length;
       while (this.pending.length > 0 && events + this.pending[0]!.events.length <= this.maxEvents) {
@@ -98,6 +105,12 @@ export class BatchCommitter {
         this.drain();
       });
     }
+  }
+
+  private waitingEvents(): number {
+    let events = 0;
+    for (const batch of this.pending) events += batch.events.length;
+    return events;
   }
 
   private async commit(group: Pending[]): Promise<void> {
