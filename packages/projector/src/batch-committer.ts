@@ -116,7 +116,7 @@ export class BatchCommitter {
   private async commit(group: Pending[]): Promise<void> {
     try {
       const outcomes = await this.commitTogether(group);
-      group.forEach((batch, i) => batch.resolve(outcomes[i]!));
+      for (const [i, batch] of group.entries()) batch.resolve(outcomes[i]!);
     } catch (error) {
       // Whatever it was, nothing of it committed (or, after a lost COMMIT,
       // all of it did, and each batch's compare-and-set then says so). Each
