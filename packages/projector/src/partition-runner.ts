@@ -69,9 +69,9 @@ export class PartitionRunner {
   private readonly log: Logger;
   private redisDown = false;
   /**
-   * The last round followed the stream without a hole: Redis is level with
-   * the relay or ahead of its checkpoint, so the next round need not ask
-   * where the relay stands (a query per batch).
+   * The last round followed the stream without a hole, or read Postgres up
+   * to what the relay had published: the next round blocks on the stream
+   * without asking where the relay stands (a query per batch).
    */
   private tailing = false;
 
@@ -188,9 +188,14 @@ export class PartitionRunner {
       partitions: [this.options.partition],
       limit: this.options.batchSize,
     });
-    const through =
-      events.length === this.options.batchSize ? events[events.length - 1]!.position : upTo;
+    const full = events.length === this.options.batchSize;
+    const through = full ? events[events.length - 1]!.position : upTo;
     await this.apply(live, events, through);
+    // Caught up with what the relay published: block on the stream next.
+    // The relay's position is global, so a partition with no new events is
+    // always "behind" it; asking again would read Postgres (and commit an
+    // empty batch) on every round while other partitions are busy.
+    this.tailing = !full;
     return true;
   }
 

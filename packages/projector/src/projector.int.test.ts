@@ -3,6 +3,7 @@ import {
   defineCounterProjection,
   defineProjection,
   type Projection,
+  partitionOf,
 } from '@refract/core';
 import { EventStore, migrate } from '@refract/event-store';
 import { createLogger } from '@refract/observability';
@@ -22,6 +23,7 @@ import { applyToSlot, CheckpointMoved } from './apply.js';
 import { retryParkedEvent, skipParkedEvent } from './parked.js';
 import { PartitionRunner } from './partition-runner.js';
 import { registerProjection } from './register.js';
+import { CHECKPOINTS_CHANNEL } from './sql.js';
 import { ProjectorWorker } from './worker.js';
 
 const PARTITIONS = 16;
@@ -161,6 +163,46 @@ describe('a worker', () => {
       await appendMany(100, 40, 3000);
       await eventually(async () => expect(await counts('tally_late')).toEqual(await expected()));
     } finally {
+      await w.close();
+    }
+  });
+
+  it('lets a quiet partition wait on its stream while others are busy, instead of reading Postgres every round', async () => {
+    const quiet = partitionOf('s-0', PARTITIONS);
+    const busyStreams = Array.from({ length: 200 }, (_, i) => `busy-${i}`).filter(
+      (id) => partitionOf(id, PARTITIONS) !== quiet,
+    );
+    const w = worker([tally('tally_quiet')]);
+    await w.start();
+    const listener = await store.pool.connect();
+    const notices: string[] = [];
+    listener.on('notification', (n) => notices.push(n.payload!));
+    try {
+      await eventually(async () => expect(await counts('tally_quiet')).toEqual(await expected()), {
+        timeoutMs: 30_000,
+      });
+      await listener.query(`LISTEN ${CHECKPOINTS_CHANNEL}`);
+      const started = performance.now();
+      // Two seconds of traffic everywhere but the quiet partition.
+      for (let round = 0; performance.now() - started < 2000; round++) {
+        await Promise.all(
+          busyStreams
+            .slice((round * 20) % busyStreams.length, ((round * 20) % busyStreams.length) + 20)
+            .map((id) => store.append(id, [{ type: 'Counted', data: {} }])),
+        );
+      }
+      await eventually(async () => expect(await counts('tally_quiet')).toEqual(await expected()), {
+        timeoutMs: 30_000,
+      });
+      const elapsedMs = performance.now() - started;
+      const quietCommits = notices.filter((n) => n.startsWith(`tally_quiet:1:${quiet}:`)).length;
+      const busyCommits = notices.filter((n) => n.startsWith('tally_quiet:')).length - quietCommits;
+      expect(busyCommits).toBeGreaterThan(50);
+      // At most one Postgres look per blocking read that timed out (blockMs
+      // 200 here), not one per round of the busy partitions.
+      expect(quietCommits).toBeLessThanOrEqual(Math.ceil(elapsedMs / 200) + 5);
+    } finally {
+      listener.release();
       await w.close();
     }
   });
