@@ -218,6 +218,11 @@ export class Relay {
     // wait for a WAL flush. Nor does the checkpoint: after a database crash an
     // older checkpoint only makes the relay re-publish what Redis refuses.
     await client.query('SET synchronous_commit = off');
+    // The round's read is a prepared statement, parsed and planned once for
+    // the session instead of a thousand times a second under load. Its plan
+    // must not depend on how big the log was when the session started: every
+    // access of the relay's session is by key, so table scans are ruled out.
+    await client.query('SET enable_seqscan = off');
     const loaded = await client.query<{ position: number }>(SQL.loadCheckpoint, [this.name]);
     this.published = Number(loaded.rows[0]!.position);
     const last = await client.query<{ partition: number; last: string | null }>(SQL.lastPositions, [
@@ -359,16 +364,18 @@ export class Relay {
   private startRead(client: pg.Client, after: number, checkpoint: number | null): InFlightRead {
     this.dirty = false;
     const startedAt = performance.now();
-    // Unnamed, so planned against the log as it is now: the leader's session
-    // lives long, and a plan kept from its start on an empty log would scan
-    // the whole table every round.
+    // Named: planned once per session (see enable_seqscan in lead()).
     const result = client
       .query<{
         snapshot: string;
         position: string | null;
         partition: number | null;
         envelope: string | null;
-      }>(SQL.readAfter, [after, this.batchSize, this.name, checkpoint])
+      }>({
+        name: 'refract-relay-read-after',
+        text: SQL.readAfter,
+        values: [after, this.batchSize, this.name, checkpoint],
+      })
       .then((read) => {
         const rows: VisibleEvent[] = [];
         for (const row of read.rows) {
