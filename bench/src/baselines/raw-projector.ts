@@ -1,4 +1,4 @@
-import { type Projection, versionedTable } from '@refract/core';
+import { batchContext, type Projection } from '@refract/core';
 import { EventStore } from '@refract/event-store';
 import { Progress } from '../progress.js';
 import { PhaseTimeoutError } from '../run-ordered.js';
@@ -44,13 +44,10 @@ export async function applyRaw(options: RawProjectorOptions): Promise<number> {
         throw new Error(`${options.phase}: the log ends at ${after}, before ${head}`);
       await client.query('BEGIN');
       for (const projection of projections) {
-        await projection.applyBatch(events, {
-          sql: client,
-          table: (name) => versionedTable(name, projection.version),
-          projection: projection.name,
-          version: projection.version,
-          partition: -1,
-        });
+        await projection.applyBatch(
+          events,
+          batchContext(client, projection, projection.version, -1),
+        );
       }
       await client.query('COMMIT');
       after = events[events.length - 1]!.position;

@@ -30,6 +30,7 @@ export {
 export { fnv1a32, partitionOf } from './partition.js';
 export {
   type AnyProjection,
+  batchContext,
   type CounterProjection,
   defineCounterProjection,
   defineProjection,

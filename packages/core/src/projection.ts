@@ -30,6 +30,22 @@ export function versionedTable(table: string, version: number): string {
   return `${PROJECTIONS_SCHEMA}.${table}_v${version}`;
 }
 
+/** The context a batch of `projection`'s `version` is applied with, on `sql` (the batch's transaction). */
+export function batchContext(
+  sql: SqlExecutor,
+  projection: { name: string },
+  version: number,
+  partition: number,
+): ProjectionContext {
+  return {
+    sql,
+    table: (name) => versionedTable(name, version),
+    projection: projection.name,
+    version,
+    partition,
+  };
+}
+
 export interface Projection {
   name: string;
   /** Bump to change the tables' shape; a rebuild creates the new version beside the old. */

@@ -1,10 +1,10 @@
 import {
   type AnyProjection,
+  batchContext,
   type CounterProjection,
   isCounterProjection,
   type Projection,
   type RecordedEvent,
-  versionedTable,
 } from '@refract/core';
 import { isConnectionError } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
@@ -74,13 +74,7 @@ async function commitBatch(
     }
     const handled = events.filter((event) => projection.handles.includes(event.type));
     if (handled.length > 0) {
-      await projection.applyBatch(handled, {
-        sql: client,
-        table: (name) => versionedTable(name, version),
-        projection: projection.name,
-        version,
-        partition,
-      });
+      await projection.applyBatch(handled, batchContext(client, projection, version, partition));
     }
     if (park) {
       await client.query(SQL.parkEvent, [

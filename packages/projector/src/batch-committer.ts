@@ -1,5 +1,4 @@
-import type { Projection, RecordedEvent } from '@refract/core';
-import { versionedTable } from '@refract/core';
+import { batchContext, type Projection, type RecordedEvent } from '@refract/core';
 import { isConnectionError, withTransaction } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
 import type pg from 'pg';
@@ -171,13 +170,11 @@ export class BatchCommitter {
         if (events.length === 0) continue;
         events.sort((a, b) => a.position - b.position);
         const { slot } = group[members[0]!]!;
-        await slot.projection.applyBatch(events, {
-          sql: client,
-          table: (name) => versionedTable(name, slot.version),
-          projection: slot.projection.name,
-          version: slot.version,
-          partition: Math.min(...members.map((i) => group[i]!.partition)),
-        });
+        const lowest = Math.min(...members.map((i) => group[i]!.partition));
+        await slot.projection.applyBatch(
+          events,
+          batchContext(client, slot.projection, slot.version, lowest),
+        );
       }
       return handled;
     });

@@ -1,4 +1,4 @@
-import { type Projection, RefractError, versionedTable } from '@refract/core';
+import { batchContext, type Projection, RefractError } from '@refract/core';
 import { type EventStore, withTransaction } from '@refract/event-store';
 import type pg from 'pg';
 import { SQL } from './sql.js';
@@ -104,13 +104,10 @@ export async function retryParkedEvent(
     if (row.resolution) throw new ParkedEventResolvedError(id, row.resolution);
     const [event] = await store.readAll({ after: row.position - 1, upTo: row.position, limit: 1 });
     if (!event) throw new ParkedEventNotFoundError(id);
-    await projection.applyBatch([event], {
-      sql: client,
-      table: (name) => versionedTable(name, row.version),
-      projection: projection.name,
-      version: row.version,
-      partition: row.partition,
-    });
+    await projection.applyBatch(
+      [event],
+      batchContext(client, projection, row.version, row.partition),
+    );
     const resolved = await client.query<ParkedRow>(
       `UPDATE refract.parked_events SET resolution = 'retried', resolved_at = now()
        WHERE id = $1 RETURNING *`,

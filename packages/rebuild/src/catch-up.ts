@@ -1,4 +1,4 @@
-import { type Projection, type RecordedEvent, versionedTable } from '@refract/core';
+import { batchContext, type Projection, type RecordedEvent } from '@refract/core';
 import { type EventStore, isConnectionError, withTransaction } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
 import {
@@ -137,13 +137,7 @@ async function applyPage(
       for (const partition of partitions) {
         const { events } = moves.get(partition)!;
         if (events.length === 0) continue;
-        await projection.applyBatch(events, {
-          sql: client,
-          table: (name) => versionedTable(name, version),
-          projection: projection.name,
-          version,
-          partition,
-        });
+        await projection.applyBatch(events, batchContext(client, projection, version, partition));
         count += events.length;
       }
       await client.query('SELECT pg_notify($1, n) FROM unnest($2::text[]) AS n', [

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import {
+  batchContext,
   DependencyUnavailableError,
   type NewEvent,
   type Projection,
-  versionedTable,
 } from '@refract/core';
 import { createPool, EventStore, migrate } from '@refract/event-store';
 import { orderProjections, orderStreamId } from '@refract/example-orders';
@@ -117,13 +117,12 @@ async function work(
         }
         await projection.applyBatch(
           events.filter((e) => projection.handles.includes(e.type)),
-          {
-            sql: { query: (text, values) => client.query(text, values) as never },
-            table: (name) => versionedTable(name, version),
-            projection: projection.name,
+          batchContext(
+            { query: (text, values) => client.query(text, values) as never },
+            projection,
             version,
             partition,
-          },
+          ),
         );
         const last = events.at(-1)!.position;
         await client.query(

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { versionedTable } from '@refract/core';
+import { batchContext } from '@refract/core';
 import { createPool, EventStore, migrate } from '@refract/event-store';
 import { orderProjections, orderStreamId } from '@refract/example-orders';
 import { registerProjection } from '@refract/projector';
@@ -91,13 +91,15 @@ async function applyStream(streamId: string): Promise<void> {
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
-      await projection.applyBatch(events, {
-        sql: { query: (text, values) => client.query(text, values) as never },
-        table: (name) => versionedTable(name, projection.version),
-        projection: projection.name,
-        version: projection.version,
-        partition,
-      });
+      await projection.applyBatch(
+        events,
+        batchContext(
+          { query: (text, values) => client.query(text, values) as never },
+          projection,
+          projection.version,
+          partition,
+        ),
+      );
       const last = events.at(-1)!.position;
       await client.query(
         `UPDATE refract.projection_checkpoints SET position = greatest(position, $4)

@@ -1,6 +1,6 @@
 import {
+  batchContext,
   type Projection,
-  type ProjectionContext,
   partitionOf,
   type RecordedEvent,
   type SqlExecutor,
@@ -104,13 +104,7 @@ async function applyInTransaction(
     const sql: SqlExecutor = {
       query: (text, values) => client.query(text, values) as never,
     };
-    const ctx: ProjectionContext = {
-      sql,
-      table: (name) => versionedTable(name, projection.version),
-      projection: projection.name,
-      version: projection.version,
-      partition,
-    };
+    const ctx = batchContext(sql, projection, projection.version, partition);
     const handled = events.filter((e) => projection.handles.includes(e.type));
     if (handled.length > 0) await projection.applyBatch(handled, ctx);
     const last = events.at(-1)!.position;
