@@ -1,4 +1,9 @@
-import { batchContext, type Projection, type RecordedEvent } from '@refract/core';
+import {
+  batchContext,
+  isCounterProjection,
+  type Projection,
+  type RecordedEvent,
+} from '@refract/core';
 import { isConnectionError, withTransaction } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
 import type pg from 'pg';
@@ -67,7 +72,7 @@ export class BatchCommitter {
 
   /** Whether batches of this slot's projection may share a transaction with other partitions'. */
   static takes(slot: Slot): slot is Slot<Projection> {
-    return 'crossPartitionBatches' in slot.projection && slot.projection.crossPartitionBatches;
+    return !isCounterProjection(slot.projection) && slot.projection.crossPartitionBatches;
   }
 
   /** Applies the batch, possibly together with other partitions' batches; settles as `applyToSlot` would. */
@@ -161,10 +166,12 @@ export class BatchCommitter {
         b.events.filter((event) => b.slot.projection.handles.includes(event.type)),
       );
       const byVersion = new Map<string, number[]>();
-      group.forEach((b, i) => {
+      for (const [i, b] of group.entries()) {
         const key = `${b.slot.projection.name}@${b.slot.version}`;
-        byVersion.set(key, [...(byVersion.get(key) ?? []), i]);
-      });
+        const members = byVersion.get(key);
+        if (members) members.push(i);
+        else byVersion.set(key, [i]);
+      }
       for (const members of byVersion.values()) {
         const events = members.flatMap((i) => handled[i]!);
         if (events.length === 0) continue;

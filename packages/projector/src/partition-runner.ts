@@ -205,6 +205,7 @@ export class PartitionRunner {
     // Batches that may share a transaction with other partitions' go to the
     // committer together; the rest are applied here, one after the other.
     const shared: Slot<Projection>[] = committer ? due.filter(BatchCommitter.takes) : [];
+    const alone = committer ? due.filter((slot) => !BatchCommitter.takes(slot)) : due;
     const started = performance.now();
     const results = await Promise.allSettled(
       shared.map(async (slot) => {
@@ -220,9 +221,8 @@ export class PartitionRunner {
     );
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
-    for (const slot of due) {
+    for (const slot of alone) {
       if (this.stopping) return;
-      if ((shared as Slot[]).includes(slot)) continue;
       const began = performance.now();
       const outcome = await applyToSlot(
         this.options.store.pool,
