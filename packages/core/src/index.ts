@@ -40,6 +40,7 @@ export {
   type ProjectionContext,
   type ProjectionDefinition,
   type SqlExecutor,
+  type SqlStatement,
   versionedTable,
 } from './projection.js';
 export {

@@ -1,9 +1,21 @@
 import type { RecordedEvent } from './envelope.js';
 
+/**
+ * A statement with a name: prepared once per connection, then only bound and
+ * run. A batch handler runs its few statements thousands of times a minute,
+ * and parsing and planning them anew was most of what its batches cost
+ * Postgres. One name per text (a versioned table's name belongs in it).
+ */
+export interface SqlStatement {
+  name: string;
+  text: string;
+  values?: unknown[];
+}
+
 /** The part of a database client a projection needs: pg's `client.query` fits. */
 export interface SqlExecutor {
   query<Row extends Record<string, unknown> = Record<string, unknown>>(
-    text: string,
+    text: string | SqlStatement,
     values?: unknown[],
   ): Promise<{ rows: Row[]; rowCount: number | null }>;
 }

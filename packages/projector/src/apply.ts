@@ -11,7 +11,7 @@ import type { Logger } from '@refract/observability';
 import type { RedisClient } from '@refract/stream-bus';
 import { applyCounterBatch } from '@refract/stream-bus';
 import type pg from 'pg';
-import { CHECKPOINTS_CHANNEL, checkpointNotice, SQL } from './sql.js';
+import { CHECKPOINTS_CHANNEL, checkpointNotice, NAMED, SQL } from './sql.js';
 
 /** A projection version as one partition runner sees it: where its checkpoint stands. */
 export interface Slot<P extends AnyProjection = AnyProjection> {
@@ -61,7 +61,7 @@ async function commitBatch(
   let broken: Error | undefined;
   try {
     await client.query('BEGIN');
-    const moved = await client.query(SQL.advanceCheckpoint, [
+    const moved = await client.query(NAMED.advanceCheckpoint, [
       projection.name,
       version,
       partition,
@@ -88,7 +88,7 @@ async function commitBatch(
         park.attempts,
       ]);
     }
-    await client.query('SELECT pg_notify($1, $2)', [
+    await client.query(NAMED.notify, [
       CHECKPOINTS_CHANNEL,
       checkpointNotice(projection.name, version, partition, through),
     ]);

@@ -223,3 +223,35 @@ it('two committers sharing rows across partitions, event by event, neither deadl
   // No shared transaction failed (a deadlock would have, after deadlock_timeout).
   expect(warned).not.toHaveBeenCalled();
 });
+
+it("prepares a batch transaction's statements once per connection, not per batch", async () => {
+  // A handler sees its own session: what the committer prepared in it.
+  const prepared: string[][] = [];
+  const probe = defineProjection({
+    name: 'probe',
+    version: 1,
+    pool: 'test',
+    handles: ['Noted'],
+    tables: ['probe'],
+    crossPartitionBatches: true,
+    setup: (table) => `CREATE TABLE IF NOT EXISTS ${table('probe')} (n int);`,
+    applyBatch: async (_events, ctx) => {
+      const result = await ctx.sql.query<{ name: string }>(
+        'SELECT name FROM pg_prepared_statements ORDER BY name',
+      );
+      prepared.push(result.rows.map((row) => row.name));
+    },
+  });
+  await registerProjection(store.pool, probe, PARTITIONS, version);
+  const committer = new BatchCommitter(store.pool, { log: logger });
+  const [partition] = clean();
+  await committer.apply(
+    { projection: probe, version, position: 0, halted: false },
+    partition!,
+    byPartition.get(partition!)!,
+    lastOf(partition!),
+    logger,
+  );
+  expect(prepared).toHaveLength(1);
+  expect(prepared[0]).toContain('refract-advance-checkpoints');
+});

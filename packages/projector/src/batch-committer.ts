@@ -8,7 +8,7 @@ import { isConnectionError, withTransaction } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
 import type pg from 'pg';
 import { type ApplyOutcome, applyToSlot, CheckpointMoved, type Slot } from './apply.js';
-import { CHECKPOINTS_CHANNEL, checkpointNotice, SQL } from './sql.js';
+import { CHECKPOINTS_CHANNEL, checkpointNotice, NAMED } from './sql.js';
 
 export interface BatchCommitterOptions {
   /**
@@ -147,7 +147,7 @@ export class BatchCommitter {
 
   private async commitTogether(group: Pending[]): Promise<ApplyOutcome[]> {
     const handled = await withTransaction(this.pool, async (client) => {
-      const moved = await client.query<{ moved: number }>(SQL.advanceCheckpoints, [
+      const moved = await client.query<{ moved: number }>(NAMED.advanceCheckpoints, [
         group.map((b) => b.slot.projection.name),
         group.map((b) => b.slot.version),
         group.map((b) => b.partition),

@@ -17,6 +17,16 @@ export const SQL = {
   countOpenParked: load('count-open-parked'),
 } as const;
 
+/**
+ * The statements of every batch transaction, named: prepared once per
+ * connection instead of parsed and planned per batch.
+ */
+export const NAMED = {
+  advanceCheckpoint: { name: 'refract-advance-checkpoint', text: SQL.advanceCheckpoint },
+  advanceCheckpoints: { name: 'refract-advance-checkpoints', text: SQL.advanceCheckpoints },
+  notify: { name: 'refract-notify', text: 'SELECT pg_notify($1, $2)' },
+} as const;
+
 /** Woken readers (query-api's read-your-writes) listen here. */
 export const CHECKPOINTS_CHANNEL = 'refract_checkpoints';
 

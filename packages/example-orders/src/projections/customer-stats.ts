@@ -144,10 +144,12 @@ async function applyCustomerStats(events: RecordedEvent[], ctx: ProjectionContex
     itemsCents.push(delta.itemsCents);
     outcomes.push(delta.outcome);
   }
-  const result = await ctx.sql.query<{ unknown: string[] | null; replaced: string[] | null }>(
-    applySql(ctx.table('customer_stats_orders'), ctx.table('customer_stats')),
-    [orderIds, placedBy, itemsCents, outcomes],
-  );
+  const stats = ctx.table('customer_stats');
+  const result = await ctx.sql.query<{ unknown: string[] | null; replaced: string[] | null }>({
+    name: `customer-stats-apply:${stats}`,
+    text: applySql(ctx.table('customer_stats_orders'), stats),
+    values: [orderIds, placedBy, itemsCents, outcomes],
+  });
   const { unknown, replaced } = result.rows[0] ?? { unknown: null, replaced: null };
   if (unknown && unknown.length > 0) {
     throw new Error(

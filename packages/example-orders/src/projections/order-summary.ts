@@ -133,10 +133,12 @@ async function applyOrderSummary(events: RecordedEvent[], ctx: ProjectionContext
     totals.push(change.totalCents);
     positions.push(change.position);
   }
-  const result = await ctx.sql.query<{ refused: string[] | null }>(
-    upsertSql(ctx.table('order_summary')),
-    [orderIds, customerIds, placedAts, statuses, itemCounts, totals, positions],
-  );
+  const table = ctx.table('order_summary');
+  const result = await ctx.sql.query<{ refused: string[] | null }>({
+    name: `order-summary-upsert:${table}`,
+    text: upsertSql(table),
+    values: [orderIds, customerIds, placedAts, statuses, itemCounts, totals, positions],
+  });
   const refused = result.rows[0]?.refused;
   if (refused && refused.length > 0) {
     throw new Error(

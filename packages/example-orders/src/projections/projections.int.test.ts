@@ -102,7 +102,7 @@ async function applyInTransaction(
     );
     const expected = current.rows[0]!.position;
     const sql: SqlExecutor = {
-      query: (text, values) => client.query(text, values) as never,
+      query: (text, values) => client.query(text as never, values) as never,
     };
     const ctx = batchContext(sql, projection, projection.version, partition);
     const handled = events.filter((e) => projection.handles.includes(e.type));
