@@ -2,7 +2,7 @@ import type { ExpectedVersion, NewEvent } from '@refract/core';
 import { EventStore } from '@refract/event-store';
 import { entryIdOf, partitionStreamKey } from '@refract/stream-bus';
 import { resetLog, settle, VerificationError, verifyLog } from './event-log.js';
-import { offerAtRate } from './open-loop.js';
+import { LATENCY_WARM_UP_SECONDS, offerAtRate } from './open-loop.js';
 import { logPartitions, verifyPartitionStreams } from './partition-streams.js';
 import { PartitionTail } from './partition-tail.js';
 import { measured } from './phase.js';
@@ -19,6 +19,8 @@ const PHASE = 'fanout.latency';
 const DRAIN_MS = 10_000;
 
 interface Append {
+  /** Sent before the figure starts counting. */
+  warmUp: boolean;
   streamId: string;
   expectedVersion: ExpectedVersion;
   event: NewEvent;
@@ -38,8 +40,10 @@ export async function measureLatency(
   relayKind: RelayKind,
 ): Promise<LatencyFigure> {
   const { latencyRatePerSec: rate, latencySeconds } = plan.fanout;
-  const events = loadWorkload(plan.n, rate * latencySeconds, stack.partitions);
-  const appends: Append[] = events.map((event) => ({
+  const warmUp = rate * LATENCY_WARM_UP_SECONDS;
+  const events = loadWorkload(plan.n, warmUp + rate * latencySeconds, stack.partitions);
+  const appends: Append[] = events.map((event, index) => ({
+    warmUp: index < warmUp,
     streamId: event.streamId,
     expectedVersion: expectedVersionBefore(event.version),
     event: { id: event.id, type: event.type, data: JSON.parse(event.dataJson) },
@@ -57,6 +61,7 @@ export async function measureLatency(
   const tail = new PartitionTail(stack.redisUrl, keyPrefix, stack.partitions);
   await tail.start();
   const ackAt = new Map<number, number>();
+  const warmUpPositions = new Set<number>();
   const appendMs: number[] = [];
   try {
     const phase = await measured(PHASE, async () => {
@@ -67,9 +72,10 @@ export async function measureLatency(
         keyOf: (append) => append.streamId,
         send: async ({ streamId, expectedVersion, event }) =>
           (await store.append(streamId, [event], { expectedVersion })).lastPosition,
-        onAck: (_append, position, ms) => {
+        onAck: (append, position, ms) => {
           ackAt.set(position, performance.now());
-          appendMs.push(ms);
+          if (append.warmUp) warmUpPositions.add(position);
+          else appendMs.push(ms);
         },
       });
       return offered.ms;
@@ -106,6 +112,7 @@ export async function measureLatency(
     const samples: number[] = [];
     let visibleBeforeAck = 0;
     for (const [position, acked] of ackAt) {
+      if (warmUpPositions.has(position)) continue;
       const latency = tail.seenAt.get(position)! - acked;
       if (latency < 0) visibleBeforeAck += 1;
       samples.push(Math.max(0, latency));
@@ -113,7 +120,8 @@ export async function measureLatency(
     const append = summarize(appendMs);
     return {
       ...summarize(samples),
-      events: events.length,
+      events: samples.length,
+      warmUpAppends: warmUp,
       offeredPerSec: rate,
       achievedPerSec: Math.round((events.length * 1000) / phase.ms),
       visibleBeforeAck,

@@ -1,5 +1,13 @@
 import { Progress } from './progress.js';
 
+/**
+ * Seconds of traffic at the phase's rate before a latency figure starts
+ * counting. The services are spawned for the phase: their first second
+ * (JIT, fresh connections, plans) is slower than any steady state, and
+ * alone it moved p99 by a factor of two.
+ */
+export const LATENCY_WARM_UP_SECONDS = 1;
+
 /** Appends waiting for their answer, at most, unless told: beyond that the system cannot keep up and the phase fails. */
 const MAX_IN_FLIGHT = 5_000;
 

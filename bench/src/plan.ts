@@ -1,3 +1,4 @@
+import { LATENCY_WARM_UP_SECONDS } from './open-loop.js';
 /**
  * What one run measures and with how much. Every count and client number is
  * here, printed at the start of a run and written into the results, so that
@@ -138,7 +139,7 @@ export function describePlan(plan: BenchPlan): string[] {
   if (plan.parts.includes('fanout')) {
     const f = plan.fanout;
     lines.push(
-      `fanout.latency: ${fmt(f.latencyRatePerSec)} events/s for ${f.latencySeconds} s, one event per append, relay: ${f.relay}`,
+      `fanout.latency: ${fmt(f.latencyRatePerSec)} events/s for ${f.latencySeconds} s after ${LATENCY_WARM_UP_SECONDS} s of warm-up, one event per append, relay: ${f.relay}`,
       `fanout.backlog: ${fmt(f.backlogEvents)} stored events from checkpoint 0; baseline: pipelined XADD, ${fmt(f.xaddPipelineSize)} per partition pipeline`,
     );
   }
@@ -146,7 +147,7 @@ export function describePlan(plan: BenchPlan): string[] {
     const p = plan.projector;
     lines.push(
       `catchup: ${fmt(p.catchUpEvents)} stored and published events, ${p.projections.join(' + ')}, 1 then 2 projector-worker processes, batches of ${p.batchSize}; baseline: the projections' batched upserts straight from the events table, 1 connection`,
-      `liveLag: ${fmt(p.liveRatePerSec)} events/s for ${p.liveSeconds} s through write-api (relay inside), ${p.liveWorkers} workers; visibility from LISTEN on the checkpoints channel`,
+      `liveLag: ${fmt(p.liveRatePerSec)} events/s for ${p.liveSeconds} s after ${LATENCY_WARM_UP_SECONDS} s of warm-up, through write-api (relay inside), ${p.liveWorkers} workers; visibility from LISTEN on the checkpoints channel`,
       'memory: peak RSS (VmHWM) of the single worker of the catch-up',
     );
   }

@@ -1,7 +1,7 @@
 import { type Ack, CheckpointListener, visibilityLags } from './checkpoint-listener.js';
 import { untilLogApplied } from './checkpoints.js';
 import { resetLog, settle, VerificationError, verifyLog } from './event-log.js';
-import { offerAtRate } from './open-loop.js';
+import { LATENCY_WARM_UP_SECONDS, offerAtRate } from './open-loop.js';
 import { measured } from './phase.js';
 import type { BenchPlan } from './plan.js';
 import { say } from './progress.js';
@@ -30,7 +30,8 @@ const DRAIN_MS = 30_000;
  */
 export async function measureLiveLag(stack: BenchStack, plan: BenchPlan): Promise<LatencyFigure> {
   const { liveRatePerSec: rate, liveSeconds, liveWorkers } = plan.projector;
-  const events = loadWorkload(plan.n, rate * liveSeconds, stack.partitions);
+  const warmUp = rate * LATENCY_WARM_UP_SECONDS;
+  const events = loadWorkload(plan.n, warmUp + rate * liveSeconds, stack.partitions);
   const requests = events.map((event) => ({
     event,
     request: prepareAppend({ streamId: event.streamId, events: [event] }),
@@ -53,6 +54,8 @@ export async function measureLiveLag(stack: BenchStack, plan: BenchPlan): Promis
     await workers.untilOwningAll(stack.partitions);
     await listener.start();
     const acks: Ack[] = [];
+    /** The acknowledgements after the warm-up: the ones the figure counts. */
+    const counted: Ack[] = [];
     const appendMs: number[] = [];
     const phase = await measured(PHASE, async () => {
       const offered = await offerAtRate<{
@@ -65,8 +68,12 @@ export async function measureLiveLag(stack: BenchStack, plan: BenchPlan): Promis
         keyOf: (item) => item.event.streamId,
         send: (item) => client.append(item.request),
         onAck: (item, position, ms) => {
-          acks.push({ position, partition: item.event.partition, at: performance.now() });
-          appendMs.push(ms);
+          const ack = { position, partition: item.event.partition, at: performance.now() };
+          acks.push(ack);
+          if (item.event.index >= warmUp) {
+            counted.push(ack);
+            appendMs.push(ms);
+          }
         },
       });
       return offered.ms;
@@ -88,13 +95,14 @@ export async function measureLiveLag(stack: BenchStack, plan: BenchPlan): Promis
 
     await verifyLog(stack.db, PHASE, events, { streamOrder: true });
     await verifyReadModels(stack.db, PHASE, events);
-    const { lagsMs, visibleBeforeAck, unseen } = visibilityLags(acks, listener.byPartition);
+    const { unseen } = visibilityLags(acks, listener.byPartition);
     if (unseen.length > 0) {
       throw new VerificationError(
         PHASE,
         `${unseen.length} appends never notified as applied (first: position ${unseen[0]!.position})`,
       );
     }
+    const { lagsMs, visibleBeforeAck } = visibilityLags(counted, listener.byPartition);
     say(
       `[${PHASE}] verified: the log and both tables equal the fold of the ${events.length} appends`,
     );
@@ -104,7 +112,8 @@ export async function measureLiveLag(stack: BenchStack, plan: BenchPlan): Promis
     const append = summarize(appendMs);
     return {
       ...lag,
-      events: events.length,
+      events: counted.length,
+      warmUpAppends: warmUp,
       offeredPerSec: rate,
       achievedPerSec: Math.round((events.length * 1000) / phase.ms),
       workers: liveWorkers,

@@ -25,6 +25,9 @@ export interface RunningWorkers {
   stop(): Promise<void>;
 }
 
+/** How long the partitions' owners must stay the same: two of the workers' heartbeats. */
+const SETTLED_MS = 2_000;
+
 /**
  * `count` services/projector-worker processes of pool `orders`, each on a
  * free loopback port, spawned at once and not waited for: a catch-up is
@@ -75,8 +78,14 @@ export async function spawnWorkers(
           }, timeoutMs),
         ),
       );
-      // Ownership settles over a few heartbeats as the members see each other.
+      // Ownership settles over a few heartbeats as the members see each other:
+      // a partition handed over waits for its new owner's next heartbeat, up
+      // to a second without a runner. Measuring from the first moment every
+      // worker held something counted such hand-overs as ~1 s of lag, so the
+      // ownership must also have stayed the same for two heartbeats.
       const deadline = performance.now() + timeoutMs;
+      let unchangedSince = performance.now();
+      let previous = '';
       for (;;) {
         const all = new Set<number>();
         for (const [index, origin] of origins.entries()) {
@@ -86,7 +95,14 @@ export async function spawnWorkers(
           owned.set(children[index]!.name, body.partitions ?? []);
         }
         const balanced = count === 1 || [...owned.values()].every((list) => list.length > 0);
-        if (all.size === partitions && balanced) return;
+        const held = [...owned.values()].reduce((sum, list) => sum + list.length, 0);
+        const snapshot = JSON.stringify([...owned.values()]);
+        if (snapshot !== previous) {
+          previous = snapshot;
+          unchangedSince = performance.now();
+        }
+        const settled = performance.now() - unchangedSince >= SETTLED_MS;
+        if (all.size === partitions && held === partitions && balanced && settled) return;
         if (performance.now() > deadline) {
           throw new Error(
             `the workers own ${all.size} of ${partitions} partitions after ${timeoutMs / 1000} s`,

@@ -207,7 +207,7 @@ export function markdown(results: BenchResults): string {
     if (f?.latencyMs) {
       const l = f.latencyMs;
       notes.push(
-        `fanout.latencyMs: ${fmt(l.events as number)} appends offered at ${fmt(l.offeredPerSec as number)}/s (achieved ${fmt(l.achievedPerSec as number)}/s), one event each, relay: ${l.relay}; ${l.visibleBeforeAck} entries were read before their append's acknowledgement was processed (counted as 0).${cpuNote('Phase', l.cpu)}`,
+        `fanout.latencyMs: ${fmt(l.events as number)} appends offered at ${fmt(l.offeredPerSec as number)}/s (achieved ${fmt(l.achievedPerSec as number)}/s) after ${fmt((l.warmUpAppends as number) ?? 0)} of warm-up (not counted), one event each, relay: ${l.relay}; ${l.visibleBeforeAck} entries were read before their append's acknowledgement was processed (counted as 0).${cpuNote('Phase', l.cpu)}`,
       );
     }
     if (f?.backlog) {
@@ -250,7 +250,7 @@ export function markdown(results: BenchResults): string {
     }
     if (l) {
       notes.push(
-        `liveLag: ${fmt(l.events as number)} appends offered at ${fmt(l.offeredPerSec as number)}/s (achieved ${fmt(l.achievedPerSec as number)}/s), one event per request through write-api with its relay inside, ${l.workers} workers; visibility = arrival of the checkpoint notification (LISTEN) covering the append's position, sent by the batch transaction that writes its order_summary row; ${l.visibleBeforeAck} were visible before their acknowledgement was processed (counted as 0).${cpuNote('Phase', l.cpu)}`,
+        `liveLag: ${fmt(l.events as number)} appends offered at ${fmt(l.offeredPerSec as number)}/s (achieved ${fmt(l.achievedPerSec as number)}/s) after ${fmt((l.warmUpAppends as number) ?? 0)} of warm-up (not counted), one event per request through write-api with its relay inside, ${l.workers} workers; visibility = arrival of the checkpoint notification (LISTEN) covering the append's position, sent by the batch transaction that writes its order_summary row; ${l.visibleBeforeAck} were visible before their acknowledgement was processed (counted as 0).${cpuNote('Phase', l.cpu)}`,
       );
     }
   }
