@@ -96,10 +96,9 @@ async function expected(types = ['Counted', 'Poison']): Promise<Map<string, numb
 function worker(
   projections: AnyProjection[],
   keyPrefix = 'refract:',
-  options: { concurrentBatches?: number } = {},
+  options: { concurrentBatches?: number; heartbeatMs?: number; leaseTtlMs?: number } = {},
 ) {
   return new ProjectorWorker({
-    ...options,
     databaseUrl: db.url,
     redisUrl: server.url,
     keyPrefix,
@@ -110,6 +109,7 @@ function worker(
     blockMs: 200,
     batchSize: 100,
     logger,
+    ...options,
   });
 }
 
@@ -263,6 +263,31 @@ describe('a pool', () => {
       await eventually(async () => expect(await counts('tally_pool')).toEqual(await expected()), {
         timeoutMs: 30_000,
       });
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+  it('a worker that joins takes its share as soon as the old owner lets go, not at its next heartbeat', async () => {
+    const a = worker([tally('tally_claim')], 'refract-claim:');
+    // B's second heartbeat is 4 s away: what it owns before then, it took
+    // between heartbeats, once A released the leases (A sees B within 200 ms).
+    const b = worker([tally('tally_claim')], 'refract-claim:', {
+      heartbeatMs: 4000,
+      leaseTtlMs: 10_000,
+    });
+    await a.start();
+    try {
+      await eventually(() => expect(a.status().partitions).toEqual(ALL));
+      await b.start();
+      await eventually(
+        () => {
+          const owned = [...a.status().partitions, ...b.status().partitions].sort((x, y) => x - y);
+          expect(owned).toEqual(ALL);
+          expect(b.status().partitions.length).toBeGreaterThan(0);
+        },
+        { timeoutMs: 2500 },
+      );
     } finally {
       await a.close();
       await b.close();
