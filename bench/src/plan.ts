@@ -1,4 +1,5 @@
 import { LATENCY_WARM_UP_SECONDS } from './open-loop.js';
+
 /**
  * What one run measures and with how much. Every count and client number is
  * here, printed at the start of a run and written into the results, so that

@@ -213,15 +213,12 @@ export class ProjectorWorker {
           await this.drop(partition, false);
         }
       }
-      const unclaimed: number[] = [];
-      for (const [partition, owner] of owners) {
-        if (owner !== this.id || this.runners.has(partition)) continue;
-        // The previous owner may hold the lease until it notices or it expires.
-        if (await this.membership.acquire(partition)) this.startRunner(partition);
-        else unclaimed.push(partition);
-      }
-      this.unclaimed = unclaimed;
-      this.claimSoon();
+      // The previous owner may hold a lease until it notices or it expires:
+      // claim() tries each partition won and keeps trying the ones still held.
+      this.unclaimed = [...owners]
+        .filter(([partition, owner]) => owner === this.id && !this.runners.has(partition))
+        .map(([partition]) => partition);
+      await this.claim();
       if (this.heartbeatFailing) this.log.info('heartbeat works again');
       this.heartbeatFailing = false;
     } catch (error) {
@@ -242,12 +239,16 @@ export class ProjectorWorker {
     clearTimeout(this.claimTimer);
     if (this.unclaimed.length === 0 || this.closing) return;
     this.claimTimer = setTimeout(() => {
-      this.claiming ??= this.claim().finally(() => {
-        this.claiming = undefined;
-      });
+      // A failure here is the heartbeat's to report; it recomputes the list.
+      this.claiming ??= this.claim()
+        .catch(() => {})
+        .finally(() => {
+          this.claiming = undefined;
+        });
     }, CLAIM_RETRY_MS);
   }
 
+  /** Takes the lease of every unclaimed partition it can and starts its runner; retries the rest soon. */
   private async claim(): Promise<void> {
     const membership = this.membership;
     if (this.closing || !membership) return;
@@ -255,7 +256,7 @@ export class ProjectorWorker {
     const left: number[] = [];
     for (const partition of tried) {
       if (this.runners.has(partition)) continue;
-      const acquired = await membership.acquire(partition).catch(() => false);
+      const acquired = await membership.acquire(partition);
       // A heartbeat in between may have found a new owner for it.
       if (this.unclaimed !== tried || this.closing) return;
       if (!acquired) left.push(partition);
