@@ -190,6 +190,11 @@ export class ProjectorWorker {
 
   private async tick(): Promise<void> {
     if (this.closing || !this.membership || !this.store) return;
+    // One claim at a time, and none while the heartbeat decides: a retry
+    // running beside it could start a runner the heartbeat is dropping, or
+    // replace the list the heartbeat is claiming.
+    clearTimeout(this.claimTimer);
+    await this.claiming;
     try {
       // In the background: a slow connect must not delay the heartbeat.
       this.listening ??= this.listen().finally(() => {
@@ -252,15 +257,15 @@ export class ProjectorWorker {
   private async claim(): Promise<void> {
     const membership = this.membership;
     if (this.closing || !membership) return;
-    const tried = this.unclaimed;
     const left: number[] = [];
-    for (const partition of tried) {
+    for (const partition of this.unclaimed) {
+      if (this.closing) return;
       if (this.runners.has(partition)) continue;
-      const acquired = await membership.acquire(partition);
-      // A heartbeat in between may have found a new owner for it.
-      if (this.unclaimed !== tried || this.closing) return;
-      if (!acquired) left.push(partition);
-      else this.startRunner(partition);
+      // Taken even while closing: close() waits for this claim, then stops
+      // every runner and releases its lease. A lease taken without a runner
+      // would hold the partition from everyone until it expired.
+      if (await membership.acquire(partition)) this.startRunner(partition);
+      else left.push(partition);
     }
     this.unclaimed = left;
     this.claimSoon();
@@ -326,7 +331,7 @@ export class ProjectorWorker {
 
   private startRunner(partition: number): void {
     // The heartbeat and a claim may both have just taken the lease.
-    if (this.runners.has(partition) || this.closing) return;
+    if (this.runners.has(partition)) return;
     const runner = new PartitionRunner({
       partition,
       store: this.store!,
