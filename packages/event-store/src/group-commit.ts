@@ -162,18 +162,28 @@ export class GroupCommitter {
   }
 
   /**
-   * Runs the batch as one call of `refract.append_batch` in autocommit: one
-   * round trip and one commit. Returns each append's outcome, once committed.
+   * Runs the batch as one function call in autocommit: one round trip and
+   * one commit. A batch of one, the usual case below saturation, calls
+   * `refract.append_one`, which costs Postgres far less than the general
+   * `refract.append_batch`. Returns each append's outcome, once committed.
    */
   private async runTransaction(batch: Pending[]): Promise<Outcome[]> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
-      const result = await client.query<BatchRow>({
-        name: 'refract-append-batch',
-        text: SQL.appendBatch,
-        values: batchParams(batch, EVENTS_CHANNEL),
-      });
+      const result = await client.query<BatchRow>(
+        batch.length === 1
+          ? {
+              name: 'refract-append-one',
+              text: SQL.appendOne,
+              values: oneParams(batch[0]!, EVENTS_CHANNEL),
+            }
+          : {
+              name: 'refract-append-batch',
+              text: SQL.appendBatch,
+              values: batchParams(batch, EVENTS_CHANNEL),
+            },
+      );
       return result.rows.map((row) => toOutcome(batch[row.ord - 1]!.request, row));
     } catch (error) {
       if (isConnectionError(error)) broken = error as Error;
@@ -231,6 +241,23 @@ function encodeExpected(expected: ExpectedVersion): number | null {
     default:
       return expected;
   }
+}
+
+/** The arguments of `refract.append_one`: the append, then per-event columns. */
+function oneParams({ request, partition, checkStored }: Pending, channel: string): unknown[] {
+  const { events } = request;
+  return [
+    request.streamId,
+    partition,
+    encodeExpected(request.expectedVersion),
+    checkStored,
+    events.map((event) => event.id),
+    events.map((event) => event.type),
+    events.map((event) => event.schemaVersion),
+    events.map((event) => event.data),
+    events.map((event) => event.metadata),
+    channel,
+  ];
 }
 
 /** The arguments of `refract.append_batch`: per-append columns, then per-event columns. */

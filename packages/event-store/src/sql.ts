@@ -11,6 +11,7 @@ function load(name: string): string {
 
 export const SQL = {
   appendBatch: load('append-batch'),
+  appendOne: load('append-one'),
   readStream: load('read-stream'),
   streamVersion: load('stream-version'),
   readAll: load('read-all'),
