@@ -14,6 +14,11 @@ export interface CpuShare {
   redis: number;
   /** Everything else on the machine: other users' work that competed with the phase. */
   other: number;
+  /**
+   * Time the hypervisor gave to other guests while this one wanted to run
+   * (steal): the machine had this many fewer cores than it has.
+   */
+  stolen: number;
 }
 
 interface ProcStat {
@@ -47,16 +52,17 @@ function readProc(pid: string): ProcStat | undefined {
   };
 }
 
-function machineBusyTicks(): number {
+function machineTicks(): { busy: number; steal: number } {
   const [, ...values] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
-  // user nice system idle iowait irq softirq steal: all but idle and iowait is busy.
+  // user nice system idle iowait irq softirq steal: the guest's own busy time, and the stolen.
   const [user, nice, system, , , irq, softirq, steal] = values.map(Number);
-  return user! + nice! + system! + irq! + softirq! + steal!;
+  return { busy: user! + nice! + system! + irq! + softirq!, steal: steal! };
 }
 
 interface Sample {
   at: number;
   machine: number;
+  steal: number;
   client: number;
   services: number;
   postgres: number;
@@ -72,15 +78,15 @@ interface Sample {
 function sample(): Sample {
   const at = performance.now();
   let procs: ProcStat[];
-  let machine: number;
+  let machine: { busy: number; steal: number };
   try {
-    machine = machineBusyTicks();
+    machine = machineTicks();
     procs = readdirSync('/proc')
       .filter((name) => /^\d+$/.test(name))
       .map(readProc)
       .filter((p): p is ProcStat => p !== undefined);
   } catch {
-    return { at, machine: 0, client: 0, services: 0, postgres: 0, redis: 0 };
+    return { at, machine: 0, steal: 0, client: 0, services: 0, postgres: 0, redis: 0 };
   }
   const byPid = new Map(procs.map((p) => [p.pid, p]));
   const within = (p: ProcStat, root: number) => {
@@ -93,7 +99,8 @@ function sample(): Sample {
   const self = byPid.get(process.pid);
   return {
     at,
-    machine,
+    machine: machine.busy,
+    steal: machine.steal,
     client: self?.own ?? 0,
     services:
       group(
@@ -136,6 +143,7 @@ export function startCpuMeter(): () => CpuShare {
       postgres: cores(used.postgres),
       redis: cores(used.redis),
       other: cores(Math.max(0, end.machine - start.machine - ours)),
+      stolen: cores(end.steal - start.steal),
     };
   };
 }
@@ -150,9 +158,9 @@ const QUIET_BELOW_CORES = 0.3;
 export async function waitForQuietMachine(maxWaitMs: number): Promise<number> {
   const deadline = performance.now() + maxWaitMs;
   for (;;) {
-    const before = machineBusyTicks();
+    const before = machineTicks().busy;
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    const busy = (machineBusyTicks() - before) / TICKS_PER_SECOND;
+    const busy = (machineTicks().busy - before) / TICKS_PER_SECOND;
     if (busy < QUIET_BELOW_CORES || performance.now() > deadline)
       return Math.round(busy * 100) / 100;
   }

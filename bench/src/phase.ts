@@ -34,9 +34,13 @@ export async function measured(
   });
   const cpu = stop();
   say(
-    `[${phase}] cpu (cores): client ${cpu.client}, services ${cpu.services}, postgres ${cpu.postgres}, redis ${cpu.redis}, other ${cpu.other}`,
+    `[${phase}] cpu (cores): client ${cpu.client}, services ${cpu.services}, postgres ${cpu.postgres}, redis ${cpu.redis}, other ${cpu.other}, stolen ${cpu.stolen}`,
   );
   if (cpu.other >= 0.2)
     say(`[${phase}] other work used ${cpu.other} cores meanwhile: the figure may be low`);
+  if (cpu.stolen >= 0.2)
+    say(
+      `[${phase}] the hypervisor took ${cpu.stolen} cores meanwhile (steal): the figure may be low`,
+    );
   return { ms, cpu, busyBeforeCores };
 }

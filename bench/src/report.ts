@@ -159,7 +159,7 @@ function groupCommitNote(stats: unknown): string {
 function cpuNote(label: string, cpu: unknown): string {
   if (!cpu) return '';
   const c = cpu as CpuShare;
-  return ` ${label} cores: client ${c.client}, services ${c.services}, postgres ${c.postgres}, redis ${c.redis}, other ${c.other}.`;
+  return ` ${label} cores: client ${c.client}, services ${c.services}, postgres ${c.postgres}, redis ${c.redis}, other ${c.other}, stolen ${c.stolen ?? 0}.`;
 }
 
 function throughputRow(name: string, figure: ThroughputFigure | undefined, target: number): string {
