@@ -1,6 +1,7 @@
 import type { ExpectedVersion, NewEvent } from '@refract/core';
 import { EventStore } from '@refract/event-store';
 import { entryIdOf, partitionStreamKey } from '@refract/stream-bus';
+import { measureHopFloor } from './baselines/hop-floor.js';
 import { resetLog, settle, VerificationError, verifyLog } from './event-log.js';
 import { LATENCY_WARM_UP_SECONDS, offerAtRate } from './open-loop.js';
 import { logPartitions, verifyPartitionStreams } from './partition-streams.js';
@@ -32,7 +33,8 @@ interface Append {
  * Redis connection tailing every partition stream. Latency is from the
  * append's acknowledgement to the XREAD that returns its entry; an entry
  * can arrive before its acknowledgement has been processed here, which
- * counts as 0 (reported as visibleBeforeAck).
+ * counts as 0 (reported as visibleBeforeAck). Its baseline is the floor of
+ * the same hops without the relay's logic (baselines/hop-floor.ts).
  */
 export async function measureLatency(
   stack: BenchStack,
@@ -118,8 +120,23 @@ export async function measureLatency(
       samples.push(Math.max(0, latency));
     }
     const append = summarize(appendMs);
+    // The same appends, the same rate and the same processes, through the
+    // hops alone: what this machine allows before any of the relay's work.
+    await resetLog(stack.db);
+    await settle(stack.db);
+    const floor = await measureHopFloor(
+      stack,
+      `${PHASE}.floor`,
+      appends.map(({ warmUp, streamId, event }) => ({
+        warmUp,
+        streamId,
+        envelope: JSON.stringify({ streamId, type: event.type, data: event.data }),
+      })),
+      rate,
+    );
     return {
       ...summarize(samples),
+      floor,
       events: samples.length,
       warmUpAppends: warmUp,
       offeredPerSec: rate,

@@ -170,7 +170,9 @@ function throughputRow(name: string, figure: ThroughputFigure | undefined, targe
 function latencyRow(figure: LatencyFigure | undefined): string {
   const target = 'p99 ≤ 5 ms';
   if (!figure) return `| fanout.latencyMs p50 / p99 / max | – | – | – | ${target} |`;
-  return `| fanout.latencyMs p50 / p99 / max | ${figure.p50} / ${figure.p99} / ${figure.max} ms | – | – | ${target} (${check(figure.p99 <= 5)}) |`;
+  const floor = figure.floor as LatencyFigure | undefined;
+  const baseline = floor ? `${floor.p50} / ${floor.p99} / ${floor.max} ms (hops alone)` : '–';
+  return `| fanout.latencyMs p50 / p99 / max | ${figure.p50} / ${figure.p99} / ${figure.max} ms | ${baseline} | – | ${target} (${check(figure.p99 <= 5)}) |`;
 }
 
 /** The results as a Markdown table with what each row measured. */
@@ -207,7 +209,7 @@ export function markdown(results: BenchResults): string {
     if (f?.latencyMs) {
       const l = f.latencyMs;
       notes.push(
-        `fanout.latencyMs: ${fmt(l.events as number)} appends offered at ${fmt(l.offeredPerSec as number)}/s (achieved ${fmt(l.achievedPerSec as number)}/s) after ${fmt((l.warmUpAppends as number) ?? 0)} of warm-up (not counted), one event each, relay: ${l.relay}; ${l.visibleBeforeAck} entries were read before their append's acknowledgement was processed (counted as 0).${cpuNote('Phase', l.cpu)}`,
+        `fanout.latencyMs: ${fmt(l.events as number)} appends offered at ${fmt(l.offeredPerSec as number)}/s (achieved ${fmt(l.achievedPerSec as number)}/s) after ${fmt((l.warmUpAppends as number) ?? 0)} of warm-up (not counted), one event each, relay: ${l.relay}; ${l.visibleBeforeAck} entries were read before their append's acknowledgement was processed (counted as 0).${cpuNote('Phase', l.cpu)} Baseline: the same appends at the same rate as single-row INSERTs with a NOTIFY, a relay process that reads each notified row and XADDs it, the same tail: the hops without commit order, checkpoints or partitions.${cpuNote('Baseline', (l.floor as { cpu?: unknown } | undefined)?.cpu)}`,
       );
     }
     if (f?.backlog) {
