@@ -1,3 +1,4 @@
+import { measureHopFloor } from './baselines/hop-floor.js';
 import { type Ack, CheckpointListener, visibilityLags } from './checkpoint-listener.js';
 import { untilLogApplied } from './checkpoints.js';
 import { resetLog, settle, VerificationError, verifyLog } from './event-log.js';
@@ -110,8 +111,29 @@ export async function measureLiveLag(stack: BenchStack, plan: BenchPlan): Promis
     await resetProjections(stack.db);
     const lag = summarize(lagsMs);
     const append = summarize(appendMs);
+    // The same appends at the same rate through the path's hops alone, with
+    // a worker process of the floor: what this machine allows before any of
+    // write-api's, the relay's or the workers' own work.
+    await resetLog(stack.db);
+    await settle(stack.db);
+    const floor = await measureHopFloor(
+      stack,
+      `${PHASE}.floor`,
+      events.map((event) => ({
+        warmUp: event.index < warmUp,
+        streamId: event.streamId,
+        envelope: JSON.stringify({
+          streamId: event.streamId,
+          type: event.type,
+          data: event.dataJson,
+        }),
+      })),
+      rate,
+      { throughWorker: true },
+    );
     return {
       ...lag,
+      floor,
       events: counted.length,
       warmUpAppends: warmUp,
       offeredPerSec: rate,

@@ -4,6 +4,8 @@
  * rows by key and XADD them, pipelined. No commit-order rule, no
  * checkpoint, no gaps: the hops of a relay and nothing else.
  *
+ * Entries: position, stream, event.
+ *
  * argv: databaseUrl redisUrl streamKey channel. Prints `ready` once listening.
  */
 import { createRedisClient } from '@refract/stream-bus';
@@ -30,14 +32,23 @@ async function publish(): Promise<void> {
     while (heard.length > 0) {
       const positions = heard;
       heard = [];
-      const rows = await client.query<{ position: string; envelope: string }>({
+      const rows = await client.query<{ position: string; stream_id: string; envelope: string }>({
         name: 'floor-read',
-        text: 'SELECT position, envelope FROM bench_floor_events WHERE position = ANY ($1) ORDER BY position',
+        text: 'SELECT position, stream_id, envelope FROM bench_floor_events WHERE position = ANY ($1) ORDER BY position',
         values: [positions],
       });
       const pipeline = redis.pipeline();
       for (const row of rows.rows)
-        pipeline.xadd(streamKey, '*', 'position', row.position, 'event', row.envelope);
+        pipeline.xadd(
+          streamKey,
+          '*',
+          'position',
+          row.position,
+          'stream',
+          row.stream_id,
+          'event',
+          row.envelope,
+        );
       await pipeline.exec();
     }
   } finally {

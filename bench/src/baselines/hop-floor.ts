@@ -7,6 +7,7 @@ import { offerAtRate } from '../open-loop.js';
 import { measured, type PhaseMeasurement } from '../phase.js';
 import type { BenchStack } from '../stack.js';
 import { type LatencySummary, summarize } from '../stats.js';
+import { readFloorStream } from './floor-stream.js';
 
 /** One append of the floor: the stream it belongs to (its appends go in order) and its envelope. */
 export interface FloorAppend {
@@ -22,15 +23,21 @@ export interface HopFloor extends LatencySummary {
 }
 
 const CHANNEL = 'refract_bench_floor';
+const DONE_CHANNEL = 'refract_bench_floor_done';
 /** As EventStore's default: appends in flight on as many connections. */
 const APPENDERS = 4;
 const DRAIN_MS = 10_000;
 const READY_TIMEOUT_MS = 30_000;
 
-type XreadReply = [key: string, entries: [id: string, fields: string[]][]][] | null;
+const FLOOR_TABLES = `
+  CREATE TABLE bench_floor_events (position bigserial PRIMARY KEY, stream_id text NOT NULL, envelope text NOT NULL);
+  CREATE TABLE bench_floor_checkpoint (id int PRIMARY KEY, position bigint NOT NULL);
+  INSERT INTO bench_floor_checkpoint VALUES (1, 0);
+  CREATE TABLE bench_floor_summary (stream_id text PRIMARY KEY, events int NOT NULL);
+  CREATE TABLE bench_floor_stats (customer int PRIMARY KEY, events int NOT NULL);`;
 
 /**
- * The latency floor of the fan-out's hops on this machine: the same
+ * The latency floor of a path's hops on this machine: the same
  * processes and round trips as the figure, none of Refract's logic. Appends
  * are single-row INSERTs with a NOTIFY carrying the position (autocommit, 4
  * connections); a relay process (hop-floor-relay.ts) reads each notified row
@@ -38,40 +45,37 @@ type XreadReply = [key: string, entries: [id: string, fields: string[]][]][] | n
  * from the INSERT's answer to the XREAD that returns the row, as in the
  * figure. What the relay adds to it (commit order, checkpoints, partitions,
  * the envelope) is the difference between the two.
+ *
+ * `throughWorker` extends the path to live lag's: a worker process
+ * (hop-floor-worker.ts) reads the stream and commits one batch transaction
+ * per read, shaped like a projector worker's, whose NOTIFY tells a listener
+ * here that the positions are visible.
  */
 export async function measureHopFloor(
   stack: BenchStack,
   phase: string,
   appends: readonly FloorAppend[],
   ratePerSec: number,
+  { throughWorker = false }: { throughWorker?: boolean } = {},
 ): Promise<HopFloor> {
-  await stack.db.query(
-    `CREATE TABLE bench_floor_events (position bigserial PRIMARY KEY, stream_id text NOT NULL, envelope text NOT NULL)`,
-  );
-  const dropTable = stack.defer('dropping the floor table', async () => {
-    await stack.db.query('DROP TABLE IF EXISTS bench_floor_events');
+  await stack.db.query(FLOOR_TABLES);
+  const dropTables = stack.defer('dropping the floor tables', async () => {
+    await stack.db.query(
+      'DROP TABLE IF EXISTS bench_floor_events, bench_floor_checkpoint, bench_floor_summary, bench_floor_stats',
+    );
   });
   const streamKey = `${stack.keyPrefix('floor')}stream`;
-  const relay = spawn(
-    process.execPath,
-    [
-      '--conditions=@refract/source',
-      '--import',
-      'tsx',
-      fileURLToPath(new URL('./hop-floor-relay.ts', import.meta.url)),
-      stack.databaseUrl,
-      stack.redisUrl,
-      streamKey,
-      CHANNEL,
-    ],
-    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const stopRelay = stack.defer('stopping the floor relay', async () => {
-    if (relay.exitCode !== null || relay.signalCode !== null) return;
-    const exited = new Promise((resolve) => relay.once('exit', resolve));
-    relay.kill('SIGTERM');
-    await exited;
-  });
+  const children = [await startFloorChild(stack, 'hop-floor-relay.ts', streamKey, CHANNEL)];
+  if (throughWorker) {
+    children.push(await startFloorChild(stack, 'hop-floor-worker.ts', streamKey, DONE_CHANNEL));
+  }
+  // With a worker, a position is visible when its transaction's notification arrives.
+  const listener = throughWorker
+    ? new pg.Client({
+        connectionString: stack.databaseUrl,
+        application_name: 'refract-bench-floor-listen',
+      })
+    : undefined;
   const pool = new pg.Pool({
     connectionString: stack.databaseUrl,
     max: APPENDERS,
@@ -88,41 +92,28 @@ export async function measureHopFloor(
   let tailFailure: unknown;
   let tailLoop: Promise<void> = Promise.resolve();
   try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error('the floor relay did not start')),
-        READY_TIMEOUT_MS,
-      );
-      relay.stdout!.on('data', (chunk: Buffer) => {
-        if (chunk.toString().includes('ready')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      relay.once('exit', (code) => reject(new Error(`the floor relay exited with ${code}`)));
-    });
-    tailLoop = (async () => {
-      let lastId = '0-0';
-      while (tailing) {
-        const reply = (await tail.call(
-          'XREAD',
-          'COUNT',
-          '10000',
-          'BLOCK',
-          '100',
-          'STREAMS',
-          streamKey,
-          lastId,
-        )) as XreadReply;
+    if (listener) {
+      await listener.connect();
+      listener.on('notification', (message) => {
         const now = performance.now();
-        for (const [id, fields] of reply?.[0]?.[1] ?? []) {
-          seenAt.set(Number(fields[1]), now);
-          lastId = id;
+        for (const position of message.payload!.split(',')) seenAt.set(Number(position), now);
+      });
+      await listener.query(`LISTEN ${DONE_CHANNEL}`);
+    }
+    if (!listener)
+      tailLoop = (async () => {
+        let lastId = '0-0';
+        while (tailing) {
+          const entries = await readFloorStream(tail, streamKey, lastId, 10_000);
+          const now = performance.now();
+          for (const [id, fields] of entries) {
+            seenAt.set(Number(fields[1]), now);
+            lastId = id;
+          }
         }
-      }
-    })().catch((error: unknown) => {
-      tailFailure = error;
-    });
+      })().catch((error: unknown) => {
+        tailFailure = error;
+      });
 
     const ackAt = new Map<number, number>();
     const warmUpPositions = new Set<number>();
@@ -154,7 +145,7 @@ export async function measureHopFloor(
     while ([...ackAt.keys()].some((position) => !seenAt.has(position))) {
       if (tailFailure !== undefined) throw tailFailure;
       if (performance.now() > deadline) {
-        throw new Error(`the floor relay did not publish every row within ${DRAIN_MS / 1000} s`);
+        throw new Error(`the floor did not pass every row on within ${DRAIN_MS / 1000} s`);
       }
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
@@ -167,9 +158,58 @@ export async function measureHopFloor(
     tailing = false;
     await tailLoop;
     tail.disconnect();
+    await listener?.end().catch(() => {});
     await closePool();
-    await stopRelay();
-    await dropTable();
+    for (const stop of children.reverse()) await stop();
+    await dropTables();
     await stack.redis.del(streamKey);
   }
+}
+
+/**
+ * Spawns one of the floor's processes (its source through tsx, as the bench
+ * itself runs) and resolves once it prints `ready`; returns how to stop it.
+ */
+async function startFloorChild(
+  stack: BenchStack,
+  file: string,
+  streamKey: string,
+  channel: string,
+): Promise<() => Promise<void>> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--conditions=@refract/source',
+      '--import',
+      'tsx',
+      fileURLToPath(new URL(`./${file}`, import.meta.url)),
+      stack.databaseUrl,
+      stack.redisUrl,
+      streamKey,
+      channel,
+    ],
+    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const stop = stack.defer(`stopping ${file}`, async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${file} did not start`)), READY_TIMEOUT_MS);
+      child.stdout!.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('ready')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.once('exit', (code) => reject(new Error(`${file} exited with ${code}`)));
+    });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return stop;
 }
