@@ -122,18 +122,10 @@ export async function measureLatency(
     const append = summarize(appendMs);
     // The same appends, the same rate and the same processes, through the
     // hops alone: what this machine allows before any of the relay's work.
-    await resetLog(stack.db);
-    await settle(stack.db);
-    const floor = await measureHopFloor(
-      stack,
-      `${PHASE}.floor`,
-      appends.map(({ warmUp, streamId, event }) => ({
-        warmUp,
-        streamId,
-        envelope: JSON.stringify({ streamId, type: event.type, data: event.data }),
-      })),
-      rate,
-    );
+    const floor = await measureHopFloor(stack, `${PHASE}.floor`, events, {
+      ratePerSec: rate,
+      warmUp,
+    });
     return {
       ...summarize(samples),
       floor,

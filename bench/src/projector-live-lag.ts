@@ -114,23 +114,11 @@ export async function measureLiveLag(stack: BenchStack, plan: BenchPlan): Promis
     // The same appends at the same rate through the path's hops alone, with
     // a worker process of the floor: what this machine allows before any of
     // write-api's, the relay's or the workers' own work.
-    await resetLog(stack.db);
-    await settle(stack.db);
-    const floor = await measureHopFloor(
-      stack,
-      `${PHASE}.floor`,
-      events.map((event) => ({
-        warmUp: event.index < warmUp,
-        streamId: event.streamId,
-        envelope: JSON.stringify({
-          streamId: event.streamId,
-          type: event.type,
-          data: event.dataJson,
-        }),
-      })),
-      rate,
-      { throughWorker: true },
-    );
+    const floor = await measureHopFloor(stack, `${PHASE}.floor`, events, {
+      ratePerSec: rate,
+      warmUp,
+      throughWorker: true,
+    });
     return {
       ...lag,
       floor,

@@ -10,12 +10,9 @@
  */
 import { createRedisClient } from '@refract/stream-bus';
 import pg from 'pg';
+import { floorProcessArgs } from './floor-stream.js';
 
-const args = process.argv.slice(2);
-if (args.length !== 4 || args.some((arg) => !arg)) {
-  throw new Error('usage: hop-floor-relay <databaseUrl> <redisUrl> <streamKey> <channel>');
-}
-const [databaseUrl, redisUrl, streamKey, channel] = args as [string, string, string, string];
+const { databaseUrl, redisUrl, streamKey, channel } = floorProcessArgs('hop-floor-relay');
 const client = new pg.Client({
   connectionString: databaseUrl,
   application_name: 'refract-bench-floor-relay',

@@ -10,13 +10,9 @@
  */
 import { createRedisClient } from '@refract/stream-bus';
 import pg from 'pg';
-import { readFloorStream } from './floor-stream.js';
+import { floorProcessArgs, readFloorStream } from './floor-stream.js';
 
-const args = process.argv.slice(2);
-if (args.length !== 4 || args.some((arg) => !arg)) {
-  throw new Error('usage: hop-floor-worker <databaseUrl> <redisUrl> <streamKey> <channel>');
-}
-const [databaseUrl, redisUrl, streamKey, channel] = args as [string, string, string, string];
+const { databaseUrl, redisUrl, streamKey, channel } = floorProcessArgs('hop-floor-worker');
 /** A NOTIFY payload holds at most 8,000 bytes: this many positions fit. */
 const MAX_BATCH = 500;
 const CUSTOMERS = 1000;

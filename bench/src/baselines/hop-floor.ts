@@ -1,20 +1,22 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createRedisClient } from '@refract/stream-bus';
+import { createRedisClient, type RedisClient } from '@refract/stream-bus';
 import pg from 'pg';
 import { REPO_ROOT } from '../child.js';
+import { resetLog, settle } from '../event-log.js';
 import { offerAtRate } from '../open-loop.js';
 import { measured, type PhaseMeasurement } from '../phase.js';
 import type { BenchStack } from '../stack.js';
 import { type LatencySummary, summarize } from '../stats.js';
+import type { BenchEvent } from '../workload.js';
 import { readFloorStream } from './floor-stream.js';
 
-/** One append of the floor: the stream it belongs to (its appends go in order) and its envelope. */
-export interface FloorAppend {
-  streamId: string;
-  envelope: string;
-  /** Sent before the figure starts counting. */
-  warmUp: boolean;
+export interface FloorOptions {
+  ratePerSec: number;
+  /** The first this many events are sent before the figure starts counting. */
+  warmUp: number;
+  /** Extend the path to live lag's (see measureHopFloor). */
+  throughWorker?: boolean;
 }
 
 export interface HopFloor extends LatencySummary {
@@ -54,10 +56,17 @@ const FLOOR_TABLES = `
 export async function measureHopFloor(
   stack: BenchStack,
   phase: string,
-  appends: readonly FloorAppend[],
-  ratePerSec: number,
-  { throughWorker = false }: { throughWorker?: boolean } = {},
+  events: readonly BenchEvent[],
+  { ratePerSec, warmUp, throughWorker = false }: FloorOptions,
 ): Promise<HopFloor> {
+  // The figure's log is of no use here, and its writes must not be paid for here.
+  await resetLog(stack.db);
+  await settle(stack.db);
+  const appends = events.map((event) => ({
+    warmUp: event.index < warmUp,
+    streamId: event.streamId,
+    envelope: `{"streamId":${JSON.stringify(event.streamId)},"type":${JSON.stringify(event.type)},"data":${event.dataJson}}`,
+  }));
   await stack.db.query(FLOOR_TABLES);
   const dropTables = stack.defer('dropping the floor tables', async () => {
     await stack.db.query(
@@ -82,11 +91,8 @@ export async function measureHopFloor(
     application_name: 'refract-bench-floor-appender',
   });
   const closePool = stack.defer('closing the floor appenders', () => pool.end());
-  const tail = createRedisClient(stack.redisUrl, {
-    name: 'refract-bench-floor-tail',
-    failFast: false,
-    overrides: { protocol: 2 },
-  });
+  // Without a worker, a position is visible when this tail reads it.
+  let tail: RedisClient | undefined;
   const seenAt = new Map<number, number>();
   let tailing = true;
   let tailFailure: unknown;
@@ -99,12 +105,17 @@ export async function measureHopFloor(
         for (const position of message.payload!.split(',')) seenAt.set(Number(position), now);
       });
       await listener.query(`LISTEN ${DONE_CHANNEL}`);
-    }
-    if (!listener)
+    } else {
+      const reader = createRedisClient(stack.redisUrl, {
+        name: 'refract-bench-floor-tail',
+        failFast: false,
+        overrides: { protocol: 2 },
+      });
+      tail = reader;
       tailLoop = (async () => {
         let lastId = '0-0';
         while (tailing) {
-          const entries = await readFloorStream(tail, streamKey, lastId, 10_000);
+          const entries = await readFloorStream(reader, streamKey, lastId, 10_000);
           const now = performance.now();
           for (const [id, fields] of entries) {
             seenAt.set(Number(fields[1]), now);
@@ -114,6 +125,7 @@ export async function measureHopFloor(
       })().catch((error: unknown) => {
         tailFailure = error;
       });
+    }
 
     const ackAt = new Map<number, number>();
     const warmUpPositions = new Set<number>();
@@ -157,7 +169,7 @@ export async function measureHopFloor(
   } finally {
     tailing = false;
     await tailLoop;
-    tail.disconnect();
+    tail?.disconnect();
     await listener?.end().catch(() => {});
     await closePool();
     for (const stop of children.reverse()) await stop();
