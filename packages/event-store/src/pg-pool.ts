@@ -22,6 +22,13 @@ export interface PoolOptions {
   max?: number;
   /** Shows up in pg_stat_activity, so operators can tell Refract's sessions apart. */
   applicationName?: string;
+  /**
+   * Send each query as soon as it is issued instead of after the previous
+   * one's answer (pg's pipeline mode): statements issued without awaiting
+   * share one round trip. Queries that keep a portal open (cursors, the
+   * `rows` option) are refused on such a pool. @defaultValue false
+   */
+  pipeline?: boolean;
 }
 
 export function createPool(options: PoolOptions): pg.Pool {
@@ -30,6 +37,7 @@ export function createPool(options: PoolOptions): pg.Pool {
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'refract',
     types: types as pg.CustomTypesConfig,
+    pipeline: options.pipeline ?? false,
   });
   // An idle client that loses its connection emits 'error' on the pool; without
   // a listener that would crash the process. The next query reconnects.

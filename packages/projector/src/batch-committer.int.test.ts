@@ -1,8 +1,9 @@
 import { defineProjection, type RecordedEvent } from '@refract/core';
-import { EventStore, migrate } from '@refract/event-store';
+import { createPool, EventStore, migrate } from '@refract/event-store';
 import { createLogger } from '@refract/observability';
 import { createTestDatabase, type TestDatabase } from '@refract/testing';
-import { afterAll, beforeAll, beforeEach, expect, it, vi } from 'vitest';
+import type pg from 'pg';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CheckpointMoved, type Slot } from './apply.js';
 import { BatchCommitter } from './batch-committer.js';
 import { registerProjection } from './register.js';
@@ -12,6 +13,8 @@ const PARTITIONS = 8;
 const logger = createLogger({ service: 'batch-committer-test', level: 'silent' });
 let db: TestDatabase;
 let store: EventStore;
+/** Shared transactions as the worker runs them: pg's pipeline mode. */
+let pipelined: pg.Pool;
 let byPartition: Map<number, RecordedEvent[]>;
 let version = 0;
 /** Every handler call: the partitions of its events. */
@@ -50,10 +53,38 @@ CREATE TABLE IF NOT EXISTS ${table('note_keys')} (key int PRIMARY KEY, n int NOT
   },
 });
 
+/** A position the `strict` projection's table refuses, in SQL: set before it is registered. */
+let refused = 0;
+
+/**
+ * Writes one row per event like `notes`, but its table's CHECK refuses one
+ * position: a failure inside the database, after the statements queued
+ * behind it in a pipelined transaction were already sent.
+ */
+const strict = defineProjection({
+  name: 'strict',
+  version: 1,
+  pool: 'test',
+  handles: ['Noted'],
+  tables: ['strict'],
+  crossPartitionBatches: true,
+  maxAttempts: 2,
+  retryBackoffMs: 1,
+  setup: (table) =>
+    `CREATE TABLE IF NOT EXISTS ${table('strict')} (position bigint PRIMARY KEY CHECK (position <> ${refused}));`,
+  applyBatch: async (events, ctx) => {
+    await ctx.sql.query(
+      `INSERT INTO ${ctx.table('strict')} (position) SELECT unnest($1::bigint[])`,
+      [events.map((e) => e.position)],
+    );
+  },
+});
+
 beforeAll(async () => {
   db = await createTestDatabase('batch-committer');
   await migrate({ databaseUrl: db.url, partitions: PARTITIONS });
   store = await EventStore.open({ databaseUrl: db.url, poolSize: 12 });
+  pipelined = createPool({ connectionString: db.url, max: 4, pipeline: true });
   for (let i = 0; i < 40; i++) {
     for (let n = 0; n < 5; n++) {
       const data: Record<string, number | boolean> =
@@ -68,6 +99,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await pipelined?.end();
   await store?.close();
   await db?.drop();
 });
@@ -104,154 +136,205 @@ const checkpoints = async () =>
 const lastOf = (partition: number) => byPartition.get(partition)!.at(-1)!.position;
 const clean = () => [...byPartition.keys()].filter((p) => p !== poisonPartition());
 
-it('applies the batches that arrive while one commits in one shared transaction, each checkpoint to its own end, and notifies each', async () => {
-  const committer = new BatchCommitter(store.pool, { log: logger });
-  const listener = await store.pool.connect();
-  const notices: string[] = [];
-  listener.on('notification', (n) => notices.push(n.payload!));
-  await listener.query(`LISTEN ${CHECKPOINTS_CHANNEL}`);
-  try {
-    const partitions = clean();
-    const slots = new Map(partitions.map((p) => [p, slotAt()]));
-    const outcomes = await Promise.all(
-      partitions.map((p) =>
-        committer.apply(slots.get(p)!, p, byPartition.get(p)!, lastOf(p), logger),
-      ),
-    );
-    // The first went alone; all the others waited for it and went together.
-    expect(calls.length).toBe(2);
-    expect(new Set(calls[1])).toEqual(new Set(partitions.slice(1)));
-    expect(outcomes.map((o) => o.applied)).toEqual(
-      partitions.map((p) => byPartition.get(p)!.length),
-    );
-    const want = partitions.flatMap((p) => byPartition.get(p)!.map((e) => e.position));
-    expect(await rows()).toEqual(want.sort((a, b) => a - b));
-    const stand = await checkpoints();
-    for (const p of partitions) {
-      expect(stand[p]).toBe(lastOf(p));
-      expect(slots.get(p)!.position).toBe(lastOf(p));
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    for (const p of partitions) expect(notices).toContain(`notes:${version}:${p}:${lastOf(p)}`);
-  } finally {
-    listener.release();
-  }
-});
+describe.each([
+  ['pipelined', () => pipelined],
+  ['statement by statement', () => undefined],
+])('shared transactions %s', (_name, sharedPool) => {
+  const committerOf = (log: typeof logger) =>
+    new BatchCommitter(store.pool, { log, sharedPool: sharedPool() });
 
-it('a moved checkpoint rolls the shared transaction back: only its own batch is refused, the others land once', async () => {
-  const committer = new BatchCommitter(store.pool, { log: logger });
-  const [moved, ...others] = clean();
-  await store.pool.query(
-    'UPDATE refract.projection_checkpoints SET position = 1 WHERE projection = $1 AND version = $2 AND partition = $3',
-    [notes.name, version, moved],
-  );
-  // Hold the committer with a first batch so the rest share one transaction.
-  const first = committer.apply(
-    slotAt(),
-    others[0]!,
-    byPartition.get(others[0]!)!,
-    lastOf(others[0]!),
-    logger,
-  );
-  const results = await Promise.allSettled([
-    committer.apply(slotAt(), moved!, byPartition.get(moved!)!, lastOf(moved!), logger),
-    ...others
-      .slice(1)
-      .map((p) => committer.apply(slotAt(), p, byPartition.get(p)!, lastOf(p), logger)),
-  ]);
-  await first;
-  expect(results[0]!.status).toBe('rejected');
-  expect((results[0] as PromiseRejectedResult).reason).toBeInstanceOf(CheckpointMoved);
-  expect(results.slice(1).every((r) => r.status === 'fulfilled')).toBe(true);
-  const want = others.flatMap((p) => byPartition.get(p)!.map((e) => e.position));
-  expect(await rows()).toEqual(want.sort((a, b) => a - b));
-  expect((await checkpoints())[moved!]).toBe(1);
-});
-
-it('a poison event fails the shared transaction; it alone is parked and every other batch lands once', async () => {
-  const committer = new BatchCommitter(store.pool, { log: logger });
-  const all = [...byPartition.keys()];
-  const outcomes = await Promise.all(
-    all.map((p) => committer.apply(slotAt(), p, byPartition.get(p)!, lastOf(p), logger)),
-  );
-  const poison = byPartition
-    .get(poisonPartition())!
-    .find((e) => (e.data as { poison?: boolean }).poison)!;
-  expect(outcomes.reduce((n, o) => n + o.parked, 0)).toBe(1);
-  const want = all
-    .flatMap((p) => byPartition.get(p)!.map((e) => e.position))
-    .filter((x) => x !== poison.position);
-  expect(await rows()).toEqual(want.sort((a, b) => a - b));
-  expect(await checkpoints()).toEqual(all.sort((a, b) => a - b).map(lastOf));
-  const parked = await store.pool.query(
-    'SELECT position FROM refract.parked_events WHERE projection = $1 AND version = $2',
-    [notes.name, version],
-  );
-  expect(parked.rows).toEqual([{ position: poison.position }]);
-});
-
-it('two committers sharing rows across partitions, event by event, neither deadlock nor double anything', async () => {
-  const log = logger.child({});
-  const warned = vi.spyOn(log, 'warn');
-  const a = new BatchCommitter(store.pool, { log });
-  const b = new BatchCommitter(store.pool, { log });
-  const partitions = clean();
-  // Each partition's events one at a time, partitions split between the two
-  // committers as between two workers: many small shared transactions that
-  // all touch the same five key rows.
-  await Promise.all(
-    partitions.map(async (p, i) => {
-      const committer = i % 2 === 0 ? a : b;
-      const slot = slotAt();
-      for (const event of byPartition.get(p)!) {
-        await committer.apply(slot, p, [event], event.position, logger);
-      }
-    }),
-  );
-  const events = partitions.flatMap((p) => byPartition.get(p)!);
-  expect(await rows()).toEqual(events.map((e) => e.position).sort((x, y) => x - y));
-  const keys = await store.pool.query<{ key: number; n: number }>(
-    `SELECT key, n FROM projections.note_keys_v${version} ORDER BY key`,
-  );
-  const want = new Map<number, number>();
-  for (const e of events) {
-    const { key } = e.data as { key: number };
-    want.set(key, (want.get(key) ?? 0) + 1);
-  }
-  expect(new Map(keys.rows.map((r) => [r.key, r.n]))).toEqual(want);
-  expect(calls.some((c) => new Set(c).size > 1)).toBe(true);
-  // No shared transaction failed (a deadlock would have, after deadlock_timeout).
-  expect(warned).not.toHaveBeenCalled();
-});
-
-it("prepares a batch transaction's statements once per connection, not per batch", async () => {
-  // A handler sees its own session: what the committer prepared in it.
-  const prepared: string[][] = [];
-  const probe = defineProjection({
-    name: 'probe',
-    version: 1,
-    pool: 'test',
-    handles: ['Noted'],
-    tables: ['probe'],
-    crossPartitionBatches: true,
-    setup: (table) => `CREATE TABLE IF NOT EXISTS ${table('probe')} (n int);`,
-    applyBatch: async (_events, ctx) => {
-      const result = await ctx.sql.query<{ name: string }>(
-        'SELECT name FROM pg_prepared_statements ORDER BY name',
+  it('applies the batches that arrive while one commits in one shared transaction, each checkpoint to its own end, and notifies each', async () => {
+    const committer = committerOf(logger);
+    const listener = await store.pool.connect();
+    const notices: string[] = [];
+    listener.on('notification', (n) => notices.push(n.payload!));
+    await listener.query(`LISTEN ${CHECKPOINTS_CHANNEL}`);
+    try {
+      const partitions = clean();
+      const slots = new Map(partitions.map((p) => [p, slotAt()]));
+      const outcomes = await Promise.all(
+        partitions.map((p) =>
+          committer.apply(slots.get(p)!, p, byPartition.get(p)!, lastOf(p), logger),
+        ),
       );
-      prepared.push(result.rows.map((row) => row.name));
-    },
+      // The first went alone; all the others waited for it and went together.
+      expect(calls.length).toBe(2);
+      expect(new Set(calls[1])).toEqual(new Set(partitions.slice(1)));
+      expect(outcomes.map((o) => o.applied)).toEqual(
+        partitions.map((p) => byPartition.get(p)!.length),
+      );
+      const want = partitions.flatMap((p) => byPartition.get(p)!.map((e) => e.position));
+      expect(await rows()).toEqual(want.sort((a, b) => a - b));
+      const stand = await checkpoints();
+      for (const p of partitions) {
+        expect(stand[p]).toBe(lastOf(p));
+        expect(slots.get(p)!.position).toBe(lastOf(p));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      for (const p of partitions) expect(notices).toContain(`notes:${version}:${p}:${lastOf(p)}`);
+    } finally {
+      listener.release();
+    }
   });
-  await registerProjection(store.pool, probe, PARTITIONS, version);
-  const committer = new BatchCommitter(store.pool, { log: logger });
-  const [partition] = clean();
-  await committer.apply(
-    { projection: probe, version, position: 0, halted: false },
-    partition!,
-    byPartition.get(partition!)!,
-    lastOf(partition!),
-    logger,
-  );
-  expect(prepared).toHaveLength(1);
-  expect(prepared[0]).toContain('refract-advance-checkpoints');
+
+  it('a moved checkpoint rolls the shared transaction back: only its own batch is refused, the others land once', async () => {
+    const committer = committerOf(logger);
+    const [moved, ...others] = clean();
+    await store.pool.query(
+      'UPDATE refract.projection_checkpoints SET position = 1 WHERE projection = $1 AND version = $2 AND partition = $3',
+      [notes.name, version, moved],
+    );
+    // Hold the committer with a first batch so the rest share one transaction.
+    const first = committer.apply(
+      slotAt(),
+      others[0]!,
+      byPartition.get(others[0]!)!,
+      lastOf(others[0]!),
+      logger,
+    );
+    const results = await Promise.allSettled([
+      committer.apply(slotAt(), moved!, byPartition.get(moved!)!, lastOf(moved!), logger),
+      ...others
+        .slice(1)
+        .map((p) => committer.apply(slotAt(), p, byPartition.get(p)!, lastOf(p), logger)),
+    ]);
+    await first;
+    expect(results[0]!.status).toBe('rejected');
+    expect((results[0] as PromiseRejectedResult).reason).toBeInstanceOf(CheckpointMoved);
+    expect(results.slice(1).every((r) => r.status === 'fulfilled')).toBe(true);
+    const want = others.flatMap((p) => byPartition.get(p)!.map((e) => e.position));
+    expect(await rows()).toEqual(want.sort((a, b) => a - b));
+    expect((await checkpoints())[moved!]).toBe(1);
+  });
+
+  it('a poison event fails the shared transaction; it alone is parked and every other batch lands once', async () => {
+    const committer = committerOf(logger);
+    const all = [...byPartition.keys()];
+    const outcomes = await Promise.all(
+      all.map((p) => committer.apply(slotAt(), p, byPartition.get(p)!, lastOf(p), logger)),
+    );
+    const poison = byPartition
+      .get(poisonPartition())!
+      .find((e) => (e.data as { poison?: boolean }).poison)!;
+    expect(outcomes.reduce((n, o) => n + o.parked, 0)).toBe(1);
+    const want = all
+      .flatMap((p) => byPartition.get(p)!.map((e) => e.position))
+      .filter((x) => x !== poison.position);
+    expect(await rows()).toEqual(want.sort((a, b) => a - b));
+    expect(await checkpoints()).toEqual(all.sort((a, b) => a - b).map(lastOf));
+    const parked = await store.pool.query(
+      'SELECT position FROM refract.parked_events WHERE projection = $1 AND version = $2',
+      [notes.name, version],
+    );
+    expect(parked.rows).toEqual([{ position: poison.position }]);
+  });
+
+  it('two committers sharing rows across partitions, event by event, neither deadlock nor double anything', async () => {
+    const log = logger.child({});
+    const warned = vi.spyOn(log, 'warn');
+    const a = committerOf(log);
+    const b = committerOf(log);
+    const partitions = clean();
+    // Each partition's events one at a time, partitions split between the two
+    // committers as between two workers: many small shared transactions that
+    // all touch the same five key rows.
+    await Promise.all(
+      partitions.map(async (p, i) => {
+        const committer = i % 2 === 0 ? a : b;
+        const slot = slotAt();
+        for (const event of byPartition.get(p)!) {
+          await committer.apply(slot, p, [event], event.position, logger);
+        }
+      }),
+    );
+    const events = partitions.flatMap((p) => byPartition.get(p)!);
+    expect(await rows()).toEqual(events.map((e) => e.position).sort((x, y) => x - y));
+    const keys = await store.pool.query<{ key: number; n: number }>(
+      `SELECT key, n FROM projections.note_keys_v${version} ORDER BY key`,
+    );
+    const want = new Map<number, number>();
+    for (const e of events) {
+      const { key } = e.data as { key: number };
+      want.set(key, (want.get(key) ?? 0) + 1);
+    }
+    expect(new Map(keys.rows.map((r) => [r.key, r.n]))).toEqual(want);
+    expect(calls.some((c) => new Set(c).size > 1)).toBe(true);
+    // No shared transaction failed (a deadlock would have, after deadlock_timeout).
+    expect(warned).not.toHaveBeenCalled();
+  });
+
+  it("prepares a batch transaction's statements once per connection, not per batch", async () => {
+    // A handler sees its own session: what the committer prepared in it.
+    const prepared: string[][] = [];
+    const probe = defineProjection({
+      name: 'probe',
+      version: 1,
+      pool: 'test',
+      handles: ['Noted'],
+      tables: ['probe'],
+      crossPartitionBatches: true,
+      setup: (table) => `CREATE TABLE IF NOT EXISTS ${table('probe')} (n int);`,
+      applyBatch: async (_events, ctx) => {
+        const result = await ctx.sql.query<{ name: string }>(
+          'SELECT name FROM pg_prepared_statements ORDER BY name',
+        );
+        prepared.push(result.rows.map((row) => row.name));
+      },
+    });
+    await registerProjection(store.pool, probe, PARTITIONS, version);
+    const committer = committerOf(logger);
+    const [partition] = clean();
+    await committer.apply(
+      { projection: probe, version, position: 0, halted: false },
+      partition!,
+      byPartition.get(partition!)!,
+      lastOf(partition!),
+      logger,
+    );
+    expect(prepared).toHaveLength(1);
+    expect(prepared[0]).toContain('refract-advance-checkpoints');
+  });
+
+  it("a statement the database refuses aborts the shared transaction with the other projections' writes; each batch then lands once alone", async () => {
+    const partitions = clean();
+    // Not in the first batch, which goes alone: in the shared transaction after it.
+    refused = byPartition.get(partitions[1]!)![1]!.position;
+    await registerProjection(store.pool, strict, PARTITIONS, version);
+    const committer = committerOf(logger);
+    const strictSlots = new Map(
+      partitions.map((p) => [p, { projection: strict, version, position: 0, halted: false }]),
+    );
+    const outcomes = await Promise.all(
+      partitions.flatMap((p) => [
+        committer.apply(slotAt(), p, byPartition.get(p)!, lastOf(p), logger),
+        committer.apply(strictSlots.get(p)!, p, byPartition.get(p)!, lastOf(p), logger),
+      ]),
+    );
+    const all = partitions.flatMap((p) => byPartition.get(p)!.map((e) => e.position));
+    all.sort((a, b) => a - b);
+    expect(await rows()).toEqual(all);
+    const strictRows = await store.pool.query<{ position: number }>(
+      `SELECT position FROM projections.strict_v${version} ORDER BY position`,
+    );
+    expect(strictRows.rows.map((r) => r.position)).toEqual(all.filter((x) => x !== refused));
+    expect(outcomes.reduce((n, o) => n + o.parked, 0)).toBe(1);
+    const parked = await store.pool.query(
+      'SELECT projection, position FROM refract.parked_events WHERE version = $1',
+      [version],
+    );
+    expect(parked.rows).toEqual([{ projection: 'strict', position: refused }]);
+    const stand = await store.pool.query<{
+      projection: string;
+      partition: number;
+      position: number;
+    }>(
+      'SELECT projection, partition, position FROM refract.projection_checkpoints WHERE version = $1 AND partition = ANY($2::int[])',
+      [version, partitions],
+    );
+    expect(stand.rows).toHaveLength(partitions.length * 2);
+    for (const row of stand.rows) expect(row.position).toBe(lastOf(row.partition));
+    // No connection was left inside the aborted transaction.
+    const pool = sharedPool() ?? store.pool;
+    await Promise.all(Array.from({ length: pool.options.max }, () => pool.query('SELECT 1')));
+  });
 });

@@ -23,6 +23,15 @@ export interface BatchCommitterOptions {
   maxEvents?: number;
   /** Events waiting that let a second transaction start beside the first. @defaultValue 1000 */
   backlogEvents?: number;
+  /**
+   * Where shared transactions run: a pool in pg's pipeline mode
+   * (`createPool({ pipeline: true })`) sends BEGIN, the compare-and-set and
+   * every projection's first statement in one round trip, and COMMIT in a
+   * second, where one statement after another took five. Tailing, the
+   * transaction's round trips were most of an event's time in the worker.
+   * @defaultValue the committer's pool
+   */
+  sharedPool?: pg.Pool;
   log: Logger;
 }
 
@@ -145,9 +154,28 @@ export class BatchCommitter {
     }
   }
 
+  /**
+   * One transaction for the group. Nothing waits for the compare-and-set
+   * before the handlers run: on a pipelined pool their statements follow it
+   * on the wire, and whether it moved every checkpoint is judged before
+   * COMMIT; if not, ROLLBACK takes the handlers' writes back with it. The
+   * projections' handlers run side by side (each on its own tables, each
+   * handler's statements in its own order); if one fails in the database,
+   * the transaction is aborted and the others' statements fail with it.
+   */
   private async commitTogether(group: Pending[]): Promise<ApplyOutcome[]> {
-    const handled = await withTransaction(this.pool, async (client) => {
-      const moved = await client.query<{ moved: number }>(NAMED.advanceCheckpoints, [
+    const handled = group.map((b) =>
+      b.events.filter((event) => b.slot.projection.handles.includes(event.type)),
+    );
+    const byVersion = new Map<string, number[]>();
+    for (const [i, b] of group.entries()) {
+      const key = `${b.slot.projection.name}@${b.slot.version}`;
+      const members = byVersion.get(key);
+      if (members) members.push(i);
+      else byVersion.set(key, [i]);
+    }
+    await withTransaction(this.options.sharedPool ?? this.pool, async (client) => {
+      const moved = client.query<{ moved: number }>(NAMED.advanceCheckpoints, [
         group.map((b) => b.slot.projection.name),
         group.map((b) => b.slot.version),
         group.map((b) => b.partition),
@@ -158,23 +186,9 @@ export class BatchCommitter {
           checkpointNotice(b.slot.projection.name, b.slot.version, b.partition, b.through),
         ),
       ]);
-      if (moved.rows[0]!.moved !== group.length) {
-        // Whose it was, the single-batch path finds out and tells its runner.
-        throw new CheckpointMoved(group[0]!.slot, group[0]!.partition);
-      }
-      const handled = group.map((b) =>
-        b.events.filter((event) => b.slot.projection.handles.includes(event.type)),
-      );
-      const byVersion = new Map<string, number[]>();
-      for (const [i, b] of group.entries()) {
-        const key = `${b.slot.projection.name}@${b.slot.version}`;
-        const members = byVersion.get(key);
-        if (members) members.push(i);
-        else byVersion.set(key, [i]);
-      }
-      for (const members of byVersion.values()) {
+      const applied = [...byVersion.values()].map(async (members) => {
         const events = members.flatMap((i) => handled[i]!);
-        if (events.length === 0) continue;
+        if (events.length === 0) return;
         events.sort((a, b) => a.position - b.position);
         const { slot } = group[members[0]!]!;
         const lowest = Math.min(...members.map((i) => group[i]!.partition));
@@ -182,12 +196,35 @@ export class BatchCommitter {
           events,
           batchContext(client, slot.projection, slot.version, lowest),
         );
+      });
+      // Every statement issued has answered before anything else is sent.
+      const settled = await Promise.allSettled([moved, ...applied]);
+      const cas = settled[0]!;
+      if (cas.status === 'fulfilled' && cas.value.rows[0]!.moved !== group.length) {
+        // Whose it was, the single-batch path finds out and tells its runner.
+        throw new CheckpointMoved(group[0]!.slot, group[0]!.partition);
       }
-      return handled;
+      const failure = firstCause(settled);
+      if (failure !== undefined) throw failure;
     });
     return group.map((b, i) => {
       b.slot.position = b.through;
       return { applied: handled[i]!.length, parked: 0, halted: false };
     });
   }
+}
+
+/** SQLSTATE of a statement sent into a transaction an earlier one had already aborted. */
+const IN_FAILED_TRANSACTION = '25P02';
+
+/**
+ * The error that failed the transaction: the first rejection that is not
+ * merely a statement refused because an earlier one had aborted it.
+ */
+function firstCause(settled: PromiseSettledResult<unknown>[]): unknown {
+  const rejected = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  const cause = rejected.find(
+    (r) => (r.reason as { code?: string } | null)?.code !== IN_FAILED_TRANSACTION,
+  );
+  return (cause ?? rejected[0])?.reason;
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { type AnyProjection, isCounterProjection } from '@refract/core';
-import { EventStore } from '@refract/event-store';
+import { createPool, EventStore } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
 import type { RedisClient } from '@refract/stream-bus';
 import {
@@ -69,6 +69,9 @@ export interface WorkerStatus {
 
 const DEFAULT_CONCURRENT_BATCHES = 4;
 
+/** Shared batch transactions in flight at once, at most (the committer's concurrency). */
+const SHARED_TRANSACTIONS = 2;
+
 /** How soon a partition won but still leased by its previous owner is tried again. */
 const CLAIM_RETRY_MS = 100;
 
@@ -90,6 +93,8 @@ export class ProjectorWorker {
   private readonly runners = new Map<number, PartitionRunner>();
   private readonly gate: BatchGate;
   private committer: BatchCommitter | undefined;
+  /** The shared batch transactions' connections, pipelined (see BatchCommitter). */
+  private sharedPool: pg.Pool | undefined;
   private active: ActiveProjection[] = [];
   private partitions = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -132,7 +137,17 @@ export class ProjectorWorker {
       applicationName: `refract-worker-${this.options.pool}`,
     });
     this.partitions = this.store.partitions;
-    this.committer = new BatchCommitter(this.store.pool, { log: this.log });
+    this.sharedPool = createPool({
+      connectionString: this.options.databaseUrl,
+      max: SHARED_TRANSACTIONS,
+      applicationName: `refract-worker-${this.options.pool}`,
+      pipeline: true,
+    });
+    this.committer = new BatchCommitter(this.store.pool, {
+      concurrency: SHARED_TRANSACTIONS,
+      sharedPool: this.sharedPool,
+      log: this.log,
+    });
     for (const projection of this.options.projections) {
       if (isCounterProjection(projection))
         await registerCounterProjection(this.store.pool, projection);
@@ -182,6 +197,7 @@ export class ProjectorWorker {
       await Promise.all([...this.runners.keys()].map((p) => this.drop(p)));
       await this.membership?.leave().catch(() => {});
       this.control?.disconnect();
+      await this.sharedPool?.end();
       await this.store?.close();
       this.log.info('worker stopped');
     })();
