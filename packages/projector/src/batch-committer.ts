@@ -66,6 +66,8 @@ interface Pending {
 export class BatchCommitter {
   private readonly pending: Pending[] = [];
   private inFlight = 0;
+  /** A transaction just ended: the next group is formed a turn of the event loop later. */
+  private settling = false;
   private readonly concurrency: number;
   private readonly maxEvents: number;
   private readonly backlogEvents: number;
@@ -103,6 +105,7 @@ export class BatchCommitter {
   }
 
   private drain(): void {
+    if (this.settling) return;
     while (this.pending.length > 0 && this.inFlight < this.concurrency) {
       if (this.inFlight > 0 && this.waitingEvents() < this.backlogEvents) return;
       const group: Pending[] = [this.pending.shift()!];
@@ -115,7 +118,15 @@ export class BatchCommitter {
       this.inFlight += 1;
       void this.commit(group).finally(() => {
         this.inFlight -= 1;
-        this.drain();
+        // The runners whose batches just committed send their next batch
+        // at once when its entries were read ahead; waiting for their
+        // continuations lets those batches join this next group, not the
+        // one after it.
+        this.settling = true;
+        setImmediate(() => {
+          this.settling = false;
+          this.drain();
+        });
       });
     }
   }

@@ -74,6 +74,14 @@ export class PartitionRunner {
    * without asking where the relay stands (a query per batch).
    */
   private tailing = false;
+  /**
+   * The next read, sent while the batch before it commits: entries that
+   * arrive meanwhile are in hand when the commit ends and join the very next
+   * shared transaction, where a read sent only then missed it and waited
+   * for one more (a third of live events arrived while their partition's
+   * runner waited on a commit).
+   */
+  private ahead: { after: number; entries: Promise<ReceivedEntry[]> } | undefined;
 
   constructor(private readonly options: PartitionRunnerOptions) {
     this.log = options.log.child({ partition: options.partition });
@@ -147,9 +155,10 @@ export class PartitionRunner {
       if (this.stopping) return false;
       // Redis first, even when behind: it is the cheap path for ordinary lag.
       // Block only when there is nothing published to catch up on.
-      const entries = await this.read(from, behind ? undefined : (this.options.blockMs ?? 1000));
+      const blockMs = behind ? undefined : (this.options.blockMs ?? 1000);
+      const entries = await this.readFrom(from, blockMs);
       if (entries.length > 0) release ??= await this.options.gate?.acquire(entries.length);
-      return await this.applyRead(live, from, published, entries);
+      return await this.applyRead(live, from, published, entries, blockMs);
     } finally {
       release?.();
     }
@@ -160,6 +169,7 @@ export class PartitionRunner {
     from: number,
     published: number,
     entries: ReceivedEntry[],
+    blockMs: number | undefined,
   ): Promise<boolean> {
     const chained: RecordedEvent[] = [];
     let last = from;
@@ -170,6 +180,11 @@ export class PartitionRunner {
       last = entry.position;
     }
     if (chained.length > 0) {
+      // Tailing: read on while this batch commits. Behind, the batch gate
+      // decides when the next batch is read.
+      if (blockMs !== undefined && chained.length === entries.length && !this.stopping) {
+        this.ahead = { after: last, entries: this.read(last, blockMs) };
+      }
       await this.apply(live, chained, last);
       this.tailing = chained.length === entries.length;
       return true;
@@ -285,6 +300,24 @@ export class PartitionRunner {
     return result.rows[0]?.position ?? 0;
   }
 
+  /**
+   * The entries after `after`: the read sent ahead if it started there, or a
+   * new one. A read ahead from elsewhere (the batch before it failed) is
+   * still waited for: the connection answers in order, and it is this
+   * runner's alone.
+   */
+  private async readFrom(after: number, blockMs: number | undefined): Promise<ReceivedEntry[]> {
+    const ahead = this.ahead;
+    this.ahead = undefined;
+    if (ahead) {
+      const entries = await ahead.entries;
+      if (ahead.after === after) return entries;
+      if (this.stopping) return [];
+    }
+    return this.read(after, blockMs);
+  }
+
+  /** Never rejects: a Redis that is down reads as no entries. */
   private async read(after: number, blockMs: number | undefined): Promise<ReceivedEntry[]> {
     const { redis } = this.options;
     const key = partitionStreamKey(this.options.keyPrefix, this.options.partition);
