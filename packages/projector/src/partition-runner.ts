@@ -82,6 +82,14 @@ export class PartitionRunner {
    * runner waited on a commit).
    */
   private ahead: { after: number; entries: Promise<ReceivedEntry[]> } | undefined;
+  /**
+   * One child logger per projection, made once: pino builds a child's
+   * redaction anew each time, and a child per batch was a quarter of what a
+   * tailing worker allocated (and so of its garbage collections).
+   */
+  private readonly projectionLogs = new Map<string, Logger>();
+  /** The slots as last loaded, and the active list they were loaded for. */
+  private loaded: { for: ActiveProjection[]; slots: Slot[] } | undefined;
 
   constructor(private readonly options: PartitionRunnerOptions) {
     this.log = options.log.child({ partition: options.partition });
@@ -229,7 +237,7 @@ export class PartitionRunner {
           this.options.partition,
           events,
           through,
-          this.log.child({ projection: slot.projection.name }),
+          this.logFor(slot.projection.name),
         );
         this.options.onBatch?.(slot.projection.name, outcome, performance.now() - started);
       }),
@@ -245,15 +253,27 @@ export class PartitionRunner {
         this.options.partition,
         events,
         through,
-        this.log.child({ projection: slot.projection.name }),
+        this.logFor(slot.projection.name),
         { redis: this.options.control, keyPrefix: this.options.keyPrefix },
       );
       this.options.onBatch?.(slot.projection.name, outcome, performance.now() - began);
     }
   }
 
+  private logFor(projection: string): Logger {
+    let log = this.projectionLogs.get(projection);
+    if (!log) {
+      log = this.log.child({ projection });
+      this.projectionLogs.set(projection, log);
+    }
+    return log;
+  }
+
   private async loadSlots(): Promise<Slot[]> {
     const active = this.options.active();
+    // The usual round: the same projections as the last one, every slot in
+    // hand (they are updated in place), so nothing to look up.
+    if (this.loaded?.for === active && this.slots.size === active.length) return this.loaded.slots;
     const wanted = new Map(active.map((a) => [`${a.projection.name}@${a.version}`, a]));
     for (const key of [...this.slots.keys()]) if (!wanted.has(key)) this.slots.delete(key);
     const missing = active.filter((a) => !this.slots.has(`${a.projection.name}@${a.version}`));
@@ -289,7 +309,8 @@ export class PartitionRunner {
         });
       }
     }
-    return [...this.slots.values()];
+    this.loaded = { for: active, slots: [...this.slots.values()] };
+    return this.loaded.slots;
   }
 
   private async relayPosition(): Promise<number> {
