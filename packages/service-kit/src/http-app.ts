@@ -15,6 +15,7 @@ import {
   shuttingDownBody,
 } from './http-errors.js';
 import type { HttpMetrics } from './http-metrics.js';
+import { requestLoggerFactory } from './request-logger.js';
 
 const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
 
@@ -69,6 +70,7 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     // Typed as the base logger so the instance is a plain FastifyInstance for route modules.
     loggerInstance: logger as FastifyBaseLogger,
     logController: new RequestLog(),
+    childLoggerFactory: requestLoggerFactory,
     bodyLimit: bodyLimitBytes,
     // Over-long ids must reach the service's own id check and get its 400
     // rather than the router's 414.
