@@ -131,16 +131,17 @@ export class ProjectorWorker {
 
   /** Registers the projections, joins the pool and starts working. */
   async start(): Promise<void> {
+    const applicationName = `refract-worker-${this.options.pool}`;
     this.store = await EventStore.open({
       databaseUrl: this.options.databaseUrl,
       poolSize: 10,
-      applicationName: `refract-worker-${this.options.pool}`,
+      applicationName,
     });
     this.partitions = this.store.partitions;
     this.sharedPool = createPool({
       connectionString: this.options.databaseUrl,
       max: SHARED_TRANSACTIONS,
-      applicationName: `refract-worker-${this.options.pool}`,
+      applicationName,
       pipeline: true,
     });
     this.committer = new BatchCommitter(this.store.pool, {
