@@ -1,3 +1,4 @@
+export { type BackoffOptions, backoffDelayMs } from './backoff.js';
 export { type AnyCommandRoute, type CommandRoute, commandRoute } from './command.js';
 export {
   type Decider,
