@@ -5,6 +5,7 @@
  */
 export type ErrorCode =
   | 'invalid_request'
+  | 'invalid_event'
   | 'wrong_expected_version'
   | 'idempotency_conflict'
   | 'stream_not_found'
@@ -38,6 +39,20 @@ export class InvalidInputError extends RefractError {
     problem: string,
   ) {
     super('invalid_request', `${field} ${problem}`, { field });
+  }
+}
+
+/**
+ * An event the application's schema refuses: an undeclared type (unless the
+ * application accepts those), an unknown schema version, or a payload that
+ * fails its type's schema. `field` names the part (`events.0.data.qty`).
+ */
+export class InvalidEventError extends RefractError {
+  constructor(
+    readonly field: string,
+    problem: string,
+  ) {
+    super('invalid_event', `${field} ${problem}`, { field });
   }
 }
 
@@ -114,6 +129,7 @@ export class DependencyUnavailableError extends RefractError {
 
 const STATUS: Record<ErrorCode, number> = {
   invalid_request: 400,
+  invalid_event: 422,
   stream_not_found: 404,
   unknown_command: 404,
   wrong_expected_version: 409,

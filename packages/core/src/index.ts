@@ -1,5 +1,22 @@
+export {
+  AppConfigError,
+  type AppDefinition,
+  composeApps,
+  type DemoCommand,
+  type DemoTraffic,
+  defineApp,
+  isRefractApp,
+  type QueryApiDefinition,
+  type RefractApp,
+} from './app.js';
 export { type BackoffOptions, backoffDelayMs } from './backoff.js';
-export { type AnyCommandRoute, type CommandRoute, commandRoute } from './command.js';
+export {
+  type AnyCommandRoute,
+  type CommandDefinition,
+  type CommandRoute,
+  commandRoute,
+  defineCommand,
+} from './command.js';
 export {
   type Decider,
   type DeciderDefinition,
@@ -21,6 +38,7 @@ export {
   type ErrorCode,
   httpStatusOf,
   IdempotencyConflictError,
+  InvalidEventError,
   InvalidInputError,
   RefractError,
   RuleViolatedError,
@@ -28,11 +46,20 @@ export {
   UnknownCommandError,
   WrongExpectedVersionError,
 } from './errors.js';
+export {
+  defineEvent,
+  type EventsOf,
+  type EventType,
+  type EventTypeOptions,
+  type EventUpcaster,
+} from './event-type.js';
+export { issueField, parseInput } from './parse-input.js';
 export { fnv1a32, partitionOf } from './partition.js';
 export {
   type AnyProjection,
   batchContext,
   type CounterProjection,
+  type CounterProjectionDefinition,
   defineCounterProjection,
   defineProjection,
   isCounterProjection,
@@ -40,6 +67,8 @@ export {
   type Projection,
   type ProjectionContext,
   type ProjectionDefinition,
+  type ProjectionHandlers,
+  type Recorded,
   type SqlExecutor,
   type SqlStatement,
   versionedTable,

@@ -1,3 +1,4 @@
+import type { DomainEvent } from './decider.js';
 import type { RecordedEvent } from './envelope.js';
 
 /**
@@ -62,8 +63,11 @@ export interface Projection {
   name: string;
   /** Bump to change the tables' shape; a rebuild creates the new version beside the old. */
   version: number;
-  /** The worker pool that runs it. */
-  pool: string;
+  /**
+   * The worker pool that runs it. A projection may name its pool itself, or
+   * the application's `pools` list it; `defineApp` fills it in.
+   */
+  pool?: string;
   /** Event types it reads; others advance its checkpoint without a call. */
   handles: readonly string[];
   /** Logical table names; queries read views of these names in the `projections` schema. */
@@ -91,10 +95,24 @@ export interface Projection {
   crossPartitionBatches: boolean;
 }
 
-export type ProjectionDefinition = Omit<
-  Projection,
-  'applyBatch' | 'onError' | 'maxAttempts' | 'retryBackoffMs' | 'crossPartitionBatches'
-> & {
+/** A domain event as it stands in the log, for each member of the union `E`. */
+export type Recorded<E extends DomainEvent> =
+  E extends DomainEvent<infer Type, infer Data> ? RecordedEvent<Type, Data> : never;
+
+/** One handler per event type, each given its own typed payload. */
+export type ProjectionHandlers<E extends DomainEvent> = {
+  [Type in E['type']]?: (
+    event: Recorded<Extract<E, { type: Type }>>,
+    ctx: ProjectionContext,
+  ) => Promise<void> | void;
+};
+
+interface ProjectionOptions {
+  name: string;
+  version: number;
+  pool?: string;
+  tables: readonly string[];
+  setup(table: (name: string) => string): string;
   /** @defaultValue 'park' */
   onError?: 'park' | 'halt';
   /** @defaultValue 5 */
@@ -103,18 +121,37 @@ export type ProjectionDefinition = Omit<
   retryBackoffMs?: number;
   /** @defaultValue false */
   crossPartitionBatches?: boolean;
-} & (
-    | { applyBatch: Projection['applyBatch']; apply?: never }
+}
+
+/**
+ * A projection over the event union `E` (`defineProjection<OrderEvent>({...})`),
+ * in one of three forms: `handlers` keyed by event type (a key that is not a
+ * type of `E` does not compile), or `handles` with a per-event `apply` or a
+ * whole-batch `applyBatch`.
+ */
+export type ProjectionDefinition<E extends DomainEvent = DomainEvent> = ProjectionOptions &
+  (
+    | { handlers: ProjectionHandlers<E>; handles?: never; apply?: never; applyBatch?: never }
     | {
+        handles: readonly E['type'][];
         /** Per-event form, for projections that need no batching. */
-        apply(event: RecordedEvent, ctx: ProjectionContext): Promise<void>;
+        apply(event: Recorded<E>, ctx: ProjectionContext): Promise<void>;
         applyBatch?: never;
+        handlers?: never;
+      }
+    | {
+        handles: readonly E['type'][];
+        applyBatch(events: Recorded<E>[], ctx: ProjectionContext): Promise<void>;
+        apply?: never;
+        handlers?: never;
       }
   );
 
 const NAME = /^[a-z][a-z0-9_]{0,40}$/;
 
-export function defineProjection(definition: ProjectionDefinition): Projection {
+export function defineProjection<E extends DomainEvent = DomainEvent>(
+  definition: ProjectionDefinition<E>,
+): Projection {
   for (const name of [definition.name, ...definition.tables]) {
     if (!NAME.test(name)) {
       throw new Error(`projection and table names must match ${NAME}: ${name}`);
@@ -123,18 +160,30 @@ export function defineProjection(definition: ProjectionDefinition): Projection {
   if (!Number.isInteger(definition.version) || definition.version < 1) {
     throw new Error(`projection ${definition.name}: version must be a positive integer`);
   }
-  const { apply, applyBatch, ...rest } = definition;
+  const { apply, applyBatch, handlers, handles, ...rest } = definition;
   return {
     ...rest,
+    handles: handlers ? Object.keys(handlers) : (handles ?? []),
     onError: definition.onError ?? 'park',
     maxAttempts: definition.maxAttempts ?? 5,
     retryBackoffMs: definition.retryBackoffMs ?? 50,
     crossPartitionBatches: definition.crossPartitionBatches ?? false,
-    applyBatch:
-      applyBatch ??
-      (async (events, ctx) => {
-        for (const event of events) await apply!(event, ctx);
-      }),
+    applyBatch: batchOf(apply, applyBatch, handlers),
+  };
+}
+
+type AnyHandler = (event: RecordedEvent, ctx: ProjectionContext) => Promise<void> | void;
+
+/** The one batch entry point every form of definition comes down to. */
+function batchOf(apply: unknown, applyBatch: unknown, handlers: unknown): Projection['applyBatch'] {
+  if (typeof applyBatch === 'function') return applyBatch as Projection['applyBatch'];
+  const perEvent =
+    typeof apply === 'function'
+      ? (apply as AnyHandler)
+      : (event: RecordedEvent, ctx: ProjectionContext) =>
+          (handlers as Record<string, AnyHandler | undefined>)[event.type]?.(event, ctx);
+  return async (events, ctx) => {
+    for (const event of events) await perEvent(event, ctx);
   };
 }
 
@@ -149,19 +198,32 @@ export interface CounterProjection {
   kind: 'counter';
   name: string;
   version: number;
-  pool: string;
+  pool?: string;
   handles: readonly string[];
   /** Folds a batch (handled types only, one partition, position order) into field increments. */
   increments(events: RecordedEvent[]): Record<string, number>;
 }
 
-export function defineCounterProjection(
-  definition: Omit<CounterProjection, 'kind'>,
+export interface CounterProjectionDefinition<E extends DomainEvent = DomainEvent> {
+  name: string;
+  version: number;
+  pool?: string;
+  handles: readonly E['type'][];
+  /** Folds a batch (handled types only, one partition, position order) into field increments. */
+  increments(events: Recorded<E>[]): Record<string, number>;
+}
+
+export function defineCounterProjection<E extends DomainEvent = DomainEvent>(
+  definition: CounterProjectionDefinition<E>,
 ): CounterProjection {
   if (!NAME.test(definition.name)) {
     throw new Error(`projection names must match ${NAME}: ${definition.name}`);
   }
-  return { kind: 'counter', ...definition };
+  return {
+    kind: 'counter',
+    ...definition,
+    increments: definition.increments as CounterProjection['increments'],
+  };
 }
 
 /** Anything a worker pool can run. */

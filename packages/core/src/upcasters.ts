@@ -42,6 +42,15 @@ export class UpcasterRegistry {
     return this;
   }
 
+  /**
+   * Declares the schema version new events of `type` are written with, for a
+   * type whose first version was not 1 or that has no upcasters yet.
+   */
+  declare(type: string, version: number): this {
+    this.current.set(type, Math.max(this.current.get(type) ?? 1, version));
+    return this;
+  }
+
   /** The schema version new events of `type` are written with. */
   currentVersion(type: string): number {
     return this.current.get(type) ?? 1;

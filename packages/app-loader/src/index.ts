@@ -1,0 +1,7 @@
+export {
+  AppLoadError,
+  configArgument,
+  DEFAULT_CONFIG_FILES,
+  loadApp,
+  resolveAppPath,
+} from './load-app.js';
