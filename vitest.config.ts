@@ -19,7 +19,7 @@ export default defineConfig({
         ...shared,
         test: {
           name: 'unit',
-          include: ['{packages,services}/*/src/**/*.test.ts', 'bench/src/**/*.test.ts'],
+          include: ['{packages,services,examples}/*/src/**/*.test.ts', 'bench/src/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/*.e2e.test.ts', '**/node_modules/**'],
         },
       },
@@ -27,7 +27,7 @@ export default defineConfig({
         ...shared,
         test: {
           name: 'int',
-          include: ['{packages,services}/*/src/**/*.int.test.ts'],
+          include: ['{packages,services,examples}/*/src/**/*.int.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },
@@ -36,7 +36,7 @@ export default defineConfig({
         ...shared,
         test: {
           name: 'e2e',
-          include: ['{packages,services}/*/src/**/*.e2e.test.ts'],
+          include: ['{packages,services,examples}/*/src/**/*.e2e.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },
