@@ -1,3 +1,4 @@
+export { orderProjections, ordersApp } from './app.js';
 export {
   addItemRoute,
   cancelOrderRoute,
@@ -8,6 +9,13 @@ export {
   shipOrderRoute,
   TEXT_MAX_LENGTH,
 } from './commands.js';
+export {
+  itemAdded,
+  orderCancelled,
+  orderEventTypes,
+  orderPlaced,
+  orderShipped,
+} from './event-types.js';
 export {
   type ItemAdded,
   type ItemAddedData,
@@ -42,7 +50,6 @@ export {
   type ShipOrder,
 } from './order-decider.js';
 export { customerStatsProjection } from './projections/customer-stats.js';
-export { orderProjections } from './projections/index.js';
 export { orderSummaryProjection } from './projections/order-summary.js';
 export { type SeededRandom, seededRandom } from './seeded-random.js';
 export {

@@ -170,7 +170,6 @@ async function applyCustomerStats(events: RecordedEvent[], ctx: ProjectionContex
 export const customerStatsProjection = defineProjection({
   name: 'customer_stats',
   version: 1,
-  pool: 'orders',
   // One statement per batch, rows locked in key order: safe across partitions.
   crossPartitionBatches: true,
   handles: ORDER_EVENT_TYPES,

@@ -155,7 +155,6 @@ async function applyOrderSummary(events: RecordedEvent[], ctx: ProjectionContext
 export const orderSummaryProjection = defineProjection({
   name: 'order_summary',
   version: 1,
-  pool: 'orders',
   // One statement per batch, rows locked in key order: safe across partitions.
   crossPartitionBatches: true,
   handles: ORDER_EVENT_TYPES,
