@@ -1,4 +1,4 @@
-import { defineEvent, type EventsOf } from '@refract/core';
+import { defineEvent } from '@refract/core';
 import { z } from 'zod';
 
 // What the log accepts for each order event: a raw append whose payload does
@@ -12,6 +12,7 @@ export const orderPlaced = defineEvent('OrderPlaced', {
   schema: z.object({
     orderId: id,
     customerId: id,
+    /** ISO 8601 date-time; commands store it in UTC (`2024-01-01T00:00:00.000Z`). */
     placedAt: z.iso.datetime({ offset: true }),
   }),
 });
@@ -20,7 +21,9 @@ export const itemAdded = defineEvent('ItemAdded', {
   schema: z.object({
     orderId: id,
     sku: id,
+    /** A whole number of units. */
     qty: z.int().min(1),
+    /** Decimal string with exactly two places (`"12.50"`): money is never a float. */
     unitPrice: money,
   }),
 });
@@ -35,6 +38,3 @@ export const orderCancelled = defineEvent('OrderCancelled', {
 
 /** Every event type of the orders domain. */
 export const orderEventTypes = [orderPlaced, itemAdded, orderShipped, orderCancelled] as const;
-
-/** The union the decider and the projections are typed over. */
-export type OrderEventFromSchema = EventsOf<typeof orderEventTypes>;

@@ -1,50 +1,31 @@
-import type { DomainEvent } from '@refract/core';
+import type { EventsOf } from '@refract/core';
+import { orderEventTypes } from './event-types.js';
 
-// Payloads are type aliases, not interfaces: only aliases are assignable to
-// JsonObject's index signature, which DomainEvent requires of its data.
+// Every type here is derived from the schemas in event-types.ts, so what the
+// log accepts and what the decider and the projections are typed over cannot
+// drift apart.
 
-export type OrderPlacedData = {
-  orderId: string;
-  customerId: string;
-  /** ISO 8601 date-time in UTC, e.g. `2024-01-01T00:00:00.000Z`. */
-  placedAt: string;
-};
-
-export type ItemAddedData = {
-  orderId: string;
-  sku: string;
-  /** A whole number of units. */
-  qty: number;
-  /** Decimal string with exactly two places (`"12.50"`): money is never a float. */
-  unitPrice: string;
-};
-
-export type OrderShippedData = {
-  orderId: string;
-  trackingNumber: string;
-};
-
-export type OrderCancelledData = {
-  orderId: string;
-  reason: string;
-};
-
-export type OrderPlaced = DomainEvent<'OrderPlaced', OrderPlacedData>;
-export type ItemAdded = DomainEvent<'ItemAdded', ItemAddedData>;
-export type OrderShipped = DomainEvent<'OrderShipped', OrderShippedData>;
-export type OrderCancelled = DomainEvent<'OrderCancelled', OrderCancelledData>;
-
-export type OrderEvent = OrderPlaced | ItemAdded | OrderShipped | OrderCancelled;
+/** The union the decider and the projections are typed over. */
+export type OrderEvent = EventsOf<typeof orderEventTypes>;
 export type OrderEventType = OrderEvent['type'];
 
-export const ORDER_EVENT_TYPES: readonly OrderEventType[] = [
-  'OrderPlaced',
-  'ItemAdded',
-  'OrderShipped',
-  'OrderCancelled',
-];
+type EventOfType<Type extends OrderEventType> = Extract<OrderEvent, { type: Type }>;
 
-/** Order `X` lives in the stream `order-X` (see API.md). */
+export type OrderPlaced = EventOfType<'OrderPlaced'>;
+export type ItemAdded = EventOfType<'ItemAdded'>;
+export type OrderShipped = EventOfType<'OrderShipped'>;
+export type OrderCancelled = EventOfType<'OrderCancelled'>;
+
+export type OrderPlacedData = OrderPlaced['data'];
+export type ItemAddedData = ItemAdded['data'];
+export type OrderShippedData = OrderShipped['data'];
+export type OrderCancelledData = OrderCancelled['data'];
+
+export const ORDER_EVENT_TYPES: readonly OrderEventType[] = orderEventTypes.map(
+  (eventType) => eventType.type,
+);
+
+/** Order `X` lives in the stream `order-X`. */
 export function orderStreamId(orderId: string): string {
   return `order-${orderId}`;
 }

@@ -4,8 +4,8 @@ import { formatMoney } from './money.js';
 import { type SeededRandom, seededRandom } from './seeded-random.js';
 
 /*
- * The reference workload of WORKLOAD.md. Naming scheme (1-based, so ids read
- * like real ones):
+ * The reference workload every benchmark and fault run appends. Naming
+ * scheme (1-based, so ids read like real ones):
  *   - orders:    orderId `"<i>"`, i = 1..ceil(N / 20), stream `order-<i>`
  *   - customers: customerId `customer-<j>`, j = 1..1000, drawn per order
  *   - event ids: deterministicUuid(seed, index), index = 0-based position in

@@ -1,4 +1,4 @@
-import { defineProjection, type ProjectionContext, type RecordedEvent } from '@refract/core';
+import { defineProjection, type ProjectionContext, type Recorded } from '@refract/core';
 import { ORDER_EVENT_TYPES, type OrderEvent } from '../events.js';
 import { parseMoney } from '../money.js';
 
@@ -17,14 +17,15 @@ interface OrderDelta {
 }
 
 /** Folds a batch into one delta per order; refuses sequences no valid order stream produces. */
-export function foldCustomerDeltas(events: readonly RecordedEvent[]): Map<string, OrderDelta> {
+export function foldCustomerDeltas(
+  events: readonly Recorded<OrderEvent>[],
+): Map<string, OrderDelta> {
   const deltas = new Map<string, OrderDelta>();
-  for (const recorded of events) {
-    const event = recorded as unknown as OrderEvent;
+  for (const event of events) {
     const { orderId } = event.data;
     let delta = deltas.get(orderId);
     if (event.type === 'OrderPlaced') {
-      if (delta) throw new Error(`order ${orderId} placed twice (position ${recorded.position})`);
+      if (delta) throw new Error(`order ${orderId} placed twice (position ${event.position})`);
       deltas.set(orderId, {
         orderId,
         placedBy: event.data.customerId,
@@ -39,7 +40,7 @@ export function foldCustomerDeltas(events: readonly RecordedEvent[]): Map<string
     }
     if (delta.outcome !== OPEN) {
       throw new Error(
-        `${event.type} for order ${orderId} after it was closed (position ${recorded.position})`,
+        `${event.type} for order ${orderId} after it was closed (position ${event.position})`,
       );
     }
     switch (event.type) {
@@ -51,8 +52,6 @@ export function foldCustomerDeltas(events: readonly RecordedEvent[]): Map<string
         break;
       case 'OrderCancelled':
         delta.outcome = CANCELLED;
-        break;
-      default:
         break;
     }
   }
@@ -131,7 +130,10 @@ SELECT array_agg(order_id) FILTER (WHERE customer_id IS NULL) AS unknown,
 FROM merged`;
 }
 
-async function applyCustomerStats(events: RecordedEvent[], ctx: ProjectionContext): Promise<void> {
+async function applyCustomerStats(
+  events: Recorded<OrderEvent>[],
+  ctx: ProjectionContext,
+): Promise<void> {
   const deltas = foldCustomerDeltas(events);
   if (deltas.size === 0) return;
   const orderIds: string[] = [];
@@ -162,12 +164,12 @@ async function applyCustomerStats(events: RecordedEvent[], ctx: ProjectionContex
 }
 
 /**
- * `customer_stats`: one row per customer with at least one order
- * (WORKLOAD.md). Lifetime value is the sum of shipped orders' totals, in
- * integer cents (`lifetime_value_cents`). Its helper table
- * `customer_stats_orders` maps open orders to their customer and total.
+ * `customer_stats`: one row per customer with at least one order. Lifetime
+ * value is the sum of shipped orders' totals, in integer cents
+ * (`lifetime_value_cents`). Its helper table `customer_stats_orders` maps
+ * open orders to their customer and total.
  */
-export const customerStatsProjection = defineProjection({
+export const customerStatsProjection = defineProjection<OrderEvent>({
   name: 'customer_stats',
   version: 1,
   // One statement per batch, rows locked in key order: safe across partitions.

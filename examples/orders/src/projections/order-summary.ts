@@ -1,4 +1,4 @@
-import { defineProjection, type ProjectionContext, type RecordedEvent } from '@refract/core';
+import { defineProjection, type ProjectionContext, type Recorded } from '@refract/core';
 import { ORDER_EVENT_TYPES, type OrderEvent } from '../events.js';
 import { parseMoney } from '../money.js';
 
@@ -23,21 +23,22 @@ interface OrderChange {
  * order stream produces are refused (the error parks the event) rather than
  * folded into a wrong row.
  */
-export function foldOrderChanges(events: readonly RecordedEvent[]): Map<string, OrderChange> {
+export function foldOrderChanges(
+  events: readonly Recorded<OrderEvent>[],
+): Map<string, OrderChange> {
   const changes = new Map<string, OrderChange>();
-  for (const recorded of events) {
-    const event = recorded as unknown as OrderEvent & { position: number };
+  for (const event of events) {
     const { orderId } = event.data;
     let change = changes.get(orderId);
     if (event.type === 'OrderPlaced') {
-      if (change) throw new Error(`order ${orderId} placed twice (position ${recorded.position})`);
+      if (change) throw new Error(`order ${orderId} placed twice (position ${event.position})`);
       changes.set(orderId, {
         orderId,
         placed: { customerId: event.data.customerId, placedAt: event.data.placedAt },
         status: null,
         itemCount: 0,
         totalCents: 0,
-        position: recorded.position,
+        position: event.position,
       });
       continue;
     }
@@ -48,13 +49,13 @@ export function foldOrderChanges(events: readonly RecordedEvent[]): Map<string, 
         status: null,
         itemCount: 0,
         totalCents: 0,
-        position: recorded.position,
+        position: event.position,
       };
       changes.set(orderId, change);
     }
     if (change.status !== null) {
       throw new Error(
-        `${event.type} for order ${orderId} after it was ${change.status} (position ${recorded.position})`,
+        `${event.type} for order ${orderId} after it was ${change.status} (position ${event.position})`,
       );
     }
     switch (event.type) {
@@ -68,11 +69,8 @@ export function foldOrderChanges(events: readonly RecordedEvent[]): Map<string, 
       case 'OrderCancelled':
         change.status = 'cancelled';
         break;
-      default:
-        // Not an order event: nothing to change, but it still counts as applied.
-        break;
     }
-    change.position = recorded.position;
+    change.position = event.position;
   }
   return changes;
 }
@@ -114,7 +112,10 @@ FROM batch AS b
 WHERE b.customer_id IS NULL AND b.order_id NOT IN (SELECT order_id FROM updated)`;
 }
 
-async function applyOrderSummary(events: RecordedEvent[], ctx: ProjectionContext): Promise<void> {
+async function applyOrderSummary(
+  events: Recorded<OrderEvent>[],
+  ctx: ProjectionContext,
+): Promise<void> {
   const changes = foldOrderChanges(events);
   if (changes.size === 0) return;
   const orderIds: string[] = [];
@@ -148,11 +149,11 @@ async function applyOrderSummary(events: RecordedEvent[], ctx: ProjectionContext
 }
 
 /**
- * `order_summary`: one row per order (WORKLOAD.md). Money is integer cents
+ * `order_summary`: one row per order. Money is integer cents
  * (`total_cents`), exact; query-api writes it as `"123.45"`. `position` is
  * the global position of the last event applied to the order.
  */
-export const orderSummaryProjection = defineProjection({
+export const orderSummaryProjection = defineProjection<OrderEvent>({
   name: 'order_summary',
   version: 1,
   // One statement per batch, rows locked in key order: safe across partitions.
