@@ -1,17 +1,11 @@
-import {
-  type AnyCommandRoute,
-  type CommandRoute,
-  commandRoute,
-  InvalidInputError,
-} from '@refract/core';
+import { type AnyCommandRoute, defineCommand } from '@refract/core';
 import { z } from 'zod';
-import { type OrderEvent, orderStreamId } from './events.js';
+import { orderStreamId } from './events.js';
 import { moneyInputSchema } from './money.js';
 import {
   type AddItem,
   type CancelOrder,
   type OrderCommand,
-  type OrderState,
   orderDecider,
   type PlaceOrder,
   type ShipOrder,
@@ -59,54 +53,47 @@ const addItemBody = z.strictObject({
 const shipOrderBody = z.strictObject({ orderId: id, trackingNumber: text });
 const cancelOrderBody = z.strictObject({ orderId: id, reason: text });
 
-/** Validates `input` against `schema`, throwing InvalidInputError that names the first bad field. */
-function validate<T>(schema: z.ZodType<T>, input: unknown): T {
-  const result = schema.safeParse(input);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  if (!issue) throw new InvalidInputError('body', 'is invalid');
-  if (issue.code === 'unrecognized_keys') {
-    throw new InvalidInputError(issue.keys[0] ?? 'body', 'is not a known field');
-  }
-  if (issue.path.length === 0) throw new InvalidInputError('body', 'must be a JSON object');
-  throw new InvalidInputError(issue.path.map(String).join('.'), issue.message);
+/** Every order command acts on its order's stream. */
+function streamOf(command: OrderCommand): string {
+  return orderStreamId(command.orderId);
 }
 
-type OrderRoute = CommandRoute<OrderCommand, OrderEvent, OrderState>;
-
-function route(type: OrderCommand['type'], parse: (input: unknown) => OrderCommand): OrderRoute {
-  return {
-    type,
-    parse,
-    streamId: (command) => orderStreamId(command.orderId),
-    decider: orderDecider,
-  };
-}
-
-export const placeOrderRoute = route('PlaceOrder', (input): PlaceOrder => {
-  const body = validate(placeOrderBody, input);
-  return {
+export const placeOrderRoute = defineCommand({
+  type: 'PlaceOrder',
+  schema: placeOrderBody,
+  toCommand: (body): PlaceOrder => ({
     type: 'PlaceOrder',
     orderId: body.orderId,
     customerId: body.customerId,
     // Normalised to UTC so equal instants are stored alike.
     placedAt: new Date(body.placedAt ?? Date.now()).toISOString(),
-  };
+  }),
+  streamId: streamOf,
+  decider: orderDecider,
 });
 
-export const addItemRoute = route('AddItem', (input): AddItem => {
-  const body = validate(addItemBody, input);
-  return { type: 'AddItem', ...body };
+export const addItemRoute = defineCommand({
+  type: 'AddItem',
+  schema: addItemBody,
+  toCommand: (body): AddItem => ({ type: 'AddItem', ...body }),
+  streamId: streamOf,
+  decider: orderDecider,
 });
 
-export const shipOrderRoute = route('ShipOrder', (input): ShipOrder => {
-  const body = validate(shipOrderBody, input);
-  return { type: 'ShipOrder', ...body };
+export const shipOrderRoute = defineCommand({
+  type: 'ShipOrder',
+  schema: shipOrderBody,
+  toCommand: (body): ShipOrder => ({ type: 'ShipOrder', ...body }),
+  streamId: streamOf,
+  decider: orderDecider,
 });
 
-export const cancelOrderRoute = route('CancelOrder', (input): CancelOrder => {
-  const body = validate(cancelOrderBody, input);
-  return { type: 'CancelOrder', ...body };
+export const cancelOrderRoute = defineCommand({
+  type: 'CancelOrder',
+  schema: cancelOrderBody,
+  toCommand: (body): CancelOrder => ({ type: 'CancelOrder', ...body }),
+  streamId: streamOf,
+  decider: orderDecider,
 });
 
 /** The example domain's command catalog: one route per command type, for the write API. */
@@ -115,4 +102,4 @@ export const orderCommands: AnyCommandRoute[] = [
   addItemRoute,
   shipOrderRoute,
   cancelOrderRoute,
-].map((r) => commandRoute(r));
+];
