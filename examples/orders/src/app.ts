@@ -1,5 +1,6 @@
 import { defineApp, isCounterProjection, type Projection } from '@refract/core';
 import { orderCommands } from './commands.js';
+import { ordersDemo } from './demo.js';
 import { orderEventTypes } from './event-types.js';
 import { customerStatsProjection } from './projections/customer-stats.js';
 import { orderSummaryProjection } from './projections/order-summary.js';
@@ -11,6 +12,7 @@ export const ordersApp = defineApp({
   commands: orderCommands,
   projections: [orderSummaryProjection, customerStatsProjection],
   pools: { orders: ['order_summary', 'customer_stats'] },
+  demo: ordersDemo,
 });
 
 /** Both read models of the reference workload, with their pool filled in. */

@@ -9,6 +9,7 @@ export {
   shipOrderRoute,
   TEXT_MAX_LENGTH,
 } from './commands.js';
+export { ordersDemo } from './demo.js';
 export {
   itemAdded,
   orderCancelled,
