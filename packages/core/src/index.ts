@@ -1,5 +1,6 @@
 export { type BackoffOptions, backoffDelayMs } from './backoff.js';
 export { type AnyCommandRoute, type CommandRoute, commandRoute } from './command.js';
+export { isConnectionError } from './connection-error.js';
 export {
   type Decider,
   type DeciderDefinition,
@@ -44,6 +45,7 @@ export {
   type SqlStatement,
   versionedTable,
 } from './projection.js';
+export { parseRedisUrl, type RedisTarget } from './redis-url.js';
 export {
   assertStreamId,
   EVENT_TYPE_MAX_LENGTH,

@@ -1,6 +1,5 @@
-import { backoffDelayMs } from '@refract/core';
+import { backoffDelayMs, parseRedisUrl } from '@refract/core';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import { parseRedisUrl } from './redis-url.js';
 
 /**
  * A connection to Refract's Redis: one server, or a Redis Cluster. Every
