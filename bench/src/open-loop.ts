@@ -1,16 +1,5 @@
 import { Progress } from './progress.js';
 
-/**
- * Seconds of traffic at the phase's rate before a latency figure starts
- * counting. The services are spawned for the phase, and their start (JIT,
- * fresh connections, plans) is slower than any steady state: at 2,000/s
- * write-api answered only about 1,500/s for the first 1.25 s and cleared
- * the backlog at 2.75 s. With one second of warm-up, the first second and
- * a half of the counted window was that backlog draining (lag p50 over
- * 20 ms where the rest ran at 10), and it made most of the p99.
- */
-export const LATENCY_WARM_UP_SECONDS = 3;
-
 /** Appends waiting for their answer, at most, unless told: beyond that the system cannot keep up and the phase fails. */
 const MAX_IN_FLIGHT = 5_000;
 

@@ -1,7 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Cluster, Member } from './cluster.js';
 import type { PlannedFault } from './schedule.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** What a fault did, for the timeline printed with the seed. */
 export type FaultReport = string;

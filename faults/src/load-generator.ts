@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkloadEvent } from '@refract/example-orders';
 
 export interface LoadGeneratorOptions {
@@ -28,8 +29,6 @@ export interface LoadStats {
   /** Attempts that failed (connection refused or reset, timeout, 5xx) and were retried. */
   retries: number;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Appends the workload through write-api's HTTP API, one event per request,

@@ -17,6 +17,7 @@ export {
   commandRoute,
   defineCommand,
 } from './command.js';
+export { isConnectionError } from './connection-error.js';
 export {
   type Decider,
   type DeciderDefinition,
@@ -73,6 +74,7 @@ export {
   type SqlStatement,
   versionedTable,
 } from './projection.js';
+export { parseRedisUrl, type RedisTarget } from './redis-url.js';
 export {
   assertStreamId,
   EVENT_TYPE_MAX_LENGTH,

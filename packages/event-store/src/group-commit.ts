@@ -3,11 +3,11 @@ import {
   DependencyUnavailableError,
   type ExpectedVersion,
   IdempotencyConflictError,
+  isConnectionError,
   WrongExpectedVersionError,
 } from '@refract/core';
 import type pg from 'pg';
 import type { AppendRequest, PreparedEvent } from './append-request.js';
-import { isConnectionError } from './pg-pool.js';
 import { SQL } from './sql.js';
 
 /** The Postgres channel an append notifies on commit; the relay listens to it. */

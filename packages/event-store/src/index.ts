@@ -1,3 +1,5 @@
+// Moved to core so service-kit needs no store to map a lost database to 503; still offered here.
+export { isConnectionError } from '@refract/core';
 export {
   type CommandResult,
   type HandleCommandOptions,
@@ -21,7 +23,7 @@ export {
 } from './event-store.js';
 export { EVENTS_CHANNEL, type GroupCommitOptions } from './group-commit.js';
 export { type MigrateOptions, type MigrateResult, migrate } from './migrate.js';
-export { createPool, isConnectionError, type PoolOptions } from './pg-pool.js';
+export { createPool, type PoolOptions } from './pg-pool.js';
 export { DEFAULT_PARTITIONS, readPartitionCount } from './settings.js';
 export { assertStorableJson, MAX_JSON_DEPTH } from './storable-json.js';
 export { withTransaction } from './transaction.js';

@@ -1,6 +1,7 @@
+import { isConnectionError } from '@refract/core';
 import { createTestDatabase, type TestDatabase } from '@refract/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool, isConnectionError } from './pg-pool.js';
+import { createPool } from './pg-pool.js';
 
 let db: TestDatabase;
 

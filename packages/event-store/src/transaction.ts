@@ -1,5 +1,5 @@
+import { isConnectionError } from '@refract/core';
 import type pg from 'pg';
-import { isConnectionError } from './pg-pool.js';
 
 /**
  * Runs `fn` in a transaction on a pooled client: COMMIT when it resolves,

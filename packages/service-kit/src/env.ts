@@ -2,7 +2,7 @@
  * Building blocks of the services' environment schemas, exported as the
  * `env` namespace: `env.port()`, `env.databaseUrl`, `env.parse(schema, vars)`.
  */
-import { parseRedisUrl } from '@refract/stream-bus';
+import { parseRedisUrl } from '@refract/core';
 import { z } from 'zod';
 
 /** Environment variables as `process.env` gives them. */

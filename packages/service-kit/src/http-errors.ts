@@ -1,6 +1,5 @@
 import type { Socket } from 'node:net';
-import { httpStatusOf, RefractError } from '@refract/core';
-import { isConnectionError } from '@refract/event-store';
+import { httpStatusOf, isConnectionError, RefractError } from '@refract/core';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 export interface ErrorBody {

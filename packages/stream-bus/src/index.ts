@@ -1,3 +1,5 @@
+// The grammar lives in core (so service-kit can check REDIS_URL); still offered here, beside the factory.
+export { parseRedisUrl, type RedisTarget } from '@refract/core';
 export { applyCounterBatch, counterCheckpoint, readCounters } from './counters.js';
 export { decodeEntry, type PartitionEntry, type ReceivedEntry } from './entry.js';
 export {
@@ -29,4 +31,3 @@ export {
   type RedisClientOptions,
   waitUntilReady,
 } from './redis-client.js';
-export { parseRedisUrl, type RedisTarget } from './redis-url.js';

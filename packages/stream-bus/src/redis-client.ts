@@ -1,5 +1,5 @@
+import { backoffDelayMs, parseRedisUrl } from '@refract/core';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import { parseRedisUrl } from './redis-url.js';
 
 /**
  * A connection to Refract's Redis: one server, or a Redis Cluster. Every
@@ -24,8 +24,9 @@ export interface RedisClientOptions {
   overrides?: RedisOptions;
 }
 
-// Reconnect quickly at first, then every 2 s at most, forever.
-const backoff = (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000);
+// Reconnect quickly at first (100 ms), then every 2 s at most, forever. Jittered, so the
+// workers and relays that lost one Redis together do not all reconnect in the same instant.
+const backoff = (attempt: number) => backoffDelayMs(attempt, { baseMs: 100, maxMs: 2000 });
 
 /**
  * A Redis connection with the defaults Refract runs on in production. A

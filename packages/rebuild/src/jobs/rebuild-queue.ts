@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Projection } from '@refract/core';
 import type { Logger } from '@refract/observability';
 import { createRedisClient } from '@refract/stream-bus';
@@ -60,8 +61,6 @@ export interface RebuildQueue {
   /** Idempotent. */
   close(): Promise<void>;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The admin side of rebuilds: enqueue, read, cancel. Jobs run in `startRebuildWorker` processes. */
 export function createRebuildQueue(options: RebuildQueueOptions): RebuildQueue {

@@ -1,3 +1,6 @@
+// Kept in core so that service-kit's REDIS_URL schema and stream-bus's client
+// factory share this one grammar without service-kit depending on stream-bus.
+
 /** Where Refract's Redis is, as REDIS_URL says. */
 export type RedisTarget =
   | { cluster: false; url: string }
