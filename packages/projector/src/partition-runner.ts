@@ -15,9 +15,10 @@ import {
   type ReceivedEntry,
   waitUntilReady,
 } from '@refract/stream-bus';
-import { type ApplyOutcome, applyToSlot, CheckpointMoved, type Slot } from './apply.js';
+import { type ApplyOutcome, applyToSlot, type Slot } from './apply.js';
 import { BatchCommitter } from './batch-committer.js';
 import type { BatchGate } from './batch-gate.js';
+import { CheckpointMoved } from './commit-with-checkpoints.js';
 import { SQL } from './sql.js';
 
 export interface ActiveProjection {
