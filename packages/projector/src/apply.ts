@@ -1,5 +1,7 @@
+import { setTimeout } from 'node:timers/promises';
 import {
   type AnyProjection,
+  backoffDelayMs,
   batchContext,
   type CounterProjection,
   isCounterProjection,
@@ -37,8 +39,6 @@ function isTransient(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return code === '40P01' || code === '40001' || isConnectionError(error);
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * One batch of one partition, exactly once (`commitWithCheckpoints`): the
@@ -131,7 +131,7 @@ async function applyRows(
       if (error instanceof CheckpointMoved || isConnectionError(error)) throw error;
       lastError = error;
       if (!isTransient(error)) break;
-      await sleep(10 * attempt);
+      await setTimeout(10 * attempt);
     }
   }
   const { projection } = slot;
@@ -153,7 +153,9 @@ async function applyRows(
         if (error instanceof CheckpointMoved || isConnectionError(error)) throw error;
         failure = error;
         if (attempt < projection.maxAttempts) {
-          await sleep(projection.retryBackoffMs * 2 ** (attempt - 1));
+          await setTimeout(
+            backoffDelayMs(attempt, { baseMs: projection.retryBackoffMs, jitter: 0 }),
+          );
         }
       }
     }

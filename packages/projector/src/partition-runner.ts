@@ -1,5 +1,7 @@
+import { setTimeout } from 'node:timers/promises';
 import {
   type AnyProjection,
+  backoffDelayMs,
   isCounterProjection,
   type Projection,
   type RecordedEvent,
@@ -53,8 +55,6 @@ export interface PartitionRunnerOptions {
   /** The checkpoint moved under us: the worker checks whether it still owns the partition. */
   onCheckpointMoved: () => Promise<boolean>;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Runs every projection of a pool on one partition. Catches up from Postgres
@@ -124,7 +124,7 @@ export class PartitionRunner {
       try {
         const progressed = await this.step();
         failures = 0;
-        if (!progressed) await sleep(200);
+        if (!progressed) await setTimeout(200);
       } catch (error) {
         if (this.stopping) break;
         if (error instanceof CheckpointMoved) {
@@ -142,7 +142,9 @@ export class PartitionRunner {
         failures += 1;
         if (failures === 1) this.log.warn({ err: error }, 'partition runner failing; retrying');
         this.slots.clear();
-        await sleep(Math.min(100 * 2 ** Math.min(failures, 5), 3000));
+        // Jittered: a worker's runners fail together (Postgres gone) and
+        // should not all come back in the same millisecond.
+        await setTimeout(backoffDelayMs(failures, { baseMs: 200, maxMs: 3000, jitter: 0.5 }));
       }
     }
   }
@@ -370,7 +372,7 @@ export class PartitionRunner {
       if (this.stopping) return [];
       if (!this.redisDown) this.log.warn({ err: error }, 'redis unavailable; waiting');
       this.redisDown = true;
-      await sleep(500);
+      await setTimeout(500);
       return [];
     }
   }
