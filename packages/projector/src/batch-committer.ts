@@ -32,8 +32,8 @@ export interface BatchCommitterOptions {
    * Where shared transactions run: a pool in pg's pipeline mode
    * (`createPool({ pipeline: true })`) sends BEGIN, the compare-and-set and
    * every projection's first statement in one round trip, and COMMIT in a
-   * second, where one statement after another took five. Tailing, the
-   * transaction's round trips were most of an event's time in the worker.
+   * second, instead of a round trip per statement: tailing, round trips are
+   * most of an event's time in the worker.
    * @defaultValue the committer's pool
    */
   sharedPool?: pg.Pool;
@@ -54,9 +54,8 @@ interface Pending {
 /**
  * Group commit for the batches of one worker's partitions. Tailing live
  * traffic, each of the partitions a worker owns has a few events at a time,
- * and a transaction per partition and projection made the commits, not the
- * events, the work: two workers following 1,000 events/s over 32 partitions
- * spent 1.5 cores. Batches of projections that allow it
+ * and a transaction per partition and projection would make the commits,
+ * not the events, the work. Batches of projections that allow it
  * (`crossPartitionBatches`) are queued here while earlier ones commit, then
  * applied together: one checkpoint compare-and-set over all of them, one
  * handler call per projection with their events in position order, one

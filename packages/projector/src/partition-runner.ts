@@ -78,15 +78,14 @@ export class PartitionRunner {
   /**
    * The next read, sent while the batch before it commits: entries that
    * arrive meanwhile are in hand when the commit ends and join the very next
-   * shared transaction, where a read sent only then missed it and waited
-   * for one more (a third of live events arrived while their partition's
-   * runner waited on a commit).
+   * shared transaction, where a read sent only then would miss it and wait
+   * for one more.
    */
   private ahead: { after: number; entries: Promise<ReceivedEntry[]> } | undefined;
   /**
    * One child logger per projection, made once: pino builds a child's
-   * redaction anew each time, and a child per batch was a quarter of what a
-   * tailing worker allocated (and so of its garbage collections).
+   * redaction anew each time, and a child per batch would be much of what a
+   * tailing worker allocates (and so of its garbage collections).
    */
   private readonly projectionLogs = new Map<string, Logger>();
   /** The slots as last loaded, and the active list they were loaded for. */
