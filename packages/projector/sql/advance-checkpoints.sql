@@ -1,13 +1,15 @@
--- Compare-and-set on several partitions' checkpoints at once: the first
--- statement of a batch transaction shared by the partitions of one worker.
--- The rows are locked in (projection, version, partition) order, so two such
--- statements, or one and a rebuild's swap, wait for each other and never
--- deadlock. Each moved row sends its notice (delivered at commit).
+-- The compare-and-set of every exactly-once batch transaction
+-- (commit-with-checkpoints.ts), sent first: moves each checkpoint from where
+-- its reader saw it to where its batch ends, and sends its notice (delivered
+-- at commit). The rows are locked in (projection, version, partition) order,
+-- so two such statements, or one and a rebuild's swap, wait for each other
+-- and never deadlock.
+--   One move per index of the arrays:
 --   $1 text[]  projection   $2 int[]  version   $3 int[]  partition
 --   $4 bigint[]  the position each batch starts after   $5 bigint[]  where it ends
 --   $6 text  the notification channel   $7 text[]  each batch's notice
 -- Returns `moved`: how many checkpoints moved. Fewer than asked means one
--- was not where its worker believed (or is halted): roll back.
+-- was not where its reader believed (or is halted): the transaction rolls back.
 WITH wanted AS (
   SELECT *
   FROM unnest($1::text[], $2::int[], $3::int[], $4::bigint[], $5::bigint[], $7::text[])

@@ -1,5 +1,7 @@
+import { setTimeout } from 'node:timers/promises';
 import {
   type AnyProjection,
+  backoffDelayMs,
   batchContext,
   type CounterProjection,
   isCounterProjection,
@@ -11,7 +13,12 @@ import type { Logger } from '@refract/observability';
 import type { RedisClient } from '@refract/stream-bus';
 import { applyCounterBatch } from '@refract/stream-bus';
 import type pg from 'pg';
-import { CHECKPOINTS_CHANNEL, checkpointNotice, NAMED, SQL } from './sql.js';
+import {
+  CheckpointMoved,
+  checkpointMove,
+  commitWithCheckpoints,
+} from './commit-with-checkpoints.js';
+import { SQL } from './sql.js';
 
 /** A projection version as one partition runner sees it: where its checkpoint stands. */
 export interface Slot<P extends AnyProjection = AnyProjection> {
@@ -19,13 +26,6 @@ export interface Slot<P extends AnyProjection = AnyProjection> {
   version: number;
   position: number;
   halted: boolean;
-}
-
-/** The checkpoint was not where this worker believed: another worker moved it. Nothing was applied. */
-export class CheckpointMoved extends Error {
-  constructor(slot: Slot, partition: number) {
-    super(`checkpoint of ${slot.projection.name} v${slot.version} partition ${partition} moved`);
-  }
 }
 
 export interface ApplyOutcome {
@@ -40,13 +40,10 @@ function isTransient(error: unknown): boolean {
   return code === '40P01' || code === '40001' || isConnectionError(error);
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
- * One transaction: compare-and-set the checkpoint from `slot.position` to
- * `through`, apply the handled events, notify readers. All of it commits or
- * none of it does, so a batch is applied exactly once even when two workers
- * believe they own the partition.
+ * One batch of one partition, exactly once (`commitWithCheckpoints`): the
+ * checkpoint moves from `slot.position` to `through` together with the
+ * handled events' writes and, when parking, the parked row.
  */
 async function commitBatch(
   pool: pg.Pool,
@@ -57,22 +54,8 @@ async function commitBatch(
   park?: { event: RecordedEvent; error: string; attempts: number },
 ): Promise<number> {
   const { projection, version } = slot;
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  try {
-    await client.query('BEGIN');
-    const moved = await client.query(NAMED.advanceCheckpoint, [
-      projection.name,
-      version,
-      partition,
-      slot.position,
-      through,
-    ]);
-    if (moved.rowCount === 0) {
-      await client.query('ROLLBACK');
-      throw new CheckpointMoved(slot, partition);
-    }
-    const handled = events.filter((event) => projection.handles.includes(event.type));
+  const handled = events.filter((event) => projection.handles.includes(event.type));
+  await commitWithCheckpoints(pool, [checkpointMove(slot, partition, through)], async (client) => {
     if (handled.length > 0) {
       await projection.applyBatch(handled, batchContext(client, projection, version, partition));
     }
@@ -88,22 +71,9 @@ async function commitBatch(
         park.attempts,
       ]);
     }
-    await client.query(NAMED.notify, [
-      CHECKPOINTS_CHANNEL,
-      checkpointNotice(projection.name, version, partition, through),
-    ]);
-    await client.query('COMMIT');
-    slot.position = through;
-    return handled.length;
-  } catch (error) {
-    if (!(error instanceof CheckpointMoved)) {
-      if (isConnectionError(error)) broken = error as Error;
-      await client.query('ROLLBACK').catch(() => {});
-    }
-    throw error;
-  } finally {
-    client.release(broken);
-  }
+  });
+  slot.position = through;
+  return handled.length;
 }
 
 /**
@@ -161,7 +131,7 @@ async function applyRows(
       if (error instanceof CheckpointMoved || isConnectionError(error)) throw error;
       lastError = error;
       if (!isTransient(error)) break;
-      await sleep(10 * attempt);
+      await setTimeout(10 * attempt);
     }
   }
   const { projection } = slot;
@@ -183,7 +153,9 @@ async function applyRows(
         if (error instanceof CheckpointMoved || isConnectionError(error)) throw error;
         failure = error;
         if (attempt < projection.maxAttempts) {
-          await sleep(projection.retryBackoffMs * 2 ** (attempt - 1));
+          await setTimeout(
+            backoffDelayMs(attempt, { baseMs: projection.retryBackoffMs, jitter: 0 }),
+          );
         }
       }
     }
@@ -197,7 +169,9 @@ async function applyRows(
         slot.position,
         event.position,
       ]);
-      if (halted.rowCount === 0) throw new CheckpointMoved(slot, partition);
+      if (halted.rowCount === 0) {
+        throw new CheckpointMoved([checkpointMove(slot, partition, event.position)]);
+      }
       slot.halted = true;
       log.error(
         { projection: projection.name, partition, position: event.position, err: failure },
@@ -285,7 +259,7 @@ async function applyCounters(
     through,
     increments,
   );
-  if (!moved) throw new CheckpointMoved(slot, partition);
+  if (!moved) throw new CheckpointMoved([checkpointMove(slot, partition, through)]);
   slot.position = through;
   return { applied, parked, halted: false };
 }

@@ -4,8 +4,9 @@ import { createLogger } from '@refract/observability';
 import { createTestDatabase, type TestDatabase } from '@refract/testing';
 import type pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { CheckpointMoved, type Slot } from './apply.js';
+import type { Slot } from './apply.js';
 import { BatchCommitter } from './batch-committer.js';
+import { CheckpointMoved } from './commit-with-checkpoints.js';
 import { registerProjection } from './register.js';
 import { CHECKPOINTS_CHANNEL } from './sql.js';
 

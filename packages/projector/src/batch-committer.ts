@@ -4,11 +4,16 @@ import {
   type Projection,
   type RecordedEvent,
 } from '@refract/core';
-import { isConnectionError, withTransaction } from '@refract/event-store';
+import { isConnectionError } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
 import type pg from 'pg';
-import { type ApplyOutcome, applyToSlot, CheckpointMoved, type Slot } from './apply.js';
-import { CHECKPOINTS_CHANNEL, checkpointNotice, NAMED } from './sql.js';
+import { type ApplyOutcome, applyToSlot, type Slot } from './apply.js';
+import {
+  allAnswered,
+  CheckpointMoved,
+  checkpointMove,
+  commitWithCheckpoints,
+} from './commit-with-checkpoints.js';
 
 export interface BatchCommitterOptions {
   /**
@@ -27,8 +32,8 @@ export interface BatchCommitterOptions {
    * Where shared transactions run: a pool in pg's pipeline mode
    * (`createPool({ pipeline: true })`) sends BEGIN, the compare-and-set and
    * every projection's first statement in one round trip, and COMMIT in a
-   * second, where one statement after another took five. Tailing, the
-   * transaction's round trips were most of an event's time in the worker.
+   * second, instead of a round trip per statement: tailing, round trips are
+   * most of an event's time in the worker.
    * @defaultValue the committer's pool
    */
   sharedPool?: pg.Pool;
@@ -49,9 +54,8 @@ interface Pending {
 /**
  * Group commit for the batches of one worker's partitions. Tailing live
  * traffic, each of the partitions a worker owns has a few events at a time,
- * and a transaction per partition and projection made the commits, not the
- * events, the work: two workers following 1,000 events/s over 32 partitions
- * spent 1.5 cores. Batches of projections that allow it
+ * and a transaction per partition and projection would make the commits,
+ * not the events, the work. Batches of projections that allow it
  * (`crossPartitionBatches`) are queued here while earlier ones commit, then
  * applied together: one checkpoint compare-and-set over all of them, one
  * handler call per projection with their events in position order, one
@@ -139,8 +143,7 @@ export class BatchCommitter {
 
   private async commit(group: Pending[]): Promise<void> {
     try {
-      const outcomes = await this.commitTogether(group);
-      for (const [i, batch] of group.entries()) batch.resolve(outcomes[i]!);
+      for (const { batch, outcome } of await this.commitTogether(group)) batch.resolve(outcome);
     } catch (error) {
       // Whatever it was, nothing of it committed (or, after a lost COMMIT,
       // all of it did, and each batch's compare-and-set then says so). Each
@@ -166,76 +169,51 @@ export class BatchCommitter {
   }
 
   /**
-   * One transaction for the group. Nothing waits for the compare-and-set
-   * before the handlers run: on a pipelined pool their statements follow it
-   * on the wire, and whether it moved every checkpoint is judged before
-   * COMMIT; if not, ROLLBACK takes the handlers' writes back with it. The
-   * projections' handlers run side by side (each on its own tables, each
-   * handler's statements in its own order); if one fails in the database,
-   * the transaction is aborted and the others' statements fail with it.
+   * One transaction for the group (`commitWithCheckpoints`): every batch's
+   * checkpoint move, one handler call per projection version with its
+   * batches' events in position order. The projections' handlers run side
+   * by side (each on its own tables, each handler's statements in its own
+   * order); if one fails in the database, the transaction is aborted and the
+   * others' statements fail with it.
    */
-  private async commitTogether(group: Pending[]): Promise<ApplyOutcome[]> {
-    const handled = group.map((b) =>
-      b.events.filter((event) => b.slot.projection.handles.includes(event.type)),
-    );
-    const byVersion = new Map<string, number[]>();
-    for (const [i, b] of group.entries()) {
-      const key = `${b.slot.projection.name}@${b.slot.version}`;
-      const members = byVersion.get(key);
-      if (members) members.push(i);
-      else byVersion.set(key, [i]);
-    }
-    await withTransaction(this.options.sharedPool ?? this.pool, async (client) => {
-      const moved = client.query<{ moved: number }>(NAMED.advanceCheckpoints, [
-        group.map((b) => b.slot.projection.name),
-        group.map((b) => b.slot.version),
-        group.map((b) => b.partition),
-        group.map((b) => b.slot.position),
-        group.map((b) => b.through),
-        CHECKPOINTS_CHANNEL,
-        group.map((b) =>
-          checkpointNotice(b.slot.projection.name, b.slot.version, b.partition, b.through),
-        ),
-      ]);
-      const applied = [...byVersion.values()].map(async (members) => {
-        const events = members.flatMap((i) => handled[i]!);
-        if (events.length === 0) return;
-        events.sort((a, b) => a.position - b.position);
-        const { slot } = group[members[0]!]!;
-        const lowest = Math.min(...members.map((i) => group[i]!.partition));
-        await slot.projection.applyBatch(
-          events,
-          batchContext(client, slot.projection, slot.version, lowest),
-        );
-      });
-      // Every statement issued has answered before anything else is sent.
-      const settled = await Promise.allSettled([moved, ...applied]);
-      const cas = settled[0]!;
-      if (cas.status === 'fulfilled' && cas.value.rows[0]!.moved !== group.length) {
-        // Whose it was, the single-batch path finds out and tells its runner.
-        throw new CheckpointMoved(group[0]!.slot, group[0]!.partition);
+  private async commitTogether(
+    group: readonly Pending[],
+  ): Promise<{ batch: Pending; outcome: ApplyOutcome }[]> {
+    const batches = group.map((batch) => ({
+      batch,
+      handled: batch.events.filter((event) => batch.slot.projection.handles.includes(event.type)),
+    }));
+    // The handler's context names the lowest partition of the call.
+    const calls = new Map<
+      string,
+      { slot: Slot<Projection>; partition: number; events: RecordedEvent[] }
+    >();
+    for (const { batch, handled } of batches) {
+      const key = `${batch.slot.projection.name}@${batch.slot.version}`;
+      const call = calls.get(key);
+      if (call) {
+        call.partition = Math.min(call.partition, batch.partition);
+        call.events.push(...handled);
+      } else {
+        calls.set(key, { slot: batch.slot, partition: batch.partition, events: [...handled] });
       }
-      const failure = firstCause(settled);
-      if (failure !== undefined) throw failure;
-    });
-    return group.map((b, i) => {
-      b.slot.position = b.through;
-      return { applied: handled[i]!.length, parked: 0, halted: false };
+    }
+    const moves = group.map((b) => checkpointMove(b.slot, b.partition, b.through));
+    await commitWithCheckpoints(this.options.sharedPool ?? this.pool, moves, (client) =>
+      allAnswered(
+        [...calls.values()].map(async ({ slot, partition, events }) => {
+          if (events.length === 0) return;
+          events.sort((a, b) => a.position - b.position);
+          await slot.projection.applyBatch(
+            events,
+            batchContext(client, slot.projection, slot.version, partition),
+          );
+        }),
+      ),
+    );
+    return batches.map(({ batch, handled }) => {
+      batch.slot.position = batch.through;
+      return { batch, outcome: { applied: handled.length, parked: 0, halted: false } };
     });
   }
-}
-
-/** SQLSTATE of a statement sent into a transaction an earlier one had already aborted. */
-const IN_FAILED_TRANSACTION = '25P02';
-
-/**
- * The error that failed the transaction: the first rejection that is not
- * merely a statement refused because an earlier one had aborted it.
- */
-function firstCause(settled: PromiseSettledResult<unknown>[]): unknown {
-  const rejected = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-  const cause = rejected.find(
-    (r) => (r.reason as { code?: string } | null)?.code !== IN_FAILED_TRANSACTION,
-  );
-  return (cause ?? rejected[0])?.reason;
 }

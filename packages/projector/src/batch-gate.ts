@@ -1,9 +1,9 @@
 /**
  * Bounds the events one worker holds at once (read and not yet applied),
- * over all the partitions it owns. Without it every owned partition read its
- * next batch while only the Postgres pool's connections could apply one, so
- * a catch-up of 32 partitions held 32 batches and the worker's memory grew
- * with the partitions it owned. It counts events, not batches: tailing live
+ * over all the partitions it owns. Without it every owned partition would
+ * read its next batch while only the Postgres pool's connections could apply
+ * one, and the worker's memory would grow with the partitions it owned. It
+ * counts events, not batches: tailing live
  * traffic, many partitions each hold a few events, and they may all be in
  * hand at once (the batch committer then applies them together), while a
  * catch-up's full batches still take a large share each. Waiters are served

@@ -1,4 +1,10 @@
-export { type ApplyOutcome, applyToSlot, CheckpointMoved, type Slot } from './apply.js';
+export { type ApplyOutcome, applyToSlot, type Slot } from './apply.js';
+export {
+  type CheckpointMove,
+  CheckpointMoved,
+  checkpointMove,
+  commitWithCheckpoints,
+} from './commit-with-checkpoints.js';
 export {
   LagMonitor,
   type LagMonitorOptions,

@@ -59,9 +59,8 @@ export interface LagMonitorOptions {
   stallThresholdMs?: number;
   /**
    * Unapplied events are counted exactly up to this many per partition, so a
-   * huge lag costs a bounded read; beyond, the count is extrapolated. With
-   * 1,000, a sample of 2 projections × 32 partitions all 500,000 events
-   * behind on a log of a million took 55-80 ms (10,000: 450-540 ms).
+   * huge lag costs a bounded read; beyond, the count is extrapolated. The
+   * read's cost grows with this limit, not with the lag.
    * @defaultValue 1000
    */
   countLimit?: number;
@@ -137,8 +136,7 @@ export class LagMonitor {
     const { head, lag } = await withTransaction(this.pool, async (client) => {
       // The planner's estimate for the capped counts is far above their cost
       // and, on a small checkpoint table without statistics, crosses the JIT
-      // threshold: compiling then took ~300 ms of a read that ran in ~7 ms
-      // (a million events, 2 projections × 32 partitions, caught up).
+      // threshold: compiling then costs many times the read itself.
       await client.query('SET LOCAL jit = off');
       return {
         head: await client.query<{ head: string }>(SQL.headPosition),

@@ -1,5 +1,7 @@
+import { setTimeout } from 'node:timers/promises';
 import {
   type AnyProjection,
+  backoffDelayMs,
   isCounterProjection,
   type Projection,
   type RecordedEvent,
@@ -15,9 +17,10 @@ import {
   type ReceivedEntry,
   waitUntilReady,
 } from '@refract/stream-bus';
-import { type ApplyOutcome, applyToSlot, CheckpointMoved, type Slot } from './apply.js';
+import { type ApplyOutcome, applyToSlot, type Slot } from './apply.js';
 import { BatchCommitter } from './batch-committer.js';
 import type { BatchGate } from './batch-gate.js';
+import { CheckpointMoved } from './commit-with-checkpoints.js';
 import { SQL } from './sql.js';
 
 export interface ActiveProjection {
@@ -53,8 +56,6 @@ export interface PartitionRunnerOptions {
   onCheckpointMoved: () => Promise<boolean>;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
  * Runs every projection of a pool on one partition. Catches up from Postgres
  * up to what the relay has published (a new projection, a worker behind the
@@ -77,15 +78,14 @@ export class PartitionRunner {
   /**
    * The next read, sent while the batch before it commits: entries that
    * arrive meanwhile are in hand when the commit ends and join the very next
-   * shared transaction, where a read sent only then missed it and waited
-   * for one more (a third of live events arrived while their partition's
-   * runner waited on a commit).
+   * shared transaction, where a read sent only then would miss it and wait
+   * for one more.
    */
   private ahead: { after: number; entries: Promise<ReceivedEntry[]> } | undefined;
   /**
    * One child logger per projection, made once: pino builds a child's
-   * redaction anew each time, and a child per batch was a quarter of what a
-   * tailing worker allocated (and so of its garbage collections).
+   * redaction anew each time, and a child per batch would be much of what a
+   * tailing worker allocates (and so of its garbage collections).
    */
   private readonly projectionLogs = new Map<string, Logger>();
   /** The slots as last loaded, and the active list they were loaded for. */
@@ -123,7 +123,7 @@ export class PartitionRunner {
       try {
         const progressed = await this.step();
         failures = 0;
-        if (!progressed) await sleep(200);
+        if (!progressed) await setTimeout(200);
       } catch (error) {
         if (this.stopping) break;
         if (error instanceof CheckpointMoved) {
@@ -141,7 +141,9 @@ export class PartitionRunner {
         failures += 1;
         if (failures === 1) this.log.warn({ err: error }, 'partition runner failing; retrying');
         this.slots.clear();
-        await sleep(Math.min(100 * 2 ** Math.min(failures, 5), 3000));
+        // Jittered: a worker's runners fail together (Postgres gone) and
+        // should not all come back in the same millisecond.
+        await setTimeout(backoffDelayMs(failures, { baseMs: 200, maxMs: 3000, jitter: 0.5 }));
       }
     }
   }
@@ -369,7 +371,7 @@ export class PartitionRunner {
       if (this.stopping) return [];
       if (!this.redisDown) this.log.warn({ err: error }, 'redis unavailable; waiting');
       this.redisDown = true;
-      await sleep(500);
+      await setTimeout(500);
       return [];
     }
   }

@@ -19,7 +19,8 @@ import {
   type TestDatabase,
 } from '@refract/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyToSlot, CheckpointMoved } from './apply.js';
+import { applyToSlot } from './apply.js';
+import { CheckpointMoved } from './commit-with-checkpoints.js';
 import { retryParkedEvent, skipParkedEvent } from './parked.js';
 import { PartitionRunner } from './partition-runner.js';
 import { registerProjection } from './register.js';

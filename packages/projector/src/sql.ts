@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 const load = (name: string) => readFileSync(new URL(`../sql/${name}.sql`, import.meta.url), 'utf8');
 
 export const SQL = {
-  advanceCheckpoint: load('advance-checkpoint'),
   advanceCheckpoints: load('advance-checkpoints'),
   loadCheckpoints: load('load-checkpoints'),
   parkEvent: load('park-event'),
@@ -18,13 +17,11 @@ export const SQL = {
 } as const;
 
 /**
- * The statements of every batch transaction, named: prepared once per
+ * The statement of every batch transaction, named: prepared once per
  * connection instead of parsed and planned per batch.
  */
 export const NAMED = {
-  advanceCheckpoint: { name: 'refract-advance-checkpoint', text: SQL.advanceCheckpoint },
   advanceCheckpoints: { name: 'refract-advance-checkpoints', text: SQL.advanceCheckpoints },
-  notify: { name: 'refract-notify', text: 'SELECT pg_notify($1, $2)' },
 } as const;
 
 /** Woken readers (query-api's read-your-writes) listen here. */

@@ -35,8 +35,8 @@ export interface ProjectorWorkerOptions {
    * `concurrentBatches × batchSize` events, which bounds its memory. Behind,
    * each partition takes a full batch's share before it reads; tailing, only
    * what it read, so many partitions' small batches can wait for the shared
-   * commit together. 4 caught up as fast as 8 in the catch-up benchmark,
-   * with half the events in hand.
+   * commit together. More than a few only hold more events in hand, not
+   * catch up faster.
    * @defaultValue 4
    */
   concurrentBatches?: number;
@@ -254,8 +254,8 @@ export class ProjectorWorker {
    * Tries the unclaimed partitions again shortly, not at the next heartbeat:
    * their previous owner releases each lease as soon as its runner stops, and
    * until this worker takes it the partition has no runner at all. Waiting
-   * for the heartbeat left partitions unapplied for up to a second at every
-   * hand-over (the ~1 s maxima of the live-lag benchmark).
+   * for the heartbeat would leave partitions unapplied for up to a second at
+   * every hand-over.
    */
   private claimSoon(): void {
     clearTimeout(this.claimTimer);

@@ -1,11 +1,11 @@
 import { batchContext, type Projection, type RecordedEvent } from '@refract/core';
-import { type EventStore, isConnectionError, withTransaction } from '@refract/event-store';
+import { type EventStore, isConnectionError } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
 import {
   applyToSlot,
-  CHECKPOINTS_CHANNEL,
   CheckpointMoved,
-  checkpointNotice,
+  checkpointMove,
+  commitWithCheckpoints,
   type Slot,
 } from '@refract/projector';
 import { SQL } from './sql.js';
@@ -64,102 +64,92 @@ export interface CatchUpOptions {
  */
 export async function catchUpTogether(options: CatchUpOptions): Promise<number> {
   const { store, projection, slots, targets, batchSize } = options;
-  const partitions = [...targets.keys()].filter((p) => slots.get(p)!.position < targets.get(p)!);
+  const lanes = [...targets]
+    .map(([partition, target]) => ({ partition, target, slot: slotOf(slots, partition) }))
+    .filter((lane) => lane.slot.position < lane.target)
+    .sort((a, b) => a.partition - b.partition);
   let applied = 0;
   for (;;) {
-    const behind = partitions.filter((p) => slots.get(p)!.position < targets.get(p)!);
+    const behind = lanes.filter((lane) => lane.slot.position < lane.target);
     if (behind.length === 0) return applied;
     options.signal?.throwIfAborted();
-    for (const partition of behind) {
-      if (slots.get(partition)!.halted) {
-        throw new Error(`partition ${partition} halted on a poison event`);
-      }
+    for (const { partition, slot } of behind) {
+      if (slot.halted) throw new Error(`partition ${partition} halted on a poison event`);
     }
-    const after = Math.min(...behind.map((p) => slots.get(p)!.position));
-    const upTo = Math.max(...behind.map((p) => targets.get(p)!));
+    const upTo = Math.max(...behind.map((lane) => lane.target));
     const events = await store.readAll({
-      after,
+      after: Math.min(...behind.map((lane) => lane.slot.position)),
       upTo,
-      partitions: behind,
+      partitions: behind.map((lane) => lane.partition),
       types: [...projection.handles],
       limit: batchSize,
     });
     // A full page ends at its last event; the next page starts after it.
-    const pageEnd = events.length === batchSize ? events[events.length - 1]!.position : upTo;
-    const moves = new Map<number, { through: number; events: RecordedEvent[] }>();
-    for (const partition of behind) {
-      const through = Math.min(targets.get(partition)!, pageEnd);
-      if (through > slots.get(partition)!.position) moves.set(partition, { through, events: [] });
+    const pageEnd = events.length === batchSize ? (events.at(-1)?.position ?? upTo) : upTo;
+    const page: PageMove[] = [];
+    for (const { partition, slot, target } of behind) {
+      const through = Math.min(target, pageEnd);
+      if (through > slot.position) page.push({ partition, slot, through, events: [] });
     }
+    const byPartition = new Map(page.map((move) => [move.partition, move]));
     // The page runs to the furthest target; a partition whose own target is
     // nearer takes only its events up to that target, or they would be
     // applied now and again by whoever goes on from its checkpoint.
     for (const event of events) {
-      const move = moves.get(event.partition);
-      if (
-        move &&
-        event.position > slots.get(event.partition)!.position &&
-        event.position <= move.through
-      ) {
+      const move = byPartition.get(event.partition);
+      if (move && event.position > move.slot.position && event.position <= move.through) {
         move.events.push(event);
       }
     }
-    applied += await applyPage(options, moves);
+    applied += await applyPage(options, page);
   }
 }
 
+function slotOf(slots: ReadonlyMap<number, Slot>, partition: number): Slot {
+  const slot = slots.get(partition);
+  if (!slot) throw new Error(`no checkpoint loaded for partition ${partition}`);
+  return slot;
+}
+
+/** A partition's share of a page: its checkpoint's move and the events up to where it moves. */
+interface PageMove {
+  partition: number;
+  slot: Slot;
+  through: number;
+  events: RecordedEvent[];
+}
+
 async function applyPage(
-  { store, projection, version, slots, log }: CatchUpOptions,
-  moves: ReadonlyMap<number, { through: number; events: RecordedEvent[] }>,
+  { store, projection, version, log }: CatchUpOptions,
+  page: readonly PageMove[],
 ): Promise<number> {
-  const partitions = [...moves.keys()].sort((a, b) => a - b);
   try {
-    const applied = await withTransaction(store.pool, async (client) => {
-      const locked = await client.query<{ partition: number; position: number; halted: boolean }>(
-        SQL.lockRebuildCheckpoints,
-        [projection.name, version, partitions],
-      );
-      const at = new Map(locked.rows.map((r) => [r.partition, r]));
-      for (const partition of partitions) {
-        const row = at.get(partition);
-        const slot = slots.get(partition)!;
-        if (!row || row.halted || row.position !== slot.position) {
-          throw new CheckpointMoved(slot, partition);
+    // In partition order: the checkpoint rows are locked in key order anyway,
+    // and each partition's events go to the projection as its own batch.
+    const applied = await commitWithCheckpoints(
+      store.pool,
+      page.map((m) => checkpointMove(m.slot, m.partition, m.through)),
+      async (client) => {
+        let count = 0;
+        for (const { partition, events } of page) {
+          if (events.length === 0) continue;
+          await projection.applyBatch(events, batchContext(client, projection, version, partition));
+          count += events.length;
         }
-      }
-      await client.query(SQL.advanceRebuildCheckpoints, [
-        projection.name,
-        version,
-        partitions,
-        partitions.map((p) => moves.get(p)!.through),
-      ]);
-      let count = 0;
-      for (const partition of partitions) {
-        const { events } = moves.get(partition)!;
-        if (events.length === 0) continue;
-        await projection.applyBatch(events, batchContext(client, projection, version, partition));
-        count += events.length;
-      }
-      await client.query('SELECT pg_notify($1, n) FROM unnest($2::text[]) AS n', [
-        CHECKPOINTS_CHANNEL,
-        partitions.map((p) => checkpointNotice(projection.name, version, p, moves.get(p)!.through)),
-      ]);
-      return count;
-    });
-    for (const partition of partitions)
-      slots.get(partition)!.position = moves.get(partition)!.through;
+        return count;
+      },
+    );
+    for (const m of page) m.slot.position = m.through;
     return applied;
   } catch (error) {
     if (error instanceof CheckpointMoved || isConnectionError(error)) throw error;
     log.warn(
-      { err: error, partitions: partitions.length },
+      { err: error, partitions: page.length },
       'catch-up page failed; applying it partition by partition',
     );
   }
   let applied = 0;
-  for (const partition of partitions) {
-    const slot = slots.get(partition)!;
-    const { events, through } = moves.get(partition)!;
+  for (const { partition, slot, events, through } of page) {
     const outcome = await applyToSlot(store.pool, slot, partition, events, through, log);
     applied += outcome.applied;
     if (slot.halted) throw new Error(`partition ${partition} halted on a poison event`);

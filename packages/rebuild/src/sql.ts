@@ -13,7 +13,5 @@ export const SQL = {
   requestCancel: load('request-cancel'),
   addShare: load('add-share'),
   loadRebuildSlots: load('load-rebuild-slots'),
-  lockRebuildCheckpoints: load('lock-rebuild-checkpoints'),
-  advanceRebuildCheckpoints: load('advance-rebuild-checkpoints'),
   countHandled: load('count-handled'),
 } as const;

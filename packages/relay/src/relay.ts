@@ -5,7 +5,7 @@ import type { Logger } from '@refract/observability';
 import type { RedisClient } from '@refract/stream-bus';
 import { type PartitionEntry, publishEntries, waitUntilReady } from '@refract/stream-bus';
 import pg from 'pg';
-import { type Gap, planPublication, type VisibleEvent } from './plan.js';
+import { type Gap, type Plan, planPublication, type VisibleEvent } from './plan.js';
 import { parseSnapshot, type SnapshotBounds } from './snapshot.js';
 import { SQL } from './sql.js';
 
@@ -209,7 +209,31 @@ export class Relay {
     }
   }
 
+  /**
+   * Publishes while this session holds the lock: each round reads the events
+   * after what Redis holds, plans what may go out, publishes it and decides
+   * when the checkpoint is written.
+   */
   private async lead(client: pg.Client, lost: () => Error | undefined): Promise<void> {
+    const lead = await this.takeLead(client);
+    while (!this.stopping) {
+      const failure = lost();
+      if (failure) throw new ConnectionLost(failure.message);
+      const read = await this.readRound(lead);
+      const plan = this.planRound(read);
+      const full = read.rows.length >= this.batchSize;
+      if (!(await this.publishRound(lead, plan, full))) continue;
+      await this.checkpointRound(lead, plan, full, read.startedAt);
+    }
+    // A graceful stop leaves the checkpoint where Redis is, so the next
+    // leader starts there.
+    if (lead.read) await lead.read.result;
+    const final = this.unsaved(lead);
+    if (final !== null && !lost()) await this.saveCheckpoint(client, final);
+  }
+
+  /** Sets the session up for leading and loads where publication stands. */
+  private async takeLead(client: pg.Client): Promise<Leadership> {
     this.leader = true;
     const partitions = await readPartitionCount(client);
     client.on('notification', () => this.wake());
@@ -219,9 +243,9 @@ export class Relay {
     // older checkpoint only makes the relay re-publish what Redis refuses.
     await client.query('SET synchronous_commit = off');
     // The round's read is a prepared statement, parsed and planned once for
-    // the session instead of a thousand times a second under load. Its plan
-    // must not depend on how big the log was when the session started: every
-    // access of the relay's session is by key, so table scans are ruled out.
+    // the session instead of once per round. Its plan must not depend on how
+    // big the log was when the session started: every access of the relay's
+    // session is by key, so table scans are ruled out.
     await client.query('SET enable_seqscan = off');
     const loaded = await client.query<{ position: number }>(SQL.loadCheckpoint, [this.name]);
     this.published = Number(loaded.rows[0]!.position);
@@ -235,109 +259,127 @@ export class Relay {
     // A fail-fast connection refuses commands while it is still connecting;
     // that is not an outage worth a warning.
     await waitUntilReady(this.options.redis, 5000);
+    return { client, prevOf, saved: this.published, read: undefined, redisFailures: 0 };
+  }
 
-    // `published` is what Redis holds; `saved` what the checkpoint says. The
-    // checkpoint trails by a round: the next read carries its write, and an
-    // idle relay writes it before it sleeps. After a crash the older
-    // checkpoint only makes the next leader re-publish what Redis refuses.
-    let saved = this.published;
-    const toSave = () => (saved < this.published ? this.published : null);
-    let read: InFlightRead | undefined;
-    let redisFailures = 0;
-    while (!this.stopping) {
-      const failure = lost();
-      if (failure) throw new ConnectionLost(failure.message);
-      read ??= this.startRead(client, this.published, toSave());
-      const { rows, snapshot, savedThrough, startedAt } = await read.result;
-      read = undefined;
-      if (savedThrough !== null) saved = Math.max(saved, savedThrough);
-      const plan = planPublication(this.published, rows, snapshot, this.gap, Date.now());
-      if (plan.skipped.length > 0) {
-        this.log?.info({ positions: plan.skipped }, 'gap is final (rolled back); skipping');
-      }
-      this.gap = plan.gap;
-      const full = rows.length >= this.batchSize;
+  /** The position to write as the checkpoint, when it trails what Redis holds. */
+  private unsaved(lead: Leadership): number | null {
+    return lead.saved < this.published ? this.published : null;
+  }
 
-      if (plan.publish.length === 0) await this.drawHorizon(client, plan.gap);
-      else {
-        const next = [...prevOf];
-        const entries: PartitionEntry[] = plan.publish.map((row) => {
-          const entry = {
-            partition: row.partition,
-            position: row.position,
-            prev: next[row.partition]!,
-            event: row.envelope,
-          };
-          next[row.partition] = row.position;
-          return entry;
-        });
-        const xadd = publishEntries(this.options.redis, entries, {
-          keyPrefix: this.keyPrefix,
-          windowSize: this.windowSize,
-        }).then(
-          () => null,
-          (error: unknown) => error ?? new Error('publish failed'),
-        );
-        await this.drawHorizon(client, plan.gap);
-        // While the XADDs are in flight, the next read goes out as soon as
-        // there is more to read (a full batch, a notification). It reads
-        // after this round's positions but saves only what Redis already
-        // acknowledged; if the XADDs fail, its rows are dropped.
-        if (!full) await Promise.race([xadd, this.woken()]);
-        if (!this.stopping && (full || this.dirty)) {
-          read = this.startRead(client, plan.through, toSave());
-        }
-        const error = await xadd;
-        if (error) {
-          read = undefined;
-          redisFailures += 1;
-          if (redisFailures === 1) {
-            this.redisAvailable = false;
-            this.log?.warn({ err: error }, 'redis unavailable; relay retrying (appends continue)');
-          }
-          await this.sleep(Math.min(50 * 2 ** Math.min(redisFailures, 6), 2000));
-          continue;
-        }
-        if (redisFailures > 0) {
-          this.log?.info({ failedAttempts: redisFailures }, 'redis back; relay publishing again');
-          redisFailures = 0;
-          this.redisAvailable = true;
-        }
-        prevOf.splice(0, prevOf.length, ...next);
-        await this.options.hooks?.beforeCheckpoint?.(plan.through);
-      }
-      if (plan.through > this.published) {
-        this.published = plan.through;
-        if (plan.publish.length > 0) {
-          this.options.onPublished?.(plan.publish.length, performance.now() - startedAt);
-        }
-      }
-      if (read || full) continue;
+  /** The events after what Redis holds: the read sent ahead last round, or a new one. */
+  private async readRound(lead: Leadership): Promise<ReadResult> {
+    lead.read ??= this.startRead(lead.client, this.published, this.unsaved(lead));
+    const read = await lead.read.result;
+    lead.read = undefined;
+    if (read.savedThrough !== null) lead.saved = Math.max(lead.saved, read.savedThrough);
+    return read;
+  }
 
-      if (plan.gap) {
-        // Held: the gap's transaction will commit (and notify) or end without
-        // a trace; a short poll catches the second case. The poll's read
-        // carries the checkpoint.
-        await this.sleep(Math.min(2 + (Date.now() - plan.gap.sinceMs) / 10, 50));
-      } else {
-        const checkpoint = toSave();
-        if (checkpoint !== null) {
-          // Under load the next notification is usually a moment away and
-          // its read carries the checkpoint; a write now would only hold
-          // that read up. Written alone once the relay is really idle.
-          await this.sleep(IDLE_CHECKPOINT_DELAY_MS);
-          if (this.dirty || this.stopping) continue;
-          await this.saveCheckpoint(client, checkpoint);
-          saved = checkpoint;
-        }
-        await this.sleep(this.pollIntervalMs);
+  /** What of the read may be published now, and the gap the relay is held at. */
+  private planRound({ rows, snapshot }: ReadResult): Plan {
+    const plan = planPublication(this.published, rows, snapshot, this.gap, Date.now());
+    if (plan.skipped.length > 0) {
+      this.log?.info({ positions: plan.skipped }, 'gap is final (rolled back); skipping');
+    }
+    this.gap = plan.gap;
+    return plan;
+  }
+
+  /**
+   * XADDs the plan's events with their `prev` links and draws a new gap's
+   * horizon. False when Redis refused them: the round is read again after a
+   * backoff.
+   */
+  private async publishRound(lead: Leadership, plan: Plan, full: boolean): Promise<boolean> {
+    if (plan.publish.length === 0) {
+      await this.drawHorizon(lead.client, plan.gap);
+      return true;
+    }
+    const next = [...lead.prevOf];
+    const entries: PartitionEntry[] = plan.publish.map((row) => {
+      const entry = {
+        partition: row.partition,
+        position: row.position,
+        prev: next[row.partition]!,
+        event: row.envelope,
+      };
+      next[row.partition] = row.position;
+      return entry;
+    });
+    const xadd = publishEntries(this.options.redis, entries, {
+      keyPrefix: this.keyPrefix,
+      windowSize: this.windowSize,
+    }).then(
+      () => null,
+      (error: unknown) => error ?? new Error('publish failed'),
+    );
+    await this.drawHorizon(lead.client, plan.gap);
+    // While the XADDs are in flight, the next read goes out as soon as
+    // there is more to read (a full batch, a notification). It reads
+    // after this round's positions but saves only what Redis already
+    // acknowledged; if the XADDs fail, its rows are dropped.
+    if (!full) await Promise.race([xadd, this.woken()]);
+    if (!this.stopping && (full || this.dirty)) {
+      lead.read = this.startRead(lead.client, plan.through, this.unsaved(lead));
+    }
+    const error = await xadd;
+    if (error) {
+      lead.read = undefined;
+      lead.redisFailures += 1;
+      if (lead.redisFailures === 1) {
+        this.redisAvailable = false;
+        this.log?.warn({ err: error }, 'redis unavailable; relay retrying (appends continue)');
+      }
+      await this.sleep(Math.min(50 * 2 ** Math.min(lead.redisFailures, 6), 2000));
+      return false;
+    }
+    if (lead.redisFailures > 0) {
+      this.log?.info({ failedAttempts: lead.redisFailures }, 'redis back; relay publishing again');
+      lead.redisFailures = 0;
+      this.redisAvailable = true;
+    }
+    lead.prevOf = next;
+    await this.options.hooks?.beforeCheckpoint?.(plan.through);
+    return true;
+  }
+
+  /**
+   * Moves what Redis holds to the plan's end, then decides when the
+   * checkpoint is written: by the next read when one is out or due at once,
+   * by the short poll of a held gap, or alone once the relay is idle.
+   */
+  private async checkpointRound(
+    lead: Leadership,
+    plan: Plan,
+    full: boolean,
+    startedAt: number,
+  ): Promise<void> {
+    if (plan.through > this.published) {
+      this.published = plan.through;
+      if (plan.publish.length > 0) {
+        this.options.onPublished?.(plan.publish.length, performance.now() - startedAt);
       }
     }
-    // A graceful stop leaves the checkpoint where Redis is, so the next
-    // leader starts there.
-    if (read) await read.result;
-    const final = toSave();
-    if (final !== null && !lost()) await this.saveCheckpoint(client, final);
+    if (lead.read || full) return;
+    if (plan.gap) {
+      // Held: the gap's transaction will commit (and notify) or end without
+      // a trace; a short poll catches the second case. The poll's read
+      // carries the checkpoint.
+      await this.sleep(Math.min(2 + (Date.now() - plan.gap.sinceMs) / 10, 50));
+      return;
+    }
+    const checkpoint = this.unsaved(lead);
+    if (checkpoint !== null) {
+      // Under load the next notification is usually a moment away and
+      // its read carries the checkpoint; a write now would only hold
+      // that read up. Written alone once the relay is really idle.
+      await this.sleep(IDLE_CHECKPOINT_DELAY_MS);
+      if (this.dirty || this.stopping) return;
+      await this.saveCheckpoint(lead.client, checkpoint);
+      lead.saved = checkpoint;
+    }
+    await this.sleep(this.pollIntervalMs);
   }
 
   private async saveCheckpoint(client: pg.Client, position: number): Promise<void> {
@@ -400,14 +442,34 @@ export class Relay {
   }
 }
 
+interface ReadResult {
+  rows: VisibleEvent[];
+  snapshot: SnapshotBounds;
+  /** The checkpoint the read wrote, if it carried one. */
+  savedThrough: number | null;
+  startedAt: number;
+}
+
 interface InFlightRead {
-  result: Promise<{
-    rows: VisibleEvent[];
-    snapshot: SnapshotBounds;
-    /** The checkpoint the read wrote, if it carried one. */
-    savedThrough: number | null;
-    startedAt: number;
-  }>;
+  result: Promise<ReadResult>;
+}
+
+/** One leadership's publishing state, from taking the lock to losing or leaving it. */
+interface Leadership {
+  client: pg.Client;
+  /** Per partition, the position last published there: the next entry's `prev`. */
+  prevOf: number[];
+  /**
+   * What the checkpoint says; `published` is what Redis holds. The
+   * checkpoint trails by a round: the next read carries its write, and an
+   * idle relay writes it before it sleeps. After a crash the older
+   * checkpoint only makes the next leader re-publish what Redis refuses.
+   */
+  saved: number;
+  /** The next read, when it went out ahead of its round. */
+  read: InFlightRead | undefined;
+  /** Rounds in a row whose XADDs failed. */
+  redisFailures: number;
 }
 
 /** The advisory lock of a relay name: a fixed class id and a hash of the name. */

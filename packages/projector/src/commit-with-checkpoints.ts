@@ -1,0 +1,107 @@
+import { withTransaction } from '@refract/event-store';
+import type pg from 'pg';
+import type { Slot } from './apply.js';
+import { CHECKPOINTS_CHANNEL, checkpointNotice, NAMED } from './sql.js';
+
+/** One partition checkpoint a batch moves: from where its reader found it to where the batch ends. */
+export interface CheckpointMove {
+  projection: string;
+  version: number;
+  partition: number;
+  /** The position this batch starts after: what the reader last saw. */
+  from: number;
+  /** The position this batch ends at. */
+  to: number;
+}
+
+/** The move of `slot`'s checkpoint on `partition` from where it stands to `to`. */
+export function checkpointMove(slot: Slot, partition: number, to: number): CheckpointMove {
+  return {
+    projection: slot.projection.name,
+    version: slot.version,
+    partition,
+    from: slot.position,
+    to,
+  };
+}
+
+/** A checkpoint was not where its reader believed (another worker moved it, or it is halted). Nothing was applied. */
+export class CheckpointMoved extends Error {
+  constructor(readonly refused: readonly CheckpointMove[]) {
+    const [first] = refused;
+    super(
+      refused.length === 1 && first
+        ? `checkpoint of ${first.projection} v${first.version} partition ${first.partition} moved`
+        : `a checkpoint among ${refused.length} moved (${refused
+            .map((m) => `${m.projection} v${m.version} p${m.partition}`)
+            .join(', ')})`,
+    );
+  }
+}
+
+/**
+ * The exactly-once batch transaction: `write` (the read-model writes) and
+ * the compare-and-set of every checkpoint in `moves`, with its notice,
+ * commit together or not at all. Two workers that both believe they own a
+ * partition cannot both apply a batch: the second finds the checkpoint
+ * moved and gets `CheckpointMoved`, its writes rolled back.
+ *
+ * Nothing waits for the compare-and-set before `write` starts: on a pool in
+ * pipeline mode (`createPool({ pipeline: true })`) BEGIN, the
+ * compare-and-set and `write`'s first statements share one round trip; on
+ * any other pool pg sends them one after the other. The compare-and-set is
+ * judged once every statement has answered, before COMMIT, and its verdict
+ * comes first: a refused one is `CheckpointMoved` whatever `write` did.
+ * `write` must not return before its own statements have answered
+ * (`allAnswered` helps when it issues several at once).
+ */
+export async function commitWithCheckpoints<T>(
+  pool: pg.Pool,
+  moves: readonly CheckpointMove[],
+  write: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  return withTransaction(pool, async (client) => {
+    const cas = client.query<{ moved: number }>(NAMED.advanceCheckpoints, [
+      moves.map((m) => m.projection),
+      moves.map((m) => m.version),
+      moves.map((m) => m.partition),
+      moves.map((m) => m.from),
+      moves.map((m) => m.to),
+      CHECKPOINTS_CHANNEL,
+      moves.map((m) => checkpointNotice(m.projection, m.version, m.partition, m.to)),
+    ]);
+    const [moved, written] = await Promise.allSettled([cas, write(client)]);
+    if (moved.status === 'fulfilled' && moved.value.rows[0]?.moved !== moves.length) {
+      throw new CheckpointMoved(moves);
+    }
+    if (moved.status === 'rejected' || written.status === 'rejected') {
+      throw firstCause([moved, written]);
+    }
+    return written.value;
+  });
+}
+
+/**
+ * Waits until every one of `statements` has answered (nothing else may go
+ * on the connection before), then fails with the error that aborted the
+ * transaction, if any.
+ */
+export async function allAnswered(statements: readonly Promise<unknown>[]): Promise<void> {
+  const settled = await Promise.allSettled(statements);
+  if (settled.some((r) => r.status === 'rejected')) throw firstCause(settled);
+}
+
+/** SQLSTATE of a statement sent into a transaction an earlier one had already aborted. */
+const IN_FAILED_TRANSACTION = '25P02';
+
+/**
+ * The error that failed the transaction: the first rejection that is not
+ * merely a statement refused because an earlier one had aborted it.
+ */
+function firstCause(settled: PromiseSettledResult<unknown>[]): unknown {
+  const rejected = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  const cause = rejected.find(
+    (r) => (r.reason as { code?: string } | null)?.code !== IN_FAILED_TRANSACTION,
+  );
+  return (cause ?? rejected[0])?.reason;
+}
