@@ -4,6 +4,7 @@ import { ordersDemo } from './demo.js';
 import { orderEventTypes } from './event-types.js';
 import { customerStatsProjection } from './projections/customer-stats.js';
 import { orderSummaryProjection } from './projections/order-summary.js';
+import { ordersQueryApi } from './query-api/orders-query-api.js';
 
 /** The orders application: what `refract.config.ts` exports and every service loads. */
 export const ordersApp = defineApp({
@@ -13,6 +14,7 @@ export const ordersApp = defineApp({
   projections: [orderSummaryProjection, customerStatsProjection],
   pools: { orders: ['order_summary', 'customer_stats'] },
   demo: ordersDemo,
+  queryApi: ordersQueryApi,
 });
 
 /** Both read models of the reference workload, with their pool filled in. */

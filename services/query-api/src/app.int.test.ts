@@ -1,72 +1,124 @@
 import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
 import {
-  batchContext,
   DependencyUnavailableError,
-  type NewEvent,
-  type Projection,
+  defineApp,
+  defineProjection,
+  InvalidInputError,
 } from '@refract/core';
 import { createPool, EventStore, migrate } from '@refract/event-store';
-import { orderProjections, orderStreamId } from '@refract/example-orders';
 import { createLogger, createMetrics, type Metrics } from '@refract/observability';
 import { registerProjection } from '@refract/projector';
+import {
+  CHECKPOINTS_CHANNEL,
+  type CheckpointWatcher,
+  createCheckpointWatcher,
+  defineQueryApi,
+} from '@refract/read-your-writes';
 import { createTestDatabase, eventually, type TestDatabase } from '@refract/testing';
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from './app.js';
-import { CheckpointWatcher } from './checkpoints.js';
+import { loadConfig } from './config.js';
+import { queryApiMetrics, watcherMetrics } from './metrics.js';
+import { startQueryApi } from './server.js';
 
 const PARTITIONS = 4;
 
+/** A projection that only has to exist: the tests move its checkpoints as its worker would. */
+const notes = defineProjection({
+  name: 'notes',
+  version: 1,
+  pool: 'test',
+  tables: ['notes'],
+  setup: (table) => `CREATE TABLE IF NOT EXISTS ${table('notes')} (id text PRIMARY KEY)`,
+  handles: ['Noted'],
+  applyBatch: async () => {},
+});
+
+/** An application's query API, as a user writes one. */
+const notesApi = defineQueryApi('notes', async (server, { db, readYourWrites }) => {
+  server.get<{ Params: { id: string } }>(
+    '/notes/:id',
+    {
+      config: {
+        readYourWrites: {
+          projection: 'notes',
+          streamId: (request) => `note-${(request.params as { id: string }).id}`,
+        },
+      },
+    },
+    async (request) => {
+      const result = await db.query<{ one: number }>('SELECT 1 AS one');
+      return { id: request.params.id, one: result.rows[0]?.one };
+    },
+  );
+  // A handler that waits by itself: its errors reach the service's error handler.
+  server.get<{ Params: { id: string }; Querystring: { position: string } }>(
+    '/direct/:id',
+    async (request) => {
+      await readYourWrites.waitForPosition('notes', {
+        streamId: `note-${request.params.id}`,
+        position: Number(request.query.position),
+        timeoutMs: 100,
+      });
+      return { ok: true };
+    },
+  );
+  server.get('/invalid', async () => {
+    throw new InvalidInputError('thing', 'is wrong');
+  });
+  server.get('/missing', async () => {
+    throw new DependencyUnavailableError('projection notes');
+  });
+  server.post('/notes/search', async (request) => ({ received: request.body }));
+});
+
+/** A second query API of a composed application. */
+const otherApi = defineQueryApi('other', async (server) => {
+  server.get('/other', async () => ({ other: true }));
+});
+
 let db: TestDatabase;
 let store: EventStore;
-/** The app's pool. */
 let pool: pg.Pool;
-/** The simulated worker's pool. */
-let workerPool: pg.Pool;
 
 interface Served {
   app: FastifyInstance;
   watcher: CheckpointWatcher;
   metrics: Metrics;
-  rechecks: () => number;
   close(): Promise<void>;
 }
 
-/** The app as main.ts builds it, with its own watcher. */
-async function serve(recheckMs: number): Promise<Served> {
-  let rechecks = 0;
-  const watcher = new CheckpointWatcher({
-    databaseUrl: db.url,
-    pool,
-    recheckMs,
-    onRecheck: () => {
-      rechecks += 1;
-    },
-  });
-  await watcher.start();
+/** The app as startQueryApi builds it, with a watcher of its own. */
+async function serve(options: { maxTimeoutMs?: number; bodyLimitBytes?: number } = {}) {
   const metrics = createMetrics({ defaultMetrics: false });
+  const watcher = await createCheckpointWatcher({
+    pool,
+    recheckMs: 3_600_000,
+    ...watcherMetrics(queryApiMetrics(metrics)),
+  });
   const app = buildApp({
     pool,
     watcher,
-    partitions: PARTITIONS,
+    queryApis: [notesApi, otherApi],
     logger: createLogger({ service: 'query-api', level: 'silent' }),
     metrics,
+    ...options,
   });
   await app.ready();
   return {
     app,
     watcher,
     metrics,
-    rechecks: () => rechecks,
     close: async () => {
       await app.close();
       await watcher.close();
     },
-  };
+  } satisfies Served;
 }
 
-// Woken by notifications only: the safety re-check is an hour away.
 let main: Served;
 
 beforeAll(async () => {
@@ -74,106 +126,35 @@ beforeAll(async () => {
   await migrate({ databaseUrl: db.url, partitions: PARTITIONS });
   store = await EventStore.open({ databaseUrl: db.url });
   pool = createPool({ connectionString: db.url, max: 10 });
-  workerPool = createPool({ connectionString: db.url, max: 4 });
-  for (const projection of orderProjections) {
-    await registerProjection(workerPool, projection, PARTITIONS);
-  }
-  main = await serve(3_600_000);
+  await registerProjection(pool, notes, PARTITIONS);
+  main = await serve();
 });
 
 afterAll(async () => {
   await main?.close();
   await store?.close();
   await pool?.end();
-  await workerPool?.end();
   await db?.drop();
 });
 
-/**
- * The worker, simulated: for each projection and partition, applies the
- * events after its checkpoint in one transaction that also moves the
- * checkpoint and (unless told not to) notifies, as the runtime does.
- */
-async function work(
-  options: { partitions?: number[]; projections?: Projection[]; notify?: boolean } = {},
-): Promise<void> {
-  const partitions = options.partitions ?? [...Array(PARTITIONS).keys()];
-  for (const projection of options.projections ?? orderProjections) {
-    for (const partition of partitions) {
-      const client = await workerPool.connect();
-      try {
-        await client.query('BEGIN');
-        const checkpoint = await client.query<{ position: number; version: number }>(
-          `SELECT c.position, c.version FROM refract.projection_checkpoints c
-           JOIN refract.projections p ON p.name = c.projection AND p.live_version = c.version
-           WHERE c.projection = $1 AND c.partition = $2 FOR UPDATE`,
-          [projection.name, partition],
-        );
-        const { position, version } = checkpoint.rows[0]!;
-        const events = await store.readAll({ after: position, partitions: [partition] });
-        if (events.length === 0) {
-          await client.query('ROLLBACK');
-          continue;
-        }
-        await projection.applyBatch(
-          events.filter((e) => projection.handles.includes(e.type)),
-          batchContext(
-            { query: (text, values) => client.query(text, values) as never },
-            projection,
-            version,
-            partition,
-          ),
-        );
-        const last = events.at(-1)!.position;
-        await client.query(
-          `UPDATE refract.projection_checkpoints SET position = $4
-           WHERE projection = $1 AND version = $2 AND partition = $3 AND position = $5`,
-          [projection.name, version, partition, last, position],
-        );
-        if (options.notify ?? true) {
-          await client.query('SELECT pg_notify($1, $2)', [
-            'refract_checkpoints',
-            `${projection.name}:${version}:${partition}:${last}`,
-          ]);
-        }
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw error;
-      } finally {
-        client.release();
-      }
-    }
-  }
+/** The worker, simulated: every partition's checkpoint to its last event, notified on commit. */
+async function work(): Promise<void> {
+  await pool.query(
+    `WITH moved AS (
+       UPDATE refract.projection_checkpoints c
+       SET position = (SELECT coalesce(max(position), 0) FROM refract.events e
+                       WHERE e.partition = c.partition)
+       WHERE projection = 'notes' AND version = 1
+       RETURNING partition, position)
+     SELECT pg_notify($1, 'notes:1:' || partition || ':' || position) FROM moved`,
+    [CHECKPOINTS_CHANNEL],
+  );
 }
 
-const id = () => randomUUID().slice(0, 8);
-
-/** An order id whose stream lives in the given partition. */
-function orderIn(partition: number): string {
-  for (;;) {
-    const orderId = id();
-    if (store.partitionOf(orderStreamId(orderId)) === partition) return orderId;
-  }
-}
-
-function placed(orderId: string, customerId: string, placedAt = '2024-03-01T10:00:00.000Z') {
-  return { type: 'OrderPlaced', data: { orderId, customerId, placedAt } };
-}
-function item(orderId: string, qty: number, unitPrice: string) {
-  return { type: 'ItemAdded', data: { orderId, sku: 'sku-1', qty, unitPrice } };
-}
-function shipped(orderId: string) {
-  return { type: 'OrderShipped', data: { orderId, trackingNumber: 'TRK1' } };
-}
-function cancelled(orderId: string) {
-  return { type: 'OrderCancelled', data: { orderId, reason: 'customer request' } };
-}
-
-/** Appends to the order's stream; returns the last position. */
-async function append(orderId: string, events: NewEvent[]): Promise<number> {
-  const result = await store.append(orderStreamId(orderId), events);
-  return result.lastPosition;
+async function addNote(): Promise<{ id: string; position: number }> {
+  const id = randomUUID().slice(0, 8);
+  const appended = await store.append(`note-${id}`, [{ type: 'Noted', data: { id } }]);
+  return { id, position: appended.lastPosition };
 }
 
 function get(url: string, served: Served = main) {
@@ -186,355 +167,127 @@ async function metricValue(served: Served, line: RegExp): Promise<number> {
   return match ? Number(match.split(' ').at(-1)) : 0;
 }
 
-describe('GET /orders/:orderId', () => {
-  it('answers the order_summary row, money as a two-place decimal string', async () => {
-    const orderId = id();
-    const customerId = `customer-${id()}`;
-    await append(orderId, [
-      placed(orderId, customerId),
-      item(orderId, 3, '41.15'),
-      item(orderId, 1, '0.00'),
-      shipped(orderId),
-    ]);
-    await work();
-    const response = await get(`/orders/${orderId}`);
-    expect(response.statusCode).toBe(200);
-    const slice = await store.readStream(orderStreamId(orderId));
-    expect(response.json()).toEqual({
-      orderId,
-      customerId,
-      status: 'shipped',
-      itemCount: 2,
-      total: '123.45',
-      placedAt: '2024-03-01T10:00:00.000Z',
-      position: slice.events.at(-1)!.position,
-    });
-    expect(response.headers['content-type']).toMatch(/^application\/json/);
+describe('the application’s query APIs', () => {
+  it('serves every query API, each given the pool as db', async () => {
+    const note = await get('/notes/n1');
+    expect(note.statusCode).toBe(200);
+    expect(note.json()).toEqual({ id: 'n1', one: 1 });
+    expect((await get('/other')).json()).toEqual({ other: true });
   });
 
-  it('writes cents, empty orders and large totals exactly', async () => {
-    const cases: [NewEvent[], string][] = [];
-    const small = id();
-    cases.push([[placed(small, 'c-money'), item(small, 1, '0.05')], '0.05']);
-    const empty = id();
-    cases.push([[placed(empty, 'c-money'), cancelled(empty)], '0.00']);
-    const large = id();
-    // 100 × 99,999,999.99 = 9,999,999,999.00: beyond a 32-bit int of cents, exact.
-    cases.push([[placed(large, 'c-money'), item(large, 100, '99999999.99')], '9999999999.00']);
-    const tenth = id();
-    cases.push([
-      [placed(tenth, 'c-money'), item(tenth, 3, '0.10'), item(tenth, 1, '1000')],
-      '1000.30',
-    ]);
-    for (const [events] of cases) {
-      await append((events[0]!.data as { orderId: string }).orderId, events);
-    }
+  it('honours ?minPosition= on the routes they mark, counted in the metrics', async () => {
+    const { id, position } = await addNote();
+    const before = await metricValue(
+      main,
+      /^refract_query_api_waits_total\{.*outcome="notification"/,
+    );
+    const pending = get(`/notes/${id}?minPosition=${position}&timeoutMs=10000`);
+    await eventually(() => expect(main.watcher.pendingWaits).toBe(1));
     await work();
-    for (const [events, total] of cases) {
-      const orderId = (events[0]!.data as { orderId: string }).orderId;
-      const response = await get(`/orders/${orderId}`);
-      expect(response.json().total).toBe(total);
+    expect((await pending).statusCode).toBe(200);
+    expect(
+      await metricValue(main, /^refract_query_api_waits_total\{.*outcome="notification"/),
+    ).toBe(before + 1);
+    expect(
+      await metricValue(main, /^refract_query_api_wait_duration_seconds_count\{projection="notes"/),
+    ).toBeGreaterThanOrEqual(1);
+  });
+
+  it('answers 504 not_caught_up at the timeout, counted as a timeout', async () => {
+    const { id, position } = await addNote();
+    const response = await get(`/notes/${id}?minPosition=${position}&timeoutMs=100`);
+    expect(response.statusCode).toBe(504);
+    expect(response.json()).toMatchObject({ error: 'not_caught_up', minPosition: position });
+    expect(
+      await metricValue(main, /^refract_query_api_waits_total\{.*outcome="timeout"/),
+    ).toBeGreaterThanOrEqual(1);
+    await work();
+  });
+
+  it('answers the errors of a handler that waits by itself in the same shape', async () => {
+    const { id, position } = await addNote();
+    const response = await get(`/direct/${id}?position=${position}`);
+    expect(response.statusCode).toBe(504);
+    expect(response.json()).toEqual({
+      error: 'not_caught_up',
+      message: `notes has not applied every event of note-${id} up to position ${position} within 100 ms`,
+      projection: 'notes',
+      minPosition: position,
+      timeoutMs: 100,
+      pending: [expect.objectContaining({ target: position })],
+    });
+    await work();
+    expect((await get(`/direct/${id}?position=${position}`)).json()).toEqual({ ok: true });
+  });
+
+  it('answers core’s errors thrown by a handler with their code', async () => {
+    const invalid = await get('/invalid');
+    expect(invalid.statusCode).toBe(400);
+    expect(invalid.json()).toEqual({
+      error: 'invalid_request',
+      message: 'thing is wrong',
+      field: 'thing',
+    });
+    const missing = await get('/missing');
+    expect(missing.statusCode).toBe(503);
+    expect(missing.json()).toMatchObject({
+      error: 'dependency_unavailable',
+      dependency: 'projection notes',
+    });
+  });
+
+  it('caps timeoutMs at the configured maximum', async () => {
+    const capped = await serve({ maxTimeoutMs: 500 });
+    try {
+      const response = await get('/notes/n1?timeoutMs=501', capped);
+      expect(response.statusCode).toBe(400);
+      expect(response.json()).toMatchObject({ error: 'invalid_request', field: 'timeoutMs' });
+      expect((await get('/notes/n1?timeoutMs=60000')).statusCode).toBe(200);
+    } finally {
+      await capped.close();
     }
   });
 
-  it('answers 404 order_not_found for an order it does not know', async () => {
-    const response = await get('/orders/never-placed');
-    expect(response.statusCode).toBe(404);
-    expect(response.json()).toEqual({
-      error: 'order_not_found',
-      message: 'order never-placed does not exist',
-      orderId: 'never-placed',
-    });
+  it('reads bodies up to the configured limit, and answers 413 beyond', async () => {
+    const small = await serve({ bodyLimitBytes: 64 });
+    try {
+      const post = (payload: unknown) =>
+        small.app.inject({ method: 'POST', url: '/notes/search', payload: payload as object });
+      expect((await post({ q: 'a' })).json()).toEqual({ received: { q: 'a' } });
+      const large = await post({ q: 'x'.repeat(100) });
+      expect(large.statusCode).toBe(413);
+      expect(large.json()).toEqual({
+        error: 'payload_too_large',
+        message: 'body must be at most 64 bytes',
+        field: 'body',
+        limitBytes: 64,
+      });
+    } finally {
+      await small.close();
+    }
   });
 });
 
-describe('GET /customers/:customerId/stats', () => {
-  it('answers the customer_stats row: counts, and lifetime value of shipped orders only', async () => {
-    const customerId = `customer-${id()}`;
-    const [a, b, c] = [id(), id(), id()];
-    await append(a, [placed(a, customerId), item(a, 2, '10.10'), shipped(a)]);
-    await append(b, [placed(b, customerId), item(b, 1, '5.01'), cancelled(b)]);
-    await append(c, [placed(c, customerId), item(c, 1, '0.99'), shipped(c)]);
-    const d = id();
-    await append(d, [placed(d, customerId), item(d, 1, '7.00')]);
-    await work();
-    const response = await get(`/customers/${customerId}/stats`);
-    expect(response.statusCode).toBe(200);
-    expect(response.json()).toEqual({
-      customerId,
-      ordersPlaced: 4,
-      ordersShipped: 2,
-      ordersCancelled: 1,
-      lifetimeValue: '21.19',
-    });
-  });
-
-  it('answers 404 customer_not_found for a customer without orders', async () => {
-    const response = await get('/customers/customer-nobody/stats');
-    expect(response.statusCode).toBe(404);
-    expect(response.json()).toMatchObject({
-      error: 'customer_not_found',
-      customerId: 'customer-nobody',
-    });
-  });
-});
-
-describe('bad input', () => {
-  it.each([
-    ['/orders/1?minPosition=-1', 'minPosition'],
-    ['/orders/1?minPosition=abc', 'minPosition'],
-    ['/orders/1?minPosition=1.5', 'minPosition'],
-    ['/orders/1?minPosition=1e3', 'minPosition'],
-    ['/orders/1?minPosition=', 'minPosition'],
-    ['/orders/1?minPosition=99999999999999999999', 'minPosition'],
-    ['/orders/1?minPosition=1&minPosition=2', 'minPosition'],
-    ['/orders/1?timeoutMs=60001', 'timeoutMs'],
-    ['/orders/1?timeoutMs=-5', 'timeoutMs'],
-    ['/orders/1?timeoutMs=soon', 'timeoutMs'],
-    ['/customers/c1/stats?minPosition=x', 'minPosition'],
-    ['/customers/c1/stats?timeoutMs=1000000', 'timeoutMs'],
-    ['/orders/has%20space', 'orderId'],
-    [`/orders/${'x'.repeat(101)}`, 'orderId'],
-    ['/customers/%C3%A9/stats', 'customerId'],
-    ['/orders/%E0%A4%A', 'url'],
-  ])('%s → 400 naming %s', async (url, field) => {
-    const response = await get(url);
+describe('the error shape', () => {
+  it('answers a malformed url 400 naming url', async () => {
+    const response = await get('/notes/%E0%A4%A');
     expect(response.statusCode).toBe(400);
-    expect(response.json()).toMatchObject({ error: 'invalid_request', field });
-    expect(response.json().message).toEqual(expect.any(String));
+    expect(response.json()).toMatchObject({ error: 'invalid_request', field: 'url' });
   });
 
   it('answers unknown paths and methods with 404 not_found', async () => {
-    expect((await get('/orders')).json()).toMatchObject({ error: 'not_found' });
-    const post = await main.app.inject({ method: 'POST', url: '/orders/1', payload: {} });
+    expect((await get('/notes')).json()).toMatchObject({ error: 'not_found' });
+    const post = await main.app.inject({ method: 'POST', url: '/notes/1', payload: {} });
     expect(post.statusCode).toBe(404);
     expect(post.json()).toMatchObject({ error: 'not_found' });
   });
 });
 
-describe('read-your-writes: ?minPosition=', () => {
-  it('answers at once when the checkpoint is already there', async () => {
-    const orderId = id();
-    const position = await append(orderId, [placed(orderId, 'c-now')]);
-    await work();
-    const before = await metricValue(main, /^refract_query_api_waits_total\{.*outcome="immediate"/);
-    const started = Date.now();
-    const response = await get(`/orders/${orderId}?minPosition=${position}`);
-    expect(response.statusCode).toBe(200);
-    expect(Date.now() - started).toBeLessThan(500);
-    expect(response.json()).toMatchObject({ orderId, position });
-    expect(await metricValue(main, /^refract_query_api_waits_total\{.*outcome="immediate"/)).toBe(
-      before + 1,
-    );
-  });
-
-  it('waits for the checkpoint and answers once its notification arrives, without polling', async () => {
-    const orderId = id();
-    const position = await append(orderId, [placed(orderId, 'c-later'), item(orderId, 2, '1.25')]);
-    const rechecksBefore = main.rechecks();
-    let answeredAt = 0;
-    const pending = get(`/orders/${orderId}?minPosition=${position}&timeoutMs=10000`).then(
-      (response) => {
-        answeredAt = Date.now();
-        return response;
-      },
-    );
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(answeredAt).toBe(0);
-    expect(main.watcher.pendingWaits).toBe(1);
-
-    // Without the row there would be a 404: the wait must end after the commit.
-    const committedBefore = Date.now();
-    await work();
-    const committedAfter = Date.now();
-    const response = await pending;
-    expect(answeredAt).toBeGreaterThanOrEqual(committedBefore);
-    expect(answeredAt - committedAfter).toBeLessThan(1000);
-    expect(response.statusCode).toBe(200);
-    expect(response.json()).toMatchObject({ orderId, itemCount: 1, total: '2.50', position });
-    // Woken by the notification: no re-check query ran.
-    expect(main.rechecks()).toBe(rechecksBefore);
-    expect(
-      await metricValue(main, /^refract_query_api_waits_total\{.*outcome="notification"/),
-    ).toBeGreaterThanOrEqual(1);
-  });
-
-  it('does not wait on other streams: the target is the stream’s own last event', async () => {
-    const orderId = orderIn(0);
-    await append(orderId, [placed(orderId, 'c-own')]);
-    await work({ partitions: [0] });
-    // A later position of another partition, still unapplied, does not hold this read.
-    const other = orderIn(1);
-    const later = await append(other, [placed(other, 'c-other')]);
-    const response = await get(`/orders/${orderId}?minPosition=${later}&timeoutMs=0`);
-    expect(response.statusCode).toBe(200);
-    await work();
-  });
-
-  it('answers 504 not_caught_up at the timeout', async () => {
-    const orderId = id();
-    const position = await append(orderId, [placed(orderId, 'c-slow')]);
-    const partition = store.partitionOf(orderStreamId(orderId));
-    const started = Date.now();
-    const response = await get(`/orders/${orderId}?minPosition=${position}&timeoutMs=300`);
-    const elapsed = Date.now() - started;
-    expect(response.statusCode).toBe(504);
-    expect(elapsed).toBeGreaterThanOrEqual(290);
-    expect(elapsed).toBeLessThan(2000);
-    expect(response.json()).toEqual({
-      error: 'not_caught_up',
-      message: `order_summary has not applied every event of order-${orderId} up to position ${position} within 300 ms`,
-      projection: 'order_summary',
-      minPosition: position,
-      timeoutMs: 300,
-      pending: [{ partition, target: position, checkpoint: expect.any(Number) }],
-    });
-    expect(main.watcher.pendingWaits).toBe(0);
-
-    const now = await get(`/orders/${orderId}?minPosition=${position}&timeoutMs=0`);
-    expect(now.statusCode).toBe(504);
-    await work();
-    expect((await get(`/orders/${orderId}?minPosition=${position}&timeoutMs=0`)).statusCode).toBe(
-      200,
-    );
-  });
-
-  it('answers 404 after the wait when the stream has no event up to minPosition', async () => {
-    const response = await get('/orders/ghost?minPosition=1&timeoutMs=0');
-    expect(response.statusCode).toBe(404);
-  });
-
-  it('waits for every partition for customer stats', async () => {
-    const customerId = `customer-${id()}`;
-    const mine = orderIn(0);
-    await append(mine, [placed(mine, customerId)]);
-    // Another customer's order in another partition, later in the log: the
-    // stats of customerId are only known complete up to `later` once
-    // partition 1 has applied it too.
-    const other = orderIn(1);
-    const later = await append(other, [placed(other, 'c-someone-else')]);
-
-    let answered = false;
-    const pending = get(`/customers/${customerId}/stats?minPosition=${later}&timeoutMs=10000`).then(
-      (response) => {
-        answered = true;
-        return response;
-      },
-    );
-    await work({ partitions: [0, 2, 3] });
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(answered).toBe(false);
-    await work({ partitions: [1] });
-    const response = await pending;
-    expect(response.statusCode).toBe(200);
-    expect(response.json()).toMatchObject({ customerId, ordersPlaced: 1 });
-  });
-
-  it('does not wait for partitions without events up to minPosition', async () => {
-    await work();
-    // At the head: partitions whose events are all applied, or that have none, do not hold the read.
-    const head = await pool.query<{ head: string }>(
-      'SELECT max(position)::text AS head FROM refract.events',
-    );
-    const response = await get(
-      `/customers/c-money/stats?minPosition=${head.rows[0]!.head}&timeoutMs=0`,
-    );
-    expect(response.statusCode).toBe(200);
-  });
-
-  it('answers 504 for a position beyond the head of the log, which has not happened yet', async () => {
-    const response = await get('/customers/c-money/stats?minPosition=999999999&timeoutMs=100');
-    expect(response.statusCode).toBe(504);
-    expect(response.json()).toMatchObject({ error: 'not_caught_up', minPosition: 999999999 });
-  });
-});
-
-describe('the checkpoint watcher', () => {
-  it('still answers when a notification is lost, by the safety re-check', async () => {
-    const served = await serve(200);
-    try {
-      const orderId = id();
-      const position = await append(orderId, [placed(orderId, 'c-lost')]);
-      const pending = get(`/orders/${orderId}?minPosition=${position}&timeoutMs=10000`, served);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      await work({ notify: false });
-      const response = await pending;
-      expect(response.statusCode).toBe(200);
-      expect(served.rechecks()).toBeGreaterThan(0);
-      expect(await metricValue(served, /^refract_query_api_waits_total\{.*outcome="recheck"/)).toBe(
-        1,
-      );
-    } finally {
-      await served.close();
-    }
-  });
-
-  it('reconnects its LISTEN connection and is woken by notifications again', async () => {
-    const served = await serve(3_600_000);
-    try {
-      await pool.query(
-        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-         WHERE application_name = 'refract-query-api-listen' AND datname = current_database()`,
-      );
-      await eventually(() => expect(served.watcher.isListening).toBe(false));
-      await eventually(() => expect(served.watcher.isListening).toBe(true), { timeoutMs: 10_000 });
-      await eventually(() => expect(main.watcher.isListening).toBe(true), { timeoutMs: 10_000 });
-
-      const orderId = id();
-      const position = await append(orderId, [placed(orderId, 'c-reconnect')]);
-      const pending = get(`/orders/${orderId}?minPosition=${position}&timeoutMs=10000`, served);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      const rechecks = served.rechecks();
-      await work();
-      expect((await pending).statusCode).toBe(200);
-      expect(served.rechecks()).toBe(rechecks);
-    } finally {
-      await served.close();
-    }
-  });
-
-  it('follows a swap of the live version while a request waits', async () => {
-    const served = await serve(200);
-    try {
-      const orderId = id();
-      const position = await append(orderId, [placed(orderId, 'c-swap')]);
-      const partition = store.partitionOf(orderStreamId(orderId));
-      const pending = get(`/orders/${orderId}?minPosition=${position}&timeoutMs=10000`, served);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      // A rebuild finished version 2 past the position and swapped to it.
-      await registerProjection(workerPool, orderProjections[0]!, PARTITIONS, 2);
-      await workerPool.query(
-        `UPDATE refract.projection_checkpoints SET position = $1
-         WHERE projection = 'order_summary' AND version = 2 AND partition = $2`,
-        [position, partition],
-      );
-      await workerPool.query(
-        `UPDATE refract.projections SET live_version = 2 WHERE name = 'order_summary'`,
-      );
-      const response = await pending;
-      // The v1 view still serves reads (this test swaps only the registry): no row yet.
-      expect(response.statusCode).toBe(404);
-    } finally {
-      await workerPool.query(
-        `UPDATE refract.projections SET live_version = 1 WHERE name = 'order_summary'`,
-      );
-      await served.close();
-    }
-  });
-
-  it('refuses to wait on a projection that is not registered', async () => {
-    await expect(
-      main.watcher.waitFor('no_such_projection', [{ partition: 0, position: 1 }], 100),
-    ).rejects.toBeInstanceOf(DependencyUnavailableError);
-  });
-});
-
 describe('closing', () => {
   it('answers waiting requests 503 shutting_down at once', async () => {
-    const served = await serve(3_600_000);
-    const orderId = id();
-    const position = await append(orderId, [placed(orderId, 'c-closing')]);
-    const pending = get(`/orders/${orderId}?minPosition=${position}&timeoutMs=30000`, served);
+    const served = await serve();
+    const { id, position } = await addNote();
+    const pending = get(`/notes/${id}?minPosition=${position}&timeoutMs=30000`, served);
     await eventually(() => expect(served.watcher.pendingWaits).toBe(1));
     const started = Date.now();
     const closed = served.close();
@@ -549,17 +302,71 @@ describe('closing', () => {
 
 describe('probes and metrics', () => {
   it('answers /healthz, /readyz and /metrics', async () => {
+    await get('/notes/n2');
+    await get('/nowhere');
     expect((await get('/healthz')).json()).toEqual({ status: 'ok' });
     expect((await get('/readyz')).json()).toEqual({ status: 'ready', listening: true });
     const metrics = await get('/metrics');
     expect(metrics.statusCode).toBe(200);
     expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
     expect(metrics.body).toMatch(
-      /refract_http_requests_total\{method="GET",route="\/orders\/:orderId",status_code="200"\} \d+/,
+      /refract_http_requests_total\{method="GET",route="\/notes\/:id",status_code="200"\} \d+/,
     );
     expect(metrics.body).toMatch(/refract_http_requests_total\{[^}]*route="unmatched"/);
     expect(metrics.body).toContain('refract_query_api_wait_duration_seconds_bucket');
     expect(metrics.body).toMatch(/^refract_query_api_listening 1$/m);
     expect(metrics.body).toMatch(/^refract_query_api_pending_waits 0$/m);
+  });
+});
+
+describe('startQueryApi', () => {
+  /** A logger whose JSON lines the test reads. */
+  function capturingLogger() {
+    const lines: Record<string, unknown>[] = [];
+    const destination = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
+        done();
+      },
+    });
+    return { lines, logger: createLogger({ service: 'query-api', destination }) };
+  }
+
+  const config = () =>
+    loadConfig({ DATABASE_URL: db.url, QUERY_API_PORT: '0', QUERY_API_HOST: '127.0.0.1' });
+
+  it('serves the application’s query APIs', async () => {
+    const { logger, lines } = capturingLogger();
+    const app = defineApp({ name: 'noted', queryApi: notesApi });
+    const server = await startQueryApi(config(), logger, app, createMetrics());
+    try {
+      expect(server.queryApis).toEqual(['notes']);
+      expect(server.partitions).toBe(PARTITIONS);
+      const response = await fetch(`http://127.0.0.1:${server.port}/notes/n3`);
+      expect(await response.json()).toEqual({ id: 'n3', one: 1 });
+      expect(lines.filter((l) => String(l.msg).includes('no query API'))).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('starts an application without a query API, and says so', async () => {
+    const { logger, lines } = capturingLogger();
+    const server = await startQueryApi(config(), logger, defineApp({ name: 'bare' }));
+    try {
+      expect(server.queryApis).toEqual([]);
+      expect(lines).toContainEqual(
+        expect.objectContaining({
+          level: 40,
+          app: 'bare',
+          msg: 'the application declares no query API: serving only /healthz, /readyz and /metrics',
+        }),
+      );
+      const base = `http://127.0.0.1:${server.port}`;
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      expect((await fetch(`${base}/notes/n1`)).status).toBe(404);
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -1,24 +1,28 @@
+import type { QueryApiDefinition } from '@refract/core';
 import type { Logger, Metrics } from '@refract/observability';
+import { type CheckpointWatcher, readYourWritesPlugin } from '@refract/read-your-writes';
 import { createHttpApp } from '@refract/service-kit';
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
-import type { CheckpointWatcher } from './checkpoints.js';
 import { isExpected, toHttpError } from './errors.js';
 import { queryApiMetrics } from './metrics.js';
 import { registerProbeRoutes } from './routes/probes.js';
-import { registerReadRoutes } from './routes/reads.js';
 
 export interface AppOptions {
-  /** Reads of the views, the events index and the checkpoints. */
+  /** The query APIs' reads (their `db`) and the readiness check. */
   pool: pg.Pool;
   /** Read-your-writes waits; started and closed by the caller. */
   watcher: CheckpointWatcher;
-  /** The installed partition count (`readPartitionCount`). */
-  partitions: number;
+  /** The application's query APIs (`app.queryApis`), each registered in a scope of its own. */
+  queryApis: readonly QueryApiDefinition[];
   logger: Logger;
   metrics: Metrics;
   /** `/readyz` reports Postgres down when `SELECT 1` takes longer. @defaultValue 1000 */
   readyTimeoutMs?: number;
+  /** The longest `timeoutMs` a read may ask for. @defaultValue 60000 */
+  maxTimeoutMs?: number;
+  /** @defaultValue 1048576 */
+  bodyLimitBytes?: number;
 }
 
 /**
@@ -26,19 +30,19 @@ export interface AppOptions {
  * The pool and the watcher belong to the caller, who closes them; closing
  * the app answers the requests still waiting for a checkpoint with 503.
  * Request logs, ids, metrics, the error shape and the graceful close come
- * from service-kit's createHttpApp; ids are at most 100 characters, and its
- * router lets longer ones reach the id check for its 400.
+ * from service-kit's createHttpApp; the read-your-writes plugin comes first,
+ * so every query API's routes can mark `config.readYourWrites`.
  */
 export function buildApp(options: AppOptions): FastifyInstance {
-  const { pool, watcher, partitions, logger } = options;
+  const { pool, watcher, logger } = options;
   const metrics = queryApiMetrics(options.metrics);
+  const bodyLimitBytes = options.bodyLimitBytes ?? 1_048_576;
 
   const app = createHttpApp({
     logger,
     metrics,
-    // Nothing here reads a body.
-    bodyLimitBytes: 1024,
-    toHttpError,
+    bodyLimitBytes,
+    toHttpError: (error, requestId) => toHttpError(error, requestId, bodyLimitBytes),
     expected: isExpected,
   });
   // Requests waiting for a checkpoint are answered 503 at once rather than
@@ -54,6 +58,13 @@ export function buildApp(options: AppOptions): FastifyInstance {
     queryMetrics: metrics,
     readyTimeoutMs: options.readyTimeoutMs ?? 1000,
   });
-  registerReadRoutes(app, { pool, watcher, partitions, metrics });
+  app.register(readYourWritesPlugin, {
+    readYourWrites: watcher,
+    maxTimeoutMs: options.maxTimeoutMs ?? 60_000,
+  });
+  const context = { db: pool, readYourWrites: watcher };
+  for (const queryApi of options.queryApis) {
+    app.register(async (scope) => queryApi.register(scope, context));
+  }
   return app;
 }

@@ -15,6 +15,9 @@ describe('loadConfig', () => {
       readyTimeoutMs: 1000,
       shutdownTimeoutMs: 10_000,
       recheckMs: 1000,
+      maxTimeoutMs: 60_000,
+      bodyLimitBytes: 1_048_576,
+      appPath: undefined,
     });
   });
 
@@ -30,6 +33,9 @@ describe('loadConfig', () => {
         QUERY_API_READY_TIMEOUT_MS: '200',
         QUERY_API_SHUTDOWN_TIMEOUT_MS: '500',
         QUERY_API_RECHECK_MS: '250',
+        QUERY_API_MAX_TIMEOUT_MS: '30000',
+        QUERY_API_BODY_LIMIT_BYTES: '4096',
+        REFRACT_CONFIG: 'apps/shop/refract.config.ts',
       }),
     ).toEqual({
       port: 0,
@@ -41,6 +47,9 @@ describe('loadConfig', () => {
       readyTimeoutMs: 200,
       shutdownTimeoutMs: 500,
       recheckMs: 250,
+      maxTimeoutMs: 30_000,
+      bodyLimitBytes: 4096,
+      appPath: 'apps/shop/refract.config.ts',
     });
   });
 
@@ -56,6 +65,8 @@ describe('loadConfig', () => {
         QUERY_API_DB_POOL_SIZE: '0',
         LOG_LEVEL: 'loud',
         QUERY_API_RECHECK_MS: 'often',
+        QUERY_API_MAX_TIMEOUT_MS: '0',
+        QUERY_API_BODY_LIMIT_BYTES: 'big',
       });
     } catch (caught) {
       error = caught;
@@ -68,6 +79,8 @@ describe('loadConfig', () => {
       'QUERY_API_DB_POOL_SIZE',
       'LOG_LEVEL',
       'QUERY_API_RECHECK_MS',
+      'QUERY_API_MAX_TIMEOUT_MS',
+      'QUERY_API_BODY_LIMIT_BYTES',
     ]) {
       expect(problems).toContain(name);
     }

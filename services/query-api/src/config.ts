@@ -16,6 +16,9 @@ const schema = z.object({
     .positiveInt('a positive number of milliseconds')
     .default(10_000),
   QUERY_API_RECHECK_MS: env.positiveInt('a positive number of milliseconds').default(1000),
+  QUERY_API_MAX_TIMEOUT_MS: env.positiveInt('a positive number of milliseconds').default(60_000),
+  QUERY_API_BODY_LIMIT_BYTES: env.positiveInt('a positive number of bytes').default(1_048_576),
+  REFRACT_CONFIG: z.string().optional(),
 });
 
 export interface Config {
@@ -30,6 +33,12 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** While requests wait for checkpoints, how often they are re-read in case a notification was lost. */
   recheckMs: number;
+  /** The longest `timeoutMs` a read may ask to wait for a checkpoint. */
+  maxTimeoutMs: number;
+  /** Larger request bodies are answered 413. */
+  bodyLimitBytes: number;
+  /** The application module; `--config` wins, and without either `refract.config.ts` in the working directory is looked for. */
+  appPath: string | undefined;
 }
 
 /**
@@ -49,5 +58,8 @@ export function loadConfig(vars: env.Variables = process.env): Config {
     readyTimeoutMs: c.QUERY_API_READY_TIMEOUT_MS,
     shutdownTimeoutMs: c.QUERY_API_SHUTDOWN_TIMEOUT_MS,
     recheckMs: c.QUERY_API_RECHECK_MS,
+    maxTimeoutMs: c.QUERY_API_MAX_TIMEOUT_MS,
+    bodyLimitBytes: c.QUERY_API_BODY_LIMIT_BYTES,
+    appPath: c.REFRACT_CONFIG,
   };
 }

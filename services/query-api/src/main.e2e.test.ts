@@ -12,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+/** The orders example's application module, relative to the working directory (REPO_ROOT). */
+const ORDERS_APP = 'examples/orders/refract.config.ts';
 const PARTITIONS = 4;
 
 let db: TestDatabase;
@@ -42,18 +44,39 @@ interface Service {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-function spawnMain(env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--conditions=@refract/source', '--import', 'tsx', MAIN], {
-    // tsx is a root devDependency: --import resolves it from the working directory.
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+function spawnMain(env: Record<string, string>, args: string[] = []): ChildProcess {
+  return spawn(
+    process.execPath,
+    ['--conditions=@refract/source', '--import', 'tsx', MAIN, ...args],
+    {
+      // tsx is a root devDependency: --import resolves it from the working directory.
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+}
+
+/** Runs `src/main.ts` until it exits (for starts that must fail), with what it printed. */
+async function runToExit(
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawnMain(env);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk) => {
+    stdout += chunk;
   });
+  child.stderr!.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { code, stdout, stderr };
 }
 
 /** Starts `src/main.ts` as the real process, on a port the OS picks, and waits until it listens. */
-async function startService(env: Record<string, string>): Promise<Service> {
-  const child = spawnMain(env);
+async function startService(env: Record<string, string>, args: string[] = []): Promise<Service> {
+  const child = spawnMain(env, args);
   const logs: Record<string, unknown>[] = [];
   let stderr = '';
   child.stderr!.on('data', (chunk) => {
@@ -117,28 +140,40 @@ async function applyStream(streamId: string): Promise<void> {
   }
 }
 
+/** Waits until the service reports this many reads waiting for a checkpoint. */
+async function waitingReads(base: string, count: number): Promise<void> {
+  await eventually(async () => {
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(new RegExp(`^refract_query_api_pending_waits ${count}$`, 'm'));
+  });
+}
+
 describe('query-api process', () => {
   it('refuses to start with a bad configuration, naming the variables', async () => {
-    const child = spawnMain({ QUERY_API_PORT: 'eighty' });
-    let stderr = '';
-    child.stderr!.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    const code = await new Promise((resolve) => child.once('exit', resolve));
+    const { code, stderr } = await runToExit({ QUERY_API_PORT: 'eighty' });
     expect(code).toBe(1);
     expect(stderr).toContain('DATABASE_URL');
     expect(stderr).toContain('QUERY_API_PORT');
   });
 
   it('serves reads, wakes a waiting read on a checkpoint notification, and on SIGTERM answers waits 503 and exits 0', async () => {
-    const service = await startService({
-      DATABASE_URL: db.url,
-      QUERY_API_PORT: '0',
-      QUERY_API_HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-    });
+    // --config wins over REFRACT_CONFIG.
+    const service = await startService(
+      {
+        DATABASE_URL: db.url,
+        QUERY_API_PORT: '0',
+        QUERY_API_HOST: '127.0.0.1',
+        LOG_LEVEL: 'info',
+        REFRACT_CONFIG: 'no/such/module.ts',
+      },
+      ['--config', ORDERS_APP],
+    );
     const base = `http://127.0.0.1:${service.port}`;
     try {
+      expect(service.logs.find((l) => l.msg === 'query-api listening')).toMatchObject({
+        queryApis: ['orders'],
+        partitions: PARTITIONS,
+      });
       await eventually(async () => {
         const ready = await fetch(`${base}/readyz`);
         expect(await ready.json()).toEqual({ status: 'ready', listening: true });
@@ -159,7 +194,7 @@ describe('query-api process', () => {
       const waiting = fetch(
         `${base}/orders/${orderId}?minPosition=${appended.lastPosition}&timeoutMs=20000`,
       );
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await waitingReads(base, 1);
       await applyStream(streamId);
       const read = await waiting;
       expect(read.status).toBe(200);
@@ -198,7 +233,7 @@ describe('query-api process', () => {
       const pending = fetch(
         `${base}/orders/${later}?minPosition=${next.lastPosition}&timeoutMs=30000`,
       );
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await waitingReads(base, 1);
       const signalled = Date.now();
       service.child.kill('SIGTERM');
       const refused = await pending;
@@ -214,15 +249,25 @@ describe('query-api process', () => {
     }
   });
 
+  it('exits 1 naming the application module when it cannot load one', async () => {
+    const { code, stdout } = await runToExit({
+      DATABASE_URL: db.url,
+      QUERY_API_PORT: '0',
+      REFRACT_CONFIG: 'no/such/module.ts',
+    });
+    expect(code).toBe(1);
+    expect(stdout).toContain('cannot start');
+    expect(stdout).toContain('no/such/module.ts does not exist');
+  });
+
   it('exits 1 when the database is not migrated', async () => {
     const empty = await createTestDatabase('query_api_e2e_empty');
     try {
-      const child = spawnMain({ DATABASE_URL: empty.url, QUERY_API_PORT: '0' });
-      let stdout = '';
-      child.stdout!.on('data', (chunk) => {
-        stdout += chunk;
+      const { code, stdout } = await runToExit({
+        DATABASE_URL: empty.url,
+        QUERY_API_PORT: '0',
+        REFRACT_CONFIG: ORDERS_APP,
       });
-      const code = await new Promise((resolve) => child.once('exit', resolve));
       expect(code).toBe(1);
       expect(stdout).toContain('cannot start');
       expect(stdout).toContain('migrate');

@@ -1,4 +1,5 @@
 import type { Metrics } from '@refract/observability';
+import type { CheckpointWatcherOptions } from '@refract/read-your-writes';
 import { httpMetrics } from '@refract/service-kit';
 
 /** Seconds; from a primary-key read (~1 ms) to a long read-your-writes wait. */
@@ -8,8 +9,8 @@ const LATENCY_BUCKETS = [
 
 /**
  * The query API's metrics. Idempotent (same registry, same metrics). Every
- * label has a bounded set of values: routes are patterns, projections are the
- * two served ones, outcomes a fixed list.
+ * label has a bounded set of values: routes are patterns, projections those
+ * the query APIs' routes name, outcomes a fixed list.
  */
 export function queryApiMetrics(metrics: Metrics) {
   const http = httpMetrics(metrics, LATENCY_BUCKETS);
@@ -40,3 +41,17 @@ export function queryApiMetrics(metrics: Metrics) {
 }
 
 export type QueryApiMetrics = ReturnType<typeof queryApiMetrics>;
+
+/** The watcher's callbacks that keep these metrics: spread them into its options. */
+export function watcherMetrics(
+  metrics: QueryApiMetrics,
+): Pick<CheckpointWatcherOptions, 'onListening' | 'onRecheck' | 'onWait'> {
+  return {
+    onListening: (listening) => metrics.listening.set(listening ? 1 : 0),
+    onRecheck: () => metrics.rechecks.inc(),
+    onWait: ({ projection, outcome, seconds }) => {
+      metrics.waits.inc({ projection, outcome });
+      metrics.waitDuration.observe({ projection }, seconds);
+    },
+  };
+}

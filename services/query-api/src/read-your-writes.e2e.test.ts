@@ -21,7 +21,13 @@ beforeAll(async () => {
   db = await createTestDatabase('read_your_writes');
   ns = createTestRedisNamespace('ryw');
   await migrate({ databaseUrl: db.url, partitions: 8 });
-  const shared = { DATABASE_URL: db.url, REDIS_URL: ns.url, REDIS_KEY_PREFIX: ns.prefix };
+  const shared = {
+    DATABASE_URL: db.url,
+    REDIS_URL: ns.url,
+    REDIS_KEY_PREFIX: ns.prefix,
+    // Every service runs the orders example (the processes start in the repository root).
+    REFRACT_CONFIG: 'examples/orders/refract.config.ts',
+  };
   const [writePort, queryPort, workerPort] = await Promise.all([
     freePort(),
     freePort(),

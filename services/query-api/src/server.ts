@@ -1,12 +1,13 @@
-import { createPool, readPartitionCount } from '@refract/event-store';
+import type { RefractApp } from '@refract/core';
+import { createPool } from '@refract/event-store';
 import { createMetrics, type Logger, type Metrics } from '@refract/observability';
+import { type CheckpointWatcher, createCheckpointWatcher } from '@refract/read-your-writes';
 import { closeOnce, type HttpServer, listen } from '@refract/service-kit';
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { buildApp } from './app.js';
-import { CheckpointWatcher } from './checkpoints.js';
 import type { Config } from './config.js';
-import { queryApiMetrics } from './metrics.js';
+import { queryApiMetrics, watcherMetrics } from './metrics.js';
 
 export interface QueryApiServer extends HttpServer {
   app: FastifyInstance;
@@ -14,6 +15,8 @@ export interface QueryApiServer extends HttpServer {
   watcher: CheckpointWatcher;
   /** The installed partition count. */
   partitions: number;
+  /** The names of the query APIs served. */
+  queryApis: string[];
   /**
    * Graceful stop: stop accepting, answer waiting requests 503, finish the
    * others, close the LISTEN connection and the pool. Idempotent.
@@ -22,13 +25,17 @@ export interface QueryApiServer extends HttpServer {
 }
 
 /**
- * Opens the pool (reading the partition count, which needs a migrated
- * database), starts the checkpoint watcher, builds the app and listens.
- * main.ts adds only the process concerns: config errors, signals, exit codes.
+ * Opens the pool, starts the checkpoint watcher (reading the partition
+ * count, which needs a migrated database), builds the app with the
+ * application's query APIs and listens. An application without a query API
+ * still starts (probes and metrics only), and says so. main.ts loads the
+ * application module first and adds the process concerns: config errors,
+ * signals, exit codes.
  */
 export async function startQueryApi(
   config: Config,
   logger: Logger,
+  refractApp: RefractApp,
   metrics: Metrics = createMetrics(),
 ): Promise<QueryApiServer> {
   const pool = createPool({
@@ -36,32 +43,37 @@ export async function startQueryApi(
     max: config.dbPoolSize,
     applicationName: 'refract-query-api',
   });
-  let partitions: number;
+  let watcher: CheckpointWatcher;
   try {
-    partitions = await readPartitionCount(pool);
+    watcher = await createCheckpointWatcher({
+      databaseUrl: config.databaseUrl,
+      pool,
+      logger,
+      recheckMs: config.recheckMs,
+      applicationName: 'refract-query-api-listen',
+      ...watcherMetrics(queryApiMetrics(metrics)),
+    });
   } catch (error) {
     await pool.end();
     throw error;
   }
 
-  const counters = queryApiMetrics(metrics);
-  const watcher = new CheckpointWatcher({
-    databaseUrl: config.databaseUrl,
-    pool,
-    logger,
-    recheckMs: config.recheckMs,
-    onListening: (listening) => counters.listening.set(listening ? 1 : 0),
-    onRecheck: () => counters.rechecks.inc(),
-  });
-  await watcher.start();
-
+  const queryApis = refractApp.queryApis.map((api) => api.name);
+  if (queryApis.length === 0) {
+    logger.warn(
+      { app: refractApp.name },
+      'the application declares no query API: serving only /healthz, /readyz and /metrics',
+    );
+  }
   const app = buildApp({
     pool,
     watcher,
-    partitions,
+    queryApis: refractApp.queryApis,
     logger,
     metrics,
     readyTimeoutMs: config.readyTimeoutMs,
+    maxTimeoutMs: config.maxTimeoutMs,
+    bodyLimitBytes: config.bodyLimitBytes,
   });
   // Runs once the server has stopped and in-flight requests are answered.
   app.addHook('onClose', async () => {
@@ -74,7 +86,8 @@ export async function startQueryApi(
     app,
     pool,
     watcher,
-    partitions,
+    partitions: watcher.partitions,
+    queryApis,
     port,
     close: closeOnce(app),
   };

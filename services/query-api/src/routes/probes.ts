@@ -1,8 +1,8 @@
 import type { Metrics } from '@refract/observability';
+import type { CheckpointWatcher } from '@refract/read-your-writes';
 import { checkPostgres } from '@refract/service-kit';
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
-import type { CheckpointWatcher } from '../checkpoints.js';
 import type { QueryApiMetrics } from '../metrics.js';
 
 /** `/healthz` (the process answers), `/readyz` (Postgres answers too) and `/metrics`. */

@@ -1,6 +1,4 @@
-import { DependencyUnavailableError } from '@refract/core';
-import type pg from 'pg';
-import type { PartitionTarget } from './checkpoints.js';
+import { DependencyUnavailableError, type SqlExecutor } from '@refract/core';
 
 /** The `order_summary` row as the API answers it. */
 export interface OrderSummaryView {
@@ -46,10 +44,10 @@ function viewMissing(error: unknown, projection: string): never {
 }
 
 export async function readOrderSummary(
-  pool: pg.Pool,
+  db: SqlExecutor,
   orderId: string,
 ): Promise<OrderSummaryView | undefined> {
-  const result = await pool
+  const result = await db
     .query<{
       order_id: string;
       customer_id: string;
@@ -79,10 +77,10 @@ export async function readOrderSummary(
 }
 
 export async function readCustomerStats(
-  pool: pg.Pool,
+  db: SqlExecutor,
   customerId: string,
 ): Promise<CustomerStatsView | undefined> {
-  const result = await pool
+  const result = await db
     .query<{
       customer_id: string;
       orders_placed: number;
@@ -105,46 +103,4 @@ export async function readCustomerStats(
     ordersCancelled: row.orders_cancelled,
     lifetimeValue: centsToDecimal(row.lifetime_value_cents),
   };
-}
-
-/**
- * What "applied every event of this stream up to minPosition" asks of the
- * stream's partition: its checkpoint must reach the stream's last event at or
- * below minPosition. Waiting for minPosition itself could last forever, since
- * a partition's checkpoint only moves when that partition has events.
- * Appends to one stream are serialised, so once a client holds a position of
- * the stream, every earlier event of the stream is committed and counted.
- */
-export async function streamTarget(
-  pool: pg.Pool,
-  streamId: string,
-  partition: number,
-  minPosition: number,
-): Promise<PartitionTarget> {
-  const result = await pool.query<{ target: string }>(
-    `SELECT coalesce(max(position), 0)::text AS target
-     FROM refract.events WHERE stream_id = $1 AND position <= $2`,
-    [streamId, minPosition],
-  );
-  return { partition, position: Number(result.rows[0]?.target ?? 0) };
-}
-
-/**
- * The same for a read model fed by every partition: each partition's
- * checkpoint must reach that partition's last event at or below minPosition
- * (partitions with none are not waited for). One index probe per partition.
- */
-export async function partitionTargets(
-  pool: pg.Pool,
-  partitions: number,
-  minPosition: number,
-): Promise<PartitionTarget[]> {
-  const result = await pool.query<{ partition: number; target: string }>(
-    `SELECT p AS partition,
-            (SELECT coalesce(max(e.position), 0) FROM refract.events AS e
-             WHERE e.partition = p AND e.position <= $2)::text AS target
-     FROM generate_series(0, $1::int - 1) AS p`,
-    [partitions, minPosition],
-  );
-  return result.rows.map((row) => ({ partition: row.partition, position: Number(row.target) }));
 }
