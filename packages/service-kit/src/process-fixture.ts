@@ -12,7 +12,7 @@ const schema = z.object({
   FIXTURE_PORT: port().default(0),
   FIXTURE_SHUTDOWN_TIMEOUT_MS: positiveInt('a positive number of milliseconds').default(10_000),
   FIXTURE_MODE: z
-    .enum(['ok', 'fail-start', 'hang-close', 'fail-close', 'throw', 'reject'])
+    .enum(['ok', 'fail-load', 'fail-start', 'hang-close', 'fail-close', 'throw', 'reject'])
     .default('ok'),
   LOG_LEVEL: logLevel,
 });
@@ -30,7 +30,12 @@ await runHttpService({
       mode: c.FIXTURE_MODE,
     };
   },
-  start: async (config, logger) => {
+  loadApp: async (config) => {
+    if (config.mode === 'fail-load') throw new Error('app.config.ts: two projections are named x');
+    return { name: 'fixture-app' };
+  },
+  start: async (config, logger, app) => {
+    if (app.name !== 'fixture-app') throw new Error('start did not get what loadApp returned');
     if (config.mode === 'fail-start') throw new Error('cannot bind');
     const server = createServer((_request, response) => response.end('ok'));
     await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));

@@ -89,6 +89,13 @@ describe('runHttpService', { timeout: 20_000 }, () => {
     expect(service.logs).toEqual([]);
   });
 
+  it('prints an application module that cannot load and exits 1, starting nothing', async () => {
+    const service = run({ FIXTURE_MODE: 'fail-load' });
+    expect(await service.exited).toBe(1);
+    expect(service.stderr()).toBe('fixture: app.config.ts: two projections are named x\n');
+    expect(service.logs).toEqual([]);
+  });
+
   it('logs a failed start as fatal, with the address, and exits 1', async () => {
     const service = run({ FIXTURE_MODE: 'fail-start', FIXTURE_PORT: '4321' });
     expect(await service.exited).toBe(1);

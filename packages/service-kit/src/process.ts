@@ -34,26 +34,39 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-export interface HttpServiceOptions<C extends HttpServiceConfig, S extends HttpServer> {
+export interface HttpServiceOptions<
+  C extends HttpServiceConfig,
+  S extends HttpServer,
+  A = undefined,
+> {
   /** The logger's `service`, and the prefix of config errors and of the `<name> listening` line. */
   name: string;
   /** Parses the environment; throws a ConfigError when it is bad. */
   loadConfig: () => C;
-  /** Opens what the service needs and listens. */
-  start: (config: C, logger: Logger) => Promise<S>;
+  /**
+   * Loads what the service runs (the application module) once the config is
+   * parsed and before `start` opens any connection. Whatever it throws is
+   * printed to standard error and the process exits 1: nothing is written.
+   */
+  loadApp?: (config: C) => Promise<A>;
+  /** Opens what the service needs and listens; `app` is what `loadApp` returned. */
+  start: (config: C, logger: Logger, app: A) => Promise<S>;
   /** Fields for the `<name> listening` line besides `host` and `port`. */
   listeningFields?: (config: C, server: S) => Record<string, unknown>;
 }
 
 /**
  * The process of an HTTP service: config, logger, start, and a graceful stop
- * on SIGTERM/SIGINT. A bad configuration is printed to standard error and
- * exits 1, as does a failed start; a stop that outlasts `shutdownTimeoutMs`
- * exits 1. Signals and exit codes are handled here and nowhere else.
+ * on SIGTERM/SIGINT. A bad configuration or application module is printed
+ * to standard error and exits 1; a failed start is logged and exits 1, as
+ * does a stop that outlasts `shutdownTimeoutMs`. Signals and exit codes are
+ * handled here and nowhere else.
  */
-export async function runHttpService<C extends HttpServiceConfig, S extends HttpServer>(
-  options: HttpServiceOptions<C, S>,
-): Promise<void> {
+export async function runHttpService<
+  C extends HttpServiceConfig,
+  S extends HttpServer,
+  A = undefined,
+>(options: HttpServiceOptions<C, S, A>): Promise<void> {
   const { name } = options;
   let config: C;
   try {
@@ -64,12 +77,20 @@ export async function runHttpService<C extends HttpServiceConfig, S extends Http
     process.exitCode = 1;
     return;
   }
+  let app: A;
+  try {
+    app = (await options.loadApp?.(config)) as A;
+  } catch (error) {
+    process.stderr.write(`${name}: ${(error as Error).message}\n`);
+    process.exitCode = 1;
+    return;
+  }
   const logger = createLogger({ service: name, level: config.logLevel, pretty: config.logPretty });
   exitOnCrash(logger);
 
   let server: S;
   try {
-    server = await options.start(config, logger);
+    server = await options.start(config, logger, app);
   } catch (error) {
     logger.fatal({ err: error, port: config.port, host: config.host }, 'cannot start');
     process.exitCode = 1;

@@ -5,6 +5,7 @@ export { createTestRedisNamespace, TEST_REDIS_URL, type TestRedisNamespace } fro
 export { type RedisCluster, type RedisClusterOptions, startRedisCluster } from './redis-cluster.js';
 export { freePort, type RedisServer, startRedisServer } from './redis-server.js';
 export {
+  ORDERS_APP_CONFIG,
   REPO_ROOT,
   type ServiceProcess,
   type ServiceProcessOptions,

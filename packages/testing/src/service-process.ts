@@ -7,6 +7,12 @@ import { eventually } from './eventually.js';
 /** The repository root (with a trailing slash): services run from there, where tsx and the workspace resolve. */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
+/**
+ * The orders example's application module: what a spawned service loads
+ * unless the test's environment names another (REFRACT_CONFIG).
+ */
+export const ORDERS_APP_CONFIG = join(REPO_ROOT, 'examples', 'orders', 'refract.config.ts');
+
 /** The entry point of a service in this repository: `services/<name>/src/main.ts`. */
 export function serviceMain(name: string): string {
   return join(REPO_ROOT, 'services', name, 'src', 'main.ts');
@@ -32,7 +38,9 @@ export interface ServiceProcessOptions {
 
 /**
  * Runs a service's `main.ts` as a real process (TypeScript through tsx, the
- * workspace's source condition) and waits until `readyUrl` answers 200.
+ * workspace's source condition) and waits until `readyUrl` answers 200. The
+ * services that run an application module get the orders example's unless
+ * `env` sets REFRACT_CONFIG.
  */
 export async function startServiceProcess(
   main: string,
@@ -42,7 +50,12 @@ export async function startServiceProcess(
 ): Promise<ServiceProcess> {
   const child = spawn(process.execPath, ['--conditions=@refract/source', '--import', 'tsx', main], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      LOG_LEVEL: 'warn',
+      REFRACT_CONFIG: ORDERS_APP_CONFIG,
+      ...env,
+    },
     stdio: ['ignore', logFile ? 'pipe' : 'ignore', logFile ? 'pipe' : 'inherit'],
   });
   if (logFile) {

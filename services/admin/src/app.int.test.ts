@@ -1,11 +1,16 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defineProjection, type Projection } from '@refract/core';
+import { type AnyProjection, defineCounterProjection, defineProjection } from '@refract/core';
 import { EventStore, migrate } from '@refract/event-store';
 import { orderProjections } from '@refract/example-orders';
 import { createLogger, createMetrics } from '@refract/observability';
-import { LagMonitor, ProjectorWorker, registerProjection } from '@refract/projector';
+import {
+  LagMonitor,
+  ProjectorWorker,
+  registerCounterProjection,
+  registerProjection,
+} from '@refract/projector';
 import {
   createRebuildQueue,
   type RebuildQueue,
@@ -69,7 +74,17 @@ const picky = defineProjection({
   retryBackoffMs: 5,
 });
 
-const catalog: Projection[] = [...orderProjections, blocker, picky];
+/** A counter projection of the application: listed like the others, but not rebuilt blue/green. */
+const tally = defineCounterProjection({
+  name: 'tally',
+  version: 1,
+  pool: 'counters',
+  handles: ['OrderPlaced'],
+  increments: (events) => ({ placed: events.length }),
+});
+
+/** The application's projections, as startAdmin takes them from the module. */
+const catalog: AnyProjection[] = [...orderProjections, blocker, picky, tally];
 
 let db: TestDatabase;
 let ns: TestRedisNamespace;
@@ -83,7 +98,7 @@ let rebuildWorker: RebuildWorker;
 let dashboardDir: string;
 let orderCount = 0;
 
-function worker(pool: string, projections: Projection[]) {
+function worker(pool: string, projections: AnyProjection[]) {
   return new ProjectorWorker({
     databaseUrl: db.url,
     redisUrl: ns.url,
@@ -187,7 +202,13 @@ beforeAll(async () => {
     keyPrefix: ns.prefix,
   });
   relay.start();
-  const jobs = { redisUrl: ns.url, keyPrefix: ns.prefix, store, projections: catalog, logger };
+  const jobs = {
+    redisUrl: ns.url,
+    keyPrefix: ns.prefix,
+    store,
+    projections: [...orderProjections, blocker, picky],
+    logger,
+  };
   rebuild = createRebuildQueue({ ...jobs, cancelWaitMs: 10_000 });
   rebuildWorker = await startRebuildWorker(jobs);
   dashboardDir = await mkdtemp(join(tmpdir(), 'refract-dashboard-'));
@@ -676,6 +697,59 @@ describe('bad input', () => {
       'picky',
     ]);
     expect(registry.rows.some((r) => r.paused)).toBe(false);
+  });
+});
+
+describe("the application's projections", () => {
+  const post = (url: string) => admin.app.inject({ method: 'POST', url, headers: auth });
+  /** Registered by another application sharing the database, or by an older version of this one. */
+  const stranger = defineProjection({
+    name: 'stranger',
+    version: 1,
+    pool: 'elsewhere',
+    handles: ['OrderPlaced'],
+    tables: ['stranger'],
+    setup: (table) => `CREATE TABLE IF NOT EXISTS ${table('stranger')} (n int)`,
+    apply: async () => {},
+  });
+
+  it('are listed, counters included, and nothing else the registry holds', async () => {
+    await registerProjection(store.pool, stranger, PARTITIONS);
+    await registerCounterProjection(store.pool, tally);
+    const registered = await store.pool.query<{ name: string }>(
+      'SELECT name FROM refract.projections ORDER BY name',
+    );
+    expect(registered.rows.map((r) => r.name)).toContain('stranger');
+    // The overview reuses a sample for 250 ms: wait for one taken after the registrations.
+    const listed = await eventually(async () => {
+      const views = await get<ProjectionView[]>('/api/projections');
+      expect(views.map((p) => p.name).sort()).toEqual([
+        'blocker',
+        'customer_stats',
+        'order_summary',
+        'picky',
+        'tally',
+      ]);
+      return views;
+    });
+    expect(listed.find((p) => p.name === 'tally')).toMatchObject({ pool: 'counters' });
+    const workers = await get<{ pool: string }[]>('/api/workers');
+    expect(workers.map((w) => w.pool)).not.toContain('elsewhere');
+  });
+
+  it('a counter projection is refused a rebuild with 400 naming it, and no job starts', async () => {
+    const refused = await post('/api/projections/tally/rebuild');
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json()).toMatchObject({ error: 'invalid_request', field: 'name' });
+    expect(refused.json().message).toMatch(/^name is a counter projection/);
+    expect(await rebuild.current('tally')).toBeNull();
+  });
+
+  it('a registered projection the application does not declare cannot be rebuilt', async () => {
+    const refused = await post('/api/projections/stranger/rebuild');
+    expect(refused.statusCode).toBe(404);
+    expect(refused.json()).toMatchObject({ error: 'projection_not_found', field: 'name' });
+    expect(await rebuild.current('stranger')).toBeNull();
   });
 });
 

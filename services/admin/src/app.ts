@@ -1,4 +1,4 @@
-import type { Projection } from '@refract/core';
+import type { AnyProjection } from '@refract/core';
 import type { EventStore } from '@refract/event-store';
 import type { Logger, Metrics } from '@refract/observability';
 import { LagMonitor } from '@refract/projector';
@@ -24,8 +24,12 @@ export interface AppOptions {
   /** Pool membership and leases; a fail-fast connection. */
   redis: RedisClient;
   keyPrefix: string;
-  /** The projections whose handlers this process has (parked retries, rebuilds). */
-  projections: readonly Projection[];
+  /**
+   * The application's projections: the only ones listed (a registered
+   * projection the module does not declare is left out), and the handlers
+   * of parked retries and rebuilds.
+   */
+  projections: readonly AnyProjection[];
   /** The bearer token of every protected endpoint. */
   token: string;
   logger: Logger;
@@ -95,6 +99,7 @@ export async function buildApp(options: AppOptions): Promise<AdminApp> {
     relayName: options.relayName ?? 'main',
     lag,
     rebuild: options.rebuild,
+    projections: options.projections.map((p) => p.name),
   });
   const stream = new OverviewStream({
     overview,
@@ -125,6 +130,7 @@ export async function buildApp(options: AppOptions): Promise<AdminApp> {
     registerRebuildRoutes(app, {
       rebuild: options.rebuild,
       registered: registeredProjection(store.pool),
+      projections: options.projections,
     });
     await registerJobsBoard(app, options.rebuild.queue);
   }

@@ -54,6 +54,16 @@ describe('loadConfig', () => {
       rebuildConcurrency: 1,
     });
     expect(config.dashboardDir).toMatch(/services\/admin\/dashboard\/?$/);
+    expect(config.appPath).toBeUndefined();
+  });
+
+  it('reads the application module from REFRACT_CONFIG', () => {
+    const config = loadConfig({
+      ...base,
+      ADMIN_TOKEN: 'a-token-of-sixteen-chars',
+      REFRACT_CONFIG: 'apps/shop/refract.config.ts',
+    });
+    expect(config.appPath).toBe('apps/shop/refract.config.ts');
   });
 
   it('reports every bad variable at once', () => {

@@ -35,6 +35,7 @@ const schema = z
     ADMIN_DB_POOL_SIZE: env.positiveInt('a positive integer').default(5),
     ADMIN_READY_TIMEOUT_MS: env.positiveInt('a positive number of milliseconds').default(1000),
     ADMIN_SHUTDOWN_TIMEOUT_MS: env.positiveInt('a positive number of milliseconds').default(15_000),
+    REFRACT_CONFIG: z.string().optional(),
   })
   .superRefine((c, ctx) => {
     const dev = c.ADMIN_DEV_MODE || c.NODE_ENV === 'development';
@@ -49,6 +50,8 @@ const schema = z
   });
 
 export interface Config {
+  /** REFRACT_CONFIG: the application module (`--config` wins); unset, the default file in the working directory. */
+  appPath: string | undefined;
   port: number;
   host: string;
   /** The bearer token every protected endpoint requires. */
@@ -88,6 +91,7 @@ export interface Config {
 export function loadConfig(vars: env.Variables = process.env): Config {
   const c = env.parse(schema, vars);
   return {
+    appPath: c.REFRACT_CONFIG,
     port: c.ADMIN_PORT,
     host: c.ADMIN_HOST,
     token: c.ADMIN_TOKEN ?? randomBytes(16).toString('hex'),

@@ -6,6 +6,7 @@ import {
   createTestDatabase,
   createTestRedisNamespace,
   freePort,
+  ORDERS_APP_CONFIG,
   type ServiceProcess,
   startServiceProcess,
   type TestDatabase,
@@ -56,7 +57,7 @@ describe('admin main', () => {
     const port = await freePort();
     const child = spawn(
       process.execPath,
-      ['--conditions=@refract/source', '--import', 'tsx', MAIN],
+      ['--conditions=@refract/source', '--import', 'tsx', MAIN, '--config', ORDERS_APP_CONFIG],
       {
         cwd: REPO_ROOT,
         env: {

@@ -64,6 +64,12 @@ export interface OverviewOptions {
   lag: LagMonitor;
   /** Where running rebuilds are looked up; none means no projection shows as rebuilding. */
   rebuild?: Pick<RebuildQueue, 'current'>;
+  /**
+   * The application's projections by name: only these are shown. A projection
+   * the registry still lists but the module no longer declares (or another
+   * application's, in a shared database) is left out. All when absent.
+   */
+  projections?: readonly string[];
 }
 
 /** Rebuilding wins (the live version keeps running beside it), then the operator's pause, then a halt. */
@@ -83,12 +89,16 @@ const redisDown = (error: unknown) => new DependencyUnavailableError('redis', er
  * checkpoint, rebuilds from the job queue.
  */
 export class AdminOverview {
-  constructor(private readonly options: OverviewOptions) {}
+  private readonly shown: ReadonlySet<string> | undefined;
+
+  constructor(private readonly options: OverviewOptions) {
+    this.shown = options.projections && new Set(options.projections);
+  }
 
   async projections(): Promise<ProjectionView[]> {
-    const { lag, pool } = this.options;
-    const [snapshot, parked] = await Promise.all([lag.sample(), countOpenParkedEvents(pool)]);
-    const pools = [...new Set(snapshot.projections.map((p) => p.pool))];
+    const { pool } = this.options;
+    const [sampled, parked] = await Promise.all([this.sample(), countOpenParkedEvents(pool)]);
+    const pools = [...new Set(sampled.map((p) => p.pool))];
     // Ownership is decoration here: without Redis the lag is still worth showing.
     const owners = new Map(
       await Promise.all(
@@ -96,7 +106,7 @@ export class AdminOverview {
       ),
     );
     return Promise.all(
-      snapshot.projections.map(async (p): Promise<ProjectionView> => {
+      sampled.map(async (p): Promise<ProjectionView> => {
         const job = (await this.options.rebuild?.current(p.name)) ?? null;
         const holders = owners.get(p.pool) ?? null;
         return {
@@ -127,11 +137,10 @@ export class AdminOverview {
     );
   }
 
-  /** The live members of every pool a registered projection belongs to. */
+  /** The live members of every pool a shown projection belongs to. */
   async workers(): Promise<WorkerView[]> {
-    const { lag, redis, keyPrefix, partitions } = this.options;
-    const snapshot = await lag.sample();
-    const pools = [...new Set(snapshot.projections.map((p) => p.pool))].sort();
+    const { redis, keyPrefix, partitions } = this.options;
+    const pools = [...new Set((await this.sample()).map((p) => p.pool))].sort();
     try {
       const members = await Promise.all(
         pools.map((pool) => readPoolMembers(redis, { keyPrefix, pool, partitions })),
@@ -154,6 +163,13 @@ export class AdminOverview {
       this.relay(),
     ]);
     return { projections, workers, relay };
+  }
+
+  /** The registered projections that are shown, with their lag. */
+  private async sample(): Promise<ProjectionLag[]> {
+    const { projections } = await this.options.lag.sample();
+    const shown = this.shown;
+    return shown ? projections.filter((p) => shown.has(p.name)) : projections;
   }
 
   private leaseHolders(pool: string) {

@@ -1,5 +1,5 @@
+import { isCounterProjection, type Projection, type RefractApp } from '@refract/core';
 import { EventStore } from '@refract/event-store';
-import { orderProjections } from '@refract/example-orders';
 import { createMetrics, type Logger, type Metrics } from '@refract/observability';
 import { createRebuildQueue, type RebuildWorker, startRebuildWorker } from '@refract/rebuild';
 import { closeOnce, type HttpServer, listen } from '@refract/service-kit';
@@ -17,11 +17,14 @@ export interface AdminServer extends HttpServer {
 
 /**
  * Opens Postgres (a migrated database: it reads the partition count) and
- * Redis, the rebuild queue and (unless turned off) a rebuild worker, builds
- * the app and listens. main.ts adds only the process concerns.
+ * Redis, the rebuild queue and (unless turned off) a rebuild worker for the
+ * application's table projections, builds the app over all of the
+ * application's projections and listens. main.ts adds only the process
+ * concerns: loading the module, signals, exit codes.
  */
 export async function startAdmin(
   config: Config,
+  app: RefractApp,
   logger: Logger,
   metrics: Metrics = createMetrics(),
 ): Promise<AdminServer> {
@@ -39,12 +42,12 @@ export async function startAdmin(
     applicationName: 'refract-admin',
   });
   const redis = createRedisClient(config.redisUrl, { name: 'refract-admin' });
-  const projections = orderProjections;
   const jobs = {
     redisUrl: config.redisUrl,
     keyPrefix: config.keyPrefix,
     store,
-    projections,
+    // Counter projections have no blue/green rebuild (the rebuild routes say so).
+    projections: app.projections.filter((p): p is Projection => !isCounterProjection(p)),
     logger,
   };
   const rebuild = createRebuildQueue(jobs);
@@ -66,11 +69,11 @@ export async function startAdmin(
     if (config.rebuildWorker) {
       worker = await startRebuildWorker({ ...jobs, concurrency: config.rebuildConcurrency });
     }
-    const { app } = await buildApp({
+    const { app: http } = await buildApp({
       store,
       redis,
       keyPrefix: config.keyPrefix,
-      projections,
+      projections: app.projections,
       rebuild,
       token: config.token,
       logger,
@@ -84,9 +87,9 @@ export async function startAdmin(
       dashboardDir: config.dashboardDir,
     });
     // Runs once the server has stopped and in-flight requests are answered.
-    app.addHook('onClose', closeDependencies);
-    const port = await listen(app, config);
-    return { app, store, port, close: closeOnce(app) };
+    http.addHook('onClose', closeDependencies);
+    const port = await listen(http, config);
+    return { app: http, store, port, close: closeOnce(http) };
   } catch (error) {
     await closeDependencies();
     throw error;

@@ -4,9 +4,14 @@ import { REPO_ROOT } from './config.js';
 import type { StackInfo } from './stack.js';
 
 export interface BannerFields {
+  /** The application module's name and file. */
+  app: string;
   writeApi: string;
+  /** Where the module's commands are served, and their types. */
+  commands: string;
   queryApi: string;
-  workers: string;
+  /** One line per pool of the application. */
+  workers: string[];
   postgres: string;
   redis: string;
   demo: string;
@@ -26,19 +31,28 @@ export interface BannerFields {
 export function bannerFields(info: StackInfo, ratePerSecond: number, pid: number): BannerFields {
   const pg = info.postgres.embedded;
   return {
+    app: `${info.app.name} (${info.app.path})`,
     writeApi: info.writeApiUrl,
+    commands:
+      info.app.commands.length === 0
+        ? 'none in the module'
+        : `POST ${info.writeApiUrl}/commands/{type}: ${info.app.commands.join(', ')}`,
     queryApi: info.queryApiUrl,
     workers:
-      info.workerUrls.length === 0
-        ? 'none (DEV_STACK_WORKERS=0)'
-        : `${info.workerUrls.length} in pool "orders": ${info.workerUrls.join(', ')}`,
+      info.pools.length === 0
+        ? ['none: the module has no projections']
+        : info.pools.map(({ pool, workerUrls }) =>
+            workerUrls.length === 0
+              ? `none in pool "${pool}" (DEV_STACK_WORKERS=0)`
+              : `${workerUrls.length} in pool "${pool}": ${workerUrls.join(', ')}`,
+          ),
     postgres: `${maskUrlPassword(info.postgres.url)} ${
       pg ? `(embedded, data in ${pg.dataDir}${pg.created ? ', new' : ''})` : '(DATABASE_URL)'
     }`,
     redis: `${maskUrlPassword(info.redis.url)} key prefix "${info.redis.keyPrefix}" ${
       info.redis.pid === undefined ? '(REDIS_URL)' : '(local redis-server, not persisted)'
     }`,
-    demo: ratePerSecond > 0 ? `${ratePerSecond} commands/s (DEMO_RATE_PER_SECOND)` : 'off',
+    demo: demoLine(info.demos, ratePerSecond),
     dashboard: `${info.adminUrl}/ (admin API under /api)`,
     adminToken: `${info.adminToken.token} ${
       info.adminToken.source.kind === 'env'
@@ -50,11 +64,19 @@ export function bannerFields(info: StackInfo, ratePerSecond: number, pid: number
   };
 }
 
+function demoLine(demos: readonly string[], ratePerSecond: number): string {
+  if (ratePerSecond === 0) return 'off (DEMO_RATE_PER_SECOND=0)';
+  if (demos.length === 0) return 'off: the application module declares no demo';
+  return `${ratePerSecond} commands/s from ${demos.join(', ')} (DEMO_RATE_PER_SECOND)`;
+}
+
 export function formatBanner(fields: BannerFields): string {
   const rows: [string, string][] = [
+    ['app', fields.app],
     ['write-api', fields.writeApi],
+    ['commands', fields.commands],
     ['query-api', fields.queryApi],
-    ['workers', fields.workers],
+    ...fields.workers.map((line, i): [string, string] => [i === 0 ? 'workers' : '', line]),
     ['postgres', fields.postgres],
     ['redis', fields.redis],
     ['demo', fields.demo],
@@ -64,11 +86,7 @@ export function formatBanner(fields: BannerFields): string {
     ['stop', fields.stop],
   ];
   const lines = rows.map(([name, value]) => `  ${name.padEnd(10)} ${value}`);
-  const example =
-    `  try        curl -s -X POST ${fields.writeApi}/commands/PlaceOrder ` +
-    `-H 'content-type: application/json' -d '{"orderId":"hello-1","customerId":"customer-1"}'`;
-  const read = `  then       curl -s '${fields.queryApi}/orders/hello-1?minPosition=<position from the answer>'`;
-  return ['', 'Refract dev stack is up', ...lines, example, read, ''].join('\n');
+  return ['', 'Refract dev stack is up', ...lines, ''].join('\n');
 }
 
 /**

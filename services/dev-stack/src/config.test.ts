@@ -1,6 +1,12 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_POSTGRES_PORT, loadConfig, REPO_ROOT } from './config.js';
+import {
+  ConfigError,
+  DEFAULT_APP_CONFIG,
+  DEFAULT_POSTGRES_PORT,
+  loadConfig,
+  REPO_ROOT,
+} from './config.js';
 
 describe('loadConfig', () => {
   it('has defaults for everything: embedded Postgres, local Redis, demo traffic on', () => {
@@ -35,6 +41,15 @@ describe('loadConfig', () => {
     expect(config.postgresPort).toEqual({ port: 6000, strict: true });
     expect(config.demo.ratePerSecond).toBe(0);
     expect(config.logPretty).toBe(false);
+  });
+
+  it('runs --config, else REFRACT_CONFIG, else the default module; relative to where pnpm was started', () => {
+    expect(loadConfig({}).appPath).toBe(join(REPO_ROOT, DEFAULT_APP_CONFIG));
+    const vars = { REFRACT_CONFIG: 'shop/refract.config.ts', INIT_CWD: '/home/me/work' };
+    expect(loadConfig(vars).appPath).toBe('/home/me/work/shop/refract.config.ts');
+    expect(loadConfig(vars, { configArgument: '/srv/bank.config.ts' }).appPath).toBe(
+      '/srv/bank.config.ts',
+    );
   });
 
   it('resolves a relative data directory against the directory pnpm was started in', () => {

@@ -1,6 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { WORKLOAD_DEFAULT_SEED } from '@refract/example-orders';
 import type { LogLevel } from '@refract/observability';
 import { env } from '@refract/service-kit';
 import { z } from 'zod';
@@ -10,6 +9,15 @@ export { ConfigError } from '@refract/service-kit';
 /** The repository root: `.refract/` lives here unless REFRACT_DATA_DIR says otherwise. */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
+/**
+ * The application module `pnpm start` runs when neither `--config` nor
+ * REFRACT_CONFIG names one, from the repository root.
+ */
+export const DEFAULT_APP_CONFIG = 'examples/orders/refract.config.ts';
+
+/** The demo traffic's seed unless DEMO_SEED says otherwise. */
+export const DEFAULT_DEMO_SEED = 20_240_101;
+
 /** Tried first for the embedded Postgres; another free port is taken when it is busy. */
 export const DEFAULT_POSTGRES_PORT = 54329;
 /** Tried first for the local redis-server; another free port is taken when it is busy. */
@@ -17,6 +25,7 @@ export const DEFAULT_REDIS_PORT = 63799;
 
 /** Every setting of `pnpm start`; each variable is documented in the README. */
 const schema = z.object({
+  REFRACT_CONFIG: z.string().optional(),
   DATABASE_URL: env.databaseUrl.optional(),
   REDIS_URL: env.redisUrl.optional(),
   REDIS_KEY_PREFIX: env.redisKeyPrefix,
@@ -26,7 +35,7 @@ const schema = z.object({
   ADMIN_PORT: env.port(1).default(4002),
   /** As admin checks it, so that a short token fails here with the variable named. */
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
-  /** Worker i listens on WORKER_PORT + i. */
+  /** The workers of all pools, one after another, listen on WORKER_PORT, WORKER_PORT + 1, … */
   WORKER_PORT: env.port(1).default(4020),
   DEV_STACK_WORKERS: z.coerce
     .number({ error: 'must be an integer from 0 to 32' })
@@ -50,8 +59,7 @@ const schema = z.object({
   DEMO_SEED: z.coerce
     .number({ error: 'must be an integer' })
     .int('must be an integer')
-    .default(WORKLOAD_DEFAULT_SEED),
-  DEMO_OPEN_ORDERS: env.positiveInt('a positive integer').default(50),
+    .default(DEFAULT_DEMO_SEED),
   DEMO_STATUS_INTERVAL_MS: env.positiveInt('a positive number of milliseconds').default(10_000),
 });
 
@@ -62,6 +70,11 @@ export interface PortChoice {
 }
 
 export interface Config {
+  /**
+   * The application module, absolute: `--config <path>`, else REFRACT_CONFIG
+   * (relative to where `pnpm start` was typed), else DEFAULT_APP_CONFIG.
+   */
+  appPath: string;
   /** Set: use this Postgres. Unset: start the embedded one. */
   databaseUrl: string | undefined;
   /** Set: use this Redis. Unset: start redis-server from the PATH. */
@@ -74,7 +87,7 @@ export interface Config {
   adminPort: number;
   /** Set: admin uses it. Unset: the token kept in `<dataDir>/admin-token` (generated once). */
   adminToken: string | undefined;
-  /** Processes in the `orders` worker pool, listening on workerPort, workerPort + 1, … */
+  /** Processes in each pool of the application, listening on workerPort, workerPort + 1, … */
   workers: number;
   workerPort: number;
   logLevel: LogLevel;
@@ -92,8 +105,6 @@ export interface Config {
     /** Commands per second; 0 sends none. */
     ratePerSecond: number;
     seed: number;
-    /** Orders open at once: each gets a command every `openOrders / ratePerSecond` seconds. */
-    openOrders: number;
     statusIntervalMs: number;
   };
   /**
@@ -107,6 +118,8 @@ export interface Config {
 export interface LoadConfigOptions {
   /** Whether standard output is a terminal: LOG_PRETTY's default. @defaultValue process.stdout.isTTY */
   isTty?: boolean;
+  /** The command line's `--config <path>`, which wins over REFRACT_CONFIG. */
+  configArgument?: string;
 }
 
 /**
@@ -116,7 +129,7 @@ export interface LoadConfigOptions {
  */
 export function loadConfig(
   vars: env.Variables = process.env,
-  { isTty = process.stdout.isTTY === true }: LoadConfigOptions = {},
+  { isTty = process.stdout.isTTY === true, configArgument }: LoadConfigOptions = {},
 ): Config {
   const present = env.present(vars);
   const c = env.parse(schema, present);
@@ -129,7 +142,10 @@ export function loadConfig(
       : isAbsolute(c.REFRACT_DATA_DIR)
         ? c.REFRACT_DATA_DIR
         : resolve(base, c.REFRACT_DATA_DIR);
+  const chosenApp = configArgument ?? c.REFRACT_CONFIG;
   return {
+    appPath:
+      chosenApp === undefined ? resolve(REPO_ROOT, DEFAULT_APP_CONFIG) : resolve(base, chosenApp),
     databaseUrl: c.DATABASE_URL,
     redisUrl: c.REDIS_URL,
     redisKeyPrefix: c.REDIS_KEY_PREFIX,
@@ -151,7 +167,6 @@ export function loadConfig(
     demo: {
       ratePerSecond: c.DEMO_RATE_PER_SECOND,
       seed: c.DEMO_SEED,
-      openOrders: c.DEMO_OPEN_ORDERS,
       statusIntervalMs: c.DEMO_STATUS_INTERVAL_MS,
     },
     childEnv: present,

@@ -1,30 +1,56 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
-  addItemRoute,
-  cancelOrderRoute,
-  ID_PATTERN,
-  type OrderCommand,
-  type OrderState,
-  orderDecider,
-  placeOrderRoute,
-  shipOrderRoute,
-} from '@refract/example-orders';
+  commandRoute,
+  type DemoCommand,
+  type DemoTraffic,
+  defineDecider,
+  InvalidInputError,
+} from '@refract/core';
 import { createLogger } from '@refract/observability';
 import { eventually } from '@refract/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type DemoCommand, demoCommands, startDemoTraffic } from './demo-traffic.js';
+import { demoCommands, startDemoTraffic, streamOfCommand } from './demo-traffic.js';
 
-const routes = {
-  PlaceOrder: placeOrderRoute,
-  AddItem: addItemRoute,
-  ShipOrder: shipOrderRoute,
-  CancelOrder: cancelOrderRoute,
-};
+/**
+ * A demo of the test's own: tickets opened, commented on twice, closed,
+ * `open` of them at a time. Seeded, and unique to its run, as the
+ * DemoTraffic contract asks.
+ */
+function ticketsDemo(open = 5): DemoTraffic {
+  return {
+    name: 'tickets',
+    *commands({ seed, runId }) {
+      const steps = new Map<number, number>();
+      let next = 0;
+      let state = seed;
+      for (;;) {
+        while (steps.size < open) steps.set(next++, 0);
+        state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+        const ids = [...steps.keys()];
+        const id = ids[state % ids.length]!;
+        const step = steps.get(id)!;
+        const ticketId = `${runId}-${id}`;
+        const type = step === 0 ? 'Open' : step < 3 ? 'Comment' : 'Close';
+        yield { type, body: { ticketId, ...(type === 'Comment' ? { n: step } : {}) } };
+        if (type === 'Close') steps.delete(id);
+        else steps.set(id, step + 1);
+      }
+    },
+  };
+}
 
-function take(count: number, options = { seed: 7, openOrders: 50, runId: 'run1' }): DemoCommand[] {
+/** A finite demo, to see the turns and the end. */
+const pings = (count: number): DemoTraffic => ({
+  name: 'pings',
+  *commands() {
+    for (let i = 0; i < count; i++) yield { type: 'Ping', body: { i } };
+  },
+});
+
+function take(demos: DemoTraffic[], count: number, runId = 'run1'): DemoCommand[] {
   const commands: DemoCommand[] = [];
-  for (const command of demoCommands(options)) {
+  for (const command of demoCommands(demos, { seed: 7, runId })) {
     commands.push(command);
     if (commands.length === count) break;
   }
@@ -32,35 +58,47 @@ function take(count: number, options = { seed: 7, openOrders: 50, runId: 'run1' 
 }
 
 describe('demoCommands', () => {
-  it('yields commands the API parses and the decider accepts, order by order', () => {
-    // 25,000 crosses the first chunk boundary (20,000 events).
-    const commands = take(25_000);
-    const states = new Map<string, OrderState>();
-    for (const command of commands) {
-      expect(command.orderId).toMatch(ID_PATTERN);
-      const parsed = routes[command.type].parse(command.body) as OrderCommand;
-      const state = states.get(command.orderId) ?? orderDecider.initialState();
-      const events = orderDecider.decide(parsed, state);
-      states.set(
-        command.orderId,
-        events.reduce((s, e) => orderDecider.evolve(s, e), state),
-      );
-    }
-    const statuses = [...states.values()].map((s) => s.status);
-    expect(statuses.filter((s) => s === 'shipped').length).toBeGreaterThan(0);
-    expect(statuses.filter((s) => s === 'cancelled').length).toBeGreaterThan(0);
+  it('takes one command from each demo in turn; a demo that ends drops out', () => {
+    const commands = take([pings(2), ticketsDemo()], 5);
+    expect(commands.map((c) => (c.type === 'Ping' ? 'pings' : 'tickets'))).toEqual([
+      'pings',
+      'tickets',
+      'pings',
+      'tickets',
+      'tickets',
+    ]);
+    expect(take([pings(3)], 10)).toHaveLength(3);
   });
 
-  it('is the same for the same seed, with order ids unique to the run', () => {
-    expect(take(500)).toEqual(take(500));
-    const other = take(500, { seed: 7, openOrders: 50, runId: 'run2' });
-    expect(other.map((c) => c.type)).toEqual(take(500).map((c) => c.type));
-    expect(other[0]!.orderId).not.toBe(take(1)[0]!.orderId);
+  it('is the same for the same seed, with ids of its run', () => {
+    expect(take([ticketsDemo()], 200)).toEqual(take([ticketsDemo()], 200));
+    expect(take([ticketsDemo()], 1, 'run2')[0]!.body.ticketId).toMatch(/^run2-/);
+  });
+});
+
+describe('streamOfCommand', () => {
+  const noop = defineDecider<unknown, { type: 'Never'; data: { n: number } }, null>({
+    name: 'noop',
+    initialState: () => null,
+    evolve: (state) => state,
+    decide: () => [],
+  });
+  const route = commandRoute({
+    type: 'Open',
+    parse: (input) => {
+      const ticketId = (input as { ticketId?: unknown }).ticketId;
+      if (typeof ticketId !== 'string') throw new InvalidInputError('ticketId', 'is required');
+      return { ticketId };
+    },
+    streamId: (command: { ticketId: string }) => `ticket-${command.ticketId}`,
+    decider: noop,
   });
 
-  it('interleaves orders (many open at once)', () => {
-    const firstTen = new Set(take(10).map((c) => c.orderId));
-    expect(firstTen.size).toBeGreaterThan(5);
+  it("names a command's stream by the application's route, and none when it does not parse", () => {
+    const streamOf = streamOfCommand([route]);
+    expect(streamOf({ type: 'Open', body: { ticketId: 't1' } })).toBe('ticket-t1');
+    expect(streamOf({ type: 'Open', body: { ticketId: 1 } })).toBeUndefined();
+    expect(streamOf({ type: 'Unknown', body: { ticketId: 't1' } })).toBeUndefined();
   });
 });
 
@@ -70,7 +108,7 @@ describe('startDemoTraffic', () => {
     await new Promise((resolve) => server?.close(resolve));
   });
 
-  it('sends no faster than the rate, one order at a time, and counts the answers', {
+  it('sends no faster than the rate, one stream at a time, and counts the answers', {
     timeout: 90_000,
   }, async () => {
     const seen = new Map<string, string[]>();
@@ -81,15 +119,15 @@ describe('startDemoTraffic', () => {
       let body = '';
       request.on('data', (chunk) => (body += chunk));
       request.on('end', () => {
-        const { orderId } = JSON.parse(body) as { orderId: string };
+        const { ticketId } = JSON.parse(body) as { ticketId: string };
         if (!String(request.headers['x-request-id']).startsWith('demo-t-')) untagged++;
-        if (active.has(orderId)) overlapping++;
-        active.add(orderId);
-        seen.set(orderId, [...(seen.get(orderId) ?? []), request.url ?? '']);
-        // Every fifth AddItem is refused, to see the count.
-        const refuse = request.url === '/commands/AddItem' && Math.random() < 0.2;
+        if (active.has(ticketId)) overlapping++;
+        active.add(ticketId);
+        seen.set(ticketId, [...(seen.get(ticketId) ?? []), request.url ?? '']);
+        // Every fifth Comment is refused, to see the count.
+        const refuse = request.url === '/commands/Comment' && Math.random() < 0.2;
         setTimeout(() => {
-          active.delete(orderId);
+          active.delete(ticketId);
           response.writeHead(refuse ? 422 : 200, { 'content-type': 'application/json' });
           response.end(refuse ? '{"error":"rule_violated"}' : '{}');
         }, 5);
@@ -105,9 +143,10 @@ describe('startDemoTraffic', () => {
 
     const demo = startDemoTraffic({
       baseUrl: `http://127.0.0.1:${port}`,
+      demos: [ticketsDemo(4)],
+      streamOf: (command) => String(command.body.ticketId),
       ratePerSecond: 200,
       seed: 1,
-      openOrders: 20,
       runId: 't',
       statusIntervalMs: 200,
       logger,
@@ -133,10 +172,13 @@ describe('startDemoTraffic', () => {
     expect(stats.errors).toBe(0);
     expect(overlapping).toBe(0);
     expect(untagged).toBe(0);
-    for (const urls of seen.values()) expect(urls[0]).toBe('/commands/PlaceOrder');
+    for (const urls of seen.values()) expect(urls[0]).toBe('/commands/Open');
     const status = lines.map((l) => JSON.parse(l)).filter((l) => 'sent' in l);
     expect(status.length).toBeGreaterThanOrEqual(3);
     expect(status.at(-1)).toMatchObject({ sent: stats.sent, refused: stats.refused });
+    expect(lines.map((l) => JSON.parse(l)).find((l) => 'demos' in l)).toMatchObject({
+      demos: ['tickets'],
+    });
     await demo.close(); // idempotent
   });
 });

@@ -1,26 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  generateWorkload,
-  type OrderEvent,
-  WORKLOAD_EVENTS_PER_ORDER,
-  workloadOrderCount,
-} from '@refract/example-orders';
+import type { AnyCommandRoute, DemoCommand, DemoTraffic } from '@refract/core';
 import type { Logger } from '@refract/observability';
-
-/** One request of the demo traffic: `POST /commands/{type}` with `body`. */
-export interface DemoCommand {
-  type: 'PlaceOrder' | 'AddItem' | 'ShipOrder' | 'CancelOrder';
-  orderId: string;
-  body: Record<string, string | number>;
-}
-
-export interface DemoCommandOptions {
-  seed: number;
-  /** Orders open at once (the workload's concurrency). */
-  openOrders: number;
-  /** Makes this run's order ids unique, so a restart on kept data places new orders. */
-  runId: string;
-}
 
 /**
  * Every demo request carries `X-Request-Id: demo-…`, which write-api keeps
@@ -29,56 +9,54 @@ export interface DemoCommandOptions {
  */
 export const DEMO_REQUEST_ID_PREFIX = 'demo-';
 
-/** Orders per generated chunk; the workload closes every order of a chunk within it. */
-const CHUNK_ORDERS = 1_000;
-const CHUNK_EVENTS = CHUNK_ORDERS * WORKLOAD_EVENTS_PER_ORDER;
-
-/** The command whose accepted result is `event` (the workload describes outcomes, the API takes commands). */
-export function commandFor(event: OrderEvent, orderId: string): DemoCommand {
-  switch (event.type) {
-    case 'OrderPlaced':
-      // placedAt left out: the write API stamps the time of the request.
-      return { type: 'PlaceOrder', orderId, body: { orderId, customerId: event.data.customerId } };
-    case 'ItemAdded': {
-      const { sku, qty, unitPrice } = event.data;
-      return { type: 'AddItem', orderId, body: { orderId, sku, qty, unitPrice } };
-    }
-    case 'OrderShipped':
-      return {
-        type: 'ShipOrder',
-        orderId,
-        body: { orderId, trackingNumber: event.data.trackingNumber },
-      };
-    case 'OrderCancelled':
-      return { type: 'CancelOrder', orderId, body: { orderId, reason: event.data.reason } };
-  }
-}
-
 /**
- * An endless, seeded sequence of order lifecycles: the reference workload of
- * WORKLOAD.md (place, add 1..n items, then ship ~80% / cancel ~20%, many
- * orders interleaved) turned into commands, chunk after chunk. Every command
- * is valid for its order's state when the commands of one order are sent in
- * sequence, so the domain refuses none.
+ * The stream a command lands on, by the application's own routes, so that
+ * the commands of one stream can be sent one after another. Undefined for a
+ * command no route parses: it goes out unordered, to be answered 4xx.
  */
-export function* demoCommands(options: DemoCommandOptions): Generator<DemoCommand, never> {
-  const ordersPerChunk = workloadOrderCount(CHUNK_EVENTS);
-  for (let chunk = 0; ; chunk++) {
-    const workload = generateWorkload({
-      events: CHUNK_EVENTS,
-      seed: (options.seed + chunk) | 0,
-      concurrency: options.openOrders,
-    });
-    for (const { event } of workload) {
-      const n = chunk * ordersPerChunk + Number(event.data.orderId);
-      yield commandFor(event, `demo-${options.runId}-${n}`);
+export function streamOfCommand(
+  commands: readonly AnyCommandRoute[],
+): (command: DemoCommand) => string | undefined {
+  const routes = new Map(commands.map((route) => [route.type, route]));
+  return (command) => {
+    const route = routes.get(command.type);
+    if (!route) return undefined;
+    try {
+      return route.streamId(route.parse(command.body));
+    } catch {
+      return undefined;
     }
+  };
+}
+
+/** The commands of every demo, taking turns; a demo that ends drops out. */
+export function* demoCommands(
+  demos: readonly DemoTraffic[],
+  options: { seed: number; runId: string },
+): Generator<DemoCommand, void> {
+  let running = demos.map((demo) => demo.commands(options));
+  while (running.length > 0) {
+    const next: Iterator<DemoCommand>[] = [];
+    for (const iterator of running) {
+      const result = iterator.next();
+      if (result.done) continue;
+      next.push(iterator);
+      yield result.value;
+    }
+    running = next;
   }
 }
 
-export interface DemoTrafficOptions extends DemoCommandOptions {
+export interface DemoTrafficOptions {
   /** The write API, e.g. `http://127.0.0.1:4000`. */
   baseUrl: string;
+  /** The application's demos (`app.demos`). */
+  demos: readonly DemoTraffic[];
+  /** Which stream a command lands on (`streamOfCommand(app.commands)`): one stream's commands go in order. */
+  streamOf: (command: DemoCommand) => string | undefined;
+  seed: number;
+  /** Makes this run's ids unique, so a restart on kept data starts new aggregates. */
+  runId: string;
   ratePerSecond: number;
   /** A status line is logged this often. */
   statusIntervalMs: number;
@@ -100,7 +78,7 @@ export interface DemoStats {
   errors: number;
 }
 
-export interface DemoTraffic {
+export interface DemoRun {
   stats(): DemoStats;
   /** Stops sending, lets in-flight commands finish (briefly), logs a last status; idempotent. */
   close(): Promise<void>;
@@ -112,11 +90,12 @@ const ERROR_LOGS_PER_INTERVAL = 5;
 const DRAIN_MS = 5_000;
 
 /**
- * Sends demo commands at a steady rate. Commands of one order go one after
- * another (each waits for the previous answer); different orders overlap,
- * so the rate holds even when one request is slow.
+ * Sends the demos' commands at a steady rate, `POST /commands/{type}`.
+ * Commands of one stream go one after another (each waits for the previous
+ * answer); different streams overlap, so the rate holds even when one
+ * request is slow.
  */
-export function startDemoTraffic(options: DemoTrafficOptions): DemoTraffic {
+export function startDemoTraffic(options: DemoTrafficOptions): DemoRun {
   const { logger, ratePerSecond, baseUrl } = options;
   const maxInFlight = options.maxInFlight ?? 64;
   const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
@@ -124,7 +103,7 @@ export function startDemoTraffic(options: DemoTrafficOptions): DemoTraffic {
   const stopSending = new AbortController();
   const abortRequests = new AbortController();
   const inFlight = new Set<Promise<void>>();
-  /** The last command queued per order: the next one of that order waits for it. */
+  /** The last command queued per stream: the next one of that stream waits for it. */
   const tails = new Map<string, Promise<void>>();
   let errorLogs = 0;
   let requests = 0;
@@ -133,7 +112,7 @@ export function startDemoTraffic(options: DemoTrafficOptions): DemoTraffic {
     if (errorLogs++ < ERROR_LOGS_PER_INTERVAL) logger.warn(fields, message);
   };
 
-  const send = async (command: DemoCommand): Promise<void> => {
+  const send = async (command: DemoCommand, stream: string | undefined): Promise<void> => {
     if (stopSending.signal.aborted) return;
     stats.sent++;
     try {
@@ -151,12 +130,12 @@ export function startDemoTraffic(options: DemoTrafficOptions): DemoTraffic {
         stats.ok++;
       } else if (response.status === 422) {
         stats.refused++;
-        logger.debug({ command: command.type, orderId: command.orderId, answer: text }, 'refused');
+        logger.debug({ command: command.type, stream, answer: text }, 'refused');
       } else {
         stats.errors++;
         logError('demo command failed', {
           command: command.type,
-          orderId: command.orderId,
+          stream,
           status: response.status,
           answer: text.slice(0, 500),
         });
@@ -167,27 +146,28 @@ export function startDemoTraffic(options: DemoTrafficOptions): DemoTraffic {
       stats.errors++;
       logError('demo command got no answer', {
         command: command.type,
-        orderId: command.orderId,
+        stream,
         reason: describeError(error),
       });
     }
   };
 
   const dispatch = (command: DemoCommand) => {
-    const previous = tails.get(command.orderId) ?? Promise.resolve();
-    const request = previous.then(() => send(command));
-    tails.set(command.orderId, request);
+    const stream = options.streamOf(command);
+    const previous = (stream !== undefined && tails.get(stream)) || Promise.resolve();
+    const request = previous.then(() => send(command, stream));
+    if (stream !== undefined) tails.set(stream, request);
     inFlight.add(request);
     void request.finally(() => {
       inFlight.delete(request);
-      if (tails.get(command.orderId) === request) tails.delete(command.orderId);
+      if (stream !== undefined && tails.get(stream) === request) tails.delete(stream);
     });
   };
 
   const loop = (async () => {
     const intervalMs = 1000 / ratePerSecond;
     let next = performance.now();
-    for (const command of demoCommands(options)) {
+    for (const command of demoCommands(options.demos, options)) {
       next += intervalMs;
       const wait = next - performance.now();
       try {
@@ -219,7 +199,12 @@ export function startDemoTraffic(options: DemoTrafficOptions): DemoTraffic {
   const timer = setInterval(status, options.statusIntervalMs);
   timer.unref();
   logger.info(
-    { ratePerSecond, seed: options.seed, openOrders: options.openOrders, runId: options.runId },
+    {
+      ratePerSecond,
+      seed: options.seed,
+      runId: options.runId,
+      demos: options.demos.map((demo) => demo.name),
+    },
     `demo traffic: ${ratePerSecond} commands/s to ${baseUrl}`,
   );
 

@@ -27,12 +27,18 @@ interface DevStack {
 }
 
 /**
+ * The orders example with a demo of the test's own, from the repository
+ * root: the module `pnpm start` is given here, by `--config` or REFRACT_CONFIG.
+ */
+const DEMO_APP = 'services/dev-stack/src/fixtures/orders-with-demo.config.ts';
+
+/**
  * `pnpm start` from the repository root, as a developer runs it, in a
  * process group of its own so that `interrupt` can do what a terminal's
  * Ctrl-C does: signal the whole group.
  */
-function startDevStack(env: Record<string, string>): DevStack {
-  const child = spawn('pnpm', ['start'], {
+function startDevStack(env: Record<string, string>, args: string[] = []): DevStack {
+  const child = spawn('pnpm', ['start', ...args], {
     cwd: REPO_ROOT,
     env: {
       PATH: process.env.PATH ?? '',
@@ -164,20 +170,26 @@ describe('pnpm start', () => {
     const adminPort = await freePort();
     const adminToken = `dev-stack-e2e-${Date.now()}`;
     try {
-      const stack = startDevStack({
-        ADMIN_PORT: String(adminPort),
-        ADMIN_TOKEN: adminToken,
-        DATABASE_URL: db.url,
-        REDIS_URL: redis.url,
-        REDIS_KEY_PREFIX: redis.prefix,
-        WRITE_API_PORT: String(port),
-        QUERY_API_PORT: String(await freePort()),
-        WORKER_PORT: String(await freePort()),
-        DEMO_RATE_PER_SECOND: '50',
-        DEMO_STATUS_INTERVAL_MS: '1000',
-      });
+      const stack = startDevStack(
+        {
+          ADMIN_PORT: String(adminPort),
+          ADMIN_TOKEN: adminToken,
+          DATABASE_URL: db.url,
+          REDIS_URL: redis.url,
+          REDIS_KEY_PREFIX: redis.prefix,
+          WRITE_API_PORT: String(port),
+          QUERY_API_PORT: String(await freePort()),
+          WORKER_PORT: String(await freePort()),
+          DEMO_RATE_PER_SECOND: '50',
+          DEMO_STATUS_INTERVAL_MS: '1000',
+        },
+        ['--config', DEMO_APP],
+      );
       const ready = await stack.waitFor((l) => l.msg === 'stack ready', 150_000);
       expect(ready.writeApi).toBe(`http://127.0.0.1:${port}`);
+      expect(ready.app).toBe(`orders-e2e (${join(REPO_ROOT, DEMO_APP)})`);
+      expect(ready.workers).toEqual([expect.stringMatching(/^2 in pool "orders": http/)]);
+      expect(ready.demo).toBe('50 commands/s from e2e-shipping (DEMO_RATE_PER_SECOND)');
       expect(ready.redis).toContain(redis.prefix);
       // The database's password (if any) is masked; the test URL carries none.
       expect(ready.postgres).toContain('(DATABASE_URL)');
@@ -263,6 +275,8 @@ describe('pnpm start', () => {
       WORKER_PORT: String(await freePort()),
       DEMO_RATE_PER_SECOND: '50',
       DEMO_STATUS_INTERVAL_MS: '1000',
+      // Relative: taken from where `pnpm start` was typed (the repository root here).
+      REFRACT_CONFIG: DEMO_APP,
       // Postgres' and redis-server's own lines are logged at debug.
       LOG_LEVEL: 'debug',
     };
@@ -328,6 +342,20 @@ describe('pnpm start', () => {
       await rm(dataDir, { recursive: true, force: true });
     }
   }, 400_000);
+
+  it('given a module that does not load, names it and exits 2 before starting anything', async () => {
+    const stack = startDevStack({ REDIS_SERVER_BIN: '/nonexistent/redis-server' }, [
+      '--config',
+      'services/dev-stack/src/fixtures/missing.config.ts',
+    ]);
+    expect(await stack.exited).toBe(2);
+    const output = stack.text.join('\n');
+    expect(output).toContain(
+      `dev-stack: application module ${join(REPO_ROOT, 'services/dev-stack/src/fixtures/missing.config.ts')} does not exist`,
+    );
+    // Redis is the first thing the stack starts: it was never tried.
+    expect(output).not.toContain('redis-server');
+  });
 
   it('without REDIS_URL and without redis-server, says what to install and exits 1', async () => {
     const stack = startDevStack({

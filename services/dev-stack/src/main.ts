@@ -4,8 +4,8 @@
  * - the launcher (this file, run by pnpm in the terminal's foreground)
  *   starts the stack process in a session of its own and relays each
  *   SIGINT/SIGTERM/SIGHUP to it, then exits with its exit code;
- * - the stack process (this file with `--stack`) runs Redis, Postgres and
- *   write-api as its children.
+ * - the stack process (this file with `--stack`) loads the application
+ *   module, then runs Redis, Postgres and the services as its children.
  *
  * A terminal's Ctrl-C signals its whole foreground process group. Were the
  * children in it, Postgres would begin a fast shutdown (and Redis quit)
@@ -19,6 +19,8 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { AppLoadError, configArgument, loadApp } from '@refract/app-loader';
+import type { RefractApp } from '@refract/core';
 import { createLogger, type Logger, prettyStream } from '@refract/observability';
 import { bannerFields, formatBanner } from './banner.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
@@ -28,7 +30,10 @@ import { type Stack, startStack } from './stack.js';
 const STACK_FLAG = '--stack';
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
-/** Exit codes: 0 stopped cleanly, 1 failed (start, a child died, unclean stop), 2 bad config, 130 forced. */
+/**
+ * Exit codes: 0 stopped cleanly, 1 failed (start, a child died, unclean
+ * stop), 2 bad config or application module, 130 forced.
+ */
 const EXIT_FAILED = 1;
 const EXIT_CONFIG = 2;
 const EXIT_FORCED = 130;
@@ -38,7 +43,8 @@ const DUPLICATE_SIGNAL_MS = 500;
 function launch(): void {
   const child = spawn(
     process.execPath,
-    [...process.execArgv, fileURLToPath(import.meta.url), STACK_FLAG],
+    // The user's arguments (`--config <path>`) go along.
+    [...process.execArgv, fileURLToPath(import.meta.url), STACK_FLAG, ...process.argv.slice(2)],
     { detached: true, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
   );
   for (const signal of SIGNALS) process.on(signal, () => child.kill(signal));
@@ -53,10 +59,14 @@ function launch(): void {
 
 async function runStack(): Promise<void> {
   let config: Config;
+  let app: RefractApp;
   try {
-    config = loadConfig();
+    config = loadConfig(process.env, { configArgument: configArgument(process.argv) });
+    // Before anything starts: the stack needs its pools and demos, and a bad
+    // module is better named here than by every service that would load it.
+    app = await loadApp(config.appPath);
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
+    if (!(error instanceof ConfigError || error instanceof AppLoadError)) throw error;
     process.stderr.write(`dev-stack: ${error.message}\n`);
     process.exit(EXIT_CONFIG);
   }
@@ -104,7 +114,7 @@ async function runStack(): Promise<void> {
   process.on('disconnect', () => stop('the launcher exited', EXIT_FAILED));
   process.channel?.unref();
 
-  const startup = startStack(config, logger, aborted.signal, {
+  const startup = startStack(config, app, logger, aborted.signal, {
     onFailure: (reason) => {
       logger.error({ reason }, 'a part of the stack died: stopping the rest');
       stop(reason, EXIT_FAILED);

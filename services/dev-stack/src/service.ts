@@ -24,6 +24,8 @@ export interface ServiceOptions {
   redisKeyPrefix: string;
   logLevel: LogLevel;
   logPretty: boolean;
+  /** The application module, absolute: the service gets it as REFRACT_CONFIG. */
+  appPath: string;
   /** Keep the log line of every demo request (otherwise left out). */
   logDemoRequests: boolean;
   /** The environment the service starts from; the settings above are laid over it. */
@@ -74,6 +76,7 @@ export async function startService(options: ServiceOptions): Promise<ServiceChil
       REDIS_KEY_PREFIX: options.redisKeyPrefix,
       LOG_LEVEL: options.logLevel,
       LOG_PRETTY: 'false',
+      REFRACT_CONFIG: options.appPath,
       ...options.env,
     },
     onLine: (line, stream) => {

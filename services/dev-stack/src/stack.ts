@@ -1,9 +1,10 @@
 import { join } from 'node:path';
+import type { RefractApp } from '@refract/core';
 import { migrate } from '@refract/event-store';
 import { type Logger, maskUrlPassword } from '@refract/observability';
 import { type AdminToken, ensureAdminToken } from './admin-token.js';
 import { type Config, REPO_ROOT } from './config.js';
-import { type DemoTraffic, startDemoTraffic } from './demo-traffic.js';
+import { type DemoRun, startDemoTraffic, streamOfCommand } from './demo-traffic.js';
 import { choosePort } from './ports.js';
 import { type EmbeddedPostgresInfo, startPostgres } from './postgres.js';
 import { describeExit, type ExitStatus, killAll } from './processes.js';
@@ -16,17 +17,22 @@ export interface StackInfo {
   /** The admin API and the dashboard (`/`). */
   adminUrl: string;
   adminToken: AdminToken;
-  /** One per worker process of the `orders` pool. */
-  workerUrls: string[];
+  /** The application module every service runs. */
+  app: { name: string; path: string; commands: string[] };
+  /** Each pool of the application, with one URL per worker process. */
+  pools: { pool: string; workerUrls: string[] }[];
   postgres: { url: string; embedded: EmbeddedPostgresInfo | undefined };
   redis: { url: string; pid: number | undefined; keyPrefix: string };
-  demo: DemoTraffic | undefined;
+  /** The demos sending traffic; empty when the rate is 0 or the module has none. */
+  demos: string[];
+  demo: DemoRun | undefined;
 }
 
 export interface Stack extends StackInfo {
   /**
    * Stops everything in reverse start order: demo traffic, admin, query-api,
-   * the workers, write-api (each SIGTERM, then waited for), Postgres, Redis. Resolves true when every part stopped cleanly. Idempotent.
+   * the workers, write-api (each SIGTERM, then waited for), Postgres, Redis.
+   * Resolves true when every part stopped cleanly. Idempotent.
    */
   close(): Promise<boolean>;
   /** The forced stop: SIGKILL the children, immediate shutdown of Postgres. Does not wait. */
@@ -45,14 +51,17 @@ interface Part {
 }
 
 /**
- * Starts the stack: Redis (first: a missing redis-server fails before a slow
- * initdb), Postgres, migrations, write-api, the worker pool, query-api,
- * admin, demo traffic. Any part that dies
+ * Starts the stack for the application module `app` (loaded from
+ * `config.appPath`, whose path every service is given): Redis (first: a
+ * missing redis-server fails before a slow initdb), Postgres, migrations,
+ * write-api, a worker pool per pool of the application, query-api, admin,
+ * the application's demo traffic. Any part that dies
  * during the start fails it; whatever had started is stopped again before
  * the error is thrown. `signal` aborts the start the same way.
  */
 export async function startStack(
   config: Config,
+  app: RefractApp,
   logger: Logger,
   signal: AbortSignal,
   events: StackEvents,
@@ -168,6 +177,7 @@ export async function startStack(
         redisKeyPrefix: config.redisKeyPrefix,
         logLevel: config.logLevel,
         logPretty: config.logPretty,
+        appPath: config.appPath,
         // At debug and trace, every line; the demo's requests are the point then.
         logDemoRequests: config.logLevel === 'debug' || config.logLevel === 'trace',
         baseEnv: config.childEnv,
@@ -205,16 +215,20 @@ export async function startStack(
     // (each one compiles its TypeScript at start-up, seconds apiece). Every
     // start settles before a failure is thrown, so close() stops them all.
     const adminToken = await ensureAdminToken(config.dataDir, config.adminToken);
+    // The workers of every pool, one after another on WORKER_PORT, WORKER_PORT + 1, …
+    const workerSlots = app.pools.flatMap((pool) =>
+      Array.from({ length: config.workers }, (_, i) => ({ pool, i })),
+    );
     const starting = [
-      ...Array.from({ length: config.workers }, (_, i) => {
-        const port = config.workerPort + i;
+      ...workerSlots.map(({ pool, i }, slot) => {
+        const port = config.workerPort + slot;
         return launch(
-          `projector-worker-${i + 1}`,
+          `projector-worker-${pool}-${i + 1}`,
           '@refract/projector-worker',
           port,
           'WORKER_PORT',
           {
-            POOL: 'orders',
+            POOL: pool,
             WORKER_PORT: String(port),
             WORKER_HOST: '127.0.0.1',
           },
@@ -234,13 +248,19 @@ export async function startStack(
     const urls = settled.map(
       (result) => (result as PromiseFulfilledResult<{ url: string }>).value.url,
     );
-    const workers = urls.slice(0, config.workers);
-    const [queryApiUrl, adminUrl] = urls.slice(config.workers) as [string, string];
+    const workerUrls = urls.slice(0, workerSlots.length);
+    const [queryApiUrl, adminUrl] = urls.slice(workerSlots.length) as [string, string];
+    const pools = app.pools.map((pool) => ({
+      pool,
+      workerUrls: workerUrls.filter((_, slot) => workerSlots[slot]!.pool === pool),
+    }));
 
     const demo =
-      config.demo.ratePerSecond > 0
+      config.demo.ratePerSecond > 0 && app.demos.length > 0
         ? startDemoTraffic({
             baseUrl: writeApi.url,
+            demos: app.demos,
+            streamOf: streamOfCommand(app.commands),
             ...config.demo,
             runId: Date.now().toString(36),
             logger: logger.child({ part: 'demo' }),
@@ -255,6 +275,8 @@ export async function startStack(
         },
         kill: () => {},
       });
+    } else if (app.demos.length === 0) {
+      logger.info('demo traffic off: the application module declares no demo');
     } else {
       logger.info('demo traffic off (DEMO_RATE_PER_SECOND=0)');
     }
@@ -265,9 +287,11 @@ export async function startStack(
       queryApiUrl,
       adminUrl,
       adminToken,
-      workerUrls: workers,
+      app: { name: app.name, path: config.appPath, commands: app.commands.map((c) => c.type) },
+      pools,
       postgres: { url: postgres.url, embedded: postgres.embedded },
       redis: { url: redis.url, pid: redis.process?.pid, keyPrefix: config.redisKeyPrefix },
+      demos: demo ? app.demos.map((d) => d.name) : [],
       demo,
       close,
       kill,

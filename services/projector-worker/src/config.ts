@@ -18,6 +18,8 @@ const schema = z.object({
   WORKER_HOST: z.string().default('0.0.0.0'),
   WORKER_SHUTDOWN_TIMEOUT_MS: env.positiveInt('a positive number of milliseconds').default(15_000),
   LOG_LEVEL: env.logLevel,
+  /** The application module; `--config` wins; unset, refract.config.ts in the working directory. */
+  REFRACT_CONFIG: z.string().optional(),
 });
 
 export type WorkerConfig = z.infer<typeof schema> & { projections: string[] | null };

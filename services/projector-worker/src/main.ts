@@ -1,22 +1,27 @@
+import { configArgument, loadApp } from '@refract/app-loader';
+import type { AnyProjection, RefractApp } from '@refract/core';
 import { createLogger, createMetrics } from '@refract/observability';
 import { ProjectorWorker } from '@refract/projector';
 import { exitOnCrash } from '@refract/service-kit';
 import Fastify from 'fastify';
-import { selectProjections } from './catalog.js';
 import { loadConfig, type WorkerConfig } from './config.js';
 import { workerMetrics } from './metrics.js';
 
 /**
- * One worker process. /healthz answers while the process runs, /readyz once
+ * One worker process, running the projections of its pool (POOL, narrowed by
+ * PROJECTIONS) from the application module: `--config <path>`, else
+ * REFRACT_CONFIG, else refract.config.ts in the working directory. The module
+ * is loaded and checked before any connection is opened. /healthz answers while the process runs, /readyz once
  * it has joined its pool (and 503 while shutting down), /metrics always.
  * SIGTERM: finish the batches in hand, commit, release the leases at once.
  */
 async function main(): Promise<void> {
   let config: WorkerConfig;
-  let projections: ReturnType<typeof selectProjections>;
+  let projections: AnyProjection[];
   try {
     config = loadConfig();
-    projections = selectProjections(config.POOL, config.projections);
+    const app = await loadApp(configArgument(process.argv) ?? config.REFRACT_CONFIG);
+    projections = selectProjections(app, config);
   } catch (error) {
     process.stderr.write(`projector-worker: ${(error as Error).message}\n`);
     process.exitCode = 1;
@@ -87,6 +92,16 @@ async function main(): Promise<void> {
   }
   ready = true;
   logger.info({ port, id: worker.id, projections: projections.map((p) => p.name) }, 'worker ready');
+}
+
+/** The pool's projections; the error names the variable, the pool and the projection. */
+function selectProjections(app: RefractApp, config: WorkerConfig): AnyProjection[] {
+  try {
+    return app.projectionsOf(config.POOL, config.projections);
+  } catch (error) {
+    const variable = config.projections ? 'PROJECTIONS' : 'POOL';
+    throw new Error(`${variable}: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 await main();

@@ -9,6 +9,7 @@ import {
   createTestDatabase,
   eventually,
   freePort,
+  ORDERS_APP_CONFIG,
   type RedisServer,
   startRedisServer,
   type TestDatabase,
@@ -58,7 +59,15 @@ interface Worker {
 
 async function startWorker(): Promise<Worker> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--conditions=@refract/source', '--import', 'tsx', MAIN], {
+  const args = [
+    '--conditions=@refract/source',
+    '--import',
+    'tsx',
+    MAIN,
+    '--config',
+    ORDERS_APP_CONFIG,
+  ];
+  const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     env: {
       PATH: process.env.PATH ?? '',

@@ -3,11 +3,12 @@ import net from 'node:net';
 import {
   type AnyCommandRoute,
   commandRoute,
+  defineApp,
   defineDecider,
   InvalidInputError,
 } from '@refract/core';
 import { EventStore, MAX_JSON_DEPTH, migrate } from '@refract/event-store';
-import { orderCommands } from '@refract/example-orders';
+import { orderCommands, ordersApp } from '@refract/example-orders';
 import { createLogger, createMetrics } from '@refract/observability';
 import { createTestDatabase, type TestDatabase } from '@refract/testing';
 import type { FastifyInstance, InjectOptions } from 'fastify';
@@ -43,6 +44,17 @@ const explodeRoute: AnyCommandRoute = commandRoute({
   }),
 });
 
+/**
+ * The orders example plus the route above. Most tests here append arbitrary
+ * event types (`A`, `Happened`), so undeclared types are accepted; the
+ * checks of declared ones are in event-checks.int.test.ts.
+ */
+const testApp = defineApp({
+  ...ordersApp.definition,
+  commands: [...orderCommands, explodeRoute],
+  acceptUndeclaredEvents: true,
+});
+
 beforeAll(async () => {
   db = await createTestDatabase('write_api');
   await migrate({ databaseUrl: db.url, partitions: 4 });
@@ -56,7 +68,7 @@ beforeAll(async () => {
     level: 'debug',
     destination: { write: (line: string) => void logLines.push(JSON.parse(line)) },
   });
-  app = buildApp({ store, logger, metrics, commands: [...orderCommands, explodeRoute] });
+  app = buildApp({ store, logger, metrics, app: testApp });
   await app.ready();
 });
 
@@ -895,7 +907,7 @@ describe('when Postgres is unreachable', () => {
       store: downStore,
       logger: createLogger({ service: 'write-api', level: 'silent' }),
       metrics: createMetrics({ defaultMetrics: false }),
-      commands: orderCommands,
+      app: testApp,
       readyTimeoutMs: 500,
     });
     try {
@@ -959,7 +971,7 @@ describe('while closing', () => {
       store,
       logger: createLogger({ service: 'write-api', level: 'silent' }),
       metrics: createMetrics({ defaultMetrics: false }),
-      commands: orderCommands,
+      app: testApp,
     });
     await closingApp.listen({ port: 0, host: '127.0.0.1' });
     const { port } = closingApp.server.address() as net.AddressInfo;

@@ -1,4 +1,4 @@
-import type { AnyCommandRoute } from '@refract/core';
+import type { RefractApp } from '@refract/core';
 import { assertStorableJson, type EventStore } from '@refract/event-store';
 import type { Logger, Metrics } from '@refract/observability';
 import { createHttpApp } from '@refract/service-kit';
@@ -13,8 +13,12 @@ export interface AppOptions {
   store: EventStore;
   logger: Logger;
   metrics: Metrics;
-  /** The command catalog served under `/commands/:commandType`. */
-  commands: readonly AnyCommandRoute[];
+  /**
+   * The application module: its commands are served under
+   * `/commands/:commandType`, and raw appends are checked against its event
+   * types. The store's upcasters should be the module's (`app.upcasters`).
+   */
+  app: RefractApp;
   /** Larger bodies are answered 413 before they are parsed. @defaultValue 1 MiB */
   bodyLimitBytes?: number;
   /** `/readyz` reports Postgres down when `SELECT 1` takes longer. @defaultValue 1000 */
@@ -29,7 +33,7 @@ export interface AppOptions {
  * assertStreamId for its answer.
  */
 export function buildApp(options: AppOptions): FastifyInstance {
-  const { store, logger, commands } = options;
+  const { store, logger } = options;
   const bodyLimitBytes = options.bodyLimitBytes ?? 1024 * 1024;
   const metrics = writeApiMetrics(options.metrics);
 
@@ -57,7 +61,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   });
 
   registerProbeRoutes(app, store, options.metrics, options.readyTimeoutMs ?? 1000);
-  registerStreamRoutes(app, store, metrics);
-  registerCommandRoutes(app, store, commands, metrics);
+  registerStreamRoutes(app, store, options.app, metrics);
+  registerCommandRoutes(app, store, options.app.commands, metrics);
   return app;
 }

@@ -7,6 +7,7 @@ const REDIS_URL = 'redis://cache:6379';
 describe('loadConfig', () => {
   it('applies the defaults', () => {
     expect(loadConfig({ DATABASE_URL, REDIS_URL })).toEqual({
+      appPath: undefined,
       port: 4000,
       host: '0.0.0.0',
       databaseUrl: DATABASE_URL,
@@ -49,9 +50,11 @@ describe('loadConfig', () => {
       WRITE_API_READY_TIMEOUT_MS: '250',
       WRITE_API_SHUTDOWN_TIMEOUT_MS: '5000',
       RELAY_MODE: 'off',
+      REFRACT_CONFIG: 'apps/shop/refract.config.ts',
       UNRELATED: 'ignored',
     });
     expect(config).toMatchObject({
+      appPath: 'apps/shop/refract.config.ts',
       port: 0,
       host: '127.0.0.1',
       logLevel: 'debug',

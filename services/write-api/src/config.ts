@@ -25,6 +25,7 @@ const schema = z
     REDIS_KEY_PREFIX: env.redisKeyPrefix,
     RELAY_WINDOW_SIZE: env.positiveInt('a positive number of entries').default(100_000),
     RELAY_BATCH_SIZE: env.positiveInt('a positive number of events').default(2000),
+    REFRACT_CONFIG: z.string().optional(),
   })
   .superRefine((c, ctx) => {
     if (c.RELAY_MODE === 'embedded' && c.REDIS_URL === undefined) {
@@ -38,6 +39,8 @@ const schema = z
   });
 
 export interface Config {
+  /** REFRACT_CONFIG: the application module (`--config` wins); unset, the default file in the working directory. */
+  appPath: string | undefined;
   port: number;
   host: string;
   databaseUrl: string;
@@ -70,6 +73,7 @@ export interface Config {
 export function loadConfig(vars: env.Variables = process.env): Config {
   const c = env.parse(schema, vars);
   return {
+    appPath: c.REFRACT_CONFIG,
     port: c.WRITE_API_PORT,
     host: c.WRITE_API_HOST,
     databaseUrl: c.DATABASE_URL,

@@ -14,6 +14,8 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+/** A module that accepts any event type: these tests append `Started`, `Later`, `Happened`. */
+const OPEN_APP = fileURLToPath(new URL('./fixtures/open.config.ts', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 let db: TestDatabase;
@@ -35,14 +37,23 @@ interface Service {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `src/main.ts` as the real process, on a port the OS picks, and waits until it listens. */
+/**
+ * Starts `src/main.ts` as the real process, on a port the OS picks, and
+ * waits until it listens. The module comes from `--config` unless the
+ * environment names one (REFRACT_CONFIG).
+ */
 async function startService(env: Record<string, string>): Promise<Service> {
-  const child = spawn(process.execPath, ['--conditions=@refract/source', '--import', 'tsx', MAIN], {
-    // tsx is a root devDependency: --import resolves it from the working directory.
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const config = env.REFRACT_CONFIG ? [] : ['--config', OPEN_APP];
+  const child = spawn(
+    process.execPath,
+    ['--conditions=@refract/source', '--import', 'tsx', MAIN, ...config],
+    {
+      // tsx is a root devDependency: --import resolves it from the working directory.
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const logs: Record<string, unknown>[] = [];
   let stderr = '';
   child.stderr!.on('data', (chunk) => {
@@ -160,6 +171,7 @@ describe('the embedded relay', () => {
       LOG_LEVEL: 'info',
       REDIS_URL: ns.url,
       REDIS_KEY_PREFIX: ns.prefix,
+      REFRACT_CONFIG: OPEN_APP,
     };
     const services = [await startService(env), await startService(env)];
     const base = (s: Service) => `http://127.0.0.1:${s.port}`;

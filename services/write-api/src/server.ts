@@ -1,5 +1,5 @@
+import type { RefractApp } from '@refract/core';
 import { EventStore } from '@refract/event-store';
-import { orderCommands } from '@refract/example-orders';
 import { createMetrics, type Logger, type Metrics } from '@refract/observability';
 import { Relay, relayMetrics } from '@refract/relay';
 import { closeOnce, type HttpServer, listen } from '@refract/service-kit';
@@ -23,12 +23,14 @@ export interface WriteApiServer extends HttpServer {
 }
 
 /**
- * Opens the store, starts the embedded relay (if configured), builds the
- * app and listens. main.ts adds only the process concerns: config errors,
- * signals, exit codes.
+ * Opens the store (reading through the application's upcasters), starts the
+ * embedded relay (if configured), builds the app for the application's
+ * commands and event types, and listens. main.ts adds only the process
+ * concerns: loading the module, config errors, signals, exit codes.
  */
 export async function startWriteApi(
   config: Config,
+  app: RefractApp,
   logger: Logger,
   metrics: Metrics = createMetrics(),
 ): Promise<WriteApiServer> {
@@ -37,6 +39,7 @@ export async function startWriteApi(
     poolSize: config.dbPoolSize,
     maxConcurrentTransactions: config.commitConcurrency,
     applicationName: 'refract-write-api',
+    upcasters: app.upcasters,
     onCommit: writeApiMetrics(metrics).onCommit,
   });
 
@@ -73,28 +76,28 @@ export async function startWriteApi(
     relay.start();
   }
 
-  const app = buildApp({
+  const http = buildApp({
     store,
     logger,
     metrics,
-    commands: orderCommands,
+    app,
     bodyLimitBytes: config.bodyLimitBytes,
     readyTimeoutMs: config.readyTimeoutMs,
   });
   // Runs once the server has stopped and in-flight requests are answered;
   // store.close() also waits for appends queued for group commit.
-  app.addHook('onClose', async () => {
+  http.addHook('onClose', async () => {
     await relay?.close();
     redis?.disconnect();
     await store.close();
   });
 
-  const port = await listen(app, config);
+  const port = await listen(http, config);
   return {
-    app,
+    app: http,
     store,
     relay,
     port,
-    close: closeOnce(app),
+    close: closeOnce(http),
   };
 }

@@ -4,7 +4,12 @@ import { fileURLToPath } from 'node:url';
 import type { EventStore } from '@refract/event-store';
 import { generateWorkload, orderProjections, type WorkloadEvent } from '@refract/example-orders';
 import { createLogger } from '@refract/observability';
-import { eventually, type TestDatabase, type TestRedisNamespace } from '@refract/testing';
+import {
+  eventually,
+  ORDERS_APP_CONFIG,
+  type TestDatabase,
+  type TestRedisNamespace,
+} from '@refract/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   appendWorkload,
@@ -31,6 +36,7 @@ const children: ChildProcess[] = [];
 /** Starts the rebuild worker fixture as a real process; resolves once it printed `ready`. */
 async function spawnRebuildWorker(workerId: string): Promise<ChildProcess> {
   const options = {
+    config: ORDERS_APP_CONFIG,
     databaseUrl: db.url,
     redisUrl: ns.url,
     keyPrefix: ns.prefix,

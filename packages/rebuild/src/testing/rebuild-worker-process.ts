@@ -1,16 +1,19 @@
 /**
  * A rebuild worker as a process of its own, for tests that kill it. Its
  * options come as JSON in argv[2] (a test fixture, not a service: it has no
- * environment config). Prints `ready` once the worker runs; SIGTERM stops it
- * gracefully.
+ * environment config); `config` is the application module whose table
+ * projections it rebuilds, loaded as the services load it. Prints `ready`
+ * once the worker runs; SIGTERM stops it gracefully.
  */
-import { orderProjections } from '@refract/example-orders';
+import { loadApp } from '@refract/app-loader';
+import { isCounterProjection, type Projection } from '@refract/core';
 import { createLogger } from '@refract/observability';
 import { z } from 'zod';
 import { startRebuildWorker } from '../jobs/rebuild-worker.js';
 
 const options = z
   .object({
+    config: z.string(),
     databaseUrl: z.string(),
     redisUrl: z.string(),
     keyPrefix: z.string(),
@@ -23,9 +26,10 @@ const options = z
   })
   .parse(JSON.parse(process.argv[2] ?? '{}'));
 
+const app = await loadApp(options.config);
 const worker = await startRebuildWorker({
   ...options,
-  projections: orderProjections,
+  projections: app.projections.filter((p): p is Projection => !isCounterProjection(p)),
   logger: createLogger({ service: 'rebuild-worker-process', level: 'warn' }),
   heartbeatMs: 200,
   cancelPollMs: 50,

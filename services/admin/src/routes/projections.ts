@@ -1,4 +1,4 @@
-import type { Projection } from '@refract/core';
+import { type AnyProjection, InvalidInputError, isCounterProjection } from '@refract/core';
 import type { EventStore } from '@refract/event-store';
 import {
   listParkedEvents,
@@ -28,7 +28,7 @@ type ParkedParams = { Params: { name: string; id: string } };
 /** Projections: status and lag, pause and resume, parked events. */
 export function registerProjectionRoutes(
   app: FastifyInstance,
-  options: { store: EventStore; overview: AdminOverview; projections: readonly Projection[] },
+  options: { store: EventStore; overview: AdminOverview; projections: readonly AnyProjection[] },
 ): void {
   const { store, overview } = options;
   const catalog = new Map(options.projections.map((p) => [p.name, p]));
@@ -64,6 +64,13 @@ export function registerProjectionRoutes(
     // Applying needs the handler, which only the code has.
     const projection = catalog.get(name);
     if (!projection) throw projectionNotFound(name);
+    if (isCounterProjection(projection)) {
+      // Its counters move only with their checkpoint, in one Redis script per batch.
+      throw new InvalidInputError(
+        'name',
+        'is a counter projection: its parked events can be skipped, not retried',
+      );
+    }
     const retried = await retryParkedEvent(store, projection, id);
     request.log.info({ projection: name, parkedEventId: id }, 'parked event retried');
     return retried;

@@ -1,6 +1,12 @@
-import { RefractError } from '@refract/core';
+import {
+  type AnyProjection,
+  InvalidInputError,
+  isCounterProjection,
+  RefractError,
+} from '@refract/core';
 import type { RebuildQueue } from '@refract/rebuild';
 import type { FastifyInstance } from 'fastify';
+import { projectionNotFound } from '../errors.js';
 import { jobId } from '../params.js';
 
 function jobNotFound(id: string): RefractError {
@@ -10,17 +16,33 @@ function jobNotFound(id: string): RefractError {
 /**
  * Rebuilds: start one (202; 409 with the running jobId), read a job, cancel
  * it. The job layer (packages/rebuild) owns the queue and the refract.rebuilds rows.
+ * Only the application's table projections can be rebuilt: a counter
+ * projection keeps its counters and checkpoints together in Redis, where
+ * there is no second version to build beside the live one.
  */
 export function registerRebuildRoutes(
   app: FastifyInstance,
-  options: { rebuild: RebuildQueue; registered: (name: string) => Promise<{ name: string }> },
+  options: {
+    rebuild: RebuildQueue;
+    registered: (name: string) => Promise<{ name: string }>;
+    projections: readonly AnyProjection[];
+  },
 ): void {
   const { rebuild, registered } = options;
+  const catalog = new Map(options.projections.map((p) => [p.name, p]));
 
   app.post<{ Params: { name: string } }>(
     '/api/projections/:name/rebuild',
     async (request, reply) => {
       const { name } = await registered(request.params.name);
+      const projection = catalog.get(name);
+      if (!projection) throw projectionNotFound(name);
+      if (isCounterProjection(projection)) {
+        throw new InvalidInputError(
+          'name',
+          'is a counter projection: its counters live in Redis with their checkpoints, and only table projections are rebuilt blue/green',
+        );
+      }
       const { jobId } = await rebuild.enqueue(name);
       request.log.info({ projection: name, job: jobId }, 'rebuild requested');
       return reply.code(202).send({ jobId });

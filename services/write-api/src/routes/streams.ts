@@ -1,5 +1,11 @@
-import { InvalidInputError, type RecordedEvent, RefractError } from '@refract/core';
-import { type EventStore, parseAppendRequest } from '@refract/event-store';
+import {
+  InvalidInputError,
+  type JsonObject,
+  type RecordedEvent,
+  type RefractApp,
+  RefractError,
+} from '@refract/core';
+import { type AppendRequest, type EventStore, parseAppendRequest } from '@refract/event-store';
 import type { FastifyInstance } from 'fastify';
 import type { WriteApiMetrics } from '../metrics.js';
 
@@ -66,9 +72,32 @@ function toApiEvent(event: RecordedEvent) {
   };
 }
 
+/**
+ * The application's declarations are the contract of a raw append: each
+ * event must be of a declared type (unless the application accepts others),
+ * of a schema version it knows, with a payload its schema accepts. One
+ * refused event refuses the request, before anything is stored; the version
+ * stored is the one the check answers.
+ */
+function checkEvents(refract: RefractApp, raw: JsonObject[], append: AppendRequest): void {
+  append.events.forEach((event, index) => {
+    const { type, data, metadata, schemaVersion } = raw[index] as {
+      type: string;
+      data: JsonObject;
+      metadata?: JsonObject;
+      schemaVersion?: number;
+    };
+    event.schemaVersion = refract.checkEvent(
+      { type, data, metadata, schemaVersion },
+      `events.${index}`,
+    );
+  });
+}
+
 export function registerStreamRoutes(
   app: FastifyInstance,
   store: EventStore,
+  refract: RefractApp,
   metrics: WriteApiMetrics,
 ): void {
   app.post<{ Params: StreamParams }>('/streams/:streamId/events', async (request, reply) => {
@@ -79,6 +108,8 @@ export function registerStreamRoutes(
       const append = parseAppendRequest(request.params.streamId, body, (type) =>
         store.upcasters.currentVersion(type),
       );
+      // parseAppendRequest has checked that `events` is an array of objects.
+      checkEvents(refract, body.events as JsonObject[], append);
       const stopTimer = metrics.appendDuration.startTimer();
       const result = await store.appendParsed(append).finally(stopTimer);
       outcome = result.duplicate ? 'duplicate' : 'created';
