@@ -117,6 +117,9 @@ export interface ChildService {
  * with its name in front, and the last lines are kept to explain an early
  * exit.
  */
+/** The orders example's application module: the reference workload is its domain. */
+export const BENCH_APP_CONFIG = join(REPO_ROOT, 'examples/orders/refract.config.ts');
+
 export function spawnService(
   name: string,
   serviceDir: string,
@@ -125,7 +128,8 @@ export function spawnService(
   const { args, origin } = serviceArgs(serviceDir);
   const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...env },
+    // Every service runs the reference workload's module, as a user's would run theirs.
+    env: { ...process.env, REFRACT_CONFIG: BENCH_APP_CONFIG, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const recent: string[] = [];

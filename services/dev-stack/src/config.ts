@@ -13,7 +13,7 @@ export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
  * The application module `pnpm start` runs when neither `--config` nor
  * REFRACT_CONFIG names one, from the repository root.
  */
-export const DEFAULT_APP_CONFIG = 'examples/orders/refract.config.ts';
+export const DEFAULT_APP_CONFIG = 'examples/refract.config.ts';
 
 /** The demo traffic's seed unless DEMO_SEED says otherwise. */
 export const DEFAULT_DEMO_SEED = 20_240_101;

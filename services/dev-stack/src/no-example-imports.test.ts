@@ -45,12 +45,6 @@ const services = readdirSync(SERVICES).filter((name) =>
   statSync(join(SERVICES, name)).isDirectory(),
 );
 
-/**
- * Services still being moved off the orders example in a change of their
- * own; each must offend here, so the entry goes as soon as it is clean.
- */
-const STILL_MOVING = new Set(['query-api']);
-
 describe('services import no example', () => {
   it('finds what an import would look like (the check below is only as good as this)', () => {
     const text = [
@@ -71,19 +65,12 @@ describe('services import no example', () => {
 
   it('in any source file of a service that is not test code', () => {
     expect(services.length).toBeGreaterThanOrEqual(5);
-    expect(services.filter((s) => !STILL_MOVING.has(s)).flatMap(importOffences)).toEqual([]);
+    expect(services.flatMap(importOffences)).toEqual([]);
   });
 
   it('in the run-time dependencies of any service (examples are devDependencies at most)', () => {
-    expect(services.filter((s) => !STILL_MOVING.has(s)).flatMap(dependencyOffences)).toEqual([]);
+    expect(services.flatMap(dependencyOffences)).toEqual([]);
   });
-
-  it.each([...STILL_MOVING])(
-    '%s is still moving (once it is clean, take it off STILL_MOVING)',
-    (service) => {
-      expect([...importOffences(service), ...dependencyOffences(service)]).not.toEqual([]);
-    },
-  );
 });
 
 function importOffences(service: string): string[] {
