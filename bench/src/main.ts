@@ -44,7 +44,7 @@ function positiveInteger(text: string): number {
 const program = new Command()
   .name('pnpm bench')
   .description(
-    'Measures the WORKLOAD.md figures on a fresh database, each against a raw baseline of the same run, and writes bench/results/<date>-<sha>.json and .md.',
+    'Measures the reference-workload figures on a fresh database, each against a raw baseline of the same run, and writes bench/results/<date>-<sha>.json and .md.',
   )
   .addArgument(new Argument('[part]', 'what to measure').choices([...PARTS, 'all']).default('all'))
   .addOption(new Option('--quick', `N = ${QUICK_EVENTS.toLocaleString('en-US')}`).conflicts('n'))

@@ -11,9 +11,9 @@ export const PARTS: readonly Part[] = ['append', 'fanout', 'projector', 'rebuild
 
 export type RelayChoice = 'auto' | 'service' | 'in-process';
 
-/** N of the quick run (WORKLOAD.md). */
+/** N of the quick run. */
 export const QUICK_EVENTS = 200_000;
-/** N of the full run (WORKLOAD.md). */
+/** N of the full run. */
 export const FULL_EVENTS = 1_000_000;
 
 /**

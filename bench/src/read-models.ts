@@ -13,7 +13,7 @@ import type { BenchEvent } from './workload.js';
 /** How many differences a failed check names. */
 const SHOWN = 5;
 
-/** The fold of WORKLOAD.md over bench events, in the order given. */
+/** The reference workload's fold over bench events, in the order given. */
 export function foldEvents(events: Iterable<BenchEvent>): ExpectedReadModels {
   function* orderEvents(): Generator<OrderEvent> {
     for (const event of events) {

@@ -1,4 +1,4 @@
-/** A throughput figure and its raw baseline, measured in the same run (WORKLOAD.md). */
+/** A throughput figure and its raw baseline, measured in the same run. */
 export interface ThroughputFigure {
   eventsPerSec: number;
   baseline: number;

@@ -13,7 +13,7 @@ import type {
 } from './report-types.js';
 import type { GroupCommitStats } from './write-api-metrics.js';
 
-/** The results file: the keys of WORKLOAD.md's Output section, plus what was measured how. */
+/** The results file: the keys bench/README.md documents, plus what was measured how. */
 export interface BenchResults {
   n: number;
   sha: string;

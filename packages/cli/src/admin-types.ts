@@ -1,4 +1,4 @@
-/** The admin API's bodies as the CLI reads them (`API.md`, admin section). */
+/** The admin API's bodies as the CLI reads them (services/admin/README.md). */
 
 export type ProjectionStatus = 'running' | 'paused' | 'rebuilding' | 'halted';
 

@@ -51,7 +51,7 @@ const TAIL_LINES = 20;
 /**
  * REDIS_URL when set; otherwise a redis-server from the PATH as a child,
  * on 127.0.0.1 only and without persistence: Redis is a cache of the log
- * (ARCHITECTURE.md, invariant 9), so every start begins with empty streams
+ * (docs/architecture.md, invariant 9), so every start begins with empty streams
  * and the relay and workers heal them from Postgres.
  */
 export async function startRedis(options: RedisOptions): Promise<RedisHandle> {
