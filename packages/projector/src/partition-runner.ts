@@ -366,7 +366,13 @@ export class PartitionRunner {
       if (this.redisDown) this.log.info('redis back');
       this.redisDown = false;
       const entries = reply?.[0]?.[1] ?? [];
-      return entries.map(([id, fields]) => decodeEntry(id, fields));
+      // The relay publishes events as stored; handlers see the shape the store's readers give.
+      const { upcasters } = this.options.store;
+      return entries.map(([id, fields]) => {
+        const entry = decodeEntry(id, fields);
+        const event = upcasters.upcast(entry.event);
+        return event === entry.event ? entry : { ...entry, event };
+      });
     } catch (error) {
       if (this.stopping) return [];
       if (!this.redisDown) this.log.warn({ err: error }, 'redis unavailable; waiting');

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { type AnyProjection, isCounterProjection } from '@refract/core';
+import { type AnyProjection, isCounterProjection, UpcasterRegistry } from '@refract/core';
 import { createPool, EventStore } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
 import type { RedisClient } from '@refract/stream-bus';
@@ -27,6 +27,11 @@ export interface ProjectorWorkerOptions {
   pool: string;
   /** The projections this worker runs; all must belong to `pool`. */
   projections: AnyProjection[];
+  /**
+   * Brings stored events to their current shape, on catch-up from Postgres
+   * and on live entries alike (`app.upcasters`). @defaultValue an empty registry
+   */
+  upcasters?: UpcasterRegistry;
   /** Events per batch transaction. @defaultValue 500 */
   batchSize?: number;
   /**
@@ -136,6 +141,7 @@ export class ProjectorWorker {
       databaseUrl: this.options.databaseUrl,
       poolSize: 10,
       applicationName,
+      upcasters: this.options.upcasters ?? new UpcasterRegistry(),
     });
     this.partitions = this.store.partitions;
     this.sharedPool = createPool({

@@ -40,6 +40,8 @@ export async function startAdmin(
     databaseUrl: config.databaseUrl,
     poolSize: config.dbPoolSize,
     applicationName: 'refract-admin',
+    // The rebuild worker, parked retries and event reads share this store: all see current shapes.
+    upcasters: app.upcasters,
   });
   const redis = createRedisClient(config.redisUrl, { name: 'refract-admin' });
   const jobs = {

@@ -1,5 +1,5 @@
 import { configArgument, loadApp } from '@refract/app-loader';
-import type { AnyProjection, RefractApp } from '@refract/core';
+import type { AnyProjection, RefractApp, UpcasterRegistry } from '@refract/core';
 import { createLogger, createMetrics } from '@refract/observability';
 import { ProjectorWorker } from '@refract/projector';
 import { exitOnCrash } from '@refract/service-kit';
@@ -18,10 +18,12 @@ import { workerMetrics } from './metrics.js';
 async function main(): Promise<void> {
   let config: WorkerConfig;
   let projections: AnyProjection[];
+  let upcasters: UpcasterRegistry;
   try {
     config = loadConfig();
     const app = await loadApp(configArgument(process.argv) ?? config.REFRACT_CONFIG);
     projections = selectProjections(app, config);
+    upcasters = app.upcasters;
   } catch (error) {
     process.stderr.write(`projector-worker: ${(error as Error).message}\n`);
     process.exitCode = 1;
@@ -37,6 +39,7 @@ async function main(): Promise<void> {
     keyPrefix: config.REDIS_KEY_PREFIX,
     pool: config.POOL,
     projections,
+    upcasters,
     batchSize: config.WORKER_BATCH_SIZE,
     concurrentBatches: config.WORKER_CONCURRENT_BATCHES,
     leaseTtlMs: config.WORKER_LEASE_TTL_MS,

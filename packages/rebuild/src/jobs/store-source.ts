@@ -1,7 +1,13 @@
+import type { UpcasterRegistry } from '@refract/core';
 import { EventStore } from '@refract/event-store';
 
-/** Either a connection string (the queue or worker opens and closes its own store) or a store to share. */
-export type StoreSource = { databaseUrl: string; store?: undefined } | { store: EventStore };
+/**
+ * Either a connection string (the queue or worker opens and closes its own
+ * store, reading through `upcasters`, `app.upcasters`) or a store to share.
+ */
+export type StoreSource =
+  | { databaseUrl: string; upcasters?: UpcasterRegistry; store?: undefined }
+  | { store: EventStore };
 
 export async function openStore(
   source: StoreSource,
@@ -12,6 +18,7 @@ export async function openStore(
     databaseUrl: source.databaseUrl,
     poolSize: 10,
     applicationName,
+    upcasters: source.upcasters,
   });
   return { store, owned: true };
 }
