@@ -302,10 +302,15 @@ it('runs orders and bank in one stack: exact through a SIGKILLed bank worker and
   await eventually(() => everyPartitionOwnedBy([survivor]), { timeoutMs: LEASE_TTL_MS * 4 });
 
   // customer_stats is rebuilt blue/green while appends go on.
-  const rest = load.then(() => appendAll(all.slice(2 * third)));
+  let loaded = false;
+  const rest = load.then(async () => {
+    await appendAll(all.slice(2 * third));
+    loaded = true;
+  });
   const requested = await adminFetch('/api/projections/customer_stats/rebuild', { method: 'POST' });
   expect(requested.status).toBe(202);
   const { jobId } = (await requested.json()) as { jobId: string };
+  expect(loaded).toBe(false);
   await eventually(
     async () => {
       const job = (await (await adminFetch(`/api/jobs/${jobId}`)).json()) as { state: string };
