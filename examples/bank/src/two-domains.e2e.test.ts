@@ -55,6 +55,8 @@ interface Worker {
   url: string;
 }
 
+let workers: { orders: Worker[]; bank: Worker[] };
+
 beforeAll(async () => {
   db = await createTestDatabase('two_domains');
   await migrate({ databaseUrl: db.url, partitions: PARTITIONS });
@@ -115,8 +117,6 @@ beforeAll(async () => {
     bank: [await startWorker('bank'), await startWorker('bank')],
   };
 }, 120_000);
-
-let workers: { orders: Worker[]; bank: Worker[] };
 
 afterAll(async () => {
   for (const service of services) {
