@@ -62,6 +62,25 @@ describe('httpErrorOf', () => {
     expect(map(new DependencyUnavailableError('postgres', new Error('x'))).statusCode).toBe(503);
   });
 
+  it("answers a Refract error of another copy of @refract/core (an application module's) by its code", () => {
+    // What a decider in a module loaded by path throws: not an instance of this copy's class.
+    const foreign = Object.assign(new Error('task t1 exists'), {
+      name: 'RuleViolatedError',
+      code: 'rule_violated',
+      details: { taskId: 't1' },
+    });
+    expect(map(foreign)).toEqual({
+      statusCode: 422,
+      level: 'debug',
+      body: { error: 'rule_violated', message: 'task t1 exists', taskId: 't1' },
+    });
+    // A code outside the catalog, or no details, is not taken for one.
+    expect(map(Object.assign(new Error('x'), { code: 'not_a_code', details: {} })).statusCode).toBe(
+      500,
+    );
+    expect(map(Object.assign(new Error('x'), { code: 'rule_violated' })).statusCode).toBe(500);
+  });
+
   it('never lets details override the code or the message', () => {
     const body = map(new RuleViolatedError('refused', { error: 'other', message: 'other' })).body;
     expect(body).toMatchObject({ error: 'rule_violated', message: 'refused' });

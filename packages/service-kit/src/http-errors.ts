@@ -90,6 +90,23 @@ function fromFramework(error: FastifyError, mapping: ErrorMapping): HttpError | 
 }
 
 /**
+ * A RefractError, also one thrown through another copy of @refract/core: an
+ * application module loaded by path (tsx) gets its own, so a decider's
+ * RuleViolatedError is not an instance of this one's class.
+ */
+function isRefractError(error: unknown): error is RefractError {
+  if (error instanceof RefractError) return true;
+  if (!(error instanceof Error)) return false;
+  const { code, details } = error as { code?: unknown; details?: unknown };
+  return (
+    typeof code === 'string' &&
+    httpStatusOf(code as RefractError['code']) !== undefined &&
+    typeof details === 'object' &&
+    details !== null
+  );
+}
+
+/**
  * The one mapping from anything thrown to an HTTP answer: the service's own
  * mapping, ServiceErrors, Refract errors with their catalog status, framework errors, lost
  * Postgres connections (503). Unknown errors get a generic 500: their text
@@ -105,7 +122,7 @@ export function httpErrorOf(error: unknown, requestId: string, mapping: ErrorMap
       body: errorBody(error.code, error.message, error.details),
     };
   }
-  if (error instanceof RefractError) {
+  if (isRefractError(error)) {
     const statusCode = httpStatusOf(error.code) ?? 500;
     return {
       statusCode,
