@@ -1,5 +1,6 @@
+import type { Projection } from '@refract/core';
 import { EventStore } from '@refract/event-store';
-import { customerStatsProjection } from '@refract/example-orders';
+import { ordersApp } from '@refract/example-orders';
 import { createLogger } from '@refract/observability';
 import { rebuildProjection } from '@refract/rebuild';
 import type pg from 'pg';
@@ -20,6 +21,9 @@ import { perSecond, ratio } from './stats.js';
 import { storeLog } from './stored-log.js';
 import { type BenchEvent, loadWorkload } from './workload.js';
 import { type PreparedAppend, prepareAppend, WriteApiClient } from './write-api-client.js';
+
+/** customer_stats as the orders application runs it, its pool filled in. */
+const customerStatsProjection = ordersApp.projection('customer_stats') as Projection;
 
 const PHASE = 'rebuild';
 /** How often the swap (customer_stats live at v2) and the job are looked for. */

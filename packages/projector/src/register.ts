@@ -15,6 +15,11 @@ export async function registerProjection(
   partitions: number,
   version: number = projection.version,
 ): Promise<{ liveVersion: number }> {
+  if (!projection.pool) {
+    throw new Error(
+      `projection ${projection.name} has no pool: register the one defineApp returns (app.projection(name))`,
+    );
+  }
   return withTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
       `refract.projection:${projection.name}`,

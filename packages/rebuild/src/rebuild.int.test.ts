@@ -1,5 +1,6 @@
+import type { Projection } from '@refract/core';
 import type { EventStore } from '@refract/event-store';
-import { customerStatsProjection, generateWorkload } from '@refract/example-orders';
+import { generateWorkload, ordersApp } from '@refract/example-orders';
 import { createLogger } from '@refract/observability';
 import { eventually } from '@refract/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -13,6 +14,9 @@ import {
   monotonicReader,
   startOrdersStack,
 } from './testing/orders-harness.js';
+
+/** customer_stats as the orders application runs it, its pool filled in. */
+const customerStatsProjection = ordersApp.projection('customer_stats') as Projection;
 
 const logger = createLogger({ service: 'rebuild-test', level: 'silent' });
 let stack: Awaited<ReturnType<typeof startOrdersStack>>;
