@@ -95,7 +95,14 @@ beforeAll(async () => {
     unitPrice: '12.50',
   });
   const { position } = (await added.json()) as { position: number };
-  const noted = await post('/streams/metrics-1/events', { events: [{ type: 'Noted', data: {} }] });
+  const noted = await post('/streams/order-m2/events', {
+    events: [
+      {
+        type: 'OrderPlaced',
+        data: { orderId: 'm2', customerId: 'c1', placedAt: '2024-01-01T00:00:00.000Z' },
+      },
+    ],
+  });
   expect(noted.status).toBe(201);
   lastPosition = ((await noted.json()) as { lastPosition: number }).lastPosition;
   const read = await fetch(`${queryApi}/orders/m1?minPosition=${position}&timeoutMs=20000`);
