@@ -1,3 +1,4 @@
+import { connect, createServer, type Socket } from 'node:net';
 import {
   type AnyProjection,
   defineCounterProjection,
@@ -165,6 +166,60 @@ describe('a worker', () => {
       await eventually(async () => expect(await counts('tally_late')).toEqual(await expected()));
     } finally {
       await w.close();
+    }
+  });
+
+  it('started while Postgres cuts every session, waits the outage out and then works', async () => {
+    // A door in front of Postgres: closed, it cuts each connection as it opens.
+    let open = false;
+    let cut = 0;
+    const sockets = new Set<Socket>();
+    const door = createServer((client) => {
+      sockets.add(client);
+      client.on('close', () => sockets.delete(client));
+      if (!open) {
+        cut += 1;
+        client.destroy();
+        return;
+      }
+      const upstream = connect(Number(new URL(db.url).port || 5432), new URL(db.url).hostname);
+      sockets.add(upstream);
+      upstream.on('close', () => sockets.delete(upstream));
+      upstream.on('error', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+      client.pipe(upstream).pipe(client);
+    });
+    const port = await freePort();
+    await new Promise<void>((resolve) => door.listen(port, '127.0.0.1', resolve));
+    const url = new URL(db.url);
+    url.hostname = '127.0.0.1';
+    url.port = String(port);
+    const w = new ProjectorWorker({
+      databaseUrl: url.toString(),
+      redisUrl: server.url,
+      pool: 'test',
+      projections: [tally('tally_outage')],
+      heartbeatMs: 200,
+      leaseTtlMs: 1500,
+      blockMs: 200,
+      logger,
+    });
+    const starting = w.start();
+    try {
+      // It tried, was cut, and tried again: it did not give up at the first error.
+      await eventually(() => expect(cut).toBeGreaterThanOrEqual(2));
+      open = true;
+      await starting;
+      await appendMany(100, 40, 4000);
+      await eventually(async () => expect(await counts('tally_outage')).toEqual(await expected()), {
+        timeoutMs: 30_000,
+      });
+    } finally {
+      open = true;
+      await starting.catch(() => {});
+      await w.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => door.close(resolve));
     }
   });
 

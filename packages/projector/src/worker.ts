@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { type AnyProjection, isCounterProjection, UpcasterRegistry } from '@refract/core';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  type AnyProjection,
+  backoffDelayMs,
+  isConnectionError,
+  isCounterProjection,
+  UpcasterRegistry,
+} from '@refract/core';
 import { createPool, EventStore } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
 import type { RedisClient } from '@refract/stream-bus';
@@ -137,28 +144,33 @@ export class ProjectorWorker {
   /** Registers the projections, joins the pool and starts working. */
   async start(): Promise<void> {
     const applicationName = `refract-worker-${this.options.pool}`;
-    this.store = await EventStore.open({
-      databaseUrl: this.options.databaseUrl,
-      poolSize: 10,
-      applicationName,
-      upcasters: this.options.upcasters ?? new UpcasterRegistry(),
-    });
-    this.partitions = this.store.partitions;
+    this.store = await this.untilPostgresAnswers('open the event store', () =>
+      EventStore.open({
+        databaseUrl: this.options.databaseUrl,
+        poolSize: 10,
+        applicationName,
+        upcasters: this.options.upcasters ?? new UpcasterRegistry(),
+      }),
+    );
+    const store = this.store;
+    this.partitions = store.partitions;
     this.sharedPool = createPool({
       connectionString: this.options.databaseUrl,
       max: SHARED_TRANSACTIONS,
       applicationName,
       pipeline: true,
     });
-    this.committer = new BatchCommitter(this.store.pool, {
+    this.committer = new BatchCommitter(store.pool, {
       concurrency: SHARED_TRANSACTIONS,
       sharedPool: this.sharedPool,
       log: this.log,
     });
     for (const projection of this.options.projections) {
-      if (isCounterProjection(projection))
-        await registerCounterProjection(this.store.pool, projection);
-      else await registerProjection(this.store.pool, projection, this.partitions);
+      await this.untilPostgresAnswers(`register projection ${projection.name}`, () =>
+        isCounterProjection(projection)
+          ? registerCounterProjection(store.pool, projection)
+          : registerProjection(store.pool, projection, this.partitions),
+      );
     }
     this.control = createRedisClient(this.options.redisUrl, { name: `refract-worker-${this.id}` });
     this.membership = new PoolMembership(this.control, {
@@ -175,6 +187,28 @@ export class ProjectorWorker {
         this.ticking = undefined;
       });
     }, this.heartbeatMs);
+  }
+
+  /**
+   * Runs a start step again while Postgres is unreachable or cuts the
+   * session (a restart, a failover, a terminated backend): a worker started
+   * during an outage waits it out instead of exiting. Other errors, and a
+   * close() meanwhile, end the start.
+   */
+  private async untilPostgresAnswers<T>(step: string, run: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await run();
+      } catch (error) {
+        if (!isConnectionError(error) || this.closing) throw error;
+        const delayMs = backoffDelayMs(attempt, { baseMs: 200, maxMs: 5000 });
+        this.log.warn(
+          { err: error, step, attempt, delayMs },
+          'Postgres unavailable during start: retrying',
+        );
+        await sleep(delayMs);
+      }
+    }
   }
 
   status(): WorkerStatus {
