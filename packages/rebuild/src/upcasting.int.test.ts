@@ -7,9 +7,9 @@ import {
 } from '@refract/core';
 import { EventStore, migrate } from '@refract/event-store';
 import { createLogger } from '@refract/observability';
-import { ProjectorWorker } from '@refract/projector';
+import { listParkedEvents, ProjectorWorker, retryParkedEvent } from '@refract/projector';
 import { Relay } from '@refract/relay';
-import { createRedisClient } from '@refract/stream-bus';
+import { createRedisClient, waitUntilReady } from '@refract/stream-bus';
 import {
   createTestDatabase,
   eventually,
@@ -40,30 +40,40 @@ const events = [depositedV2] as const;
 type BankEvent = EventsOf<typeof events>;
 
 /** One row per deposit: the cents the handler saw, so a v1 payload cannot pass unnoticed. */
-const deposits = defineProjection<BankEvent>({
-  name: 'deposits',
-  version: 1,
-  tables: ['deposits'],
-  setup: (table) =>
-    `CREATE TABLE IF NOT EXISTS ${table('deposits')} (event_id uuid PRIMARY KEY, stream_id text NOT NULL, amount_cents bigint NOT NULL)`,
-  handlers: {
-    async Deposited(event, ctx) {
-      if (!Number.isInteger(event.data.amountCents)) {
-        throw new Error(`deposit ${event.id} is not in the current shape`);
-      }
-      await ctx.sql.query(
-        `INSERT INTO ${ctx.table('deposits')} VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-        [event.id, event.streamId, event.data.amountCents],
-      );
+function depositTable(name: string, options: { failOn?: () => number | undefined } = {}) {
+  return defineProjection<BankEvent>({
+    name,
+    version: 1,
+    tables: [name],
+    setup: (table) =>
+      `CREATE TABLE IF NOT EXISTS ${table(name)} (event_id uuid PRIMARY KEY, stream_id text NOT NULL, amount_cents bigint NOT NULL)`,
+    handlers: {
+      async Deposited(event, ctx) {
+        if (!Number.isInteger(event.data.amountCents)) {
+          throw new Error(`deposit ${event.id} is not in the current shape`);
+        }
+        if (event.data.amountCents === options.failOn?.()) {
+          throw new Error(`a bug on ${event.data.amountCents} cents`);
+        }
+        await ctx.sql.query(
+          `INSERT INTO ${ctx.table(name)} VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+          [event.id, event.streamId, event.data.amountCents],
+        );
+      },
     },
-  },
-  onError: 'halt',
-});
+    onError: options.failOn ? 'park' : 'halt',
+    maxAttempts: 1,
+  });
+}
+/** Until the "fix", the handler throws on the late v1 event (7.25 → 725 cents once upcast). */
+let bug: number | undefined = 725;
+const deposits = depositTable('deposits');
+const lateDeposits = depositTable('late_deposits', { failOn: () => bug });
 const app = defineApp({
   name: 'upcasting',
   events,
-  projections: [deposits],
-  pools: { bank: ['deposits'] },
+  projections: [deposits, lateDeposits],
+  pools: { bank: ['deposits'], late: ['late_deposits'] },
 });
 
 let db: TestDatabase;
@@ -71,6 +81,7 @@ let server: RedisServer;
 let relay: Relay;
 let store: EventStore;
 let worker: ProjectorWorker | undefined;
+let lateWorker: ProjectorWorker | undefined;
 
 beforeAll(async () => {
   db = await createTestDatabase('upcasting');
@@ -83,6 +94,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await worker?.close();
+  await lateWorker?.close();
   await relay?.close();
   await store?.close();
   await server?.kill();
@@ -173,4 +185,50 @@ it('a live worker and a rebuild both see v1 events in their v2 shape', async () 
   }
   expect(await readModel('projections.deposits_v2')).toEqual(want);
   expect(await readModel('projections.deposits')).toEqual(want);
+}, 60_000);
+
+it('a projection catching up from Postgres, and a retry of its parked event, see v2 too', async () => {
+  const want = await expectedDeposits();
+  expect(want.size).toBe(14);
+  // Redis loses everything: the new pool has only Postgres to catch up from.
+  const redis = createRedisClient(server.url);
+  try {
+    expect(await waitUntilReady(redis, 5000)).toBe(true);
+    await redis.flushall();
+  } finally {
+    redis.disconnect();
+  }
+  lateWorker = new ProjectorWorker({
+    databaseUrl: db.url,
+    redisUrl: server.url,
+    pool: 'late',
+    projections: app.projectionsOf('late'),
+    upcasters: app.upcasters,
+    heartbeatMs: 200,
+    leaseTtlMs: 1500,
+    blockMs: 200,
+    batchSize: 5,
+    logger,
+  });
+  await lateWorker.start();
+  const parked = await eventually(async () => {
+    const open = await listParkedEvents(store, 'late_deposits');
+    expect(open).toHaveLength(1);
+    return open[0]!;
+  });
+  const withoutParked = new Map([...want].filter(([, d]) => d.cents !== 725));
+  expect(withoutParked.size).toBe(13);
+  await eventually(async () =>
+    expect(await readModel('projections.late_deposits')).toEqual(withoutParked),
+  );
+
+  // The handler is fixed; the retry reads the parked v1 event through the upcasters.
+  bug = undefined;
+  const retried = await retryParkedEvent(
+    store,
+    app.projection('late_deposits') as Projection,
+    parked.id,
+  );
+  expect(retried.resolution).toBe('retried');
+  expect(await readModel('projections.late_deposits')).toEqual(want);
 }, 60_000);
