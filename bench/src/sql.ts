@@ -1,19 +1,14 @@
-import { readFileSync } from 'node:fs';
+import { loadStatements } from '@refract/event-store';
 
-/** Loads `bench/sql/<name>.sql`; statements are constants, read once at import. */
-function load(name: string): string {
-  return readFileSync(new URL(`../sql/${name}.sql`, import.meta.url), 'utf8');
-}
-
-export const SQL = {
-  insertEvent: load('insert-event'),
-  resetLog: load('reset-log'),
-  readLogPage: load('read-log-page'),
-  readEnvelopes: load('read-envelopes'),
-  relayCheckpoint: load('relay-checkpoint'),
-  readOrderSummary: load('read-order-summary'),
-  readCustomerStats: load('read-customer-stats'),
-  staleOrderPositions: load('stale-order-positions'),
-  resetProjections: load('reset-projections'),
-  projectionCheckpoints: load('projection-checkpoints'),
-} as const;
+export const SQL = loadStatements(import.meta.url, {
+  insertEvent: 'insert-event.sql',
+  resetLog: 'reset-log.sql',
+  readLogPage: 'read-log-page.sql',
+  readEnvelopes: 'read-envelopes.sql',
+  relayCheckpoint: 'relay-checkpoint.sql',
+  readOrderSummary: 'read-order-summary.sql',
+  readCustomerStats: 'read-customer-stats.sql',
+  staleOrderPositions: 'stale-order-positions.sql',
+  resetProjections: 'reset-projections.sql',
+  projectionCheckpoints: 'projection-checkpoints.sql',
+});

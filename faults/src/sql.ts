@@ -1,14 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { loadStatements } from '@refract/event-store';
 
-/** Loads `faults/sql/<name>.sql`; statements are constants, read once at import. */
-function load(name: string): string {
-  return readFileSync(new URL(`../sql/${name}.sql`, import.meta.url), 'utf8');
-}
-
-export const SQL = {
-  readLog: load('read-log'),
-  readOrderSummary: load('read-order-summary'),
-  readCustomerStats: load('read-customer-stats'),
-  countParked: load('count-parked'),
-  terminateBackends: load('terminate-backends'),
-} as const;
+export const SQL = loadStatements(import.meta.url, {
+  readLog: 'read-log.sql',
+  readOrderSummary: 'read-order-summary.sql',
+  readCustomerStats: 'read-customer-stats.sql',
+  countParked: 'count-parked.sql',
+  terminateBackends: 'terminate-backends.sql',
+});

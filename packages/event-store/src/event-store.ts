@@ -13,6 +13,7 @@ import {
 import type pg from 'pg';
 import { type AppendRequest, parseAppendRequest } from './append-request.js';
 import { type GroupCommitOptions, GroupCommitter } from './group-commit.js';
+import { readHeadPosition } from './head-position.js';
 import { createPool } from './pg-pool.js';
 import { readPartitionCount } from './settings.js';
 import { SQL } from './sql.js';
@@ -175,10 +176,7 @@ export class EventStore {
 
   /** The highest committed position; 0 for an empty log. */
   async headPosition(): Promise<number> {
-    const result = await this.pool.query<{ head: number }>(
-      'SELECT coalesce(max(position), 0)::bigint AS head FROM refract.events',
-    );
-    return result.rows[0]!.head;
+    return readHeadPosition(this.pool);
   }
 
   /** Waits for queued appends to be answered, then closes the pool. Idempotent. */

@@ -22,6 +22,8 @@ export {
   type StreamSlice,
 } from './event-store.js';
 export { EVENTS_CHANNEL, type GroupCommitOptions } from './group-commit.js';
+export { readHeadPosition } from './head-position.js';
+export { loadStatements } from './load-statements.js';
 export { type MigrateOptions, type MigrateResult, migrate } from './migrate.js';
 export { createPool, type PoolOptions } from './pg-pool.js';
 export { DEFAULT_PARTITIONS, readPartitionCount } from './settings.js';

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { runner } from 'node-pg-migrate';
 import pg from 'pg';
 import { DEFAULT_PARTITIONS } from './settings.js';
+import { SQL } from './sql.js';
 
 export interface MigrateOptions {
   databaseUrl: string;
@@ -48,14 +49,8 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
       checkOrder: true,
       log: options.log ?? (() => {}),
     });
-    await client.query(
-      `INSERT INTO refract.settings (key, value) VALUES ('partitions', $1::jsonb)
-       ON CONFLICT (key) DO NOTHING`,
-      [JSON.stringify(partitions)],
-    );
-    const stored = await client.query<{ value: number }>(
-      "SELECT value FROM refract.settings WHERE key = 'partitions'",
-    );
+    await client.query(SQL.seedPartitions, [JSON.stringify(partitions)]);
+    const stored = await client.query<{ value: number }>(SQL.readPartitions);
     const installed = stored.rows[0]!.value;
     if (installed !== partitions && options.partitions !== undefined) {
       throw new Error(

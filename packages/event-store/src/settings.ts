@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { SQL } from './sql.js';
 
 /** The default partition count. Fixed at install: changing it would move streams between partitions. */
 export const DEFAULT_PARTITIONS = 32;
@@ -6,9 +7,7 @@ export const DEFAULT_PARTITIONS = 32;
 export async function readPartitionCount(db: pg.Pool | pg.ClientBase): Promise<number> {
   let result: pg.QueryResult<{ value: number }>;
   try {
-    result = await db.query<{ value: number }>(
-      "SELECT value FROM refract.settings WHERE key = 'partitions'",
-    );
+    result = await db.query<{ value: number }>(SQL.readPartitions);
   } catch (error) {
     if ((error as { code?: string }).code === '42P01') {
       throw new Error('the refract schema is missing: run the migrate step first (pnpm migrate)');

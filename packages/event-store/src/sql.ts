@@ -1,20 +1,14 @@
-import { readFileSync } from 'node:fs';
+import { loadStatements } from './load-statements.js';
 
-/**
- * Loads a statement from `sql/<name>.sql`. The files sit beside `src/` and
- * `dist/`, so the same relative path works from source and from a build.
- * Read once at import time: statements are constants.
- */
-function load(name: string): string {
-  return readFileSync(new URL(`../sql/${name}.sql`, import.meta.url), 'utf8');
-}
-
-export const SQL = {
-  appendBatch: load('append-batch'),
-  appendOne: load('append-one'),
-  readStream: load('read-stream'),
-  streamVersion: load('stream-version'),
-  readAll: load('read-all'),
-  loadSnapshot: load('load-snapshot'),
-  saveSnapshot: load('save-snapshot'),
-} as const;
+export const SQL = loadStatements(import.meta.url, {
+  appendBatch: 'append-batch.sql',
+  appendOne: 'append-one.sql',
+  readStream: 'read-stream.sql',
+  streamVersion: 'stream-version.sql',
+  readAll: 'read-all.sql',
+  headPosition: 'head-position.sql',
+  loadSnapshot: 'load-snapshot.sql',
+  saveSnapshot: 'save-snapshot.sql',
+  readPartitions: 'read-partitions.sql',
+  seedPartitions: 'seed-partitions.sql',
+});

@@ -33,4 +33,13 @@ export {
 } from './pause.js';
 export { registerCounterProjection, registerProjection } from './register.js';
 export { CHECKPOINTS_CHANNEL, checkpointNotice, PROJECTIONS_CHANNEL } from './sql.js';
+export {
+  dropVersionCheckpoints,
+  listCheckpointVersions,
+  lockProjection,
+  lockVersionCheckpoints,
+  pointViews,
+  readVersionCheckpoints,
+  setLiveVersion,
+} from './versions.js';
 export { ProjectorWorker, type ProjectorWorkerOptions, type WorkerStatus } from './worker.js';

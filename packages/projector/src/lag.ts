@@ -1,4 +1,4 @@
-import { withTransaction } from '@refract/event-store';
+import { readHeadPosition, withTransaction } from '@refract/event-store';
 import type pg from 'pg';
 import { SQL } from './sql.js';
 
@@ -133,17 +133,16 @@ export class LagMonitor {
   }
 
   private async read(): Promise<LagSnapshot> {
-    const { head, lag } = await withTransaction(this.pool, async (client) => {
+    const { headPosition, lag } = await withTransaction(this.pool, async (client) => {
       // The planner's estimate for the capped counts is far above their cost
       // and, on a small checkpoint table without statistics, crosses the JIT
       // threshold: compiling then costs many times the read itself.
       await client.query('SET LOCAL jit = off');
       return {
-        head: await client.query<{ head: string }>(SQL.headPosition),
+        headPosition: await readHeadPosition(client),
         lag: await client.query<LagRow>(SQL.readLag, [this.countLimit]),
       };
     });
-    const headPosition = Number(head.rows[0]?.head ?? 0);
     const byProjection = new Map<string, LagRow[]>();
     for (const row of lag.rows) {
       const rows = byProjection.get(row.projection) ?? [];

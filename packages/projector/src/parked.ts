@@ -54,12 +54,7 @@ export async function listParkedEvents(
   projection: string,
   { includeResolved = false }: { includeResolved?: boolean } = {},
 ): Promise<ParkedEvent[]> {
-  const rows = await store.pool.query<ParkedRow>(
-    `SELECT * FROM refract.parked_events
-     WHERE projection = $1 AND ($2 OR resolution IS NULL)
-     ORDER BY resolution NULLS FIRST, id DESC LIMIT 1000`,
-    [projection, includeResolved],
-  );
+  const rows = await store.pool.query<ParkedRow>(SQL.listParked, [projection, includeResolved]);
   return rows.rows.map(toParked);
 }
 
@@ -95,10 +90,7 @@ export async function retryParkedEvent(
   id: number,
 ): Promise<ParkedEvent> {
   return withTransaction(store.pool, async (client) => {
-    const found = await client.query<ParkedRow>(
-      'SELECT * FROM refract.parked_events WHERE id = $1 AND projection = $2 FOR UPDATE',
-      [id, projection.name],
-    );
+    const found = await client.query<ParkedRow>(SQL.lockParked, [id, projection.name]);
     const row = found.rows[0];
     if (!row) throw new ParkedEventNotFoundError(id);
     if (row.resolution) throw new ParkedEventResolvedError(id, row.resolution);
@@ -108,11 +100,7 @@ export async function retryParkedEvent(
       [event],
       batchContext(client, projection, row.version, row.partition),
     );
-    const resolved = await client.query<ParkedRow>(
-      `UPDATE refract.parked_events SET resolution = 'retried', resolved_at = now()
-       WHERE id = $1 RETURNING *`,
-      [id],
-    );
+    const resolved = await client.query<ParkedRow>(SQL.markParkedRetried, [id]);
     return toParked(resolved.rows[0]!);
   });
 }
@@ -123,16 +111,9 @@ export async function skipParkedEvent(
   projection: string,
   id: number,
 ): Promise<ParkedEvent> {
-  const updated = await store.pool.query<ParkedRow>(
-    `UPDATE refract.parked_events SET resolution = 'skipped', resolved_at = now()
-     WHERE id = $1 AND projection = $2 AND resolution IS NULL RETURNING *`,
-    [id, projection],
-  );
+  const updated = await store.pool.query<ParkedRow>(SQL.markParkedSkipped, [id, projection]);
   if (updated.rows[0]) return toParked(updated.rows[0]);
-  const existing = await store.pool.query<ParkedRow>(
-    'SELECT * FROM refract.parked_events WHERE id = $1 AND projection = $2',
-    [id, projection],
-  );
+  const existing = await store.pool.query<ParkedRow>(SQL.readParked, [id, projection]);
   if (!existing.rows[0]) throw new ParkedEventNotFoundError(id);
   throw new ParkedEventResolvedError(id, existing.rows[0].resolution!);
 }

@@ -8,6 +8,7 @@ import {
 } from '@refract/core';
 import type { EventStore } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
+import { readPublishedPosition } from '@refract/relay';
 import type { RedisClient } from '@refract/stream-bus';
 import {
   counterCheckpoint,
@@ -316,11 +317,7 @@ export class PartitionRunner {
   }
 
   private async relayPosition(): Promise<number> {
-    const result = await this.options.store.pool.query<{ position: number }>(
-      'SELECT position FROM refract.relay_checkpoints WHERE name = $1',
-      [this.options.relayName ?? 'main'],
-    );
-    return result.rows[0]?.position ?? 0;
+    return readPublishedPosition(this.options.store.pool, this.options.relayName);
   }
 
   /**

@@ -1,6 +1,8 @@
 import { type CounterProjection, type Projection, versionedTable } from '@refract/core';
 import { withTransaction } from '@refract/event-store';
 import type pg from 'pg';
+import { SQL } from './sql.js';
+import { pointViews } from './versions.js';
 
 /**
  * Makes a projection known to the database: its tables for `version` (the
@@ -25,26 +27,14 @@ export async function registerProjection(
       `refract.projection:${projection.name}`,
     ]);
     await client.query(projection.setup((table) => versionedTable(table, version)));
-    const registered = await client.query<{ live_version: number }>(
-      `INSERT INTO refract.projections (name, pool, live_version) VALUES ($1, $2, $3)
-       ON CONFLICT (name) DO UPDATE SET pool = EXCLUDED.pool
-       RETURNING live_version`,
-      [projection.name, projection.pool, version],
-    );
-    await client.query(
-      `INSERT INTO refract.projection_checkpoints (projection, version, partition)
-       SELECT $1, $2, p FROM generate_series(0, $3 - 1) AS p
-       ON CONFLICT DO NOTHING`,
-      [projection.name, version, partitions],
-    );
+    const registered = await client.query<{ live_version: number }>(SQL.upsertProjection, [
+      projection.name,
+      projection.pool,
+      version,
+    ]);
+    await client.query(SQL.seedCheckpoints, [projection.name, version, partitions]);
     const liveVersion = registered.rows[0]!.live_version;
-    if (liveVersion === version) {
-      for (const table of projection.tables) {
-        await client.query(
-          `CREATE OR REPLACE VIEW projections.${table} AS SELECT * FROM ${versionedTable(table, liveVersion)}`,
-        );
-      }
-    }
+    if (liveVersion === version) await pointViews(client, projection, liveVersion);
     return { liveVersion };
   });
 }
@@ -54,11 +44,10 @@ export async function registerCounterProjection(
   pool: pg.Pool,
   projection: CounterProjection,
 ): Promise<{ liveVersion: number }> {
-  const registered = await pool.query<{ live_version: number }>(
-    `INSERT INTO refract.projections (name, pool, live_version) VALUES ($1, $2, $3)
-     ON CONFLICT (name) DO UPDATE SET pool = EXCLUDED.pool
-     RETURNING live_version`,
-    [projection.name, projection.pool, projection.version],
-  );
+  const registered = await pool.query<{ live_version: number }>(SQL.upsertProjection, [
+    projection.name,
+    projection.pool,
+    projection.version,
+  ]);
   return { liveVersion: registered.rows[0]!.live_version };
 }

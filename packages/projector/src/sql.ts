@@ -1,20 +1,30 @@
-import { readFileSync } from 'node:fs';
+import { loadStatements } from '@refract/event-store';
 
-const load = (name: string) => readFileSync(new URL(`../sql/${name}.sql`, import.meta.url), 'utf8');
-
-export const SQL = {
-  advanceCheckpoints: load('advance-checkpoints'),
-  loadCheckpoints: load('load-checkpoints'),
-  parkEvent: load('park-event'),
-  haltPartition: load('halt-partition'),
-  readFlags: load('read-flags'),
-  readLag: load('read-lag'),
-  countApplied: load('count-applied'),
-  headPosition: load('head-position'),
-  setPaused: load('set-paused'),
-  readProjection: load('read-projection'),
-  countOpenParked: load('count-open-parked'),
-} as const;
+export const SQL = loadStatements(import.meta.url, {
+  advanceCheckpoints: 'advance-checkpoints.sql',
+  loadCheckpoints: 'load-checkpoints.sql',
+  parkEvent: 'park-event.sql',
+  haltPartition: 'halt-partition.sql',
+  readFlags: 'read-flags.sql',
+  readLag: 'read-lag.sql',
+  countApplied: 'count-applied.sql',
+  setPaused: 'set-paused.sql',
+  readProjection: 'read-projection.sql',
+  upsertProjection: 'upsert-projection.sql',
+  seedCheckpoints: 'seed-checkpoints.sql',
+  lockProjection: 'lock-projection.sql',
+  setLiveVersion: 'set-live-version.sql',
+  lockVersionCheckpoints: 'lock-version-checkpoints.sql',
+  readVersionCheckpoints: 'read-version-checkpoints.sql',
+  dropVersionCheckpoints: 'drop-version-checkpoints.sql',
+  listVersions: 'list-versions.sql',
+  listParked: 'list-parked.sql',
+  readParked: 'read-parked.sql',
+  lockParked: 'lock-parked.sql',
+  markParkedRetried: 'mark-parked-retried.sql',
+  markParkedSkipped: 'mark-parked-skipped.sql',
+  countOpenParked: 'count-open-parked.sql',
+});
 
 /**
  * The statement of every batch transaction, named: prepared once per

@@ -4,7 +4,12 @@ import {
   InvalidInputError,
   partitionOf,
 } from '@refract/core';
-import { createPool, EVENTS_CHANNEL, readPartitionCount } from '@refract/event-store';
+import {
+  createPool,
+  EVENTS_CHANNEL,
+  readHeadPosition,
+  readPartitionCount,
+} from '@refract/event-store';
 import type { Logger } from '@refract/observability';
 import pg from 'pg';
 import { NotCaughtUpError, type PendingPartition, WatcherClosedError } from './errors.js';
@@ -379,8 +384,7 @@ export class CheckpointWatcher implements ReadYourWrites {
   }
 
   private async readHead(): Promise<void> {
-    const result = await this.pool.query<{ head: string }>(SQL.headPosition);
-    this.noteHead(Number(result.rows[0]?.head ?? 0));
+    this.noteHead(await readHeadPosition(this.pool));
   }
 
   /** A position known committed: the head is at least there. */

@@ -1,13 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { loadStatements } from '@refract/event-store';
 
-const load = (name: string) => readFileSync(new URL(`../sql/${name}.sql`, import.meta.url), 'utf8');
-
-export const SQL = {
-  readCheckpoints: load('read-checkpoints'),
-  headPosition: load('head-position'),
-  streamTarget: load('stream-target'),
-  partitionTargets: load('partition-targets'),
-} as const;
+export const SQL = loadStatements(import.meta.url, {
+  readCheckpoints: 'read-checkpoints.sql',
+  streamTarget: 'stream-target.sql',
+  partitionTargets: 'partition-targets.sql',
+});
 
 /**
  * The projector runtime notifies here, in the transaction that moves a

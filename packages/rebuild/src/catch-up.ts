@@ -6,9 +6,9 @@ import {
   CheckpointMoved,
   checkpointMove,
   commitWithCheckpoints,
+  readVersionCheckpoints,
   type Slot,
 } from '@refract/projector';
-import { SQL } from './sql.js';
 
 /** The checkpoints of `version`'s partitions, in one query. */
 export async function loadSlots(
@@ -17,12 +17,9 @@ export async function loadSlots(
   version: number,
   partitions: readonly number[],
 ): Promise<Map<number, Slot>> {
-  const rows = await store.pool.query<{ partition: number; position: number; halted: boolean }>(
-    SQL.loadRebuildSlots,
-    [projection.name, version, partitions],
-  );
+  const rows = await readVersionCheckpoints(store.pool, projection.name, version, partitions);
   const slots = new Map(
-    rows.rows.map((r) => [
+    rows.map((r) => [
       r.partition,
       { projection, version, position: r.position, halted: r.halted } satisfies Slot,
     ]),

@@ -3,10 +3,17 @@ import { type EventStore, withTransaction } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
 import {
   applyToSlot,
-  PROJECTIONS_CHANNEL,
+  dropVersionCheckpoints,
+  listCheckpointVersions,
+  lockProjection,
+  lockVersionCheckpoints,
+  pointViews,
+  readRegisteredProjection,
   registerProjection,
   type Slot,
+  setLiveVersion,
 } from '@refract/projector';
+import { readPublishedPosition } from '@refract/relay';
 import { catchUpTogether, loadSlots } from './catch-up.js';
 import { SQL } from './sql.js';
 
@@ -91,7 +98,7 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
   let reportedAt = 0;
   const report = async () => {
     reportedAt = Date.now();
-    const total = await handled.upTo(await publishedPosition(store, options.relayName));
+    const total = await handled.upTo(await readPublishedPosition(store.pool, options.relayName));
     const seconds = (Date.now() - started) / 1000;
     const eventsPerSecond = seconds > 0 ? processed / seconds : 0;
     const progress: RebuildProgress = {
@@ -188,7 +195,7 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
   // appends meanwhile, all partitions together, until a round is small, so
   // the tail left for the swap is short.
   for (let round = 0; ; round++) {
-    const targets = everyPartitionTo(await publishedPosition(store, options.relayName));
+    const targets = everyPartitionTo(await readPublishedPosition(store.pool, options.relayName));
     const applied = round === 0 ? await replayEach(targets) : await catchUp(targets);
     await report();
     if (applied < (options.swapWithinEvents ?? 2000) || round >= 20) break;
@@ -196,12 +203,12 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
   if (options.partitions) {
     return {
       version,
-      swappedAt: await publishedPosition(store, options.relayName),
+      swappedAt: await readPublishedPosition(store.pool, options.relayName),
       swapMs: 0,
       pauseMs: 0,
     };
   }
-  const upTo = await publishedPosition(store, options.relayName);
+  const upTo = await readPublishedPosition(store.pool, options.relayName);
   await catchUp(everyPartitionTo(upTo));
   await report();
   options.signal?.throwIfAborted();
@@ -232,20 +239,13 @@ export async function dropVersion(
   version: number,
 ): Promise<void> {
   await withTransaction(store.pool, async (client) => {
-    const live = await client.query<{ live_version: number }>(
-      'SELECT live_version FROM refract.projections WHERE name = $1 FOR UPDATE',
-      [projection.name],
-    );
-    if (live.rows[0]?.live_version === version) {
+    if ((await lockProjection(client, projection.name)) === version) {
       throw new Error(`version ${version} of ${projection.name} is live; it cannot be dropped`);
     }
     for (const table of projection.tables) {
       await client.query(`DROP TABLE IF EXISTS ${versionedTable(table, version)}`);
     }
-    await client.query(
-      'DELETE FROM refract.projection_checkpoints WHERE projection = $1 AND version = $2',
-      [projection.name, version],
-    );
+    await dropVersionCheckpoints(client, projection.name, version);
   });
 }
 
@@ -269,13 +269,8 @@ async function swap(
 ): Promise<{ pauseMs: number; tail: number }> {
   let paused = 0;
   const tail = await withTransaction(store.pool, async (client) => {
-    await client.query('SELECT 1 FROM refract.projections WHERE name = $1 FOR UPDATE', [
-      projection.name,
-    ]);
-    const locked = await client.query<{ partition: number; position: number }>(
-      SQL.lockLiveCheckpoints,
-      [projection.name, live],
-    );
+    await lockProjection(client, projection.name);
+    const locked = await lockVersionCheckpoints(client, projection.name, live);
     paused = performance.now();
     // Only the partitions v+1 is behind in, all in one transaction: the
     // pause is one read and one commit, not one of each per partition.
@@ -283,20 +278,12 @@ async function swap(
       store,
       projection,
       version,
-      locked.rows.map((r) => r.partition),
+      locked.map((r) => r.partition),
     );
-    const behind = locked.rows.filter((r) => at.get(r.partition)!.position < r.position);
+    const behind = locked.filter((r) => at.get(r.partition)!.position < r.position);
     const applied = await catchUp(new Map(behind.map((r) => [r.partition, r.position])), at);
-    for (const table of projection.tables) {
-      await client.query(
-        `CREATE OR REPLACE VIEW projections.${table} AS SELECT * FROM ${versionedTable(table, version)}`,
-      );
-    }
-    await client.query(
-      'UPDATE refract.projections SET live_version = $2, updated_at = now() WHERE name = $1',
-      [projection.name, version],
-    );
-    await client.query('SELECT pg_notify($1, $2)', [PROJECTIONS_CHANNEL, projection.name]);
+    await pointViews(client, projection, version);
+    await setLiveVersion(client, projection.name, version);
     return applied;
   });
   return { pauseMs: performance.now() - paused, tail };
@@ -309,31 +296,15 @@ async function dropRetiredVersions(
   live: number,
   target: number,
 ): Promise<void> {
-  const rows = await store.pool.query<{ version: number }>(
-    'SELECT DISTINCT version FROM refract.projection_checkpoints WHERE projection = $1',
-    [projection.name],
-  );
-  for (const { version } of rows.rows) {
+  for (const version of await listCheckpointVersions(store.pool, projection.name)) {
     if (version !== live && version !== target) await dropVersion(store, projection, version);
   }
 }
 
 export async function liveVersion(store: EventStore, name: string): Promise<number> {
-  const rows = await store.pool.query<{ live_version: number }>(
-    'SELECT live_version FROM refract.projections WHERE name = $1',
-    [name],
-  );
-  const live = rows.rows[0]?.live_version;
+  const live = (await readRegisteredProjection(store.pool, name))?.liveVersion;
   if (live === undefined) throw new Error(`projection ${name} is not registered`);
   return live;
-}
-
-async function publishedPosition(store: EventStore, relayName = 'main'): Promise<number> {
-  const rows = await store.pool.query<{ position: number }>(
-    'SELECT position FROM refract.relay_checkpoints WHERE name = $1',
-    [relayName],
-  );
-  return rows.rows[0]?.position ?? 0;
 }
 
 /**

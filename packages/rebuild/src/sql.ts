@@ -1,17 +1,13 @@
-import { readFileSync } from 'node:fs';
+import { loadStatements } from '@refract/event-store';
 
-const load = (name: string) => readFileSync(new URL(`../sql/${name}.sql`, import.meta.url), 'utf8');
-
-export const SQL = {
-  lockLiveCheckpoints: load('lock-live-checkpoints'),
-  insertRebuild: load('insert-rebuild'),
-  runningRebuild: load('running-rebuild'),
-  getRebuild: load('get-rebuild'),
-  startRebuild: load('start-rebuild'),
-  addProgress: load('add-progress'),
-  finishRebuild: load('finish-rebuild'),
-  requestCancel: load('request-cancel'),
-  addShare: load('add-share'),
-  loadRebuildSlots: load('load-rebuild-slots'),
-  countHandled: load('count-handled'),
-} as const;
+export const SQL = loadStatements(import.meta.url, {
+  insertRebuild: 'insert-rebuild.sql',
+  runningRebuild: 'running-rebuild.sql',
+  getRebuild: 'get-rebuild.sql',
+  startRebuild: 'start-rebuild.sql',
+  addProgress: 'add-progress.sql',
+  finishRebuild: 'finish-rebuild.sql',
+  requestCancel: 'request-cancel.sql',
+  addShare: 'add-share.sql',
+  countHandled: 'count-handled.sql',
+});

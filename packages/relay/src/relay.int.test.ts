@@ -12,6 +12,7 @@ import {
 } from '@refract/testing';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { readPublishedPosition } from './published-position.js';
 import { Relay, type RelayOptions } from './relay.js';
 
 const PARTITIONS = 4;
@@ -368,6 +369,25 @@ describe('crashes and leadership', () => {
     const second = startRelay();
     await first.close();
     await eventually(() => expect(second.status().leader).toBe(true), { timeoutMs: 2000 });
+  });
+});
+
+describe('positions for other packages', () => {
+  it('reports the head of the log and how far the relay published, from any pool', async () => {
+    const raw = new pg.Pool({ connectionString: db.url, max: 1 });
+    try {
+      expect(await readPublishedPosition(raw)).toBe(0);
+      const relay = startRelay();
+      for (let i = 0; i < 5; i++) await store.append(`p-${i}`, [{ type: 'E', data: { i } }]);
+      // A raw pool reads bigint as text, the store's as numbers: both give numbers.
+      expect(await relay.headPosition()).toBe(5);
+      expect(await store.headPosition()).toBe(5);
+      await eventually(async () => expect(await readPublishedPosition(raw)).toBe(5));
+      expect(await readPublishedPosition(store.pool, 'main')).toBe(5);
+      expect(await readPublishedPosition(store.pool, 'other')).toBe(0);
+    } finally {
+      await raw.end();
+    }
   });
 });
 

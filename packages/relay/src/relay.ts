@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { fnv1a32 } from '@refract/core';
-import { EVENTS_CHANNEL, readPartitionCount } from '@refract/event-store';
+import { EVENTS_CHANNEL, readHeadPosition, readPartitionCount } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
 import type { RedisClient } from '@refract/stream-bus';
 import { type PartitionEntry, publishEntries, waitUntilReady } from '@refract/stream-bus';
@@ -123,8 +123,7 @@ export class Relay {
       // An idle connection dropped by an outage: the next scrape reconnects.
       this.headPool.on('error', () => {});
     }
-    const result = await this.headPool.query<{ head: string }>(SQL.headPosition);
-    return Number(result.rows[0]!.head);
+    return readHeadPosition(this.headPool);
   }
 
   /** Stops publishing and gives up leadership at once (the lock goes with the connection). Idempotent. */

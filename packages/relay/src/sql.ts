@@ -1,12 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { loadStatements } from '@refract/event-store';
 
-const load = (name: string) => readFileSync(new URL(`../sql/${name}.sql`, import.meta.url), 'utf8');
-
-export const SQL = {
-  readAfter: load('read-after'),
-  lastPositions: load('last-positions'),
-  loadCheckpoint: load('load-checkpoint'),
-  saveCheckpoint: load('save-checkpoint'),
-  headPosition: load('head-position'),
-  relayState: load('relay-state'),
-} as const;
+export const SQL = loadStatements(import.meta.url, {
+  readAfter: 'read-after.sql',
+  lastPositions: 'last-positions.sql',
+  loadCheckpoint: 'load-checkpoint.sql',
+  saveCheckpoint: 'save-checkpoint.sql',
+  publishedPosition: 'published-position.sql',
+  relayState: 'relay-state.sql',
+});

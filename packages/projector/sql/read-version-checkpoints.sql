@@ -1,4 +1,4 @@
--- Where each partition of the version being built stands.
+-- Where some partitions of one projection version stand.
 --   $1 text  projection   $2 int  version   $3 int[]  partitions
 SELECT partition, position, halted_at IS NOT NULL AS halted
 FROM refract.projection_checkpoints
