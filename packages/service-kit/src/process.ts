@@ -5,7 +5,7 @@ import { ConfigError } from './env.js';
  * An uncaught exception or unhandled rejection is logged as fatal and the
  * process exits 1: its state is unknown, and a supervisor will restart it.
  */
-export function exitOnCrash(logger: Logger): void {
+function exitOnCrash(logger: Logger): void {
   process.on('uncaughtException', (error) => {
     logger.fatal({ err: error }, 'uncaught exception');
     process.exit(1);
