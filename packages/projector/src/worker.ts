@@ -60,8 +60,10 @@ export interface ProjectorWorkerOptions {
   blockMs?: number;
   workerId?: string;
   logger: Logger;
-  onBatch?: (projection: string, outcome: ApplyOutcome, durationMs: number) => void;
 }
+
+/** Told of each committed batch: its projection, what it applied or parked, how long it took. */
+type BatchListener = (projection: string, outcome: ApplyOutcome, durationMs: number) => void;
 
 export interface WorkerStatus {
   id: string;
@@ -123,6 +125,7 @@ export class ProjectorWorker {
   private unclaimed: number[] = [];
   private claimTimer: NodeJS.Timeout | undefined;
   private claiming: Promise<void> | undefined;
+  private readonly batchListeners: BatchListener[] = [];
 
   constructor(private readonly options: ProjectorWorkerOptions) {
     this.id = options.workerId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
@@ -139,6 +142,11 @@ export class ProjectorWorker {
         );
       }
     }
+  }
+
+  /** Calls `listener` after each committed batch (for metrics). */
+  observeBatches(listener: BatchListener): void {
+    this.batchListeners.push(listener);
   }
 
   /** Registers the projections, joins the pool and starts working. */
@@ -401,7 +409,9 @@ export class ProjectorWorker {
       committer: this.committer,
       blockMs: this.options.blockMs,
       log: this.log,
-      onBatch: this.options.onBatch,
+      onBatch: (projection, outcome, durationMs) => {
+        for (const listener of this.batchListeners) listener(projection, outcome, durationMs);
+      },
       onCheckpointMoved: async () => {
         const mine = (await this.membership?.holder(partition)) === this.id;
         // Not ours any more: forget the runner once it has returned.

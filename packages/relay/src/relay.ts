@@ -26,14 +26,15 @@ export interface RelayOptions {
   /** How often a relay that is not the leader tries to become it. @defaultValue 1000 */
   leaderRetryMs?: number;
   logger?: Logger;
-  /** Called after each published round, for metrics. */
-  onPublished?: (events: number, durationMs: number) => void;
   /** Test hooks for fault injection. */
   hooks?: {
     /** Runs after XADD and before the checkpoint write; throwing simulates a crash there. */
     beforeCheckpoint?: (through: number) => Promise<void> | void;
   };
 }
+
+/** Told of each round that published events: how many, and how long the round took. */
+type PublishedListener = (events: number, durationMs: number) => void;
 
 export interface RelayStatus {
   instanceId: string;
@@ -75,6 +76,7 @@ export class Relay {
   private redisAvailable = true;
   private dirty = false;
   private waiters: (() => void)[] = [];
+  private readonly publishedListeners: PublishedListener[] = [];
   /** A one-connection pool for scrapes, apart from the leader's session so a scrape never waits behind a round. */
   private headPool: pg.Pool | undefined;
 
@@ -95,6 +97,11 @@ export class Relay {
   /** Starts competing for leadership and, once leader, publishing. Returns at once. */
   start(): void {
     this.running ??= this.run();
+  }
+
+  /** Calls `listener` after each round that published events (for metrics: `relayMetrics`). */
+  observePublished(listener: PublishedListener): void {
+    this.publishedListeners.push(listener);
   }
 
   status(): RelayStatus {
@@ -357,7 +364,8 @@ export class Relay {
     if (plan.through > this.published) {
       this.published = plan.through;
       if (plan.publish.length > 0) {
-        this.options.onPublished?.(plan.publish.length, performance.now() - startedAt);
+        const durationMs = performance.now() - startedAt;
+        for (const listener of this.publishedListeners) listener(plan.publish.length, durationMs);
       }
     }
     if (lead.read || full) return;

@@ -13,7 +13,6 @@ export {
 export { type HttpMetrics, httpMetrics } from './http-metrics.js';
 export { checkPostgres, type Queryable } from './probes.js';
 export {
-  exitOnCrash,
   type HttpServer,
   type HttpServiceConfig,
   type HttpServiceOptions,

@@ -12,7 +12,18 @@ const schema = z.object({
   FIXTURE_PORT: port().default(0),
   FIXTURE_SHUTDOWN_TIMEOUT_MS: positiveInt('a positive number of milliseconds').default(10_000),
   FIXTURE_MODE: z
-    .enum(['ok', 'fail-load', 'fail-start', 'hang-close', 'fail-close', 'throw', 'reject'])
+    .enum([
+      'ok',
+      'fail-load',
+      'fail-start',
+      'hang-close',
+      'fail-close',
+      'throw',
+      'reject',
+      'late-ready',
+      'never-ready',
+      'fail-ready',
+    ])
     .default('ok'),
   LOG_LEVEL: logLevel,
 });
@@ -45,8 +56,17 @@ await runHttpService({
       }, 50);
     }
     if (config.mode === 'reject') setTimeout(() => void Promise.reject(new Error('a bug')), 50);
+    // A service that listens before it is ready, as a worker joining its pool.
+    const readiness: Partial<Record<typeof config.mode, () => Promise<void>>> = {
+      'late-ready': () => new Promise<void>((resolve) => setTimeout(resolve, 50)),
+      'never-ready': () => new Promise<void>(() => {}),
+      'fail-ready': () =>
+        new Promise<void>((_, reject) => setTimeout(() => reject(new Error('cannot join')), 50)),
+    };
+    const started = readiness[config.mode]?.();
     return {
       port: (server.address() as { port: number }).port,
+      started,
       close: async () => {
         logger.info('closing the server');
         if (config.mode === 'hang-close') return new Promise<void>(() => {});

@@ -146,6 +146,43 @@ describe('runHttpService', { timeout: 20_000 }, () => {
     expect(messages(service.logs)).toEqual([...STOPPING, 'error while shutting down', 'stopped']);
   });
 
+  it('logs `<name> ready` when a service that listens first becomes ready', async () => {
+    const service = run({ FIXTURE_MODE: 'late-ready' });
+    await serving(service);
+    expect(await service.line('fixture ready')).toMatchObject({ service: 'fixture', level: 30 });
+    service.signal('SIGTERM');
+    expect(await service.exited).toBe(0);
+    expect(messages(service.logs)).toEqual([
+      'fixture listening',
+      'fixture ready',
+      ...STOPPING.slice(1),
+      'stopped',
+    ]);
+  });
+
+  it('logs a start that cannot complete after listening as fatal, closes and exits 1', async () => {
+    const service = run({ FIXTURE_MODE: 'fail-ready' });
+    expect(await service.exited).toBe(1);
+    expect(messages(service.logs)).toEqual([
+      'fixture listening',
+      'cannot start',
+      'closing the server',
+      'stopped',
+    ]);
+    expect(service.logs[1]).toMatchObject({
+      level: 60,
+      err: expect.objectContaining({ message: 'cannot join' }),
+    });
+  });
+
+  it('stops a service still getting ready on SIGTERM, exiting 0 without saying it is ready', async () => {
+    const service = run({ FIXTURE_MODE: 'never-ready' });
+    await serving(service);
+    service.signal('SIGTERM');
+    expect(await service.exited).toBe(0);
+    expect(messages(service.logs)).toEqual([...STOPPING, 'stopped']);
+  });
+
   it('logs an uncaught exception or unhandled rejection as fatal and exits 1', async () => {
     for (const [mode, msg] of [
       ['throw', 'uncaught exception'],

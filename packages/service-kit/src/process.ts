@@ -5,7 +5,7 @@ import { ConfigError } from './env.js';
  * An uncaught exception or unhandled rejection is logged as fatal and the
  * process exits 1: its state is unknown, and a supervisor will restart it.
  */
-export function exitOnCrash(logger: Logger): void {
+function exitOnCrash(logger: Logger): void {
   process.on('uncaughtException', (error) => {
     logger.fatal({ err: error }, 'uncaught exception');
     process.exit(1);
@@ -32,6 +32,13 @@ export interface HttpServer {
   port: number;
   /** Graceful stop; idempotent. */
   close(): Promise<void>;
+  /**
+   * For a service that listens before it is ready (a worker joining its
+   * pool): resolves when it is, rejects when it cannot be. Then
+   * `<name> ready` is logged, or the start is logged fatal and the server
+   * closed, exit code 1.
+   */
+  started?: Promise<void>;
 }
 
 export interface HttpServiceOptions<
@@ -58,9 +65,9 @@ export interface HttpServiceOptions<
 /**
  * The process of an HTTP service: config, logger, start, and a graceful stop
  * on SIGTERM/SIGINT. A bad configuration or application module is printed
- * to standard error and exits 1; a failed start is logged and exits 1, as
- * does a stop that outlasts `shutdownTimeoutMs`. Signals and exit codes are
- * handled here and nowhere else.
+ * to standard error and exits 1; a failed start (or `started` rejecting) is
+ * logged and exits 1, as does a stop that outlasts `shutdownTimeoutMs`.
+ * Signals and exit codes are handled here and nowhere else.
  */
 export async function runHttpService<
   C extends HttpServiceConfig,
@@ -102,13 +109,7 @@ export async function runHttpService<
   );
 
   let stopping = false;
-  const stop = async (signal: NodeJS.Signals) => {
-    if (stopping) {
-      logger.info({ signal }, 'already shutting down');
-      return;
-    }
-    stopping = true;
-    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+  const close = async () => {
     const deadline = setTimeout(() => {
       logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out');
       process.exit(1);
@@ -124,6 +125,29 @@ export async function runHttpService<
     }
     logger.info('stopped');
   };
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.info({ signal }, 'already shutting down');
+      return;
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    await close();
+  };
   process.on('SIGTERM', (signal) => void stop(signal));
   process.on('SIGINT', (signal) => void stop(signal));
+
+  // A start cut short by a signal is the stop's business, not a failure.
+  server.started?.then(
+    () => {
+      if (!stopping) logger.info(`${name} ready`);
+    },
+    async (error: unknown) => {
+      if (stopping) return;
+      stopping = true;
+      logger.fatal({ err: error }, 'cannot start');
+      process.exitCode = 1;
+      await close();
+    },
+  );
 }

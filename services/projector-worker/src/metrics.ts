@@ -1,11 +1,12 @@
 import type { Metrics } from '@refract/observability';
-import type { ApplyOutcome, ProjectorWorker } from '@refract/projector';
+import type { ProjectorWorker } from '@refract/projector';
 
 /**
- * The worker's metrics. Labels: projection names (from the catalog) and
+ * The worker's metrics: gauges read its status when scraped, the rest is fed
+ * by observing its batches. Labels: projection names (from the catalog) and
  * partitions (at most the partition count): bounded.
  */
-export function workerMetrics(metrics: Metrics, worker: () => ProjectorWorker | undefined) {
+export function workerMetrics(metrics: Metrics, worker: ProjectorWorker): void {
   const applied = metrics.counter({
     name: 'refract_projector_events_applied_total',
     help: 'Events handed to a projection (handled types only), by projection.',
@@ -32,7 +33,7 @@ export function workerMetrics(metrics: Metrics, worker: () => ProjectorWorker | 
     name: 'refract_projector_owned_partitions',
     help: 'Partitions this worker holds the lease of.',
     collect() {
-      this.set(worker()?.status().partitions.length ?? 0);
+      this.set(worker.status().partitions.length);
     },
   });
   metrics.gauge({
@@ -41,15 +42,15 @@ export function workerMetrics(metrics: Metrics, worker: () => ProjectorWorker | 
     labelNames: ['projection', 'partition'] as const,
     collect() {
       this.reset();
-      for (const c of worker()?.status().checkpoints ?? []) {
+      for (const c of worker.status().checkpoints) {
         this.set({ projection: c.projection, partition: String(c.partition) }, c.position);
       }
     },
   });
-  return (projection: string, outcome: ApplyOutcome, durationMs: number) => {
+  worker.observeBatches((projection, outcome, durationMs) => {
     applied.inc({ projection }, outcome.applied);
     if (outcome.parked > 0) parked.inc({ projection }, outcome.parked);
     batches.observe({ projection }, durationMs / 1000);
     batchEvents.observe({ projection }, outcome.applied);
-  };
+  });
 }

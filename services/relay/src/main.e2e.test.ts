@@ -82,3 +82,33 @@ it.each([
     }
   },
 );
+
+it('prints a bad configuration naming each variable and exits 1', async () => {
+  const child = spawn(process.execPath, ['--conditions=@refract/source', '--import', 'tsx', MAIN], {
+    cwd: REPO_ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      RELAY_PORT: 'eighty',
+      RELAY_SHUTDOWN_TIMEOUT_MS: '0',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => {
+    stdout += chunk;
+  });
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const code = await new Promise((resolve) => child.once('exit', (exit) => resolve(exit)));
+  expect(code).toBe(1);
+  expect(stderr).toMatch(/^relay: invalid configuration:\n/);
+  expect(stderr).toMatch(/^ {2}DATABASE_URL: /m);
+  expect(stderr).toMatch(/^ {2}RELAY_PORT: must be a port number$/m);
+  expect(stderr).toMatch(
+    /^ {2}RELAY_SHUTDOWN_TIMEOUT_MS: must be a positive number of milliseconds$/m,
+  );
+  expect(stdout).toBe('');
+});

@@ -58,7 +58,6 @@ export async function startWriteApi(
     redis.on('ready', () => {
       redisDown = false;
     });
-    const holder: { relay?: Relay } = {};
     relay = new Relay({
       databaseUrl: config.databaseUrl,
       redis,
@@ -66,13 +65,8 @@ export async function startWriteApi(
       windowSize: config.relay.windowSize,
       batchSize: config.relay.batchSize,
       logger,
-      onPublished: relayMetrics(
-        metrics,
-        () => holder.relay?.status(),
-        () => holder.relay?.headPosition(),
-      ),
     });
-    holder.relay = relay;
+    relayMetrics(metrics, relay);
     relay.start();
   }
 
