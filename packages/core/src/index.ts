@@ -75,6 +75,7 @@ export {
   versionedTable,
 } from './projection.js';
 export { parseRedisUrl, type RedisTarget } from './redis-url.js';
+export { type SingleFlight, type SingleFlightOptions, singleFlight } from './single-flight.js';
 export {
   assertStreamId,
   EVENT_TYPE_MAX_LENGTH,

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   assertStreamId,
   ConcurrencyRetriesExhaustedError,
@@ -103,7 +104,7 @@ export async function handleCommand<Command, State>(
     } catch (error) {
       if (!(error instanceof WrongExpectedVersionError)) throw error;
       // Spread the retries of writers that collided, so they do not collide again.
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+      await sleep(Math.random() * 5 * attempt);
     }
   }
   throw new ConcurrencyRetriesExhaustedError(streamId, maxAttempts);

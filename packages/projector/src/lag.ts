@@ -1,3 +1,4 @@
+import { singleFlight } from '@refract/core';
 import { readHeadPosition, withTransaction } from '@refract/event-store';
 import type pg from 'pg';
 import { SQL } from './sql.js';
@@ -109,7 +110,7 @@ export class LagMonitor {
   private readonly baselines = new Map<string, Baseline>();
   private readonly rates = new Map<string, number>();
   private last: { at: number; snapshot: LagSnapshot } | undefined;
-  private inFlight: Promise<LagSnapshot> | undefined;
+  private readonly reading = singleFlight(() => this.read());
 
   constructor(
     private readonly pool: pg.Pool,
@@ -126,10 +127,7 @@ export class LagMonitor {
     if (this.last && Date.now() - this.last.at < this.maxAgeMs) {
       return Promise.resolve(this.last.snapshot);
     }
-    this.inFlight ??= this.read().finally(() => {
-      this.inFlight = undefined;
-    });
-    return this.inFlight;
+    return this.reading();
   }
 
   private async read(): Promise<LagSnapshot> {

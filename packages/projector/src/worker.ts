@@ -6,6 +6,7 @@ import {
   backoffDelayMs,
   isConnectionError,
   isCounterProjection,
+  singleFlight,
   UpcasterRegistry,
 } from '@refract/core';
 import { createPool, EventStore } from '@refract/event-store';
@@ -112,19 +113,28 @@ export class ProjectorWorker {
   private active: ActiveProjection[] = [];
   private partitions = 0;
   private timer: NodeJS.Timeout | undefined;
-  private ticking: Promise<void> | undefined;
+  private readonly ticking = singleFlight(() => this.tick());
   private closing: Promise<void> | undefined;
   private lastHeartbeat: Date | null = null;
   private heartbeatFailing = false;
   private listener: pg.Client | undefined;
-  private listening: Promise<void> | undefined;
+  private readonly listening = singleFlight(() => this.listen());
   private listenFailing = false;
-  private flagsDirty = false;
-  private refreshing: Promise<void> | undefined;
+  /**
+   * Refreshes the flags on a swap's notification; one during a refresh
+   * causes one more, since the refresh in flight may have read the old flags.
+   */
+  private readonly refreshing = singleFlight(
+    async () => {
+      if (!this.closing) await this.refreshFlags().catch(() => {});
+    },
+    { rerun: true },
+  );
   /** Won at the last heartbeat, but the previous owner still held the lease. */
   private unclaimed: number[] = [];
   private claimTimer: NodeJS.Timeout | undefined;
-  private claiming: Promise<void> | undefined;
+  /** A retry of claim(); a failure is the heartbeat's to report, as it recomputes the list. */
+  private readonly claiming = singleFlight(() => this.claim().catch(() => {}));
   private readonly batchListeners: BatchListener[] = [];
 
   constructor(private readonly options: ProjectorWorkerOptions) {
@@ -191,9 +201,7 @@ export class ProjectorWorker {
     await waitUntilReady(this.control, 5000);
     await this.tick();
     this.timer = setInterval(() => {
-      this.ticking ??= this.tick().finally(() => {
-        this.ticking = undefined;
-      });
+      void this.ticking();
     }, this.heartbeatMs);
   }
 
@@ -238,10 +246,10 @@ export class ProjectorWorker {
     this.closing ??= (async () => {
       clearInterval(this.timer);
       clearTimeout(this.claimTimer);
-      await this.ticking;
-      await this.claiming;
-      await this.refreshing;
-      await this.listening;
+      await this.ticking.settled();
+      await this.claiming.settled();
+      await this.refreshing.settled();
+      await this.listening.settled();
       await this.listener?.end().catch(() => {});
       await Promise.all([...this.runners.keys()].map((p) => this.drop(p)));
       await this.membership?.leave().catch(() => {});
@@ -259,12 +267,10 @@ export class ProjectorWorker {
     // running beside it could start a runner the heartbeat is dropping, or
     // replace the list the heartbeat is claiming.
     clearTimeout(this.claimTimer);
-    await this.claiming;
+    await this.claiming.settled();
     try {
       // In the background: a slow connect must not delay the heartbeat.
-      this.listening ??= this.listen().finally(() => {
-        this.listening = undefined;
-      });
+      void this.listening();
       await this.refreshFlags();
       const members = await this.membership.heartbeat();
       this.lastHeartbeat = new Date();
@@ -308,14 +314,7 @@ export class ProjectorWorker {
   private claimSoon(): void {
     clearTimeout(this.claimTimer);
     if (this.unclaimed.length === 0 || this.closing) return;
-    this.claimTimer = setTimeout(() => {
-      // A failure here is the heartbeat's to report; it recomputes the list.
-      this.claiming ??= this.claim()
-        .catch(() => {})
-        .finally(() => {
-          this.claiming = undefined;
-        });
-    }, CLAIM_RETRY_MS);
+    this.claimTimer = setTimeout(() => void this.claiming(), CLAIM_RETRY_MS);
   }
 
   /** Takes the lease of every unclaimed partition it can and starts its runner; retries the rest soon. */
@@ -354,7 +353,7 @@ export class ProjectorWorker {
     };
     client.on('error', lost);
     client.on('end', lost);
-    client.on('notification', () => this.refreshSoon());
+    client.on('notification', () => void this.refreshing());
     try {
       await client.connect();
       await client.query(`LISTEN ${PROJECTIONS_CHANNEL}`);
@@ -365,19 +364,6 @@ export class ProjectorWorker {
       if (!this.listenFailing) this.log.warn({ err: error }, 'cannot listen for swaps; polling');
       this.listenFailing = true;
     }
-  }
-
-  /** Refreshes the flags now; a notification during a refresh causes one more. */
-  private refreshSoon(): void {
-    this.flagsDirty = true;
-    this.refreshing ??= (async () => {
-      while (this.flagsDirty && !this.closing) {
-        this.flagsDirty = false;
-        await this.refreshFlags().catch(() => {});
-      }
-    })().finally(() => {
-      this.refreshing = undefined;
-    });
   }
 
   private async refreshFlags(): Promise<void> {

@@ -3,6 +3,7 @@ import {
   DependencyUnavailableError,
   InvalidInputError,
   partitionOf,
+  singleFlight,
 } from '@refract/core';
 import {
   createPool,
@@ -139,14 +140,25 @@ export class CheckpointWatcher implements ReadYourWrites {
   private readonly headWaiters = new Set<HeadWaiter>();
   /** The highest position known committed. */
   private head = 0;
-  private headChecking = false;
-  private headCheckAgain = false;
+  /** One read of the head at a time; notifications during a read ask for one more. */
+  private readonly checkHead = singleFlight(
+    async () => {
+      if (this.headWaiters.size === 0) return;
+      try {
+        await this.readHead();
+      } catch (error) {
+        this.options.logger?.debug({ err: error }, 'read of the log head failed');
+      }
+    },
+    { rerun: true },
+  );
   private readonly pool: pg.Pool;
   private readonly ownsPool: boolean;
   private readonly recheckMs: number;
   private partitionCount: number | undefined;
   private recheckTimer: NodeJS.Timeout | undefined;
-  private rechecking = false;
+  /** The safety net; a re-check due while one runs joins it. */
+  private readonly recheck = singleFlight(() => this.runRecheck());
   private client: pg.Client | undefined;
   private listening = false;
   private listeningForAppends = false;
@@ -396,26 +408,6 @@ export class CheckpointWatcher implements ReadYourWrites {
     }
   }
 
-  /** One read of the head at a time; notifications during a read ask for one more. */
-  private async checkHead(): Promise<void> {
-    if (this.headChecking) {
-      this.headCheckAgain = true;
-      return;
-    }
-    this.headChecking = true;
-    try {
-      do {
-        this.headCheckAgain = false;
-        if (this.headWaiters.size === 0) break;
-        await this.readHead();
-      } while (this.headCheckAgain);
-    } catch (error) {
-      this.options.logger?.debug({ err: error }, 'read of the log head failed');
-    } finally {
-      this.headChecking = false;
-    }
-  }
-
   private listenForAppends(): void {
     const client = this.client;
     if (this.listeningForAppends || !client) return;
@@ -541,9 +533,8 @@ export class CheckpointWatcher implements ReadYourWrites {
   }
 
   /** The safety net: one read of the head (if awaited) and of every waited projection's live checkpoints. */
-  private async recheck(): Promise<void> {
-    if (this.rechecking || this.pendingWaits === 0) return;
-    this.rechecking = true;
+  private async runRecheck(): Promise<void> {
+    if (this.pendingWaits === 0) return;
     try {
       this.options.onRecheck?.();
       await this.checkHead();
@@ -572,7 +563,6 @@ export class CheckpointWatcher implements ReadYourWrites {
     } catch (error) {
       this.options.logger?.debug({ err: error }, 'checkpoint re-check failed');
     } finally {
-      this.rechecking = false;
       this.scheduleRecheck();
     }
   }

@@ -1,4 +1,5 @@
-import { httpStatusOf, InvalidInputError, RefractError } from '@refract/core';
+import { httpStatusOf, RefractError } from '@refract/core';
+import { integerParam } from '@refract/service-kit';
 import type {
   FastifyPluginAsync,
   FastifyReply,
@@ -47,34 +48,6 @@ interface Answer {
   statusCode: number;
   level: 'debug' | 'warn';
   body: { error: string; message: string; [detail: string]: unknown };
-}
-
-/** The one value of a parameter: the query's, else the header's; a repeated one is refused. */
-function parameter(request: FastifyRequest, name: string, header: string): [string, string] | [] {
-  const value = (request.query as Record<string, unknown> | undefined)?.[name];
-  if (value !== undefined) {
-    if (typeof value !== 'string') throw new InvalidInputError(name, 'must be given once');
-    return [value, name];
-  }
-  const headerValue = request.headers[header.toLowerCase()];
-  if (headerValue === undefined) return [];
-  if (typeof headerValue !== 'string') throw new InvalidInputError(header, 'must be given once');
-  return [headerValue, header];
-}
-
-function integer(request: FastifyRequest, name: string, header: string, max: number) {
-  const [text, field] = parameter(request, name, header);
-  if (text === undefined || field === undefined) return undefined;
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value > max) {
-    throw new InvalidInputError(
-      field,
-      max === Number.MAX_SAFE_INTEGER
-        ? 'must be a non-negative integer'
-        : `must be an integer from 0 to ${max}`,
-    );
-  }
-  return value;
 }
 
 /** The errors of a wait, answered here in the `{ error, message, ...details }` shape. */
@@ -130,14 +103,10 @@ const plugin: FastifyPluginAsync<ReadYourWritesPluginOptions> = async (server, o
   const waitBeforeHandler = (config: ReadYourWritesRouteConfig): preHandlerAsyncHookHandler =>
     async function readYourWritesWait(request: FastifyRequest, reply: FastifyReply) {
       try {
-        const minPosition = integer(
-          request,
-          'minPosition',
-          MIN_POSITION_HEADER,
-          Number.MAX_SAFE_INTEGER,
-        );
+        const minPosition = integerParam(request, 'minPosition', { header: MIN_POSITION_HEADER });
         const timeoutMs =
-          integer(request, 'timeoutMs', TIMEOUT_HEADER, maxTimeoutMs) ?? defaultTimeoutMs;
+          integerParam(request, 'timeoutMs', { max: maxTimeoutMs, header: TIMEOUT_HEADER }) ??
+          defaultTimeoutMs;
         if (!minPosition) return;
         await readYourWrites.waitForPosition(config.projection, {
           streamId: config.streamId?.(request),

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { fnv1a32 } from '@refract/core';
+import { backoffDelayMs, fnv1a32 } from '@refract/core';
 import { EVENTS_CHANNEL, readHeadPosition, readPartitionCount } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
 import type { RedisClient } from '@refract/stream-bus';
@@ -156,8 +156,8 @@ export class Relay {
     return new Promise<void>((resolve) => this.waiters.push(resolve));
   }
 
-  /** Sleeps until woken or the timeout. */
-  private async sleep(ms: number): Promise<void> {
+  /** Waits until woken (notification, lost connection, close) or the timeout. */
+  private async idle(ms: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       this.woken(),
@@ -196,7 +196,7 @@ export class Relay {
           await this.lead(client, () => lost);
         } else {
           await client.end();
-          await this.sleep(this.leaderRetryMs);
+          await this.idle(this.leaderRetryMs);
           this.dirty = false;
         }
       } catch (error) {
@@ -204,7 +204,8 @@ export class Relay {
         failures += 1;
         // One line per outage, not per attempt.
         if (failures === 1) this.log?.warn({ err: error }, 'relay lost postgres; retrying');
-        await this.sleep(Math.min(100 * 2 ** Math.min(failures, 5), 3000));
+        // Jittered: standbys lose Postgres together and should not reconnect in step.
+        await this.idle(backoffDelayMs(failures, { baseMs: 200, maxMs: 3000 }));
         this.dirty = false;
       } finally {
         if (this.leader) this.log?.info('relay leadership released');
@@ -337,7 +338,7 @@ export class Relay {
         this.redisAvailable = false;
         this.log?.warn({ err: error }, 'redis unavailable; relay retrying (appends continue)');
       }
-      await this.sleep(Math.min(50 * 2 ** Math.min(lead.redisFailures, 6), 2000));
+      await this.idle(backoffDelayMs(lead.redisFailures, { baseMs: 100, maxMs: 2000 }));
       return false;
     }
     if (lead.redisFailures > 0) {
@@ -373,7 +374,7 @@ export class Relay {
       // Held: the gap's transaction will commit (and notify) or end without
       // a trace; a short poll catches the second case. The poll's read
       // carries the checkpoint.
-      await this.sleep(Math.min(2 + (Date.now() - plan.gap.sinceMs) / 10, 50));
+      await this.idle(Math.min(2 + (Date.now() - plan.gap.sinceMs) / 10, 50));
       return;
     }
     const checkpoint = this.unsaved(lead);
@@ -381,12 +382,12 @@ export class Relay {
       // Under load the next notification is usually a moment away and
       // its read carries the checkpoint; a write now would only hold
       // that read up. Written alone once the relay is really idle.
-      await this.sleep(IDLE_CHECKPOINT_DELAY_MS);
+      await this.idle(IDLE_CHECKPOINT_DELAY_MS);
       if (this.dirty || this.stopping) return;
       await this.saveCheckpoint(lead.client, checkpoint);
       lead.saved = checkpoint;
     }
-    await this.sleep(this.pollIntervalMs);
+    await this.idle(this.pollIntervalMs);
   }
 
   private async saveCheckpoint(client: pg.Client, position: number): Promise<void> {

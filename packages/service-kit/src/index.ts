@@ -18,3 +18,10 @@ export {
   type HttpServiceOptions,
   runHttpService,
 } from './process.js';
+export {
+  type IntegerParamOptions,
+  integerParam,
+  type ParamRequest,
+  type ParamValue,
+  singleParam,
+} from './query-params.js';

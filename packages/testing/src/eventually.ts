@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 /**
  * Retries an assertion until it passes or the time is up, then throws its
  * last error. For conditions that a background process brings about; the
@@ -13,7 +15,7 @@ export async function eventually<T>(
       return await assertion();
     } catch (error) {
       if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+      await sleep(intervalMs);
     }
   }
 }

@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { delimiter, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@refract/observability';
 import type { PortChoice } from './config.js';
 import { choosePort } from './ports.js';
@@ -141,7 +142,7 @@ async function waitForPing(
     if (Date.now() > deadline) {
       throw new Error(`redis-server did not answer PING on port ${port} within ${timeoutMs} ms`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
   }
 }
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { EventStore, migrate } from '@refract/event-store';
 import { expectedReadModels, orderProjections, type WorkloadEvent } from '@refract/example-orders';
 import { createLogger } from '@refract/observability';
@@ -121,7 +122,7 @@ export function monotonicReader(store: EventStore, floor: number) {
       } catch (error) {
         failures.push(error);
       }
-      await new Promise((resolve) => setTimeout(resolve, 1));
+      await sleep(1);
     }
   })();
   return {

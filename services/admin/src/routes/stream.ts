@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { singleFlight } from '@refract/core';
 import type { Logger } from '@refract/observability';
 import { errorBody } from '@refract/service-kit';
 import type { FastifyInstance } from 'fastify';
@@ -26,7 +27,8 @@ export class OverviewStream {
   private readonly clients = new Set<ServerResponse>();
   private timer: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
-  private reading: Promise<void> | undefined;
+  /** Reads every part and sends it; a read still running when the next tick comes is not doubled. */
+  private readonly push = singleFlight(() => this.read());
   private closed = false;
 
   constructor(private readonly options: OverviewStreamOptions) {}
@@ -79,14 +81,6 @@ export class OverviewStream {
     clearInterval(this.heartbeat);
     this.timer = undefined;
     this.heartbeat = undefined;
-  }
-
-  /** Reads every part and sends it; a read still running when the next tick comes is not doubled. */
-  private push(): Promise<void> {
-    this.reading ??= this.read().finally(() => {
-      this.reading = undefined;
-    });
-    return this.reading;
   }
 
   private async read(): Promise<void> {

@@ -6,6 +6,7 @@ import {
   RefractError,
 } from '@refract/core';
 import { type AppendRequest, type EventStore, parseAppendRequest } from '@refract/event-store';
+import { integerParam, type ParamRequest, singleParam } from '@refract/service-kit';
 import type { FastifyInstance } from 'fastify';
 import type { WriteApiMetrics } from '../metrics.js';
 
@@ -20,35 +21,12 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** A query parameter given at most once, as fastify's parser hands it over. */
-function single(query: Record<string, unknown>, name: string): string | undefined {
-  const value = query[name];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw new InvalidInputError(name, 'must be given once');
-  return value;
-}
-
-function integerParam(query: Record<string, unknown>, name: string, min: number, max: number) {
-  const text = single(query, name);
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new InvalidInputError(
-      name,
-      max === Number.MAX_SAFE_INTEGER
-        ? `must be an integer of at least ${min}`
-        : `must be an integer from ${min} to ${max}`,
-    );
-  }
-  return value;
-}
-
 // A date, or a date and time with seconds optional, fractions optional, and a
 // zone (Z or ±hh:mm): a time without a zone would mean the server's zone.
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
 
-function timeParam(query: Record<string, unknown>, name: string): Date | undefined {
-  const text = single(query, name);
+function timeParam(request: ParamRequest, name: string): Date | undefined {
+  const text = singleParam(request, name)?.text;
   if (text === undefined) return undefined;
   const date = new Date(text);
   if (!ISO_TIME.test(text) || Number.isNaN(date.getTime())) {
@@ -132,10 +110,9 @@ export function registerStreamRoutes(
   });
 
   app.get<{ Params: StreamParams }>('/streams/:streamId', async (request) => {
-    const query = (request.query ?? {}) as Record<string, unknown>;
-    const fromVersion = integerParam(query, 'fromVersion', 0, Number.MAX_SAFE_INTEGER) ?? 0;
-    const limit = integerParam(query, 'limit', 1, MAX_READ_LIMIT) ?? MAX_READ_LIMIT;
-    const asOf = timeParam(query, 'asOf');
+    const fromVersion = integerParam(request, 'fromVersion') ?? 0;
+    const limit = integerParam(request, 'limit', { min: 1, max: MAX_READ_LIMIT }) ?? MAX_READ_LIMIT;
+    const asOf = timeParam(request, 'asOf');
     const slice = await store.readStream(request.params.streamId, { fromVersion, limit, asOf });
     return {
       streamId: slice.streamId,
