@@ -223,6 +223,19 @@ describe('a worker', () => {
     }
   });
 
+  it('closed while it starts, ends the start and leaves nothing open behind the close', async () => {
+    const w = worker([tally('tally_closed_early')]);
+    const starting = w.start();
+    const closing = w.close();
+    await expect(starting).rejects.toThrow('worker closed while starting');
+    await closing;
+    // Both have settled: a start that went on past the close would have
+    // connected its Redis client (named after the worker) by now.
+    const clients = (await redis.client('LIST')) as string;
+    expect(clients).not.toContain(`name=refract-worker-${w.id}`);
+    expect(w.status().partitions).toEqual([]);
+  });
+
   it('lets a quiet partition wait on its stream while others are busy, instead of reading Postgres every round', async () => {
     const quiet = partitionOf('s-0', PARTITIONS);
     const busyStreams = Array.from({ length: 200 }, (_, i) => `busy-${i}`).filter(

@@ -115,6 +115,8 @@ export class ProjectorWorker {
   private timer: NodeJS.Timeout | undefined;
   private readonly ticking = singleFlight(() => this.tick());
   private closing: Promise<void> | undefined;
+  private starting: Promise<void> | undefined;
+  private readonly stopStarting = new AbortController();
   private lastHeartbeat: Date | null = null;
   private heartbeatFailing = false;
   private listener: pg.Client | undefined;
@@ -159,8 +161,23 @@ export class ProjectorWorker {
     this.batchListeners.push(listener);
   }
 
-  /** Registers the projections, joins the pool and starts working. */
-  async start(): Promise<void> {
+  /**
+   * Registers the projections, joins the pool and starts working. A close()
+   * meanwhile ends the start at its next step (rejecting it) and waits for
+   * that, so nothing the start opens outlives the close.
+   */
+  start(): Promise<void> {
+    this.starting ??= this.startSteps();
+    return this.starting;
+  }
+
+  /** Throws once close() has been called: the start stops before opening more. */
+  private assertOpen(): void {
+    if (this.closing) throw new Error('worker closed while starting');
+  }
+
+  private async startSteps(): Promise<void> {
+    this.assertOpen();
     const applicationName = `refract-worker-${this.options.pool}`;
     this.store = await this.untilPostgresAnswers('open the event store', () =>
       EventStore.open({
@@ -170,6 +187,7 @@ export class ProjectorWorker {
         upcasters: this.options.upcasters ?? new UpcasterRegistry(),
       }),
     );
+    this.assertOpen();
     const store = this.store;
     this.partitions = store.partitions;
     this.sharedPool = createPool({
@@ -190,6 +208,7 @@ export class ProjectorWorker {
           : registerProjection(store.pool, projection, this.partitions),
       );
     }
+    this.assertOpen();
     this.control = createRedisClient(this.options.redisUrl, { name: `refract-worker-${this.id}` });
     this.membership = new PoolMembership(this.control, {
       keyPrefix: this.keyPrefix,
@@ -199,7 +218,9 @@ export class ProjectorWorker {
     });
     this.log.info({ projections: this.options.projections.map((p) => p.name) }, 'worker started');
     await waitUntilReady(this.control, 5000);
+    this.assertOpen();
     await this.tick();
+    this.assertOpen();
     this.timer = setInterval(() => {
       void this.ticking();
     }, this.heartbeatMs);
@@ -222,7 +243,9 @@ export class ProjectorWorker {
           { err: error, step, attempt, delayMs },
           'Postgres unavailable during start: retrying',
         );
-        await sleep(delayMs);
+        // close() cuts the wait short; the loop then ends the start.
+        await sleep(delayMs, undefined, { signal: this.stopStarting.signal }).catch(() => {});
+        if (this.closing) throw error;
       }
     }
   }
@@ -244,6 +267,8 @@ export class ProjectorWorker {
   /** Graceful stop: finish batches in hand, leave the pool, release every lease at once. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.stopStarting.abort();
+      await this.starting?.catch(() => {});
       clearInterval(this.timer);
       clearTimeout(this.claimTimer);
       await this.ticking.settled();
