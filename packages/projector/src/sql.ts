@@ -14,6 +14,7 @@ export const SQL = {
   setPaused: load('set-paused'),
   readProjection: load('read-projection'),
   countOpenParked: load('count-open-parked'),
+  lockProjection: load('lock-projection'),
 } as const;
 
 /**

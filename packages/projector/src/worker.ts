@@ -403,6 +403,9 @@ export class ProjectorWorker {
       log: this.log,
       onBatch: this.options.onBatch,
       onCheckpointMoved: async () => {
+        // A rebuild's swap may be why (a frozen counter version): the runner
+        // must reload the live versions, not only the checkpoints.
+        await this.refreshFlags();
         const mine = (await this.membership?.holder(partition)) === this.id;
         // Not ours any more: forget the runner once it has returned.
         if (!mine) void Promise.resolve().then(() => this.drop(partition, false));
