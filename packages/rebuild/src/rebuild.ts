@@ -328,7 +328,7 @@ export async function liveVersion(store: EventStore, name: string): Promise<numb
   return live;
 }
 
-async function publishedPosition(store: EventStore, relayName = 'main'): Promise<number> {
+export async function publishedPosition(store: EventStore, relayName = 'main'): Promise<number> {
   const rows = await store.pool.query<{ position: number }>(
     'SELECT position FROM refract.relay_checkpoints WHERE name = $1',
     [relayName],
@@ -341,7 +341,7 @@ async function publishedPosition(store: EventStore, relayName = 'main'): Promise
  * published (what a rebuild replays), counted a range at a time: the first
  * report counts the log once, later ones only what was published since.
  */
-function handledCounter(store: EventStore, projection: Projection) {
+export function handledCounter(store: EventStore, projection: Pick<Projection, 'handles'>) {
   let counted = 0;
   let total = 0;
   return {

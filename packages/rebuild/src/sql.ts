@@ -14,4 +14,6 @@ export const SQL = {
   addShare: load('add-share'),
   loadRebuildSlots: load('load-rebuild-slots'),
   countHandled: load('count-handled'),
+  counterLockRegistry: load('counter-lock-registry'),
+  counterMakeLive: load('counter-make-live'),
 } as const;

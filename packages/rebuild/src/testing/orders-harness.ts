@@ -1,3 +1,4 @@
+import type { AnyProjection } from '@refract/core';
 import { EventStore, migrate } from '@refract/event-store';
 import { expectedReadModels, orderProjections, type WorkloadEvent } from '@refract/example-orders';
 import { createLogger } from '@refract/observability';
@@ -136,9 +137,13 @@ export function monotonicReader(store: EventStore, floor: number) {
 /**
  * What the rebuild tests run against: a fresh database (8 partitions) and
  * Redis namespace, a store, the relay and one live worker of the `orders`
- * pool with short periods. `close()` tears it all down.
+ * pool with short periods, running `extra` projections of the pool too.
+ * `close()` tears it all down.
  */
-export async function startOrdersStack(label: string) {
+export async function startOrdersStack(
+  label: string,
+  { extra = [] }: { extra?: readonly AnyProjection[] } = {},
+) {
   const db = await createTestDatabase(label);
   const ns = createTestRedisNamespace(label);
   await migrate({ databaseUrl: db.url, partitions: 8 });
@@ -154,7 +159,7 @@ export async function startOrdersStack(label: string) {
     redisUrl: ns.url,
     keyPrefix: ns.prefix,
     pool: 'orders',
-    projections: [...orderProjections],
+    projections: [...orderProjections, ...extra],
     heartbeatMs: 200,
     blockMs: 200,
     logger: createLogger({ service: `${label}-live`, level: 'silent' }),
