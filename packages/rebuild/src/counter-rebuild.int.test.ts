@@ -13,7 +13,12 @@ import {
 import { eventually } from '@refract/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { rebuildAnyProjection } from './any-projection.js';
-import { appendWorkload, liveVersionOf, startOrdersStack } from './testing/orders-harness.js';
+import {
+  appendWorkload,
+  liveVersionOf,
+  monotonicPoll,
+  startOrdersStack,
+} from './testing/orders-harness.js';
 
 /** Counts orders by outcome; item events are not handled (the replay reads handled types only). */
 const orderCounts: CounterProjection = defineCounterProjection({
@@ -83,35 +88,6 @@ const liveCounts = async () =>
     PARTITIONS,
   );
 
-/** Reads the live version's `events` total about every millisecond; records every decrease. */
-function monotonicCounterReader() {
-  let reading = true;
-  let reads = 0;
-  let last = -1;
-  const backwards: { from: number; to: number }[] = [];
-  const failures: unknown[] = [];
-  const done = (async () => {
-    while (reading) {
-      try {
-        const total = (await liveCounts()).events ?? 0;
-        if (total < last) backwards.push({ from: last, to: total });
-        last = total;
-        reads += 1;
-      } catch (error) {
-        failures.push(error);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 1));
-    }
-  })();
-  return {
-    async stop() {
-      reading = false;
-      await done;
-      return { reads, backwards, failures };
-    },
-  };
-}
-
 it('rebuilds a counter projection beside the live version while a live worker applies appends; the swap neither steps back nor loses or doubles an increment', async () => {
   await appendWorkload(store, ordersOf(0, 1));
   await eventually(async () => expect(await liveCounts()).toEqual(await expectedCounts()), {
@@ -126,7 +102,8 @@ it('rebuilds a counter projection beside the live version while a live worker ap
      SELECT 'frozen', position FROM refract.relay_checkpoints WHERE name = 'main'
      RETURNING position`,
   );
-  const reader = monotonicCounterReader();
+  // The live version's total of handled events, read about every millisecond.
+  const reader = monotonicPoll(async () => (await liveCounts()).events ?? 0);
   let appending = true;
   const during = ordersOf(2, 7);
   const rest = appendWorkload(store, during, {

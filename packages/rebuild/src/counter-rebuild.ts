@@ -13,12 +13,11 @@ import {
   freezeCounters,
   type RedisClient,
 } from '@refract/stream-bus';
+import { progressReporter } from './progress.js';
 import {
-  handledCounter,
   liveVersion,
   publishedPosition,
   type RebuildOptions,
-  type RebuildProgress,
   type RebuildResult,
 } from './rebuild.js';
 import { SQL } from './sql.js';
@@ -65,7 +64,6 @@ export async function rebuildCounterProjection(
 
   const partitions = options.partitions ?? [...Array(store.partitions).keys()];
   const batchSize = options.batchSize ?? 10_000;
-  const progressIntervalMs = options.progressIntervalMs ?? 1000;
   const slots = new Map<number, Slot<CounterProjection>>();
   for (const partition of partitions) {
     slots.set(partition, {
@@ -81,23 +79,11 @@ export async function rebuildCounterProjection(
       halted: false,
     });
   }
-  const handled = handledCounter(store, projection);
-  const started = Date.now();
-  let processed = 0;
-  let reportedAt = 0;
-  const report = async () => {
-    reportedAt = Date.now();
-    const total = await handled.upTo(await publishedPosition(store, options.relayName));
-    const seconds = (Date.now() - started) / 1000;
-    const eventsPerSecond = seconds > 0 ? processed / seconds : 0;
-    const progress: RebuildProgress = {
-      processed,
-      total,
-      eventsPerSecond: Math.round(eventsPerSecond),
-      etaSeconds: eventsPerSecond > 0 ? Math.max(0, (total - processed) / eventsPerSecond) : null,
-    };
-    options.onProgress?.(progress);
-  };
+  const { add, report, reportNowAndThen } = progressReporter(store, projection, {
+    head: () => publishedPosition(store, options.relayName),
+    onProgress: options.onProgress,
+    progressIntervalMs: options.progressIntervalMs,
+  });
 
   /** Brings each partition's slot to its target, page by page, `concurrency` partitions at a time. */
   const replay = async (targets: ReadonlyMap<number, number>): Promise<number> => {
@@ -127,8 +113,8 @@ export async function rebuildCounterProjection(
             counters,
           );
           applied += outcome.applied;
-          processed += outcome.applied;
-          if (options.onProgress && Date.now() - reportedAt >= progressIntervalMs) await report();
+          add(outcome.applied);
+          await reportNowAndThen();
         }
       }
     };

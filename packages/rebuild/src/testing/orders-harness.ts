@@ -101,23 +101,36 @@ export async function liveVersionOf(store: EventStore, projection: string): Prom
  * half-built table).
  */
 export function monotonicReader(store: EventStore, floor: number) {
+  const thin: number[] = [];
+  const poll = monotonicPoll(async () => {
+    const rows = await store.pool.query<{ placed: number; customers: number }>(
+      `SELECT coalesce(sum(orders_placed), 0)::int AS placed, count(*)::int AS customers
+       FROM projections.customer_stats`,
+    );
+    const { placed, customers } = rows.rows[0]!;
+    if (customers < floor) thin.push(customers);
+    return placed;
+  });
+  return {
+    async stop() {
+      return { ...(await poll.stop()), thin };
+    },
+  };
+}
+
+/** Calls `read` about every millisecond until stopped: counts failures and every decrease of what it reads. */
+export function monotonicPoll(read: () => Promise<number>) {
   let reading = true;
   let reads = 0;
   let last = -1;
   const failures: unknown[] = [];
   const backwards: { from: number; to: number }[] = [];
-  const thin: number[] = [];
   const done = (async () => {
     while (reading) {
       try {
-        const rows = await store.pool.query<{ placed: number; customers: number }>(
-          `SELECT coalesce(sum(orders_placed), 0)::int AS placed, count(*)::int AS customers
-           FROM projections.customer_stats`,
-        );
-        const { placed, customers } = rows.rows[0]!;
-        if (placed < last) backwards.push({ from: last, to: placed });
-        if (customers < floor) thin.push(customers);
-        last = placed;
+        const value = await read();
+        if (value < last) backwards.push({ from: last, to: value });
+        last = value;
         reads += 1;
       } catch (error) {
         failures.push(error);
@@ -129,7 +142,7 @@ export function monotonicReader(store: EventStore, floor: number) {
     async stop() {
       reading = false;
       await done;
-      return { reads, failures, backwards, thin };
+      return { reads, failures, backwards };
     },
   };
 }
