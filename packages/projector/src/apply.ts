@@ -8,10 +8,10 @@ import {
   type Projection,
   type RecordedEvent,
 } from '@refract/core';
-import { isConnectionError } from '@refract/event-store';
+import { isConnectionError, withTransaction } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
 import type { RedisClient } from '@refract/stream-bus';
-import { applyCounterBatch } from '@refract/stream-bus';
+import { applyCounterBatch, unfreezeCounters } from '@refract/stream-bus';
 import type pg from 'pg';
 import {
   CheckpointMoved,
@@ -19,6 +19,7 @@ import {
   commitWithCheckpoints,
 } from './commit-with-checkpoints.js';
 import { SQL } from './sql.js';
+import { lockProjection } from './versions.js';
 
 /** A projection version as one partition runner sees it: where its checkpoint stands. */
 export interface Slot<P extends AnyProjection = AnyProjection> {
@@ -249,7 +250,7 @@ async function applyCounters(
       }
     }
   }
-  const moved = await applyCounterBatch(
+  const answer = await applyCounterBatch(
     redis,
     keyPrefix,
     projection.name,
@@ -259,7 +260,30 @@ async function applyCounters(
     through,
     increments,
   );
-  if (!moved) throw new CheckpointMoved([checkpointMove(slot, partition, through)]);
+  if (answer === 'frozen') await settleCounterFreeze(pool, slot, partition, { redis, keyPrefix });
+  if (answer !== 'applied') throw new CheckpointMoved([checkpointMove(slot, partition, through)]);
   slot.position = through;
   return { applied, parked, halted: false };
+}
+
+/**
+ * A rebuild froze this version while it swaps it out, inside a transaction
+ * that holds the projection's registry row. Waiting for that row is waiting
+ * for the swap to end: when it committed, the caller goes on with the new
+ * live version (CheckpointMoved reloads it); when the version is still live,
+ * the swap rolled back or its process died between freezing and committing,
+ * and the freeze, left behind, is lifted here, under the row, where no swap
+ * can be half-way.
+ */
+export async function settleCounterFreeze(
+  pool: pg.Pool,
+  slot: Slot<CounterProjection>,
+  partition: number,
+  { redis, keyPrefix }: { redis: RedisClient; keyPrefix: string },
+): Promise<void> {
+  await withTransaction(pool, async (client) => {
+    if ((await lockProjection(client, slot.projection.name)) === slot.version) {
+      await unfreezeCounters(redis, keyPrefix, slot.projection.name, slot.version, partition);
+    }
+  });
 }

@@ -1,4 +1,4 @@
-export { type ApplyOutcome, applyToSlot, type Slot } from './apply.js';
+export { type ApplyOutcome, applyToSlot, type Slot, settleCounterFreeze } from './apply.js';
 export {
   type CheckpointMove,
   CheckpointMoved,

@@ -424,6 +424,9 @@ export class ProjectorWorker {
         for (const listener of this.batchListeners) listener(projection, outcome, durationMs);
       },
       onCheckpointMoved: async () => {
+        // A rebuild's swap may be why (a frozen counter version): the runner
+        // must reload the live versions, not only the checkpoints.
+        await this.refreshFlags();
         const mine = (await this.membership?.holder(partition)) === this.id;
         // Not ours any more: forget the runner once it has returned.
         if (!mine) void Promise.resolve().then(() => this.drop(partition, false));

@@ -1,4 +1,15 @@
 export {
+  type AnyRebuildOptions,
+  dropAnyVersion,
+  rebuildAnyProjection,
+} from './any-projection.js';
+export {
+  type CounterRebuildOptions,
+  type CounterStore,
+  dropCounterVersion,
+  rebuildCounterProjection,
+} from './counter-rebuild.js';
+export {
   InvalidJobDataError,
   isJobName,
   type JobData,

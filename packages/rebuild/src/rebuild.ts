@@ -15,7 +15,7 @@ import {
 } from '@refract/projector';
 import { readPublishedPosition } from '@refract/relay';
 import { catchUpTogether, loadSlots } from './catch-up.js';
-import { SQL } from './sql.js';
+import { progressReporter } from './progress.js';
 
 export interface RebuildProgress {
   /** Events of the handled types applied to the new version so far. */
@@ -90,30 +90,8 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
 
   const partitions = options.partitions ?? [...Array(store.partitions).keys()];
   const batchSize = options.batchSize ?? 10_000;
-  const progressIntervalMs = options.progressIntervalMs ?? 1000;
   const slots = await loadSlots(store, projection, version, partitions);
-  const handled = handledCounter(store, projection);
-  const started = Date.now();
-  let processed = 0;
-  let reportedAt = 0;
-  const report = async () => {
-    reportedAt = Date.now();
-    const total = await handled.upTo(await readPublishedPosition(store.pool, options.relayName));
-    const seconds = (Date.now() - started) / 1000;
-    const eventsPerSecond = seconds > 0 ? processed / seconds : 0;
-    const progress: RebuildProgress = {
-      processed,
-      total,
-      eventsPerSecond: Math.round(eventsPerSecond),
-      etaSeconds: eventsPerSecond > 0 ? Math.max(0, (total - processed) / eventsPerSecond) : null,
-    };
-    options.onProgress?.(progress);
-    return progress;
-  };
-  const reportNowAndThen = async () => {
-    // Periodic, not per batch: a report counts the handled events of the log.
-    if (options.onProgress && Date.now() - reportedAt >= progressIntervalMs) await report();
-  };
+  const { add, report, reportNowAndThen } = progressReporter(store, projection, options);
 
   /**
    * The bulk of the log, partition by partition, `concurrency` at a time:
@@ -162,7 +140,7 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
             log,
           );
           applied += outcome.applied;
-          processed += outcome.applied;
+          add(outcome.applied);
           if (slot.halted) throw new Error(`partition ${page.partition} halted on a poison event`);
           await reportNowAndThen();
         }
@@ -186,7 +164,7 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
       log,
       signal: options.signal,
     });
-    processed += applied;
+    add(applied);
     return applied;
   };
   const everyPartitionTo = (upTo: number) => new Map(partitions.map((p) => [p, upTo]));
@@ -305,27 +283,4 @@ export async function liveVersion(store: EventStore, name: string): Promise<numb
   const live = (await readRegisteredProjection(store.pool, name))?.liveVersion;
   if (live === undefined) throw new Error(`projection ${name} is not registered`);
   return live;
-}
-
-/**
- * The progress total: events of the handled types up to what the relay has
- * published (what a rebuild replays), counted a range at a time: the first
- * report counts the log once, later ones only what was published since.
- */
-function handledCounter(store: EventStore, projection: Projection) {
-  let counted = 0;
-  let total = 0;
-  return {
-    async upTo(position: number): Promise<number> {
-      if (position <= counted) return total;
-      const rows = await store.pool.query<{ n: number }>(SQL.countHandled, [
-        counted,
-        position,
-        [...projection.handles],
-      ]);
-      total += rows.rows[0]?.n ?? 0;
-      counted = position;
-      return total;
-    },
-  };
 }

@@ -1,6 +1,15 @@
 // The grammar lives in core (so service-kit can check REDIS_URL); still offered here, beside the factory.
 export { parseRedisUrl, type RedisTarget } from '@refract/core';
-export { applyCounterBatch, counterCheckpoint, readCounters } from './counters.js';
+export {
+  applyCounterBatch,
+  type CounterApply,
+  counterCheckpoint,
+  counterVersions,
+  deleteCounters,
+  freezeCounters,
+  readCounters,
+  unfreezeCounters,
+} from './counters.js';
 export { decodeEntry, type PartitionEntry, type ReceivedEntry } from './entry.js';
 export {
   counterKey,

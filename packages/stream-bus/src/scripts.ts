@@ -8,6 +8,7 @@ const SCRIPTS = {
   refractLeaseAcquire: { file: 'lease-acquire-1', keys: 1 },
   refractLeaseRelease: { file: 'lease-release-1', keys: 1 },
   refractCounterApply: { file: 'counter-apply-1', keys: 1 },
+  refractCounterFreeze: { file: 'counter-freeze-1', keys: 1 },
 } as const;
 
 const sources = Object.fromEntries(
@@ -25,6 +26,7 @@ export interface ScriptCommands {
     to: number,
     ...pairs: (string | number)[]
   ): Promise<number>;
+  refractCounterFreeze(key: string): Promise<number>;
 }
 
 const defined = new WeakSet<RedisClient>();

@@ -1,4 +1,4 @@
-import { isCounterProjection, type Projection, type RefractApp } from '@refract/core';
+import type { RefractApp } from '@refract/core';
 import { EventStore } from '@refract/event-store';
 import { createMetrics, type Logger, type Metrics } from '@refract/observability';
 import { createRebuildQueue, type RebuildWorker, startRebuildWorker } from '@refract/rebuild';
@@ -17,8 +17,8 @@ export interface AdminServer extends HttpServer {
 
 /**
  * Opens Postgres (a migrated database: it reads the partition count) and
- * Redis, the rebuild queue and (unless turned off) a rebuild worker for the
- * application's table projections, builds the app over all of the
+ * Redis, the rebuild queue and (unless turned off) a rebuild worker for all
+ * of the application's projections, builds the app over all of the
  * application's projections and listens. main.ts adds only the process
  * concerns: loading the module, signals, exit codes.
  */
@@ -48,8 +48,7 @@ export async function startAdmin(
     redisUrl: config.redisUrl,
     keyPrefix: config.keyPrefix,
     store,
-    // Counter projections have no blue/green rebuild (the rebuild routes say so).
-    projections: app.projections.filter((p): p is Projection => !isCounterProjection(p)),
+    projections: app.projections,
     logger,
   };
   const rebuild = createRebuildQueue(jobs);

@@ -1,8 +1,10 @@
-import type { Projection } from '@refract/core';
+import type { AnyProjection } from '@refract/core';
 import type { EventStore } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
-import { dropVersion, type RebuildProgress, rebuildProjection } from '../rebuild.js';
+import { dropAnyVersion, rebuildAnyProjection } from '../any-projection.js';
+import type { CounterStore } from '../counter-rebuild.js';
+import type { RebuildProgress } from '../rebuild.js';
 import {
   InvalidJobDataError,
   isJobName,
@@ -34,7 +36,9 @@ export interface ProcessorContext {
   workerId: string;
   store: EventStore;
   table: RebuildTable;
-  projections: ReadonlyMap<string, Projection>;
+  projections: ReadonlyMap<string, AnyProjection>;
+  /** The workers' Redis and key prefix, where counter projections' versions are built. */
+  counters: CounterStore;
   logger: Logger;
   settings: ReplaySettings;
   /** Aborted when the worker shuts down: jobs go back to the queue, to be resumed. */
@@ -89,7 +93,7 @@ export function createRebuildProcessor(ctx: ProcessorContext) {
     }
     const cancelled = async (): Promise<RebuildJobResult> => {
       if (!share) {
-        await dropVersion(ctx.store, projection, data.targetVersion);
+        await dropAnyVersion(ctx.store, projection, data.targetVersion, ctx.counters);
         await ctx.table.finish(data.rebuildId, 'cancelled');
         log.info({ version: data.targetVersion }, 'rebuild cancelled; its version dropped');
       }
@@ -131,9 +135,10 @@ export function createRebuildProcessor(ctx: ProcessorContext) {
 
     log.info({ version: data.targetVersion, partitions: share?.partitions }, 'rebuild job started');
     try {
-      const result = await rebuildProjection({
+      const result = await rebuildAnyProjection({
         store: ctx.store,
         projection,
+        counters: ctx.counters,
         targetVersion: data.targetVersion,
         ...(share && { partitions: share.partitions }),
         batchSize: ctx.settings.batchSize,
@@ -206,7 +211,9 @@ export async function onJobFailed(
   const finished = await ctx.table.finish(data.rebuildId, 'failed', { error: error.message });
   const projection = data.projection ? ctx.projections.get(data.projection) : undefined;
   if (finished && projection) {
-    await dropVersion(ctx.store, projection, finished.target_version).catch(() => {});
+    await dropAnyVersion(ctx.store, projection, finished.target_version, ctx.counters).catch(
+      () => {},
+    );
   }
   ctx.logger.error(
     { projection: data.projection, job: data.rebuildId, err: error },

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Projection } from '@refract/core';
+import type { AnyProjection } from '@refract/core';
 import type { Logger } from '@refract/observability';
 import { createRedisClient } from '@refract/stream-bus';
 import { FlowProducer, Queue } from 'bullmq';
-import { dropVersion, liveVersion } from '../rebuild.js';
+import { dropAnyVersion } from '../any-projection.js';
+import { liveVersion } from '../rebuild.js';
 import {
   parseJobData,
   REBUILD_JOB,
@@ -32,10 +33,10 @@ import { WorkerRegistry } from './worker-registry.js';
 export type RebuildQueueOptions = StoreSource &
   RebuildJobSettings & {
     redisUrl: string;
-    /** Prefix of every Redis key, BullMQ's included. */
+    /** Prefix of every Redis key, BullMQ's and counter projections' included. */
     keyPrefix: string;
-    /** The projections that can be rebuilt, by name. */
-    projections: readonly Projection[];
+    /** The projections that can be rebuilt, by name, counter projections included. */
+    projections: readonly AnyProjection[];
     logger: Logger;
     /** Most child jobs one rebuild is split into (one per live rebuild worker, at most this). @defaultValue 8 */
     maxShares?: number;
@@ -88,6 +89,7 @@ export function createRebuildQueue(options: RebuildQueueOptions): RebuildQueue {
     overrides: { maxRetriesPerRequest: 2 },
   });
   const registry = new WorkerRegistry(redis, options.keyPrefix);
+  const counters = { redis, keyPrefix: options.keyPrefix };
   const byName = new Map(options.projections.map((p) => [p.name, p]));
   let closing: Promise<void> | undefined;
 
@@ -136,7 +138,7 @@ export function createRebuildQueue(options: RebuildQueueOptions): RebuildQueue {
       try {
         // Leftovers at this version (a failed or cancelled rebuild, maybe of
         // older code) must not be resumed by this one.
-        await dropVersion(store, projection, live + 1);
+        await dropAnyVersion(store, projection, live + 1, counters);
         const shares = await add(
           { rebuildId, projection: name, targetVersion: live + 1 },
           store.partitions,
@@ -174,7 +176,7 @@ export function createRebuildQueue(options: RebuildQueueOptions): RebuildQueue {
       }
       const projection = byName.get(flagged.projection);
       const clean = async () => {
-        if (projection) await dropVersion(store, projection, flagged.target_version);
+        if (projection) await dropAnyVersion(store, projection, flagged.target_version, counters);
         const row = await table.finish(jobId, 'cancelled');
         log.info({ projection: flagged.projection, job: jobId }, 'rebuild cancelled');
         return viewOf(row ?? (await table.get(jobId))!);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Projection } from '@refract/core';
+import type { AnyProjection } from '@refract/core';
 import type { Logger } from '@refract/observability';
 import { createRedisClient } from '@refract/stream-bus';
 import { Worker } from 'bullmq';
@@ -24,10 +24,10 @@ export type RebuildWorkerOptions = StoreSource &
   RebuildJobSettings &
   ReplaySettings & {
     redisUrl: string;
-    /** Prefix of every Redis key, BullMQ's included. */
+    /** Prefix of every Redis key, BullMQ's and counter projections' included. */
     keyPrefix: string;
-    /** The projections this worker can rebuild. */
-    projections: readonly Projection[];
+    /** The projections this worker can rebuild, counter projections included. */
+    projections: readonly AnyProjection[];
     logger: Logger;
     /** Jobs run at once by this process (each replays `replayConcurrency` partitions). @defaultValue 1 */
     concurrency?: number;
@@ -62,6 +62,7 @@ export async function startRebuildWorker(options: RebuildWorkerOptions): Promise
     store,
     table: new RebuildTable(store.pool),
     projections: new Map(options.projections.map((p) => [p.name, p])),
+    counters: { redis, keyPrefix: options.keyPrefix },
     logger,
     settings: options,
     shutdown: shutdown.signal,

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { AnyProjection } from '@refract/core';
 import { EventStore, migrate } from '@refract/event-store';
 import { expectedReadModels, orderProjections, type WorkloadEvent } from '@refract/example-orders';
 import { createLogger } from '@refract/observability';
@@ -101,23 +102,36 @@ export async function liveVersionOf(store: EventStore, projection: string): Prom
  * half-built table).
  */
 export function monotonicReader(store: EventStore, floor: number) {
+  const thin: number[] = [];
+  const poll = monotonicPoll(async () => {
+    const rows = await store.pool.query<{ placed: number; customers: number }>(
+      `SELECT coalesce(sum(orders_placed), 0)::int AS placed, count(*)::int AS customers
+       FROM projections.customer_stats`,
+    );
+    const { placed, customers } = rows.rows[0]!;
+    if (customers < floor) thin.push(customers);
+    return placed;
+  });
+  return {
+    async stop() {
+      return { ...(await poll.stop()), thin };
+    },
+  };
+}
+
+/** Calls `read` about every millisecond until stopped: counts failures and every decrease of what it reads. */
+export function monotonicPoll(read: () => Promise<number>) {
   let reading = true;
   let reads = 0;
   let last = -1;
   const failures: unknown[] = [];
   const backwards: { from: number; to: number }[] = [];
-  const thin: number[] = [];
   const done = (async () => {
     while (reading) {
       try {
-        const rows = await store.pool.query<{ placed: number; customers: number }>(
-          `SELECT coalesce(sum(orders_placed), 0)::int AS placed, count(*)::int AS customers
-           FROM projections.customer_stats`,
-        );
-        const { placed, customers } = rows.rows[0]!;
-        if (placed < last) backwards.push({ from: last, to: placed });
-        if (customers < floor) thin.push(customers);
-        last = placed;
+        const value = await read();
+        if (value < last) backwards.push({ from: last, to: value });
+        last = value;
         reads += 1;
       } catch (error) {
         failures.push(error);
@@ -129,7 +143,7 @@ export function monotonicReader(store: EventStore, floor: number) {
     async stop() {
       reading = false;
       await done;
-      return { reads, failures, backwards, thin };
+      return { reads, failures, backwards };
     },
   };
 }
@@ -137,9 +151,13 @@ export function monotonicReader(store: EventStore, floor: number) {
 /**
  * What the rebuild tests run against: a fresh database (8 partitions) and
  * Redis namespace, a store, the relay and one live worker of the `orders`
- * pool with short periods. `close()` tears it all down.
+ * pool with short periods, running `extra` projections of the pool too.
+ * `close()` tears it all down.
  */
-export async function startOrdersStack(label: string) {
+export async function startOrdersStack(
+  label: string,
+  { extra = [] }: { extra?: readonly AnyProjection[] } = {},
+) {
   const db = await createTestDatabase(label);
   const ns = createTestRedisNamespace(label);
   await migrate({ databaseUrl: db.url, partitions: 8 });
@@ -155,7 +173,7 @@ export async function startOrdersStack(label: string) {
     redisUrl: ns.url,
     keyPrefix: ns.prefix,
     pool: 'orders',
-    projections: [...orderProjections],
+    projections: [...orderProjections, ...extra],
     heartbeatMs: 200,
     blockMs: 200,
     logger: createLogger({ service: `${label}-live`, level: 'silent' }),

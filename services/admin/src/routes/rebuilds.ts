@@ -1,9 +1,4 @@
-import {
-  type AnyProjection,
-  InvalidInputError,
-  isCounterProjection,
-  RefractError,
-} from '@refract/core';
+import { type AnyProjection, RefractError } from '@refract/core';
 import type { RebuildQueue } from '@refract/rebuild';
 import type { FastifyInstance } from 'fastify';
 import { projectionNotFound } from '../errors.js';
@@ -16,9 +11,7 @@ function jobNotFound(id: string): RefractError {
 /**
  * Rebuilds: start one (202; 409 with the running jobId), read a job, cancel
  * it. The job layer (packages/rebuild) owns the queue and the refract.rebuilds rows.
- * Only the application's table projections can be rebuilt: a counter
- * projection keeps its counters and checkpoints together in Redis, where
- * there is no second version to build beside the live one.
+ * Every projection of the application can be rebuilt, table and counter ones.
  */
 export function registerRebuildRoutes(
   app: FastifyInstance,
@@ -37,12 +30,6 @@ export function registerRebuildRoutes(
       const { name } = await registered(request.params.name);
       const projection = catalog.get(name);
       if (!projection) throw projectionNotFound(name);
-      if (isCounterProjection(projection)) {
-        throw new InvalidInputError(
-          'name',
-          'is a counter projection: its counters live in Redis with their checkpoints, and only table projections are rebuilt blue/green',
-        );
-      }
       const { jobId } = await rebuild.enqueue(name);
       request.log.info({ projection: name, job: jobId }, 'rebuild requested');
       return reply.code(202).send({ jobId });
