@@ -1,5 +1,5 @@
-import { foldEvents, RuleViolatedError } from '@refract/core';
-import { describe, expect, it } from 'vitest';
+import { deciderSpec } from '@refract/testing/decider';
+import { describe, it } from 'vitest';
 import { type AccountCommand, accountDecider } from './account-decider.js';
 import type { BankEvent } from './event-types.js';
 
@@ -11,6 +11,10 @@ const opened: BankEvent = {
 const deposited = (amountCents: number): BankEvent => ({
   type: 'MoneyDeposited',
   data: { accountId, amountCents },
+});
+const sent = (amountCents: number): BankEvent => ({
+  type: 'TransferSent',
+  data: { transferId: 't-1', fromAccountId: accountId, toAccountId: 'a-2', amountCents },
 });
 const closed: BankEvent = { type: 'AccountClosed', data: { accountId } };
 
@@ -39,86 +43,82 @@ const transfer = (amountCents: number, toAccountId = 'a-2'): AccountCommand => (
 });
 const close: AccountCommand = { type: 'CloseAccount', accountId };
 
-/** Decides `command` on the state that `history` folds into. */
-function decide(history: BankEvent[], command: AccountCommand): BankEvent[] {
-  return accountDecider.decide(command, foldEvents(accountDecider, history));
-}
+const account = deciderSpec(accountDecider);
 
-function refusal(history: BankEvent[], command: AccountCommand): RuleViolatedError {
-  try {
-    decide(history, command);
-  } catch (error) {
-    expect(error).toBeInstanceOf(RuleViolatedError);
-    const refused = error as RuleViolatedError;
-    expect(refused.code).toBe('rule_violated');
-    expect(refused.details).toEqual({ accountId });
-    return refused;
-  }
-  throw new Error(`expected ${command.type} to be refused`);
+/** Every refusal is a rule violation naming the account the command acts on. */
+function refuses(history: BankEvent[], command: AccountCommand, message: RegExp): void {
+  account.given(history).when(command).thenThrows({
+    code: 'rule_violated',
+    message,
+    details: { accountId },
+  });
 }
 
 describe('accountDecider', () => {
   it('opens an account, takes deposits, withdrawals and transfers within its balance, and closes it', () => {
-    expect(decide([], open)).toEqual([opened]);
-    expect(decide([opened], deposit(500))).toEqual([deposited(500)]);
-    expect(decide([opened, deposited(500)], withdraw(500))).toEqual([
-      { type: 'MoneyWithdrawn', data: { accountId, amountCents: 500 } },
-    ]);
-    expect(decide([opened, deposited(500)], transfer(300))).toEqual([
-      {
-        type: 'TransferSent',
-        data: { transferId: 't-1', fromAccountId: accountId, toAccountId: 'a-2', amountCents: 300 },
-      },
-    ]);
-    expect(decide([opened, deposited(500)], close)).toEqual([closed]);
+    account.when(open).thenEvents([opened]);
+    account
+      .given([opened])
+      .when(deposit(500))
+      .thenEvents([deposited(500)]);
+    account
+      .given([opened, deposited(500)])
+      .when(withdraw(500))
+      .thenEvents([{ type: 'MoneyWithdrawn', data: { accountId, amountCents: 500 } }]);
+    account
+      .given([opened, deposited(500)])
+      .when(transfer(300))
+      .thenEvents([sent(300)]);
+    account
+      .given([opened, deposited(500)])
+      .when(close)
+      .thenEvents([closed]);
   });
 
   it('counts withdrawals and transfers sent against the balance', () => {
     const history: BankEvent[] = [
       opened,
       deposited(1000),
-      ...decide([opened, deposited(1000)], transfer(600)),
+      ...account
+        .given([opened, deposited(1000)])
+        .when(transfer(600))
+        .thenEvents([sent(600)]),
     ];
-    expect(foldEvents(accountDecider, history)).toEqual({ status: 'open', balanceCents: 400 });
-    expect(refusal(history, withdraw(401)).message).toMatch(/holds 400 cents, less than 401/);
-    expect(decide(history, withdraw(400))).toHaveLength(1);
+    account.given(history).when(withdraw(400)).thenState({ status: 'open', balanceCents: 0 });
+    refuses(history, withdraw(401), /holds 400 cents, less than 401/);
   });
 
   it('refuses an overdraft, by withdrawal or by transfer', () => {
-    expect(refusal([opened], withdraw(1)).message).toMatch(/holds 0 cents/);
-    expect(refusal([opened, deposited(99)], withdraw(100)).message).toMatch(/less than 100/);
-    expect(refusal([opened, deposited(99)], transfer(100)).message).toMatch(/less than 100/);
+    refuses([opened], withdraw(1), /holds 0 cents/);
+    refuses([opened, deposited(99)], withdraw(100), /less than 100/);
+    refuses([opened, deposited(99)], transfer(100), /less than 100/);
   });
 
   it('refuses a transfer to the sending account itself', () => {
-    expect(refusal([opened, deposited(100)], transfer(10, accountId)).message).toMatch(
-      /cannot transfer to itself/,
-    );
+    refuses([opened, deposited(100)], transfer(10, accountId), /cannot transfer to itself/);
   });
 
   it('refuses amounts of 0, below 0, fractional or beyond the safe range', () => {
     for (const amount of [0, -5, 1.5, Number.MAX_SAFE_INTEGER + 2]) {
       for (const command of [deposit(amount), withdraw(amount), transfer(amount)]) {
-        expect(refusal([opened, deposited(100)], command).message).toMatch(/greater than 0/);
+        refuses([opened, deposited(100)], command, /greater than 0/);
       }
     }
-    expect(refusal([opened, deposited(Number.MAX_SAFE_INTEGER)], deposit(1)).message).toMatch(
-      /largest supported balance/,
-    );
+    refuses([opened, deposited(Number.MAX_SAFE_INTEGER)], deposit(1), /largest supported balance/);
   });
 
   it('refuses everything on a closed account', () => {
     const history = [opened, deposited(100), closed];
     for (const command of [deposit(1), withdraw(1), transfer(1), close]) {
-      expect(refusal(history, command).message).toMatch(/account a-1 is closed/);
+      refuses(history, command, /account a-1 is closed/);
     }
-    expect(refusal(history, open).message).toMatch(/already open/);
+    refuses(history, open, /already open/);
   });
 
   it('refuses everything on an account never opened, and opening twice', () => {
     for (const command of [deposit(1), withdraw(1), transfer(1), close]) {
-      expect(refusal([], command).message).toMatch(/has not been opened/);
+      refuses([], command, /has not been opened/);
     }
-    expect(refusal([opened], open).message).toMatch(/already open/);
+    refuses([opened], open, /already open/);
   });
 });

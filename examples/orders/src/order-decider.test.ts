@@ -1,7 +1,8 @@
-import { foldEvents, RuleViolatedError } from '@refract/core';
+import { foldEvents } from '@refract/core';
+import { deciderSpec } from '@refract/testing/decider';
 import { describe, expect, it } from 'vitest';
 import type { OrderEvent } from './events.js';
-import { type OrderCommand, type OrderState, orderDecider } from './order-decider.js';
+import { type OrderCommand, orderDecider } from './order-decider.js';
 
 const orderId = '42';
 const placed: OrderEvent = {
@@ -31,20 +32,7 @@ const addItem = (qty: number, unitPrice: string): OrderCommand => ({
 const ship: OrderCommand = { type: 'ShipOrder', orderId, trackingNumber: 'TRK1' };
 const cancel: OrderCommand = { type: 'CancelOrder', orderId, reason: 'changed mind' };
 
-/** Decides `command` on the state that `history` folds into. */
-function decide(history: OrderEvent[], command: OrderCommand): OrderEvent[] {
-  return orderDecider.decide(command, foldEvents(orderDecider, history));
-}
-
-function refusal(history: OrderEvent[], command: OrderCommand): RuleViolatedError {
-  try {
-    decide(history, command);
-  } catch (error) {
-    expect(error).toBeInstanceOf(RuleViolatedError);
-    return error as RuleViolatedError;
-  }
-  throw new Error('expected the command to be refused');
-}
+const order = deciderSpec(orderDecider);
 
 describe('orderDecider', () => {
   it('is named order and snapshots plain JSON', () => {
@@ -54,33 +42,45 @@ describe('orderDecider', () => {
   });
 
   it('places, fills and ships an order', () => {
-    const history: OrderEvent[] = [];
-    for (const command of [place, addItem(2, '12.5'), addItem(1, '0.99'), ship]) {
-      history.push(...decide(history, command));
-    }
-    expect(history).toEqual([
-      placed,
-      { type: 'ItemAdded', data: { orderId, sku: 'sku-1', qty: 2, unitPrice: '12.50' } },
-      { type: 'ItemAdded', data: { orderId, sku: 'sku-1', qty: 1, unitPrice: '0.99' } },
-      shipped,
-    ]);
-    expect(foldEvents(orderDecider, history)).toEqual<OrderState>({
-      status: 'shipped',
-      customerId: 'customer-1',
-      itemCount: 2,
-      totalCents: 2599,
-    });
+    const item1: OrderEvent = {
+      type: 'ItemAdded',
+      data: { orderId, sku: 'sku-1', qty: 1, unitPrice: '0.99' },
+    };
+    order.when(place).thenEvents([placed]);
+    // The price is stored in its canonical two-place form, whatever the caller wrote.
+    order.given([placed]).when(addItem(2, '12.5')).thenEvents([item]);
+    order.given([placed, item]).when(addItem(1, '0.99')).thenEvents([item1]);
+    order.given([placed, item, item1]).when(ship).thenEvents([shipped]);
+    order
+      .given([placed, item, item1])
+      .when(ship)
+      .thenState({ status: 'shipped', customerId: 'customer-1', itemCount: 2, totalCents: 2599 });
   });
 
   it('cancels a placed order, with or without items', () => {
-    expect(decide([placed], cancel)).toEqual([cancelled]);
-    expect(decide([placed, item], cancel)).toEqual([cancelled]);
-    expect(foldEvents(orderDecider, [placed, item, cancelled]).status).toBe('cancelled');
+    order.given([placed]).when(cancel).thenEvents([cancelled]);
+    order.given([placed, item]).when(cancel).thenEvents([cancelled]);
+    order.given([placed, item]).when(cancel).thenState({
+      status: 'cancelled',
+      customerId: 'customer-1',
+      itemCount: 1,
+      totalCents: 2500,
+    });
   });
 
   it('accepts the qty limits', () => {
-    expect(decide([placed], addItem(1, '1'))).toHaveLength(1);
-    expect(decide([placed], addItem(100, '0.01'))).toHaveLength(1);
+    order
+      .given([placed])
+      .when(addItem(1, '1'))
+      .thenEvents([
+        { type: 'ItemAdded', data: { orderId, sku: 'sku-1', qty: 1, unitPrice: '1.00' } },
+      ]);
+    order
+      .given([placed])
+      .when(addItem(100, '0.01'))
+      .thenEvents([
+        { type: 'ItemAdded', data: { orderId, sku: 'sku-1', qty: 100, unitPrice: '0.01' } },
+      ]);
   });
 
   it.each<[string, OrderEvent[], OrderCommand, RegExp]>([
@@ -115,10 +115,11 @@ describe('orderDecider', () => {
       /largest supported amount/,
     ],
   ])('refuses %s', (_label, history, command, message) => {
-    const error = refusal(history, command);
-    expect(error.code).toBe('rule_violated');
-    expect(error.message).toMatch(message);
-    expect(error.details).toEqual({ orderId });
+    order.given(history).when(command).thenThrows({
+      code: 'rule_violated',
+      message,
+      details: { orderId },
+    });
   });
 
   it('is pure: decide and evolve leave their inputs alone', () => {
