@@ -209,6 +209,98 @@ describe('closing', () => {
   });
 });
 
+describe('a body over the limit', () => {
+  /** A raw connection: everything received so far, and a wait for it to match. */
+  async function connect(port: number) {
+    const socket = net.connect(port, '127.0.0.1');
+    let received = '';
+    let closed = false;
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString();
+    });
+    const close = once(socket, 'close').then(() => {
+      closed = true;
+    });
+    socket.on('error', () => {});
+    await once(socket, 'connect');
+    const until = async (condition: () => boolean) => {
+      while (!condition()) {
+        if (closed) throw new Error(`closed; received: ${received}`);
+        await Promise.race([once(socket, 'data'), close]);
+      }
+    };
+    return {
+      socket,
+      received: () => received,
+      closed: () => closed,
+      close,
+      until,
+      answered: (text: string) => until(() => received.includes(text)),
+    };
+  }
+  const head = (length: string) =>
+    `POST /items HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${length}\r\n\r\n`;
+
+  it('is answered 413 at once, its rest discarded, and the connection kept for the next request', async () => {
+    const { app } = build();
+    const port = await listen(app, { port: 0, host: '127.0.0.1' });
+    const client = await connect(port);
+    const body = JSON.stringify({ blob: 'x'.repeat(100_000) });
+    client.socket.write(head(`Content-Length: ${body.length}`));
+    // Answered before the body is sent: a client still uploading can read it.
+    await client.answered('"payload_too_large"');
+    expect(client.received()).toMatch(/^HTTP\/1\.1 413 /);
+    expect(client.received()).not.toMatch(/^connection: close$/im);
+
+    client.socket.write(body);
+    client.socket.write('GET /items/7 HTTP/1.1\r\nHost: x\r\n\r\n');
+    await client.answered('{"id":"7"}');
+    expect(client.closed()).toBe(false);
+    client.socket.destroy();
+  });
+
+  it('closes the connection at once when Content-Length declares more than the drain bound', async () => {
+    const { app } = build({ oversizedBodyDrain: { maxBytes: 1000, maxMs: 60_000 } });
+    const port = await listen(app, { port: 0, host: '127.0.0.1' });
+    const client = await connect(port);
+    client.socket.write(head('Content-Length: 1001'));
+    await client.close;
+    expect(client.received()).toMatch(/^HTTP\/1\.1 413 /);
+    expect(client.received()).toMatch(/^connection: close$/im);
+  });
+
+  it('closes the connection once more than the drain bound has been discarded', async () => {
+    const { app } = build({ oversizedBodyDrain: { maxBytes: 1000, maxMs: 60_000 } });
+    const port = await listen(app, { port: 0, host: '127.0.0.1' });
+    const client = await connect(port);
+    // Chunked, so no length is declared: the bound is counted as the body arrives.
+    client.socket.write(head('Transfer-Encoding: chunked'));
+    const chunk = `64\r\n${'x'.repeat(100)}\r\n`;
+    client.socket.write(chunk);
+    await client.answered('"payload_too_large"');
+    let sent = 0;
+    while (!client.closed() && sent < 100_000) {
+      client.socket.write(chunk);
+      sent += 100;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(client.closed()).toBe(true);
+    expect(sent).toBeGreaterThan(1000);
+  });
+
+  it('closes the connection when the rest of the body does not arrive within the drain time', async () => {
+    const { app } = build({ oversizedBodyDrain: { maxBytes: 1_000_000, maxMs: 200 } });
+    const port = await listen(app, { port: 0, host: '127.0.0.1' });
+    const client = await connect(port);
+    const sentAt = Date.now();
+    client.socket.write(head('Content-Length: 1000'));
+    client.socket.write('x'.repeat(100));
+    await client.answered('"payload_too_large"');
+    await client.close;
+    expect(Date.now() - sentAt).toBeGreaterThanOrEqual(190);
+  });
+});
+
 describe('listen and closeOnce', () => {
   it('returns the port bound, and closeOnce closes once', async () => {
     const { app } = build();

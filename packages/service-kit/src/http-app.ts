@@ -19,6 +19,66 @@ import { requestLoggerFactory } from './request-logger.js';
 
 const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
 
+/**
+ * How much of an oversized body is read and discarded after its 413 (see
+ * `drainOversizedBody`): at most `maxBytes` (also the most a Content-Length
+ * may declare) and for at most `maxMs`. Beyond either the connection is
+ * closed, as fastify would at once.
+ */
+interface DrainBounds {
+  maxBytes: number;
+  maxMs: number;
+}
+
+const DRAIN_BOUNDS: DrainBounds = { maxBytes: 16 * 1024 * 1024, maxMs: 10_000 };
+
+/**
+ * fastify answers a body over the limit before reading the rest, and says
+ * `Connection: close`: Node then closes the socket as soon as the answer is
+ * written, with the client's upload still arriving, and the kernel resets
+ * the connection, often before the client has read the 413 (`fetch failed`,
+ * EPIPE). Instead the rest of the body is discarded, within `bounds`,
+ * and the connection stays open for the client's next request. Other 413s,
+ * without fastify's `Connection: close`, are left as they are.
+ */
+function drainOversizedBody(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  bounds: DrainBounds,
+): void {
+  if (reply.getHeader('connection') !== 'close') return;
+  const raw = request.raw;
+  if (raw.complete) {
+    reply.removeHeader('connection');
+    return;
+  }
+  const declared = Number(raw.headers['content-length']);
+  if (declared > bounds.maxBytes) return;
+  const socket = raw.socket;
+  let discarded = 0;
+  const stop = () => {
+    clearTimeout(timer);
+    raw.off('data', count);
+  };
+  const giveUp = () => {
+    stop();
+    socket.destroy();
+  };
+  const count = (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > bounds.maxBytes) giveUp();
+  };
+  const timer = setTimeout(giveUp, bounds.maxMs);
+  timer.unref();
+  raw.on('data', count);
+  raw.once('end', stop);
+  raw.once('close', stop);
+  // Flowing before the answer ends, so Node does not dump the body itself
+  // (which would drop the byte count).
+  raw.resume();
+  reply.removeHeader('connection');
+}
+
 /** A client's X-Request-Id is kept when it looks like an id, so logs correlate across services. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -56,6 +116,8 @@ export interface HttpAppOptions extends ErrorHandlingOptions {
   metrics: HttpMetrics;
   /** Larger bodies are answered 413 (through `toHttpError`) before they are parsed. */
   bodyLimitBytes: number;
+  /** How much of a body over the limit is discarded, after its 413, rather than reset. @defaultValue 16 MiB, 10 s */
+  oversizedBodyDrain?: DrainBounds;
 }
 
 /**
@@ -66,6 +128,7 @@ export interface HttpAppOptions extends ErrorHandlingOptions {
  */
 export function createHttpApp(options: HttpAppOptions): FastifyInstance {
   const { logger, metrics, bodyLimitBytes, toHttpError } = options;
+  const drainBounds = options.oversizedBodyDrain ?? DRAIN_BOUNDS;
   const app = Fastify({
     // Typed as the base logger so the instance is a plain FastifyInstance for route modules.
     loggerInstance: logger as FastifyBaseLogger,
@@ -108,8 +171,9 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
       return reply.code(503).header('connection', 'close').send(shuttingDownBody());
     }
   });
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', async (request, reply) => {
     if (closing) reply.header('connection', 'close');
+    else if (reply.statusCode === 413) drainOversizedBody(request, reply, drainBounds);
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.is404 ? 'unmatched' : (request.routeOptions.url ?? 'unmatched');

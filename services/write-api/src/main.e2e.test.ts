@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
 import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -83,6 +84,17 @@ async function startService(env: Record<string, string>): Promise<Service> {
   return { child, port, logs, exited };
 }
 
+/** One process on its own: no relay, on a port the OS picks. */
+function startAlone(): Promise<Service> {
+  return startService({
+    DATABASE_URL: db.url,
+    WRITE_API_PORT: '0',
+    WRITE_API_HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    RELAY_MODE: 'off',
+  });
+}
+
 describe('write-api process', () => {
   it('refuses to start with a bad configuration, naming the variables', async () => {
     const child = spawn(
@@ -105,13 +117,7 @@ describe('write-api process', () => {
   });
 
   it('serves appends over HTTP and, on SIGTERM, finishes the request in flight and exits 0', async () => {
-    const service = await startService({
-      DATABASE_URL: db.url,
-      WRITE_API_PORT: '0',
-      WRITE_API_HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      RELAY_MODE: 'off',
-    });
+    const service = await startAlone();
     const base = `http://127.0.0.1:${service.port}`;
     try {
       expect((await fetch(`${base}/readyz`)).status).toBe(200);
@@ -156,6 +162,59 @@ describe('write-api process', () => {
       expect(service.logs.filter((l) => (l.level as number) >= 50)).toEqual([]);
     } finally {
       if (service.child.exitCode === null) service.child.kill('SIGKILL');
+    }
+  });
+
+  it('answers a 5 MB append 413 naming the limit, every time, and keeps the connection', async () => {
+    const service = await startAlone();
+    const base = `http://127.0.0.1:${service.port}`;
+    const limit = 1024 * 1024;
+    const huge = JSON.stringify({
+      events: [{ type: 'Happened', data: { blob: 'x'.repeat(5 * 1024 * 1024) } }],
+    });
+    const tooLarge = {
+      error: 'payload_too_large',
+      message: `body must be at most ${limit} bytes`,
+      limitBytes: limit,
+    };
+    const refused = Array.from({ length: 10 }, () => `e2e-huge-${randomUUID()}`);
+    // The server in its own process, as deployed: the upload is still going
+    // when the 413 comes. When the server closed the socket then, most of
+    // these failed with `fetch failed` (EPIPE) instead.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      for (const streamId of refused) {
+        const response = await fetch(`${base}/streams/${streamId}/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: huge,
+        });
+        expect(response.status).toBe(413);
+        expect(await response.json()).toEqual({ ...tooLarge, field: 'body' });
+      }
+
+      // On one kept-alive connection: the 413, then a normal append on the same socket.
+      const streamId = `e2e-after-${randomUUID()}`;
+      const big = await post(agent, service.port, `/streams/${refused[0]}/events`, huge);
+      expect(big).toMatchObject({ status: 413, localPort: expect.any(Number) });
+      expect(JSON.parse(big.body)).toMatchObject(tooLarge);
+      const small = await post(
+        agent,
+        service.port,
+        `/streams/${streamId}/events`,
+        JSON.stringify({ events: [{ type: 'Happened', data: { n: 1 } }] }),
+      );
+      expect(small).toMatchObject({ status: 201, localPort: big.localPort });
+
+      // The append just made is there; none of the refused streams exists.
+      const stored = await fetch(`${base}/streams/${streamId}`);
+      expect(((await stored.json()) as { events: unknown[] }).events).toHaveLength(1);
+      for (const id of refused) {
+        expect((await fetch(`${base}/streams/${id}`)).status).toBe(404);
+      }
+    } finally {
+      agent.destroy();
+      service.child.kill('SIGKILL');
     }
   });
 });
@@ -228,4 +287,44 @@ async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<vo
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/**
+ * A JSON POST through `agent`, with the local port of the connection it went
+ * on (`reusedSocket` is not set when a queued request gets a freed socket).
+ */
+function post(
+  agent: http.Agent,
+  port: number,
+  path: string,
+  body: string,
+): Promise<{ status: number; body: string; localPort: number | undefined }> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      {
+        agent,
+        port,
+        host: '127.0.0.1',
+        method: 'POST',
+        path,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk) => {
+          text += chunk;
+        });
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            body: text,
+            localPort: request.socket?.localPort,
+          }),
+        );
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
+  });
 }
