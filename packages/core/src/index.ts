@@ -83,4 +83,5 @@ export {
   STREAM_ID_MAX_LENGTH,
   STREAM_ID_PATTERN,
 } from './stream-id.js';
+export { type UntilReachableOptions, untilReachable } from './until-reachable.js';
 export { type Upcaster, UpcasterRegistry, type UpcastInput } from './upcasters.js';

@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type AnyProjection,
-  backoffDelayMs,
-  isConnectionError,
   isCounterProjection,
   singleFlight,
   UpcasterRegistry,
+  untilReachable,
 } from '@refract/core';
 import { createPool, EventStore } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
@@ -227,27 +225,19 @@ export class ProjectorWorker {
   }
 
   /**
-   * Runs a start step again while Postgres is unreachable or cuts the
-   * session (a restart, a failover, a terminated backend): a worker started
-   * during an outage waits it out instead of exiting. Other errors, and a
-   * close() meanwhile, end the start.
+   * A start step, run again while Postgres is unreachable or cuts the
+   * session: a worker started during an outage waits it out instead of
+   * exiting. Other errors, and a close() meanwhile, end the start.
    */
-  private async untilPostgresAnswers<T>(step: string, run: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await run();
-      } catch (error) {
-        if (!isConnectionError(error) || this.closing) throw error;
-        const delayMs = backoffDelayMs(attempt, { baseMs: 200, maxMs: 5000 });
+  private untilPostgresAnswers<T>(step: string, run: () => Promise<T>): Promise<T> {
+    return untilReachable(run, {
+      signal: this.stopStarting.signal,
+      onRetry: (error, attempt, delayMs) =>
         this.log.warn(
           { err: error, step, attempt, delayMs },
           'Postgres unavailable during start: retrying',
-        );
-        // close() cuts the wait short; the loop then ends the start.
-        await sleep(delayMs, undefined, { signal: this.stopStarting.signal }).catch(() => {});
-        if (this.closing) throw error;
-      }
-    }
+        ),
+    });
   }
 
   status(): WorkerStatus {

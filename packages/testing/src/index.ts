@@ -1,5 +1,6 @@
 export { collectLines } from './collect-lines.js';
 export { eventually } from './eventually.js';
+export { type LateDatabase, lateDatabase } from './late-database.js';
 export { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from './postgres.js';
 export { createTestRedisNamespace, TEST_REDIS_URL, type TestRedisNamespace } from './redis.js';
 export { type RedisCluster, type RedisClusterOptions, startRedisCluster } from './redis-cluster.js';

@@ -1,5 +1,4 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { EventStore, migrate } from '@refract/event-store';
@@ -11,6 +10,7 @@ import {
   createTestRedisNamespace,
   eventually,
   freePort,
+  lateDatabase,
   ORDERS_APP_CONFIG,
 } from '@refract/testing';
 import { afterEach, expect, it } from 'vitest';
@@ -22,35 +22,6 @@ const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-/**
- * A TCP port that refuses connections until `open()`, then forwards them to
- * the test Postgres: a database that comes up after the worker started.
- */
-async function lateDatabase(databaseUrl: string) {
-  const port = await freePort();
-  const target = new URL(databaseUrl);
-  const sockets = new Set<net.Socket>();
-  const proxy = net.createServer((client) => {
-    const upstream = net.connect(Number(target.port || 5432), target.hostname);
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('error', () => {});
-      socket.on('close', () => sockets.delete(socket));
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  const url = new URL(databaseUrl);
-  url.port = String(port);
-  return {
-    url: url.toString(),
-    open: () => new Promise<void>((resolve) => proxy.listen(port, '127.0.0.1', resolve)),
-    close: () => {
-      for (const socket of sockets) socket.destroy();
-      return new Promise((resolve) => proxy.close(resolve));
-    },
-  };
-}
 
 it('is not ready until it has joined its pool (Postgres refusing first), counts its batches, and stops on SIGTERM', async () => {
   const db = await createTestDatabase('worker_main');

@@ -10,6 +10,7 @@ import {
   createTestDatabase,
   createTestRedisNamespace,
   eventually,
+  lateDatabase,
   type TestDatabase,
 } from '@refract/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,7 +27,11 @@ beforeAll(async () => {
   await migrate({ databaseUrl: db.url, partitions: 4 });
 });
 
+/** Every process started, so that none outlives the file, whatever failed. */
+const spawned: ChildProcess[] = [];
+
 afterAll(async () => {
+  for (const child of spawned) if (child.exitCode === null) child.kill('SIGKILL');
   await db?.drop();
 });
 
@@ -43,7 +48,10 @@ interface Service {
  * waits until it listens. The module comes from `--config` unless the
  * environment names one (REFRACT_CONFIG).
  */
-async function startService(env: Record<string, string>): Promise<Service> {
+async function startService(
+  env: Record<string, string>,
+  logs: Record<string, unknown>[] = [],
+): Promise<Service> {
   const config = env.REFRACT_CONFIG ? [] : ['--config', OPEN_APP];
   const child = spawn(
     process.execPath,
@@ -55,7 +63,7 @@ async function startService(env: Record<string, string>): Promise<Service> {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
-  const logs: Record<string, unknown>[] = [];
+  spawned.push(child);
   let stderr = '';
   child.stderr!.on('data', (chunk) => {
     stderr += chunk;
@@ -114,6 +122,47 @@ describe('write-api process', () => {
     expect(code).toBe(1);
     expect(stderr).toContain('DATABASE_URL');
     expect(stderr).toContain('WRITE_API_PORT');
+  });
+
+  it('started while Postgres refuses, waits it out, then serves', async () => {
+    const late = await lateDatabase(db.url);
+    const logs: Record<string, unknown>[] = [];
+    const starting = startService(
+      {
+        DATABASE_URL: late.url,
+        WRITE_API_PORT: '0',
+        WRITE_API_HOST: '127.0.0.1',
+        LOG_LEVEL: 'info',
+        RELAY_MODE: 'off',
+      },
+      logs,
+    );
+    // Awaited below; observed now, so an early exit fails the test, not the run.
+    starting.catch(() => {});
+    let service: Service | undefined;
+    try {
+      await eventually(
+        () =>
+          expect(logs.map((l) => l.msg)).toContain('Postgres unavailable during start: retrying'),
+        { timeoutMs: 30_000 },
+      );
+      await late.open();
+      service = await starting;
+      const base = `http://127.0.0.1:${service.port}`;
+      expect((await fetch(`${base}/readyz`)).status).toBe(200);
+      const appended = await fetch(`${base}/streams/late-${randomUUID()}/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ events: [{ type: 'Started', data: { n: 1 } }] }),
+      });
+      expect(appended.status).toBe(201);
+      service.child.kill('SIGTERM');
+      expect(await service.exited).toEqual({ code: 0, signal: null });
+    } finally {
+      if (service?.child.exitCode === null) service.child.kill('SIGKILL');
+      await starting.catch(() => {});
+      await late.close();
+    }
   });
 
   it('serves appends over HTTP and, on SIGTERM, finishes the request in flight and exits 0', async () => {

@@ -1,4 +1,4 @@
-import type { RefractApp } from '@refract/core';
+import { type RefractApp, untilReachable } from '@refract/core';
 import { EventStore } from '@refract/event-store';
 import { createMetrics, type Logger, type Metrics } from '@refract/observability';
 import { Relay, relayMetrics } from '@refract/relay';
@@ -34,14 +34,26 @@ export async function startWriteApi(
   logger: Logger,
   metrics: Metrics = createMetrics(),
 ): Promise<WriteApiServer> {
-  const store = await EventStore.open({
-    databaseUrl: config.databaseUrl,
-    poolSize: config.dbPoolSize,
-    maxConcurrentTransactions: config.commitConcurrency,
-    applicationName: 'refract-write-api',
-    upcasters: app.upcasters,
-    onCommit: writeApiMetrics(metrics).onCommit,
-  });
+  // Started during a Postgres outage (a restart, a failover), it waits it
+  // out instead of exiting; until then it is not listening.
+  const store = await untilReachable(
+    () =>
+      EventStore.open({
+        databaseUrl: config.databaseUrl,
+        poolSize: config.dbPoolSize,
+        maxConcurrentTransactions: config.commitConcurrency,
+        applicationName: 'refract-write-api',
+        upcasters: app.upcasters,
+        onCommit: writeApiMetrics(metrics).onCommit,
+      }),
+    {
+      onRetry: (error, attempt, delayMs) =>
+        logger.warn(
+          { err: error, attempt, delayMs },
+          'Postgres unavailable during start: retrying',
+        ),
+    },
+  );
 
   let relay: Relay | undefined;
   let redis: RedisClient | undefined;
