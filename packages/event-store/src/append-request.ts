@@ -10,6 +10,9 @@ import {
 } from '@refract/core';
 import { assertStorableJson } from './storable-json.js';
 
+/** The largest schema version the events table can store (a Postgres integer). */
+export const MAX_SCHEMA_VERSION = 2_147_483_647;
+
 /** At most this many events in one append request. */
 export const MAX_EVENTS_PER_APPEND = 1000;
 
@@ -92,13 +95,19 @@ export function parseAppendRequest(
     }
     assertStorableJson(data, `${at}.data`);
     if (metadata !== undefined) assertStorableJson(metadata, `${at}.metadata`);
+    // The column is a Postgres integer: a larger value would fail the whole
+    // group-commit transaction, and with it every other client's append.
     if (
       schemaVersion !== undefined &&
       (typeof schemaVersion !== 'number' ||
-        !Number.isSafeInteger(schemaVersion) ||
-        schemaVersion < 1)
+        !Number.isInteger(schemaVersion) ||
+        schemaVersion < 1 ||
+        schemaVersion > MAX_SCHEMA_VERSION)
     ) {
-      throw new InvalidInputError(`${at}.schemaVersion`, 'must be a positive integer');
+      throw new InvalidInputError(
+        `${at}.schemaVersion`,
+        `must be an integer from 1 to ${MAX_SCHEMA_VERSION}`,
+      );
     }
     let eventId: string;
     if (id === undefined) {

@@ -109,6 +109,8 @@ describe('append and read', () => {
       [() => store.append('bad id', [event()]), 'streamId'],
       [() => store.append(id, [event()], { expectedVersion: -1 }), 'expectedVersion'],
       [() => store.append(id, [event()], { expectedVersion: 1.5 }), 'expectedVersion'],
+      [() => store.append(id, [{ ...event(), schemaVersion: 0 }]), 'events.0.schemaVersion'],
+      [() => store.append(id, [{ ...event(), schemaVersion: 2 ** 31 }]), 'events.0.schemaVersion'],
     ];
     for (const [call, field] of cases) {
       const error = await call().catch((e: unknown) => e);
@@ -208,14 +210,20 @@ describe('idempotency', () => {
   });
 });
 
+/** A store committing one transaction at a time, recording each commit's (appends, events). */
+async function openGrouped() {
+  const commits: [number, number][] = [];
+  const grouped = await EventStore.open({
+    databaseUrl: db.url,
+    maxConcurrentTransactions: 1,
+    onCommit: (appends, events) => commits.push([appends, events]),
+  });
+  return { grouped, commits };
+}
+
 describe('group commit', () => {
   it('puts appends that queue up into one transaction, each answered on its own', async () => {
-    const commits: [number, number][] = [];
-    const grouped = await EventStore.open({
-      databaseUrl: db.url,
-      maxConcurrentTransactions: 1,
-      onCommit: (appends, events) => commits.push([appends, events]),
-    });
+    const { grouped, commits } = await openGrouped();
     try {
       const shared = stream();
       await grouped.append(shared, [event()]);
@@ -275,6 +283,29 @@ describe('group commit', () => {
       await expect(notified).resolves.toBe('refract_events');
     } finally {
       await listener.end();
+    }
+  });
+
+  it('refuses a schema version the column cannot hold before it joins a group', async () => {
+    const { grouped, commits } = await openGrouped();
+    try {
+      // Fired in one tick: one bad append among 19 good ones.
+      const calls = Array.from({ length: 20 }, (_, i) =>
+        grouped.append(stream(), [{ ...event(), ...(i === 10 ? { schemaVersion: 2 ** 40 } : {}) }]),
+      );
+      const results = await Promise.allSettled(calls);
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(19);
+      const refused = (results[10] as PromiseRejectedResult).reason;
+      expect(refused).toBeInstanceOf(InvalidInputError);
+      expect((refused as InvalidInputError).field).toBe('events.0.schemaVersion');
+      // The others committed as a group (the first alone, the 18 queued behind
+      // it together), none retried alone after a failed group.
+      expect(commits).toEqual([
+        [1, 1],
+        [18, 18],
+      ]);
+    } finally {
+      await grouped.close();
     }
   });
 });
