@@ -1,10 +1,11 @@
 /**
- * `pnpm start`. Two processes, so that a Ctrl-C stops the stack in order:
+ * The dev stack as a process (`pnpm start`, `refract dev`). Two processes,
+ * so that a Ctrl-C stops the stack in order:
  *
- * - the launcher (this file, run by pnpm in the terminal's foreground)
- *   starts the stack process in a session of its own and relays each
+ * - the launcher (`runDevStack` in the terminal's foreground) starts the
+ *   stack process in a session of its own and relays each
  *   SIGINT/SIGTERM/SIGHUP to it, then exits with its exit code;
- * - the stack process (this file with `--stack`) loads the application
+ * - the stack process (`main.ts` with `--stack`) loads the application
  *   module, then runs Redis, Postgres and the services as its children.
  *
  * A terminal's Ctrl-C signals its whole foreground process group. Were the
@@ -18,16 +19,27 @@
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
+import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AppLoadError, configArgument, loadApp } from '@refract/app-loader';
+import {
+  type AppChoice,
+  AppLoadError,
+  configArgument,
+  loadApp,
+  resolveAppPath,
+} from '@refract/app-loader';
 import type { RefractApp } from '@refract/core';
 import { createLogger, type Logger, prettyStream } from '@refract/observability';
 import { bannerFields, formatBanner } from './banner.js';
-import { type Config, ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig } from './config.js';
 import { killAll } from './processes.js';
-import { type Stack, startStack } from './stack.js';
+import { type Stack, type StackConfig, startStack } from './stack.js';
 
 const STACK_FLAG = '--stack';
+/** The stack process runs `main` beside this file: main.ts from the source, main.js once built. */
+const STACK_ENTRY = fileURLToPath(
+  new URL(`./main${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
+);
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 /**
@@ -40,11 +52,36 @@ const EXIT_FORCED = 130;
 /** A signal this soon after the first is the same Ctrl-C delivered twice, not a second one. */
 const DUPLICATE_SIGNAL_MS = 500;
 
-function launch(): void {
+export interface DevStackOptions extends AppChoice {
+  /**
+   * How the banner says to run the CLI against the stack.
+   * @defaultValue 'refract'
+   */
+  cli?: string;
+}
+
+/**
+ * Runs the dev stack: `options.appPath` (the CLI's `--config`), else the
+ * `--config` of `options.argv`, else REFRACT_CONFIG, else refract.config.ts
+ * in the working directory. The process exits when the stack does.
+ */
+export async function runDevStack(options: DevStackOptions = {}): Promise<void> {
+  const stackFlag = process.argv.indexOf(STACK_FLAG);
+  if (stackFlag < 0) return launch(options);
+  // The stack process: the launcher put the CLI's name right after the flag.
+  const cli = process.argv[stackFlag + 1];
+  await runStack(cli === undefined || cli.startsWith('--') ? 'refract' : cli);
+}
+
+function launch({ cli = 'refract', ...choice }: DevStackOptions): void {
+  // The user's module goes along: the stack process reads `--config` itself.
+  const forwarded =
+    choice.appPath !== undefined
+      ? ['--config', choice.appPath]
+      : (choice.argv ?? process.argv).slice(2);
   const child = spawn(
     process.execPath,
-    // The user's arguments (`--config <path>`) go along.
-    [...process.execArgv, fileURLToPath(import.meta.url), STACK_FLAG, ...process.argv.slice(2)],
+    [...process.execArgv, STACK_ENTRY, STACK_FLAG, cli, ...forwarded],
     { detached: true, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
   );
   for (const signal of SIGNALS) process.on(signal, () => child.kill(signal));
@@ -57,11 +94,12 @@ function launch(): void {
   });
 }
 
-async function runStack(): Promise<void> {
-  let config: Config;
+async function runStack(cli: string): Promise<void> {
+  let config: StackConfig;
   let app: RefractApp;
   try {
-    config = loadConfig(process.env, { configArgument: configArgument(process.argv) });
+    const loaded = loadConfig(process.env, { configArgument: configArgument(process.argv) });
+    config = { ...loaded, appPath: await resolveAppPath(loaded.appPath, loaded.workDir) };
     // Before anything starts: the stack needs its pools and demos, and a bad
     // module is better named here than by every service that would load it.
     app = await loadApp(config.appPath);
@@ -141,7 +179,12 @@ async function runStack(): Promise<void> {
   if (!started || stopping) return;
 
   // On a terminal the block below says it all; in JSON one record carries the same fields.
-  const fields = bannerFields(started, config.demo.ratePerSecond, process.pid);
+  const fields = bannerFields(started, {
+    ratePerSecond: config.demo.ratePerSecond,
+    pid: process.pid,
+    cli,
+    workDir: config.workDir,
+  });
   if (config.logPretty) process.stdout.write(`${formatBanner(fields)}\n`);
   else logger.info(fields, 'stack ready');
 }
@@ -151,6 +194,3 @@ function fail(logger: Logger, error: unknown, message: string): never {
   killAll();
   process.exit(EXIT_FAILED);
 }
-
-if (process.argv.includes(STACK_FLAG)) await runStack();
-else launch();
