@@ -203,7 +203,9 @@ describe('the refract bin runs the system', () => {
       const dev = refract(
         ['dev', '--config', join(REPO_ROOT, ORDERS_CONFIG)],
         {
-          ...{ DATABASE_URL: db.url, REDIS_URL: ns.url, REDIS_KEY_PREFIX: ns.prefix },
+          DATABASE_URL: db.url,
+          REDIS_URL: ns.url,
+          REDIS_KEY_PREFIX: ns.prefix,
           WRITE_API_PORT: String(ports.write),
           QUERY_API_PORT: String(ports.query),
           ADMIN_PORT: String(ports.admin),
@@ -214,13 +216,18 @@ describe('the refract bin runs the system', () => {
         },
         workDir,
       );
-      await eventually(
-        () => {
-          expect(dev.child.exitCode, dev.lines.slice(-20).join('\n')).toBeNull();
-          expect(records(dev).some((r) => r.msg === 'stack ready')).toBe(true);
-        },
-        { timeoutMs: 120_000, intervalMs: 250 },
-      );
+      // A stack that exits while starting fails the test at once, with its last lines.
+      const exitedEarly = dev.exited.then((code) => {
+        throw new Error(`refract dev exited ${code}:\n${dev.lines.slice(-20).join('\n')}`);
+      });
+      await Promise.race([
+        eventually(() => expect(records(dev).some((r) => r.msg === 'stack ready')).toBe(true), {
+          timeoutMs: 120_000,
+          intervalMs: 250,
+        }),
+        exitedEarly,
+      ]);
+      exitedEarly.catch(() => {});
       const stackReady = records(dev).find((r) => r.msg === 'stack ready')!;
       // The token is kept where `refract dev` was typed, and the CLI finds it there.
       expect(stackReady.cli).toBe(`refract status --url http://127.0.0.1:${ports.admin}`);
