@@ -1,5 +1,7 @@
 export {
+  type AppChoice,
   AppLoadError,
+  chosenAppPath,
   configArgument,
   DEFAULT_CONFIG_FILES,
   loadApp,

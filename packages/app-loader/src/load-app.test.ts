@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { AppLoadError, configArgument, loadApp } from './load-app.js';
+import { AppLoadError, chosenAppPath, configArgument, loadApp } from './load-app.js';
 
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
 
@@ -46,5 +46,15 @@ describe('configArgument', () => {
     expect(configArgument(['--config=b.ts'])).toBe('b.ts');
     expect(configArgument(['--pool', 'x'])).toBeUndefined();
     expect(() => configArgument(['--config'])).toThrow(/needs a path/);
+  });
+});
+
+describe('chosenAppPath', () => {
+  it('takes the given path, else --config, else the environment', () => {
+    const argv = ['node', 'main.js', '--config', 'argv.ts'];
+    expect(chosenAppPath({ appPath: 'given.ts', argv }, 'env.ts')).toBe('given.ts');
+    expect(chosenAppPath({ argv }, 'env.ts')).toBe('argv.ts');
+    expect(chosenAppPath({ argv: ['node', 'main.js'] }, 'env.ts')).toBe('env.ts');
+    expect(chosenAppPath({ argv: [] }, undefined)).toBeUndefined();
   });
 });

@@ -40,6 +40,24 @@ export function configArgument(argv: readonly string[]): string | undefined {
   return undefined;
 }
 
+/** How a service's caller names the application module, ahead of REFRACT_CONFIG. */
+export interface AppChoice {
+  /** The module's path, as the `refract` CLI parsed its `--config`; wins over `argv`. */
+  appPath?: string;
+  /** A command line to read `--config <path>` from. @defaultValue process.argv */
+  argv?: readonly string[];
+}
+
+/**
+ * The module a service runs: `appPath`, else the `--config` of `argv`, else
+ * `fromEnv` (its REFRACT_CONFIG); undefined means the default file in the
+ * working directory (resolveAppPath). Throws an AppLoadError for a
+ * `--config` without a path.
+ */
+export function chosenAppPath(choice: AppChoice, fromEnv: string | undefined): string | undefined {
+  return choice.appPath ?? configArgument(choice.argv ?? process.argv) ?? fromEnv;
+}
+
 /** Which module to load: the given path, or the first default file found in `cwd`. */
 export async function resolveAppPath(path: string | undefined, cwd: string): Promise<string> {
   if (path !== undefined && path !== '') {

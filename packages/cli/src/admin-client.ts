@@ -120,7 +120,7 @@ export class AdminClient {
     } catch (error) {
       throw new CliError(
         `admin is not reachable at ${this.base} (${reason(error)}). Is it running? ` +
-          '`pnpm start` runs it; --url or REFRACT_ADMIN_URL points elsewhere.',
+          '`refract dev` (`pnpm start` in the repository) runs it; --url or REFRACT_ADMIN_URL points elsewhere.',
         ExitCode.unreachable,
       );
     }
@@ -135,7 +135,7 @@ export class AdminClient {
       case 403:
         throw new CliError(
           this.token === undefined
-            ? 'admin wants a token: set REFRACT_ADMIN_TOKEN or pass --token (`pnpm start` prints it and keeps it in .refract/admin-token)'
+            ? 'admin wants a token: set REFRACT_ADMIN_TOKEN or pass --token (`refract dev` and `pnpm start` print it and keep it in .refract/admin-token)'
             : `admin refused the token (${response.status}${code}); check REFRACT_ADMIN_TOKEN or --token`,
           ExitCode.unauthorized,
         );

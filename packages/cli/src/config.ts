@@ -1,5 +1,4 @@
-import { isAbsolute, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import { env } from '@refract/service-kit';
 import { z } from 'zod';
 
@@ -7,10 +6,7 @@ export { ConfigError } from '@refract/service-kit';
 
 export const DEFAULT_ADMIN_URL = 'http://127.0.0.1:4002';
 
-/** The repository root (this file is in packages/cli/src or packages/cli/dist). */
-const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-
-/** Where `pnpm start` keeps its admin token, inside its data directory (services/dev-stack). */
+/** Where `refract dev` (`pnpm start`) keeps its admin token, inside its data directory. */
 const DEV_TOKEN_FILE = 'admin-token';
 
 /** An http(s) URL: `--url` and REFRACT_ADMIN_URL. */
@@ -25,7 +21,7 @@ const schema = z.object({
   /** Only `refract migrate` uses it: migrations cannot go through admin. */
   DATABASE_URL: env.databaseUrl.optional(),
   REFRACT_PARTITIONS: env.partitions.optional(),
-  /** `pnpm start`'s data directory, as dev-stack reads it: relative to where pnpm was typed. */
+  /** The dev stack's data directory, as dev-stack reads it: relative to where the command was typed. */
   REFRACT_DATA_DIR: z.string().optional(),
   INIT_CWD: z.string().optional(),
 });
@@ -38,8 +34,10 @@ export interface CliConfig {
   databaseUrl: string | undefined;
   partitions: number | undefined;
   /**
-   * The token file of `pnpm start` (`<data dir>/admin-token`), used when no
-   * token is given and admin is on this machine.
+   * The token file of the dev stack (`<data dir>/admin-token`, the data dir
+   * being `.refract` where the command is typed unless REFRACT_DATA_DIR says
+   * otherwise, as `refract dev` and `pnpm start` keep it), used when no token
+   * is given and admin is on this machine.
    */
   devTokenFile: string;
 }
@@ -53,11 +51,8 @@ export function loadCliConfig(vars: env.Variables = process.env): CliConfig {
     databaseUrl: c.DATABASE_URL,
     partitions: c.REFRACT_PARTITIONS,
     devTokenFile: resolve(
-      c.REFRACT_DATA_DIR === undefined
-        ? resolve(REPO_ROOT, '.refract')
-        : isAbsolute(c.REFRACT_DATA_DIR)
-          ? c.REFRACT_DATA_DIR
-          : resolve(c.INIT_CWD ?? process.cwd(), c.REFRACT_DATA_DIR),
+      c.INIT_CWD ?? process.cwd(),
+      c.REFRACT_DATA_DIR ?? '.refract',
       DEV_TOKEN_FILE,
     ),
   };

@@ -7,14 +7,16 @@ import { REPO_ROOT } from '@refract/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // What `pnpm pack:all` writes is what a user installs (the `refract` bin of
-// this package will gather the services): each tarball must hold what its
-// package runs and nothing that only the workspace has.
+// this package runs every service, so it depends on all of them): each
+// tarball must hold what its package runs and nothing that only the
+// workspace has.
 
 const PUBLIC = [
   '@refract/admin',
   '@refract/app-loader',
   '@refract/cli',
   '@refract/core',
+  '@refract/dev-stack',
   '@refract/event-store',
   '@refract/observability',
   '@refract/projector',
@@ -117,6 +119,23 @@ describe('pnpm pack:all', () => {
     expect([...packed.keys()].sort()).toEqual(PUBLIC);
     const publicNames = [...workspace].filter(([, pkg]) => !pkg.private).map(([name]) => name);
     expect(publicNames.sort()).toEqual(PUBLIC);
+  });
+
+  it('the cli depends on every service and the dev stack; no service depends on the cli', () => {
+    const dependencies = (name: string) =>
+      Object.keys((packed.get(name)?.manifest.dependencies ?? {}) as Record<string, string>);
+    const services = [
+      '@refract/admin',
+      '@refract/dev-stack',
+      '@refract/projector-worker',
+      '@refract/query-api',
+      '@refract/relay-service',
+      '@refract/write-api',
+    ];
+    expect(dependencies('@refract/cli')).toEqual(expect.arrayContaining(services));
+    for (const service of services) expect(dependencies(service)).not.toContain('@refract/cli');
+    // What the bin imports to run them: each service's run function, from its package root.
+    for (const service of services) expect(packed.get(service)?.files).toContain('dist/index.js');
   });
 
   it.each(PUBLIC)('%s holds what it runs and nothing else', (name) => {

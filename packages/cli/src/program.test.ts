@@ -8,6 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { JobInfo } from './admin-types.js';
 import { ExitCode } from './exit-codes.js';
 import { runCli } from './program.js';
+import type { ServiceRunners } from './services.js';
 
 /**
  * A scripted stand-in for the admin HTTP API, to pin down which request each
@@ -56,7 +57,7 @@ beforeEach(() => {
   seen = [];
 });
 
-async function run(argv: string[], token: string | null = 'secret') {
+async function run(argv: string[], token: string | null = 'secret', services?: ServiceRunners) {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = '';
@@ -79,6 +80,7 @@ async function run(argv: string[], token: string | null = 'secret') {
     },
     now: () => Date.parse('2026-01-01T00:00:10Z'),
     watchIntervalMs: 1,
+    services,
   });
   return { code, out, err };
 }
@@ -314,5 +316,117 @@ describe('refract', () => {
     expect(migrate.err).toContain('DATABASE_URL is not set');
     expect(seen).toEqual([]);
     expect((await run(['--help'])).code).toBe(ExitCode.ok);
+  });
+});
+
+describe('refract service commands', () => {
+  /** Which service each command line would run, and with what (the real runs: bin.e2e.test.ts). */
+  function recorder() {
+    const calls: [string, unknown][] = [];
+    const record =
+      (name: string) =>
+      async (options?: unknown): Promise<void> => {
+        calls.push([name, options]);
+      };
+    const services: ServiceRunners = {
+      writeApi: record('write-api'),
+      relay: record('relay'),
+      worker: record('worker'),
+      queryApi: record('query-api'),
+      admin: record('admin'),
+      dev: record('dev'),
+    };
+    return { calls, services };
+  }
+
+  it('runs each service with the module from --config, the worker with its --pool', async () => {
+    const { calls, services } = recorder();
+    for (const argv of [
+      ['write-api', '--config', 'app/refract.config.ts'],
+      ['worker', '--pool', 'orders', '--config=app/refract.config.ts'],
+      ['worker'],
+      ['query-api', '--config', '/srv/app.mjs'],
+      ['admin'],
+      ['relay', '--config', 'ignored.ts'],
+      ['dev', '--config', 'examples/refract.config.ts'],
+    ]) {
+      expect((await run(argv, 'secret', services)).code, argv.join(' ')).toBe(ExitCode.ok);
+    }
+    expect(calls).toEqual([
+      ['write-api', { appPath: 'app/refract.config.ts' }],
+      ['worker', { appPath: 'app/refract.config.ts', pool: 'orders' }],
+      // Unset: the service falls back to REFRACT_CONFIG, POOL, ./refract.config.ts itself.
+      ['worker', { appPath: undefined, pool: undefined }],
+      ['query-api', { appPath: '/srv/app.mjs' }],
+      ['admin', { appPath: undefined }],
+      ['relay', undefined],
+      ['dev', { appPath: 'examples/refract.config.ts' }],
+    ]);
+    expect(seen).toEqual([]);
+  });
+
+  it('a bad option exits 2 and runs nothing', async () => {
+    const { calls, services } = recorder();
+    for (const argv of [
+      ['worker', '--pool', ' '],
+      ['worker', '--pool'],
+      ['write-api', '--config'],
+      ['query-api', '--config', ''],
+      ['admin', '--port', '80'],
+      ['dev', 'extra'],
+    ]) {
+      expect((await run(argv, 'secret', services)).code, argv.join(' ')).toBe(ExitCode.usage);
+    }
+    expect(calls).toEqual([]);
+    const { err } = await run(['worker', '--pool', ''], 'secret', services);
+    expect(err).toContain("option '--pool <pool>' argument '' is invalid. must not be empty");
+  });
+
+  it('a service that cannot be loaded exits 1 with one line', async () => {
+    const { services } = recorder();
+    services.queryApi = async () => {
+      throw new Error('Cannot find package @refract/query-api');
+    };
+    const { code, err } = await run(['query-api'], 'secret', services);
+    expect(code).toBe(ExitCode.failed);
+    expect(err).toBe('refract: Cannot find package @refract/query-api\n');
+  });
+
+  it('--help lists the service commands and the admin commands apart', async () => {
+    const { code, out } = await run(['--help']);
+    expect(code).toBe(ExitCode.ok);
+    const services = out.indexOf('Run the system');
+    const admin = out.indexOf('Operate a running install');
+    expect(services).toBeGreaterThan(0);
+    expect(admin).toBeGreaterThan(services);
+    for (const name of ['write-api', 'relay', 'worker', 'query-api', 'admin', 'migrate', 'dev']) {
+      const at = out.indexOf(`\n  ${name} `);
+      expect(at, name).toBeGreaterThan(services);
+      expect(at, name).toBeLessThan(admin);
+    }
+    for (const name of ['status', 'rebuild', 'job', 'cancel', 'pause', 'resume', 'parked']) {
+      expect(out.indexOf(`\n  ${name} `), name).toBeGreaterThan(admin);
+    }
+  });
+
+  it("each service command's --help says what it runs, what it reads and where the rest is", async () => {
+    const help = async (name: string) => (await run([name, '--help'])).out;
+    expect(await help('write-api')).toMatch(
+      /Runs write-api[\s\S]*RELAY_MODE[\s\S]*@refract\/write-api\/README\.md/,
+    );
+    expect(await help('worker')).toMatch(
+      /--pool <pool>[\s\S]*POOL[\s\S]*@refract\/projector-worker\/README\.md/,
+    );
+    expect(await help('query-api')).toContain('node_modules/@refract/query-api/README.md');
+    expect(await help('admin')).toContain('node_modules/@refract/admin/README.md');
+    expect(await help('relay')).toMatch(
+      /runs no application[\s\S]*@refract\/relay-service\/README\.md/,
+    );
+    expect(await help('dev')).toContain('node_modules/@refract/dev-stack/README.md');
+    for (const name of ['write-api', 'worker', 'query-api', 'admin', 'dev']) {
+      expect(await help(name), name).toContain(
+        '--config <path>  the application module (env REFRACT_CONFIG',
+      );
+    }
   });
 });

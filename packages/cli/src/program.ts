@@ -4,6 +4,7 @@ import { AdminClient } from './admin-client.js';
 import { adminUrl, type CliConfig } from './config.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { formatJobLine, formatParked, formatStatus } from './format.js';
+import { SERVICE_HELP, type ServiceRunners, serviceRunners } from './services.js';
 import { watchJob } from './watch-job.js';
 
 type Output = NodeJS.WritableStream & { isTTY?: boolean };
@@ -18,6 +19,8 @@ export interface CliIo {
   now?: () => number;
   /** Between two polls of a watched job. @defaultValue 1000 */
   watchIntervalMs?: number;
+  /** How the service commands run their service. @defaultValue the service packages' run functions */
+  services?: ServiceRunners;
 }
 
 interface GlobalOptions {
@@ -29,7 +32,9 @@ interface GlobalOptions {
 /**
  * Runs one `refract` command line (the arguments after the program name) and
  * resolves to its exit code (`exit-codes.ts`). Nothing here exits the process
- * or reads process.env: bin/refract.ts does both.
+ * or reads process.env: bin/refract.ts does both. A service command hands
+ * the process to its service, which reads its own variables and owns the
+ * signals and the exit code from then on; it resolves once the service runs.
  */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   let exitCode: number = ExitCode.ok;
@@ -57,7 +62,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
 function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   const program = new Command('refract')
-    .description('Operate a Refract install through its admin API.')
+    .description("Run Refract's services, and operate a running install through its admin API.")
     .addOption(
       new Option(
         '--url <url>',
@@ -75,7 +80,10 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   program.addHelpText(
     'after',
     '\nExit codes: 0 ok, 1 failed (job failed/cancelled, migration failed), 2 usage,\n' +
-      '3 admin unreachable, 4 bad or missing token, 5 not found, 6 conflict.',
+      '3 admin unreachable, 4 bad or missing token, 5 not found, 6 conflict.\n' +
+      'A service command exits as its service does: 0 once stopped by SIGTERM/SIGINT,\n' +
+      '1 for a bad variable or application module, a failed start or an unclean stop\n' +
+      '(dev: 2 for a bad variable or module, 130 forced; see its README).',
   );
 
   const context = (command: Command) => {
@@ -92,6 +100,92 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     return { client, json, print };
   };
 
+  const runners = io.services ?? serviceRunners;
+  program.commandsGroup('Run the system (each command runs in this process):');
+  serviceCommand(
+    program,
+    'write-api',
+    'appends, commands and stream reads over HTTP',
+    SERVICE_HELP.writeApi,
+  )
+    .addOption(configOption())
+    .action((options: ConfigOptions) => runners.writeApi({ appPath: options.config }));
+  serviceCommand(
+    program,
+    'relay',
+    'the relay alone, for write-api with RELAY_MODE=off',
+    SERVICE_HELP.relay,
+  )
+    .addOption(ignoredConfig())
+    .action(() => runners.relay());
+  serviceCommand(program, 'worker', 'one projector worker of a pool', SERVICE_HELP.worker)
+    .addOption(configOption())
+    .addOption(new Option('--pool <pool>', 'the pool to join (env POOL)').argParser(nonEmpty))
+    .action((options: ConfigOptions & { pool?: string }) =>
+      runners.worker({ appPath: options.config, pool: options.pool }),
+    );
+  serviceCommand(program, 'query-api', 'the projections over HTTP', SERVICE_HELP.queryApi)
+    .addOption(configOption())
+    .action((options: ConfigOptions) => runners.queryApi({ appPath: options.config }));
+  serviceCommand(
+    program,
+    'admin',
+    'the admin API, the lag dashboard and the rebuild worker',
+    SERVICE_HELP.admin,
+  )
+    .addOption(configOption())
+    .action((options: ConfigOptions) => runners.admin({ appPath: options.config }));
+  program
+    .command('migrate')
+    .description('apply the event-store migrations to DATABASE_URL (directly, not through admin)')
+    .addOption(ignoredConfig())
+    .addHelpText('after', `\n${SERVICE_HELP.migrate}`)
+    .addOption(new Option('--database-url <url>', 'Postgres to migrate (env DATABASE_URL)'))
+    .addOption(
+      new Option(
+        '--partitions <n>',
+        'partition count of a new install (env REFRACT_PARTITIONS)',
+      ).argParser(parsePartitions),
+    )
+    .action(async (options: { databaseUrl?: string; partitions?: number }, command: Command) => {
+      const { print } = context(command);
+      const databaseUrl = options.databaseUrl ?? io.config.databaseUrl;
+      if (databaseUrl === undefined) {
+        throw new CliError(
+          'DATABASE_URL is not set (or pass --database-url): it names the Postgres to migrate',
+          ExitCode.usage,
+        );
+      }
+      // Loaded here only: the other commands need no Postgres driver.
+      const { migrate } = await import('@refract/event-store');
+      let result: Awaited<ReturnType<typeof migrate>>;
+      try {
+        result = await migrate({
+          databaseUrl,
+          partitions: options.partitions ?? io.config.partitions,
+          log: (line) => io.stderr.write(`${line}\n`),
+        });
+      } catch (error) {
+        throw new CliError(`migrate failed: ${(error as Error).message}`, ExitCode.failed);
+      }
+      print(
+        result.applied.length === 0
+          ? `schema up to date (${result.partitions} partitions)`
+          : `applied ${result.applied.join(', ')} (${result.partitions} partitions)`,
+        result,
+      );
+    });
+
+  serviceCommand(
+    program,
+    'dev',
+    'the whole stack on this machine, with demo traffic',
+    SERVICE_HELP.dev,
+  )
+    .addOption(configOption())
+    .action((options: ConfigOptions) => runners.dev({ appPath: options.config }));
+
+  program.commandsGroup('Operate a running install (through the admin API):');
   program
     .command('status')
     .description('projections (status, lag, events/s, parked, stalled), workers and the relay')
@@ -201,46 +295,28 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
       },
     );
 
-  program
-    .command('migrate')
-    .description('apply the event-store migrations to DATABASE_URL (directly, not through admin)')
-    .addOption(new Option('--database-url <url>', 'Postgres to migrate (env DATABASE_URL)'))
-    .addOption(
-      new Option(
-        '--partitions <n>',
-        'partition count of a new install (env REFRACT_PARTITIONS)',
-      ).argParser(parsePartitions),
-    )
-    .action(async (options: { databaseUrl?: string; partitions?: number }, command: Command) => {
-      const { print } = context(command);
-      const databaseUrl = options.databaseUrl ?? io.config.databaseUrl;
-      if (databaseUrl === undefined) {
-        throw new CliError(
-          'DATABASE_URL is not set (or pass --database-url): it names the Postgres to migrate',
-          ExitCode.usage,
-        );
-      }
-      // Loaded here only: the other commands need no Postgres driver.
-      const { migrate } = await import('@refract/event-store');
-      let result: Awaited<ReturnType<typeof migrate>>;
-      try {
-        result = await migrate({
-          databaseUrl,
-          partitions: options.partitions ?? io.config.partitions,
-          log: (line) => io.stderr.write(`${line}\n`),
-        });
-      } catch (error) {
-        throw new CliError(`migrate failed: ${(error as Error).message}`, ExitCode.failed);
-      }
-      print(
-        result.applied.length === 0
-          ? `schema up to date (${result.partitions} partitions)`
-          : `applied ${result.applied.join(', ')} (${result.partitions} partitions)`,
-        result,
-      );
-    });
-
   return program;
+}
+
+interface ConfigOptions {
+  config?: string;
+}
+
+function serviceCommand(program: Command, name: string, summary: string, help: string): Command {
+  return program.command(name).description(summary).addHelpText('after', `\n${help}`);
+}
+
+/** The application module of a service command; each service falls back the same way. */
+function configOption(): Option {
+  return new Option(
+    '--config <path>',
+    'the application module (env REFRACT_CONFIG, else ./refract.config.ts)',
+  ).argParser(nonEmpty);
+}
+
+/** For the commands that load no module: a script may pass every service the same options. */
+function ignoredConfig(): Option {
+  return new Option('--config <path>', 'accepted and ignored: this loads no application module');
 }
 
 /** Follows a job to its end; 0 when it completed, 1 when it failed or was cancelled. */

@@ -11,4 +11,5 @@ export {
   type RelayView,
   type WorkerView,
 } from './overview.js';
+export { runAdmin } from './run.js';
 export { type AdminServer, startAdmin } from './server.js';

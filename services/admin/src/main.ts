@@ -1,18 +1,4 @@
-import { configArgument, loadApp } from '@refract/app-loader';
-import { runHttpService } from '@refract/service-kit';
-import { loadConfig } from './config.js';
-import { startAdmin } from './server.js';
+import { runAdmin } from './run.js';
 
-/**
- * The process: config, the application module (`--config <path>`, else
- * REFRACT_CONFIG, else refract.config.ts in the working directory), logger,
- * start, and a graceful stop on SIGTERM/SIGINT (service-kit's
- * runHttpService, where signals and exit codes are handled).
- */
-await runHttpService({
-  name: 'admin',
-  loadConfig,
-  loadApp: (config) => loadApp(configArgument(process.argv) ?? config.appPath),
-  start: (config, logger, app) => startAdmin(config, app, logger),
-  listeningFields: (config) => ({ relay: config.relayName }),
-});
+/** `node dist/main.js [--config <path>]`: admin as a process (run.ts). */
+await runAdmin();

@@ -1,7 +1,15 @@
 import { join } from 'node:path';
 import { maskUrlPassword } from '@refract/observability';
-import { REPO_ROOT } from './config.js';
 import type { StackInfo } from './stack.js';
+
+export interface BannerContext {
+  ratePerSecond: number;
+  pid: number;
+  /** How the CLI is run where the stack was started: `refract`, or `pnpm refract` in the repository. */
+  cli: string;
+  /** Where the command was typed: the CLI looks for the token in its `.refract/`. */
+  workDir: string;
+}
 
 export interface BannerFields {
   /** The application module's name and file. */
@@ -28,7 +36,10 @@ export interface BannerFields {
  * What a developer needs once the stack is up, passwords masked. Logged as
  * one record (fields below) and, on a terminal, printed as this block.
  */
-export function bannerFields(info: StackInfo, ratePerSecond: number, pid: number): BannerFields {
+export function bannerFields(
+  info: StackInfo,
+  { ratePerSecond, pid, cli, workDir }: BannerContext,
+): BannerFields {
   const pg = info.postgres.embedded;
   return {
     app: `${info.app.name} (${info.app.path})`,
@@ -59,7 +70,7 @@ export function bannerFields(info: StackInfo, ratePerSecond: number, pid: number
         ? '(ADMIN_TOKEN)'
         : `(kept in ${info.adminToken.source.path}${info.adminToken.source.created ? ', new' : ''})`
     }`,
-    cli: cliHint(info),
+    cli: cliHint(info, cli, workDir),
     stop: `Ctrl-C, or kill -INT ${pid}; a second Ctrl-C forces`,
   };
 }
@@ -90,14 +101,14 @@ export function formatBanner(fields: BannerFields): string {
 }
 
 /**
- * `pnpm refract status`, with what the CLI cannot find by itself: it reads
- * the token from `<repo>/.refract/admin-token` and talks to :4002 unless told.
+ * `refract status`, with what the CLI cannot find by itself: run where the
+ * stack was started, it reads the token from `.refract/admin-token` there
+ * and talks to :4002 unless told.
  */
-function cliHint(info: StackInfo): string {
+function cliHint(info: StackInfo, cli: string, workDir: string): string {
   const source = info.adminToken.source;
-  const found =
-    source.kind === 'file' && source.path === join(REPO_ROOT, '.refract', 'admin-token');
+  const found = source.kind === 'file' && source.path === join(workDir, '.refract', 'admin-token');
   const env = found ? '' : `REFRACT_ADMIN_TOKEN=${info.adminToken.token} `;
   const url = info.adminUrl === 'http://127.0.0.1:4002' ? '' : ` --url ${info.adminUrl}`;
-  return `${env}pnpm refract status${url}`;
+  return `${env}${cli} status${url}`;
 }

@@ -1,24 +1,20 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  ConfigError,
-  DEFAULT_APP_CONFIG,
-  DEFAULT_POSTGRES_PORT,
-  loadConfig,
-  REPO_ROOT,
-} from './config.js';
+import { ConfigError, DEFAULT_POSTGRES_PORT, loadConfig } from './config.js';
 
 describe('loadConfig', () => {
   it('has defaults for everything: embedded Postgres, local Redis, demo traffic on', () => {
-    const config = loadConfig({ PATH: '/usr/bin' }, { isTty: true });
+    const config = loadConfig({ PATH: '/usr/bin', INIT_CWD: '/home/me/shop' }, { isTty: true });
     expect(config.databaseUrl).toBeUndefined();
     expect(config.redisUrl).toBeUndefined();
     expect(config.writeApiPort).toBe(4000);
     expect(config.logPretty).toBe(true);
-    expect(config.dataDir).toBe(join(REPO_ROOT, '.refract'));
+    // Kept where the command was typed: no repository checkout is assumed.
+    expect(config.workDir).toBe('/home/me/shop');
+    expect(config.dataDir).toBe(join('/home/me/shop', '.refract'));
     expect(config.postgresPort).toEqual({ port: DEFAULT_POSTGRES_PORT, strict: false });
     expect(config.demo.ratePerSecond).toBe(20);
-    expect(config.childEnv).toEqual({ PATH: '/usr/bin' });
+    expect(config.childEnv).toEqual({ PATH: '/usr/bin', INIT_CWD: '/home/me/shop' });
   });
 
   it('treats empty variables as unset', () => {
@@ -43,8 +39,9 @@ describe('loadConfig', () => {
     expect(config.logPretty).toBe(false);
   });
 
-  it('runs --config, else REFRACT_CONFIG, else the default module; relative to where pnpm was started', () => {
-    expect(loadConfig({}).appPath).toBe(join(REPO_ROOT, DEFAULT_APP_CONFIG));
+  it('runs --config, else REFRACT_CONFIG, else the default file; relative to where pnpm was started', () => {
+    // Unset: refract.config.ts in the working directory, found as the services find it.
+    expect(loadConfig({}).appPath).toBeUndefined();
     const vars = { REFRACT_CONFIG: 'shop/refract.config.ts', INIT_CWD: '/home/me/work' };
     expect(loadConfig(vars).appPath).toBe('/home/me/work/shop/refract.config.ts');
     expect(loadConfig(vars, { configArgument: '/srv/bank.config.ts' }).appPath).toBe(

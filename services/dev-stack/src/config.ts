@@ -1,19 +1,9 @@
-import { isAbsolute, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import type { LogLevel } from '@refract/observability';
 import { env } from '@refract/service-kit';
 import { z } from 'zod';
 
 export { ConfigError } from '@refract/service-kit';
-
-/** The repository root: `.refract/` lives here unless REFRACT_DATA_DIR says otherwise. */
-export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-
-/**
- * The application module `pnpm start` runs when neither `--config` nor
- * REFRACT_CONFIG names one, from the repository root.
- */
-export const DEFAULT_APP_CONFIG = 'examples/refract.config.ts';
 
 /** The demo traffic's seed unless DEMO_SEED says otherwise. */
 export const DEFAULT_DEMO_SEED = 20_240_101;
@@ -72,9 +62,16 @@ export interface PortChoice {
 export interface Config {
   /**
    * The application module, absolute: `--config <path>`, else REFRACT_CONFIG
-   * (relative to where `pnpm start` was typed), else DEFAULT_APP_CONFIG.
+   * (relative to workDir). Unset: refract.config.ts (or .mts, .js, .mjs) in
+   * workDir, as the services look for it.
    */
-  appPath: string;
+  appPath: string | undefined;
+  /**
+   * Where the command was typed (pnpm's INIT_CWD, else the working
+   * directory): relative paths are taken from here, the services run here,
+   * and `.refract/` is kept here unless REFRACT_DATA_DIR says otherwise.
+   */
+  workDir: string;
   /** Set: use this Postgres. Unset: start the embedded one. */
   databaseUrl: string | undefined;
   /** Set: use this Redis. Unset: start redis-server from the PATH. */
@@ -136,16 +133,11 @@ export function loadConfig(
   // pnpm runs the script in services/dev-stack; a relative path means the
   // directory the user typed `pnpm start` in (pnpm's INIT_CWD).
   const base = present.INIT_CWD ?? process.cwd();
-  const dataDir =
-    c.REFRACT_DATA_DIR === undefined
-      ? resolve(REPO_ROOT, '.refract')
-      : isAbsolute(c.REFRACT_DATA_DIR)
-        ? c.REFRACT_DATA_DIR
-        : resolve(base, c.REFRACT_DATA_DIR);
+  const dataDir = resolve(base, c.REFRACT_DATA_DIR ?? '.refract');
   const chosenApp = configArgument ?? c.REFRACT_CONFIG;
   return {
-    appPath:
-      chosenApp === undefined ? resolve(REPO_ROOT, DEFAULT_APP_CONFIG) : resolve(base, chosenApp),
+    appPath: chosenApp === undefined ? undefined : resolve(base, chosenApp),
+    workDir: base,
     databaseUrl: c.DATABASE_URL,
     redisUrl: c.REDIS_URL,
     redisKeyPrefix: c.REDIS_KEY_PREFIX,

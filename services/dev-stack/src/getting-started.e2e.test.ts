@@ -9,9 +9,9 @@ import {
   createTestRedisNamespace,
   eventually,
   freePort,
+  REPO_ROOT,
 } from '@refract/testing';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from './config.js';
 
 const GUIDE = 'docs/getting-started.md';
 /** The folder the guide has the reader create; the test uses a fresh one in its place. */

@@ -9,10 +9,10 @@ import {
   createTestRedisNamespace,
   eventually,
   freePort,
+  REPO_ROOT,
 } from '@refract/testing';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from './config.js';
 
 type LogRecord = Record<string, unknown> & { msg?: string };
 

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import { REPO_ROOT } from '@refract/testing';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from './config.js';
 
 /**
  * The services run the application module they are given and nothing else:

@@ -13,7 +13,7 @@ import {
 export interface ServiceOptions {
   /** The name in logs and errors, e.g. `projector-worker-1`. */
   name: string;
-  /** The workspace package whose `src/main.ts` runs, e.g. `@refract/write-api`. */
+  /** The service package whose `main` export runs, e.g. `@refract/write-api`. */
   packageName: string;
   /** The service's own variables (its port among them), laid over the shared ones. */
   env: Record<string, string>;
@@ -44,20 +44,18 @@ export interface ServiceChild {
 }
 
 /**
- * Starts a service from its TypeScript source (node with the
- * `@refract/source` condition and tsx, as its `dev` script does) and waits
- * until `/readyz` answers 200. It logs JSON, which passes through
+ * Starts a service from wherever its package is installed (its `main`
+ * export: `dist/main.js`, or `src/main.ts` when the stack itself runs on the
+ * workspace's TypeScript source, which the service then does too, with the
+ * `@refract/source` condition and tsx as its `dev` script) and waits until
+ * `/readyz` answers 200. It logs JSON, which passes through
  * (pretty-printed on a terminal) minus the request lines of the demo
  * traffic: 20 a second would bury everything else. Anything on its stderr
  * (a crash trace) is wrapped in a log record.
  */
 export async function startService(options: ServiceOptions): Promise<ServiceChild> {
   const { name } = options;
-  const main = fileURLToPath(new URL('./main.ts', import.meta.resolve(options.packageName)));
-  if (!existsSync(main)) {
-    throw new Error(`${name}'s entry ${main} was not found (is ${options.packageName} installed?)`);
-  }
-  const tsx = import.meta.resolve('tsx');
+  const main = entryOf(options.packageName);
   const logger = options.logger.child({ child: name });
   const out = options.logPretty ? prettyStream(process.stdout) : process.stdout;
   const passThrough = (line: string) => {
@@ -67,7 +65,9 @@ export async function startService(options: ServiceOptions): Promise<ServiceChil
   const child = spawnSupervised({
     name,
     command: process.execPath,
-    args: ['--conditions=@refract/source', '--import', tsx, main],
+    args: main.endsWith('.ts')
+      ? ['--conditions=@refract/source', '--import', import.meta.resolve('tsx'), main]
+      : [main],
     cwd: options.cwd,
     env: {
       ...options.baseEnv,
@@ -88,6 +88,22 @@ export async function startService(options: ServiceOptions): Promise<ServiceChil
   await waitForReady(`${url}/readyz`, child, options);
   logger.info({ url, pid: child.pid }, `${name} ready`);
   return { url, process: child };
+}
+
+/** The file a service package runs as a process, resolved as this module's imports are. */
+function entryOf(packageName: string): string {
+  let main: string;
+  try {
+    main = fileURLToPath(import.meta.resolve(`${packageName}/main`));
+  } catch (error) {
+    throw new Error(`cannot find ${packageName}/main (is ${packageName} installed?)`, {
+      cause: error,
+    });
+  }
+  if (!existsSync(main)) {
+    throw new Error(`${packageName}'s entry ${main} was not found (is it built?)`);
+  }
+  return main;
 }
 
 function isDemoRequestLine(line: string): boolean {

@@ -3,7 +3,7 @@ import type { RefractApp } from '@refract/core';
 import { migrate } from '@refract/event-store';
 import { type Logger, maskUrlPassword } from '@refract/observability';
 import { type AdminToken, ensureAdminToken } from './admin-token.js';
-import { type Config, REPO_ROOT } from './config.js';
+import type { Config } from './config.js';
 import { type DemoRun, startDemoTraffic, streamOfCommand } from './demo-traffic.js';
 import { choosePort } from './ports.js';
 import { type EmbeddedPostgresInfo, startPostgres } from './postgres.js';
@@ -44,6 +44,9 @@ export interface StackEvents {
   onFailure(reason: string): void;
 }
 
+/** The config once the application module is found: its path is absolute. */
+export type StackConfig = Config & { appPath: string };
+
 interface Part {
   name: string;
   close(): Promise<boolean>;
@@ -60,7 +63,7 @@ interface Part {
  * the error is thrown. `signal` aborts the start the same way.
  */
 export async function startStack(
-  config: Config,
+  config: StackConfig,
   app: RefractApp,
   logger: Logger,
   signal: AbortSignal,
@@ -181,7 +184,7 @@ export async function startStack(
         // At debug and trace, every line; the demo's requests are the point then.
         logDemoRequests: config.logLevel === 'debug' || config.logLevel === 'trace',
         baseEnv: config.childEnv,
-        cwd: REPO_ROOT,
+        cwd: config.workDir,
         readyTimeoutMs: config.readyTimeoutMs,
         logger,
         signal: aborted,

@@ -1,22 +1,4 @@
-import { configArgument, loadApp } from '@refract/app-loader';
-import { runHttpService } from '@refract/service-kit';
-import { loadConfig } from './config.js';
-import { startQueryApi } from './server.js';
+import { runQueryApi } from './run.js';
 
-/**
- * The process: config, the application module (`--config`, else
- * REFRACT_CONFIG, else refract.config.ts in the working directory, loaded
- * before any connection opens), logger, start, and a graceful stop on
- * SIGTERM/SIGINT (service-kit's runHttpService, where signals and exit codes
- * are handled).
- */
-await runHttpService({
-  name: 'query-api',
-  loadConfig,
-  start: async (config, logger) =>
-    startQueryApi(config, logger, await loadApp(configArgument(process.argv) ?? config.appPath)),
-  listeningFields: (_config, server) => ({
-    partitions: server.partitions,
-    queryApis: server.queryApis,
-  }),
-});
+/** `node dist/main.js [--config <path>]`: query-api as a process (run.ts). */
+await runQueryApi();

@@ -18,8 +18,11 @@ try {
   process.stderr.write(`refract: ${error.message}\n`);
   process.exit(ExitCode.usage);
 }
-process.exitCode = await runCli(process.argv.slice(2), {
+const code = await runCli(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
   config,
 });
+// A service command returns 0 once its service runs; the exit code is the
+// service's from then on (set by it, e.g. 1 for a bad module), not to be reset.
+if (code !== ExitCode.ok) process.exitCode = code;

@@ -1,0 +1,1 @@
+export { type DevStackOptions, runDevStack } from './run.js';

@@ -1,0 +1,1 @@
+export { runRelay } from './run.js';
