@@ -34,7 +34,7 @@ const POISON_CENTS = 13;
  * Not idempotent on purpose: a deposit applied twice counts twice, so a
  * scenario that applied anything again would show it.
  */
-function balances(name: string, options: { factor?: number } = {}) {
+function balances(name: string, options: { factor?: number; halt?: boolean } = {}) {
   return defineProjection<SpecEvent>({
     name,
     version: 1,
@@ -43,6 +43,7 @@ function balances(name: string, options: { factor?: number } = {}) {
     crossPartitionBatches: options.factor === undefined,
     maxAttempts: 2,
     retryBackoffMs: 1,
+    onError: options.halt ? 'halt' : 'park',
     setup: (table) => `
 CREATE TABLE IF NOT EXISTS ${table(name)} (
   account text PRIMARY KEY,
@@ -91,8 +92,16 @@ const activity = defineCounterProjection<SpecEvent>({
 const app = defineApp({
   name: 'spec-test',
   events,
-  projections: [balances('balances'), balances('doubled_balances', { factor: 2 }), activity],
-  pools: { money: ['balances', 'doubled_balances'], counting: ['activity'] },
+  projections: [
+    balances('balances'),
+    balances('doubled_balances', { factor: 2 }),
+    balances('halting_balances', { halt: true }),
+    activity,
+  ],
+  pools: {
+    money: ['balances', 'doubled_balances', 'halting_balances'],
+    counting: ['activity'],
+  },
 });
 
 const deposit = (account: string, amountCents: number): GivenEvent => ({
@@ -110,6 +119,7 @@ const BALANCES = 'SELECT * FROM projections.balances ORDER BY account';
 const specs = {
   balances: projectionSpec(app, 'balances'),
   doubled: projectionSpec(app, 'doubled_balances'),
+  halting: projectionSpec(app, 'halting_balances'),
   activity: projectionSpec(app, 'activity'),
 };
 afterAll(() => Promise.all(Object.values(specs).map((spec) => spec.close())));
@@ -187,6 +197,18 @@ describe('projectionSpec on a table projection', () => {
     await expect(scenario.thenParked([])).rejects.toThrow(/parked events/);
   });
 
+  it('stops a partition at a poison event when the projection halts, and says so', async () => {
+    // One stream: one partition, so what follows the poison event waits behind it.
+    const scenario = specs.halting.given([deposit('h', 1), deposit('h', POISON_CENTS)]);
+    await scenario
+      .when([deposit('h', 2)])
+      .thenRows('SELECT * FROM projections.halting_balances', [
+        { account: 'h', balance_cents: 1, deposits: 1 },
+      ]);
+    expect(await scenario.applied()).toEqual({ applied: 1, parked: 0, halted: 1 });
+    await scenario.thenParked([]);
+  });
+
   it('starts each scenario from an empty log and read model, and closes the one before', async () => {
     const first = specs.balances.given([deposit('first', 1)]);
     await first.thenRows(BALANCES, [{ account: 'first', balance_cents: 1, deposits: 1 }]);
@@ -208,7 +230,7 @@ describe('projectionSpec on a table projection', () => {
 
   it('names the projections of the application when asked for another', () => {
     expect(() => projectionSpec(app, 'nope')).toThrow(
-      /no projection nope \(it has: balances, doubled_balances, activity\)/,
+      /no projection nope \(it has: balances, doubled_balances, halting_balances, activity\)/,
     );
   });
 });
