@@ -139,6 +139,8 @@ export function projectionSpec(
     latest = undefined;
     if (!done) return;
     const tracked = done.finally(() => closing.delete(tracked));
+    // A failed drop is close()'s to report, not an unhandled rejection meanwhile.
+    tracked.catch(() => {});
     closing.add(tracked);
   };
   const given = (events: readonly GivenEvent[]): ProjectionScenario => {
