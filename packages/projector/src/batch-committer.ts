@@ -15,6 +15,9 @@ import {
   commitWithCheckpoints,
 } from './commit-with-checkpoints.js';
 
+/** Shared batch transactions a worker keeps in flight at once, at most (its committer's concurrency). */
+export const SHARED_TRANSACTIONS = 2;
+
 export interface BatchCommitterOptions {
   /**
    * Shared transactions in flight at once when there is a backlog (at least

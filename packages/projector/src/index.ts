@@ -1,4 +1,5 @@
 export { type ApplyOutcome, applyToSlot, type Slot, settleCounterFreeze } from './apply.js';
+export { type CatchUpOptions, type CatchUpResult, catchUp } from './catch-up.js';
 export {
   type CheckpointMove,
   CheckpointMoved,

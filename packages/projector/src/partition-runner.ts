@@ -1,33 +1,28 @@
 import { setTimeout } from 'node:timers/promises';
-import {
-  type AnyProjection,
-  backoffDelayMs,
-  isCounterProjection,
-  type Projection,
-  type RecordedEvent,
-} from '@refract/core';
+import { backoffDelayMs, type RecordedEvent } from '@refract/core';
 import type { EventStore } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
 import { readPublishedPosition } from '@refract/relay';
 import type { RedisClient } from '@refract/stream-bus';
 import {
-  counterCheckpoint,
   decodeEntry,
   entryIdOf,
   partitionStreamKey,
   type ReceivedEntry,
   waitUntilReady,
 } from '@refract/stream-bus';
-import { type ApplyOutcome, applyToSlot, type Slot } from './apply.js';
-import { BatchCommitter } from './batch-committer.js';
+import type { ApplyOutcome, Slot } from './apply.js';
+import {
+  type ActiveProjection,
+  applyToSlots,
+  type PartitionTarget,
+  readSlots,
+} from './apply-slots.js';
+import type { BatchCommitter } from './batch-committer.js';
 import type { BatchGate } from './batch-gate.js';
 import { CheckpointMoved } from './commit-with-checkpoints.js';
-import { SQL } from './sql.js';
 
-export interface ActiveProjection {
-  projection: AnyProjection;
-  version: number;
-}
+export type { ActiveProjection } from './apply-slots.js';
 
 export interface PartitionRunnerOptions {
   partition: number;
@@ -92,8 +87,20 @@ export class PartitionRunner {
   /** The slots as last loaded, and the active list they were loaded for. */
   private loaded: { for: ActiveProjection[]; slots: Slot[] } | undefined;
 
+  /** Where this partition's batches go (see applyToSlots). */
+  private readonly target: PartitionTarget;
+
   constructor(private readonly options: PartitionRunnerOptions) {
     this.log = options.log.child({ partition: options.partition });
+    this.target = {
+      pool: options.store.pool,
+      partition: options.partition,
+      committer: options.committer,
+      counters: { redis: options.control, keyPrefix: options.keyPrefix },
+      logFor: (projection) => this.logFor(projection),
+      onBatch: options.onBatch,
+      stopping: () => this.stopping,
+    };
   }
 
   start(): void {
@@ -226,41 +233,7 @@ export class PartitionRunner {
   }
 
   private async apply(slots: Slot[], events: RecordedEvent[], through: number): Promise<void> {
-    const { committer } = this.options;
-    const due = slots.filter((slot) => !slot.halted && through > slot.position);
-    // Batches that may share a transaction with other partitions' go to the
-    // committer together; the rest are applied here, one after the other.
-    const shared: Slot<Projection>[] = committer ? due.filter(BatchCommitter.takes) : [];
-    const alone = committer ? due.filter((slot) => !BatchCommitter.takes(slot)) : due;
-    const started = performance.now();
-    const results = await Promise.allSettled(
-      shared.map(async (slot) => {
-        const outcome = await committer!.apply(
-          slot,
-          this.options.partition,
-          events,
-          through,
-          this.logFor(slot.projection.name),
-        );
-        this.options.onBatch?.(slot.projection.name, outcome, performance.now() - started);
-      }),
-    );
-    const failed = results.find((r) => r.status === 'rejected');
-    if (failed) throw failed.reason;
-    for (const slot of alone) {
-      if (this.stopping) return;
-      const began = performance.now();
-      const outcome = await applyToSlot(
-        this.options.store.pool,
-        slot,
-        this.options.partition,
-        events,
-        through,
-        this.logFor(slot.projection.name),
-        { redis: this.options.control, keyPrefix: this.options.keyPrefix },
-      );
-      this.options.onBatch?.(slot.projection.name, outcome, performance.now() - began);
-    }
+    await applyToSlots(this.target, slots, events, through);
   }
 
   private logFor(projection: string): Logger {
@@ -277,41 +250,16 @@ export class PartitionRunner {
     // The usual round: the same projections as the last one, every slot in
     // hand (they are updated in place), so nothing to look up.
     if (this.loaded?.for === active && this.slots.size === active.length) return this.loaded.slots;
-    const wanted = new Map(active.map((a) => [`${a.projection.name}@${a.version}`, a]));
+    const wanted = new Set(active.map((a) => `${a.projection.name}@${a.version}`));
     for (const key of [...this.slots.keys()]) if (!wanted.has(key)) this.slots.delete(key);
     const missing = active.filter((a) => !this.slots.has(`${a.projection.name}@${a.version}`));
-    for (const a of missing.filter((m) => isCounterProjection(m.projection))) {
-      const position = await counterCheckpoint(
-        this.options.control,
-        this.options.keyPrefix,
-        a.projection.name,
-        a.version,
-        this.options.partition,
-      );
-      this.slots.set(`${a.projection.name}@${a.version}`, { ...a, position, halted: false });
-    }
-    const rowProjections = missing.filter((m) => !isCounterProjection(m.projection));
-    if (rowProjections.length > 0) {
-      const rows = await this.options.store.pool.query<{
-        projection: string;
-        version: number;
-        position: number;
-        halted_at: number | null;
-      }>(SQL.loadCheckpoints, [
-        rowProjections.map((a) => a.projection.name),
-        rowProjections.map((a) => a.version),
-        this.options.partition,
-      ]);
-      for (const row of rows.rows) {
-        const a = wanted.get(`${row.projection}@${row.version}`)!;
-        this.slots.set(`${row.projection}@${row.version}`, {
-          projection: a.projection,
-          version: a.version,
-          position: row.position,
-          halted: row.halted_at !== null,
-        });
-      }
-    }
+    const found = await readSlots(
+      this.options.store.pool,
+      { redis: this.options.control, keyPrefix: this.options.keyPrefix },
+      this.options.partition,
+      missing,
+    );
+    for (const slot of found) this.slots.set(`${slot.projection.name}@${slot.version}`, slot);
     this.loaded = { for: active, slots: [...this.slots.values()] };
     return this.loaded.slots;
   }

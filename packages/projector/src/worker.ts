@@ -19,7 +19,7 @@ import {
 } from '@refract/stream-bus';
 import pg from 'pg';
 import type { ApplyOutcome } from './apply.js';
-import { BatchCommitter } from './batch-committer.js';
+import { BatchCommitter, SHARED_TRANSACTIONS } from './batch-committer.js';
 import { BatchGate } from './batch-gate.js';
 import { type ActiveProjection, PartitionRunner } from './partition-runner.js';
 import { registerCounterProjection, registerProjection } from './register.js';
@@ -81,9 +81,6 @@ export interface WorkerStatus {
 }
 
 const DEFAULT_CONCURRENT_BATCHES = 4;
-
-/** Shared batch transactions in flight at once, at most (the committer's concurrency). */
-const SHARED_TRANSACTIONS = 2;
 
 /** How soon a partition won but still leased by its previous owner is tried again. */
 const CLAIM_RETRY_MS = 100;

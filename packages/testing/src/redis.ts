@@ -10,14 +10,14 @@ export interface TestRedisNamespace {
   cleanup(): Promise<void>;
 }
 
-/** A unique key prefix on the shared test Redis, removed again by `cleanup()`. */
-export function createTestRedisNamespace(label = 'test'): TestRedisNamespace {
+/** A unique key prefix on the shared test Redis (or the one at `url`), removed again by `cleanup()`. */
+export function createTestRedisNamespace(label = 'test', url = TEST_REDIS_URL): TestRedisNamespace {
   const prefix = `refract-test-${label}-${randomUUID().slice(0, 8)}:`;
   return {
-    url: TEST_REDIS_URL,
+    url,
     prefix,
     async cleanup() {
-      const redis = new Redis(TEST_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+      const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
       try {
         await redis.connect();
         let cursor = '0';
