@@ -135,8 +135,9 @@ export async function handleCommand<Command, State>(
     if (claim) {
       const outcome = await store.appendKeyed(streamId, newEvents, { expectedVersion }, claim);
       if (outcome.status === 'stored') return replayed(outcome.stored, claim);
-      if (outcome.status === 'written')
+      if (outcome.status === 'written') {
         written = { version: outcome.version, position: outcome.position };
+      }
     } else {
       if (events.length === 0) {
         return { streamId, version: loaded.version, position: null, events, replayed: false };
