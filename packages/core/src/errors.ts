@@ -85,6 +85,21 @@ export class IdempotencyConflictError extends RefractError {
   }
 }
 
+/**
+ * A command's idempotency key that is stored for one request arrived with
+ * another (another command type or body): the same code as a reused event
+ * id, since both mean "this key already stands for something else".
+ */
+export class IdempotencyKeyConflictError extends RefractError {
+  constructor(readonly idempotencyKey: string) {
+    super(
+      'idempotency_conflict',
+      `idempotency key ${idempotencyKey} was already used for a different request`,
+      { idempotencyKey },
+    );
+  }
+}
+
 export class StreamNotFoundError extends RefractError {
   constructor(readonly streamId: string) {
     super('stream_not_found', `stream ${streamId} does not exist`, { streamId });

@@ -39,6 +39,7 @@ export {
   type ErrorCode,
   httpStatusOf,
   IdempotencyConflictError,
+  IdempotencyKeyConflictError,
   InvalidEventError,
   InvalidInputError,
   RefractError,

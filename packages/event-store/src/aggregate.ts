@@ -8,6 +8,13 @@ import {
   WrongExpectedVersionError,
 } from '@refract/core';
 import type { EventStore } from './event-store.js';
+import {
+  assertIdempotencyKey,
+  type IdempotencyClaim,
+  replayOf,
+  requestHash,
+  type StoredCommandKey,
+} from './idempotency-keys.js';
 import { SQL } from './sql.js';
 
 export interface LoadedState<State> {
@@ -61,12 +68,37 @@ export interface CommandResult {
   version: number;
   /** Position of the last event written, or null when the command wrote nothing. */
   position: number | null;
+  /** The events this call wrote: none when it was a replay. */
   events: DomainEvent[];
+  /**
+   * True when an earlier run with the same idempotency key had succeeded:
+   * the result is that run's, and this call wrote nothing.
+   */
+  replayed: boolean;
+}
+
+/** What makes a command run at most once: see `HandleCommandOptions.idempotency`. */
+export interface CommandIdempotency {
+  /** 1 to 200 visible ASCII characters, chosen by the client, one per intended effect. */
+  key: string;
+  /**
+   * What the key stands for (the write API passes the command type and the
+   * body as received). A later call with the key and an equal request (equal
+   * as JSON: key order and number spelling aside) gets the stored result; a
+   * different one is an IdempotencyKeyConflictError.
+   */
+  request: unknown;
 }
 
 export interface HandleCommandOptions {
   /** Attempts when another writer changes the stream between load and append. @defaultValue 10 */
   maxAttempts?: number;
+  /**
+   * Runs the command at most once per key: its events and the key are stored
+   * in one transaction (not group-committed), and a command that fails stores
+   * no key. Keys live for the store's `idempotencyKeyTtlSeconds`.
+   */
+  idempotency?: CommandIdempotency;
 }
 
 /**
@@ -74,6 +106,11 @@ export interface HandleCommandOptions {
  * expected version. A conflict means another writer got there first, so the
  * command is decided again on the new state (it may now be refused).
  * Business-rule refusals (RuleViolatedError from `decide`) pass through.
+ *
+ * With an idempotency key, a key already stored answers with its first
+ * result before anything is loaded, and each attempt's append claims the key
+ * in its own transaction: a duplicate running at the same time waits for the
+ * first to commit and then gets its result.
  */
 export async function handleCommand<Command, State>(
   store: EventStore,
@@ -84,30 +121,60 @@ export async function handleCommand<Command, State>(
 ): Promise<CommandResult> {
   const maxAttempts = options.maxAttempts ?? 10;
   const erased = decider as unknown as Decider<unknown, DomainEvent, State>;
+  const claim = options.idempotency && claimOf(options.idempotency);
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    if (claim) {
+      const stored = await store.findIdempotencyKey(claim.key);
+      if (stored) return replayed(stored, claim);
+    }
     const loaded = await loadState(store, erased, streamId);
     const events = decider.decide(command, loaded.state);
-    if (events.length === 0) {
-      return { streamId, version: loaded.version, position: null, events };
+    const expectedVersion = loaded.version === -1 ? 'no_stream' : loaded.version;
+    const newEvents = events.map((event) => ({ type: event.type, data: event.data as JsonObject }));
+    let written: { version: number; position: number | null } | undefined;
+    if (claim) {
+      const outcome = await store.appendKeyed(streamId, newEvents, { expectedVersion }, claim);
+      if (outcome.status === 'stored') return replayed(outcome.stored, claim);
+      if (outcome.status === 'written') {
+        written = { version: outcome.version, position: outcome.position };
+      }
+    } else {
+      if (events.length === 0) {
+        return { streamId, version: loaded.version, position: null, events, replayed: false };
+      }
+      try {
+        const result = await store.append(streamId, newEvents, { expectedVersion });
+        written = { version: result.lastVersion, position: result.lastPosition };
+      } catch (error) {
+        if (!(error instanceof WrongExpectedVersionError)) throw error;
+      }
     }
-    try {
-      const result = await store.append(
-        streamId,
-        events.map((event) => ({ type: event.type, data: event.data as JsonObject })),
-        { expectedVersion: loaded.version === -1 ? 'no_stream' : loaded.version },
-      );
-      let state = loaded.state;
-      for (const event of events) state = decider.evolve(state, event);
-      const snapshotBase = loaded.snapshotVersion ?? -1;
-      await maybeSnapshot(store, erased, streamId, snapshotBase, result.lastVersion, state);
-      return { streamId, version: result.lastVersion, position: result.lastPosition, events };
-    } catch (error) {
-      if (!(error instanceof WrongExpectedVersionError)) throw error;
-      // Spread the retries of writers that collided, so they do not collide again.
-      await sleep(Math.random() * 5 * attempt);
+    if (written) {
+      if (events.length > 0) {
+        let state = loaded.state;
+        for (const event of events) state = decider.evolve(state, event);
+        const snapshotBase = loaded.snapshotVersion ?? -1;
+        await maybeSnapshot(store, erased, streamId, snapshotBase, written.version, state);
+      }
+      return { streamId, ...written, events, replayed: false };
     }
+    // Spread the retries of writers that collided, so they do not collide again.
+    await sleep(Math.random() * 5 * attempt);
   }
   throw new ConcurrencyRetriesExhaustedError(streamId, maxAttempts);
+}
+
+function claimOf(idempotency: CommandIdempotency): IdempotencyClaim {
+  return {
+    key: assertIdempotencyKey(idempotency.key, 'idempotency.key'),
+    hash: requestHash(idempotency.request, 'idempotency.request'),
+  };
+}
+
+/** The stored result as this call's answer, once the request is known to be the same. */
+function replayed(stored: StoredCommandKey, claim: IdempotencyClaim): CommandResult {
+  const { streamId, version, position } = replayOf(stored, claim);
+  return { streamId, version, position, events: [], replayed: true };
 }
 
 async function maybeSnapshot<State>(

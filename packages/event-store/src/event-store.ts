@@ -14,6 +14,14 @@ import type pg from 'pg';
 import { type AppendRequest, parseAppendRequest } from './append-request.js';
 import { type GroupCommitOptions, GroupCommitter } from './group-commit.js';
 import { readHeadPosition } from './head-position.js';
+import {
+  type IdempotencyClaim,
+  type IdempotencyKeyOptions,
+  IdempotencyKeys,
+  idempotencyKeyTtl,
+  type KeyedAppendOutcome,
+  type StoredCommandKey,
+} from './idempotency-keys.js';
 import { createPool } from './pg-pool.js';
 import { readPartitionCount } from './settings.js';
 import { SQL } from './sql.js';
@@ -27,6 +35,10 @@ export interface EventStoreOptions extends GroupCommitOptions {
   upcasters?: UpcasterRegistry;
   /** @defaultValue 'refract' */
   applicationName?: string;
+  /** How long a command's idempotency key is kept. @defaultValue 86400 (24 hours) */
+  idempotencyKeyTtlSeconds?: number;
+  /** Called after each background sweep of expired idempotency keys: how many went, or why it failed. */
+  onIdempotencyKeySweep?: IdempotencyKeyOptions['onSweep'];
 }
 
 export interface ReadStreamOptions {
@@ -76,6 +88,7 @@ interface EventRow {
 export class EventStore {
   readonly upcasters: UpcasterRegistry;
   private readonly committer: GroupCommitter;
+  private readonly keys: IdempotencyKeys;
   private closing: Promise<void> | undefined;
 
   private constructor(
@@ -86,9 +99,16 @@ export class EventStore {
   ) {
     this.upcasters = options.upcasters ?? new UpcasterRegistry();
     this.committer = new GroupCommitter(pool, options);
+    this.keys = new IdempotencyKeys(pool, {
+      ttlSeconds: options.idempotencyKeyTtlSeconds,
+      onCommit: options.onCommit,
+      onSweep: options.onIdempotencyKeySweep,
+    });
   }
 
   static async open(options: EventStoreOptions): Promise<EventStore> {
+    // Checked before connecting: a bad TTL is a configuration error, not a lost database.
+    idempotencyKeyTtl(options.idempotencyKeyTtlSeconds);
     const pool = createPool({
       connectionString: options.databaseUrl,
       max: options.poolSize ?? 10,
@@ -127,6 +147,41 @@ export class EventStore {
   /** Appends a request that `parseAppendRequest` already validated. */
   appendParsed(request: AppendRequest): Promise<AppendResult> {
     return this.committer.append(request, this.partitionOf(request.streamId));
+  }
+
+  /** The stored result of a live command idempotency key, or undefined when absent or expired. */
+  findIdempotencyKey(key: string): Promise<StoredCommandKey | undefined> {
+    return this.keys.find(key);
+  }
+
+  /**
+   * Appends a keyed command's events (none when its decider decided nothing)
+   * and stores its idempotency key with the result, in one transaction of its
+   * own rather than a group commit. A live key is answered `stored` with what
+   * it holds, and nothing is written; `wrong_version` stores nothing.
+   */
+  appendKeyed(
+    streamId: string,
+    events: NewEvent[],
+    options: { expectedVersion: ExpectedVersion },
+    claim: IdempotencyClaim,
+  ): Promise<KeyedAppendOutcome> {
+    const { expectedVersion } = options;
+    let request: AppendRequest;
+    if (events.length === 0) {
+      assertStreamId(streamId);
+      request = { streamId, expectedVersion, events: [] };
+    } else {
+      request = parseAppendRequest(streamId, { expectedVersion, events }, (type) =>
+        this.upcasters.currentVersion(type),
+      );
+    }
+    return this.keys.append(request, this.partitionOf(streamId), claim);
+  }
+
+  /** Deletes up to `limit` expired idempotency keys now (they are also swept in the background). */
+  deleteExpiredIdempotencyKeys(limit?: number): Promise<number> {
+    return this.keys.deleteExpired(limit);
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<StreamSlice> {
@@ -183,6 +238,7 @@ export class EventStore {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.committer.flush();
+      await this.keys.close();
       await this.pool.end();
     })();
     return this.closing;

@@ -230,7 +230,7 @@ function toOutcome(request: AppendRequest, row: BatchRow): Outcome {
 }
 
 /** `expectedVersion` as `append_batch` takes it: null = any, -1 = no_stream, -2 = stream_exists. */
-function encodeExpected(expected: ExpectedVersion): number | null {
+export function encodeExpected(expected: ExpectedVersion): number | null {
   switch (expected) {
     case 'any':
       return null;
@@ -251,12 +251,19 @@ function oneParams({ request, partition, checkStored }: Pending, channel: string
     partition,
     encodeExpected(request.expectedVersion),
     checkStored,
+    ...eventColumns(events),
+    channel,
+  ];
+}
+
+/** An append's events as the per-event array arguments of `append_one` and `append_keyed`. */
+export function eventColumns(events: PreparedEvent[]): unknown[][] {
+  return [
     events.map((event) => event.id),
     events.map((event) => event.type),
     events.map((event) => event.schemaVersion),
     events.map((event) => event.data),
     events.map((event) => event.metadata),
-    channel,
   ];
 }
 

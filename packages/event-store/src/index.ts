@@ -1,6 +1,7 @@
 // Moved to core so service-kit needs no store to map a lost database to 503; still offered here.
 export { isConnectionError } from '@refract/core';
 export {
+  type CommandIdempotency,
   type CommandResult,
   type HandleCommandOptions,
   handleCommand,
@@ -23,6 +24,14 @@ export {
 } from './event-store.js';
 export { EVENTS_CHANNEL, type GroupCommitOptions } from './group-commit.js';
 export { readHeadPosition } from './head-position.js';
+export {
+  assertIdempotencyKey,
+  DEFAULT_IDEMPOTENCY_KEY_TTL_SECONDS,
+  type IdempotencyClaim,
+  type KeyedAppendOutcome,
+  requestHash,
+  type StoredCommandKey,
+} from './idempotency-keys.js';
 export { loadStatements } from './load-statements.js';
 export { type MigrateOptions, type MigrateResult, migrate } from './migrate.js';
 export { createPool, type PoolOptions } from './pg-pool.js';

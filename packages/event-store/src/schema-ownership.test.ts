@@ -18,6 +18,8 @@ const OWNERS: Record<string, string> = {
   migrations: '@refract/event-store',
   append_batch: '@refract/event-store',
   append_one: '@refract/event-store',
+  append_keyed: '@refract/event-store',
+  idempotency_keys: '@refract/event-store',
   relay_checkpoints: '@refract/relay',
   projections: '@refract/projector',
   projection_checkpoints: '@refract/projector',
@@ -26,7 +28,7 @@ const OWNERS: Record<string, string> = {
 };
 
 /** Functions that write tables: calling one is a write. */
-const WRITING_FUNCTIONS = ['append_batch', 'append_one'];
+const WRITING_FUNCTIONS = ['append_batch', 'append_one', 'append_keyed'];
 
 const REFRACT_NAME = /refract\.(\w+)/gi;
 /** Statements that write; the group is where the written tables are named. */

@@ -18,6 +18,7 @@ describe('loadConfig', () => {
       commitConcurrency: 2,
       readyTimeoutMs: 1000,
       shutdownTimeoutMs: 10_000,
+      commandIdempotencyTtlSeconds: 86_400,
       relay: {
         mode: 'embedded',
         redisUrl: REDIS_URL,
@@ -49,6 +50,7 @@ describe('loadConfig', () => {
       WRITE_API_DB_POOL_SIZE: '4',
       WRITE_API_READY_TIMEOUT_MS: '250',
       WRITE_API_SHUTDOWN_TIMEOUT_MS: '5000',
+      COMMAND_IDEMPOTENCY_TTL_SECONDS: '60',
       RELAY_MODE: 'off',
       REFRACT_CONFIG: 'apps/shop/refract.config.ts',
       UNRELATED: 'ignored',
@@ -64,6 +66,7 @@ describe('loadConfig', () => {
       commitConcurrency: 2,
       readyTimeoutMs: 250,
       shutdownTimeoutMs: 5000,
+      commandIdempotencyTtlSeconds: 60,
     });
   });
 
@@ -82,6 +85,7 @@ describe('loadConfig', () => {
           WRITE_API_READY_TIMEOUT_MS: 'soon',
           LOG_LEVEL: 'loud',
           LOG_PRETTY: 'yes',
+          COMMAND_IDEMPOTENCY_TTL_SECONDS: '0',
         });
       } catch (e) {
         return e;
@@ -90,6 +94,7 @@ describe('loadConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems;
     expect(problems.map((p) => p.split(':')[0]).sort()).toEqual([
+      'COMMAND_IDEMPOTENCY_TTL_SECONDS',
       'DATABASE_URL',
       'LOG_LEVEL',
       'LOG_PRETTY',

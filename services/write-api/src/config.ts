@@ -15,6 +15,9 @@ const schema = z
     WRITE_API_DB_POOL_SIZE: env.positiveInt('a positive integer').default(10),
     WRITE_API_COMMIT_CONCURRENCY: env.positiveInt('a positive integer').default(2),
     WRITE_API_READY_TIMEOUT_MS: env.positiveInt('a positive number of milliseconds').default(1000),
+    COMMAND_IDEMPOTENCY_TTL_SECONDS: env
+      .positiveInt('a positive number of seconds')
+      .default(86_400),
     WRITE_API_SHUTDOWN_TIMEOUT_MS: env
       .positiveInt('a positive number of milliseconds')
       .default(10_000),
@@ -51,6 +54,8 @@ export interface Config {
   /** Group-commit transactions in flight at once; appends arriving meanwhile share the next one. */
   commitConcurrency: number;
   readyTimeoutMs: number;
+  /** How long a command's Idempotency-Key is kept: a retry within it gets the first result. */
+  commandIdempotencyTtlSeconds: number;
   /** In-flight requests get this long to finish after SIGTERM before the process gives up. */
   shutdownTimeoutMs: number;
   /** The relay runs inside this process (competing for leadership), or not at all. */
@@ -84,6 +89,7 @@ export function loadConfig(vars: env.Variables = process.env): Config {
     commitConcurrency: c.WRITE_API_COMMIT_CONCURRENCY,
     readyTimeoutMs: c.WRITE_API_READY_TIMEOUT_MS,
     shutdownTimeoutMs: c.WRITE_API_SHUTDOWN_TIMEOUT_MS,
+    commandIdempotencyTtlSeconds: c.COMMAND_IDEMPOTENCY_TTL_SECONDS,
     relay:
       c.RELAY_MODE === 'embedded'
         ? {

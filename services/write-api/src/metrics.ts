@@ -25,7 +25,7 @@ export function writeApiMetrics(metrics: Metrics) {
   });
   const commands = metrics.counter({
     name: 'refract_write_api_commands_total',
-    help: 'Commands by type and outcome: ok, or the error code.',
+    help: 'Commands by type and outcome: ok, replayed (an Idempotency-Key seen before), or the error code.',
     labelNames: ['command', 'outcome'] as const,
   });
   const eventsAppended = metrics.counter({

@@ -45,6 +45,14 @@ export async function startWriteApi(
         applicationName: 'refract-write-api',
         upcasters: app.upcasters,
         onCommit: writeApiMetrics(metrics).onCommit,
+        idempotencyKeyTtlSeconds: config.commandIdempotencyTtlSeconds,
+        onIdempotencyKeySweep: (outcome) => {
+          if ('error' in outcome) {
+            logger.warn({ err: outcome.error }, 'deleting expired idempotency keys failed');
+          } else if (outcome.deleted > 0) {
+            logger.debug({ deleted: outcome.deleted }, 'expired idempotency keys deleted');
+          }
+        },
       }),
     {
       onRetry: (error, attempt, delayMs) =>
