@@ -37,6 +37,8 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['{packages,services,examples}/*/src/**/*.e2e.test.ts'],
+          // Builds and packs the public packages once (what the e2e files run).
+          globalSetup: ['./vitest.e2e-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },

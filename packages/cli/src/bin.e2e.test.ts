@@ -19,8 +19,9 @@ import type { ProjectionInfo } from './admin-types.js';
 
 /**
  * The built `refract` bin, as a user who installed @refract/cli runs it
- * (`node_modules/.bin/refract`): every service runs from it. Needs `pnpm
- * build` first: nothing here goes through the TypeScript source.
+ * (`node_modules/.bin/refract`): every service runs from it. The e2e
+ * project's global setup builds it; nothing here goes through the TypeScript
+ * source.
  */
 const BIN = fileURLToPath(new URL('../dist/bin/refract.js', import.meta.url));
 const ORDERS_CONFIG = 'examples/orders/refract.config.ts';
@@ -80,7 +81,8 @@ function records(run: Running): Record<string, unknown>[] {
 }
 
 beforeAll(async () => {
-  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`pnpm build\` first`);
+  if (!existsSync(BIN))
+    throw new Error(`${BIN} is missing: the e2e global setup (\`pnpm pack:all\`) builds it`);
   db = await createTestDatabase('cli_bin_e2e');
   ns = createTestRedisNamespace('cli-bin-e2e');
 });

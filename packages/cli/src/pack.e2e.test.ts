@@ -1,10 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { REPO_ROOT } from '@refract/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 
 // What `pnpm pack:all` writes is what a user installs (the `refract` bin of
 // this package runs every service, so it depends on all of them): each
@@ -43,7 +41,6 @@ interface Packed {
   raw: string;
 }
 
-let dest: string;
 const packed = new Map<string, Packed>();
 
 /** Every workspace package's manifest, by name, with its folder. */
@@ -71,10 +68,10 @@ function run(command: string, args: string[], cwd = REPO_ROOT): string {
   return result.stdout;
 }
 
-beforeAll(async () => {
-  dest = await mkdtemp(join(tmpdir(), 'refract-pack-'));
-  // The root script as a user runs it (build, then pack), into a temp folder.
-  run('pnpm', ['run', 'pack:all', '--pack-destination', dest]);
+beforeAll(() => {
+  // The root script as a user runs it (build, then pack), run once by the
+  // e2e project's global setup into a temp folder.
+  const dest = inject('packedDir');
   for (const tarball of readdirSync(dest).filter((f) => f.endsWith('.tgz'))) {
     const path = join(dest, tarball);
     const files = run('tar', ['-tzf', path])
@@ -90,10 +87,6 @@ beforeAll(async () => {
       raw,
     });
   }
-}, 600_000);
-
-afterAll(async () => {
-  if (dest) await rm(dest, { recursive: true, force: true });
 });
 
 /** Every file path an `exports` or `bin` entry names, through any nesting of conditions. */
