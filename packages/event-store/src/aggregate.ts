@@ -110,7 +110,9 @@ export interface HandleCommandOptions {
  * With an idempotency key, a key already stored answers with its first
  * result before anything is loaded, and each attempt's append claims the key
  * in its own transaction: a duplicate running at the same time waits for the
- * first to commit and then gets its result.
+ * first to commit and then gets its result. A refusal is answered only once
+ * the key is known to be unused: a duplicate that loaded the first run's
+ * events gets that run's result.
  */
 export async function handleCommand<Command, State>(
   store: EventStore,
@@ -128,7 +130,16 @@ export async function handleCommand<Command, State>(
       if (stored) return replayed(stored, claim);
     }
     const loaded = await loadState(store, erased, streamId);
-    const events = decider.decide(command, loaded.state);
+    let events: DomainEvent[];
+    try {
+      events = decider.decide(command, loaded.state);
+    } catch (error) {
+      // The state may hold this key's own first run, committed after the check
+      // above: a duplicate gets that run's result, not a refusal by its events.
+      const stored = claim && (await store.findIdempotencyKey(claim.key));
+      if (stored && claim) return replayed(stored, claim);
+      throw error;
+    }
     const expectedVersion = loaded.version === -1 ? 'no_stream' : loaded.version;
     const newEvents = events.map((event) => ({ type: event.type, data: event.data as JsonObject }));
     let written: { version: number; position: number | null } | undefined;

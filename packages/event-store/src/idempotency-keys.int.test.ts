@@ -306,6 +306,25 @@ describe('concurrent retries of one keyed command', () => {
   });
 });
 
+describe('concurrent retries of a keyed command that can run only once', () => {
+  it('all get the first result: a duplicate that loads the first run’s events is not refused by them', async () => {
+    const id = stream();
+    await run(id, { add: 'seed' });
+    const k = key();
+    // Closing twice is refused; every retry of the one close must still succeed.
+    const results = await Promise.allSettled(
+      Array.from({ length: 40 }, () => run(id, { close: true }, k)),
+    );
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    expect(await eventTypes(id)).toEqual(['Added', 'Closed']);
+    const fulfilled = results.map((r) => (r as PromiseFulfilledResult<CommandResult>).value);
+    expect(new Set(fulfilled.map((r) => JSON.stringify(firstResult(r))))).toEqual(
+      new Set([JSON.stringify({ streamId: id, version: 1, position: fulfilled[0]!.position })]),
+    );
+    expect(fulfilled.filter((r) => !r.replayed)).toHaveLength(1);
+  });
+});
+
 describe('expiry', () => {
   it("keeps a key for the store's TTL, 24 hours unless told", async () => {
     const k = key();
