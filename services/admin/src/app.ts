@@ -78,6 +78,13 @@ export async function buildApp(options: AppOptions): Promise<AdminApp> {
     expected: isExpected,
   });
   installAuth(app, options.token, { basicAuthPrefix: JOBS_BOARD_PATH });
+  const routes: AdminApp['routes'] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      if (method === 'HEAD') continue;
+      routes.push({ method, url: route.url, public: route.config?.public === true });
+    }
+  });
   installContract(app, {
     title: 'Refract admin',
     version: CONTRACT_VERSION,
@@ -90,13 +97,6 @@ export async function buildApp(options: AppOptions): Promise<AdminApp> {
   // The document sees only routes added after its plugin has loaded.
   await app.after();
   const api = typed(app);
-  const routes: AdminApp['routes'] = [];
-  app.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat()) {
-      if (method === 'HEAD') continue;
-      routes.push({ method, url: route.url, public: route.config?.public === true });
-    }
-  });
 
   const lag = new LagMonitor(store.pool, {
     stallThresholdMs: options.stallThresholdMs,
