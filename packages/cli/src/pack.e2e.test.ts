@@ -13,6 +13,8 @@ const PUBLIC = [
   '@refract/admin',
   '@refract/app-loader',
   '@refract/cli',
+  '@refract/client',
+  '@refract/contract',
   '@refract/core',
   '@refract/dev-stack',
   '@refract/event-store',

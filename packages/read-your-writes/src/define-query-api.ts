@@ -1,5 +1,6 @@
 import type { QueryApiDefinition, SqlExecutor } from '@refract/core';
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from '@refract/service-kit';
+import type { FastifyInstance, FastifyPluginAsync, RawServerDefault } from 'fastify';
 import type { ReadYourWrites } from './checkpoint-watcher.js';
 
 /** What the host hands a query API: its plugin's options. */
@@ -10,8 +11,12 @@ export interface QueryApiContext {
   readYourWrites: ReadYourWrites;
 }
 
-/** A normal (async) fastify plugin whose options are the QueryApiContext. */
-export type QueryApiPlugin = FastifyPluginAsync<QueryApiContext>;
+/**
+ * A normal (async) fastify plugin whose options are the QueryApiContext. Its
+ * routes' types come from their zod schemas (the host validates with zod and
+ * documents them in its `/openapi.json`).
+ */
+export type QueryApiPlugin = FastifyPluginAsync<QueryApiContext, RawServerDefault, ZodTypeProvider>;
 
 /** A QueryApiDefinition whose `register` is typed for fastify. */
 export interface FastifyQueryApi extends QueryApiDefinition {

@@ -1,5 +1,6 @@
+import { readYourWrites as contract } from '@refract/contract';
 import { httpStatusOf, RefractError } from '@refract/core';
-import { integerParam } from '@refract/service-kit';
+import { zodValidatorCompiler } from '@refract/service-kit';
 import type {
   FastifyPluginAsync,
   FastifyReply,
@@ -8,6 +9,7 @@ import type {
   RouteOptions,
 } from 'fastify';
 import fp from 'fastify-plugin';
+import { z } from 'zod';
 import type { ReadYourWrites } from './checkpoint-watcher.js';
 import { ReadYourWritesError } from './errors.js';
 
@@ -31,9 +33,33 @@ declare module 'fastify' {
 }
 
 /** The header form of `?minPosition=`, for clients that add it to every read. */
-export const MIN_POSITION_HEADER = 'Refract-Min-Position';
+export const MIN_POSITION_HEADER = contract.MIN_POSITION_HEADER;
 /** The header form of `?timeoutMs=`. */
-export const TIMEOUT_HEADER = 'Refract-Timeout-Ms';
+export const TIMEOUT_HEADER = contract.TIMEOUT_HEADER;
+
+/** What the route's validated query and headers hold of the wait. */
+interface WaitParams {
+  query?: { minPosition?: number; timeoutMs?: number };
+  headers: { 'refract-min-position'?: number; 'refract-timeout-ms'?: number };
+}
+
+/**
+ * The route's own query or headers schema with the wait's parameters added.
+ * Without one, unknown parameters pass as before (the route never said what
+ * it takes); with one, it must be a zod object, and stays as strict as it was.
+ */
+function withWaitParams(
+  route: RouteOptions,
+  part: 'querystring' | 'headers',
+  shape: z.ZodRawShape,
+): z.ZodObject {
+  const own = route.schema?.[part];
+  if (own === undefined) return z.looseObject(shape);
+  if (own instanceof z.ZodObject) return own.extend(shape);
+  throw new Error(
+    `route ${String(route.method)} ${route.url}: with config.readYourWrites, its ${part} schema must be a zod object`,
+  );
+}
 
 export interface ReadYourWritesPluginOptions {
   /** The watcher (or anything else that waits). */
@@ -100,13 +126,19 @@ const plugin: FastifyPluginAsync<ReadYourWritesPluginOptions> = async (server, o
     throw new Error('read-your-writes plugin: defaultTimeoutMs must not exceed maxTimeoutMs');
   }
 
+  const waitQuery = contract.readYourWritesQuery(maxTimeoutMs);
+  const waitHeaders = contract.readYourWritesHeaders(maxTimeoutMs);
+
   const waitBeforeHandler = (config: ReadYourWritesRouteConfig): preHandlerAsyncHookHandler =>
     async function readYourWritesWait(request: FastifyRequest, reply: FastifyReply) {
       try {
-        const minPosition = integerParam(request, 'minPosition', { header: MIN_POSITION_HEADER });
-        const timeoutMs =
-          integerParam(request, 'timeoutMs', { max: maxTimeoutMs, header: TIMEOUT_HEADER }) ??
-          defaultTimeoutMs;
+        // Validation errors were attached (below) so they are answered here,
+        // in the error shape, whatever the host's error handler.
+        if (request.validationError) throw request.validationError;
+        const { query, headers } = request as unknown as WaitParams;
+        // The query parameter wins over the header.
+        const minPosition = query?.minPosition ?? headers['refract-min-position'];
+        const timeoutMs = query?.timeoutMs ?? headers['refract-timeout-ms'] ?? defaultTimeoutMs;
         if (!minPosition) return;
         await readYourWrites.waitForPosition(config.projection, {
           streamId: config.streamId?.(request),
@@ -127,6 +159,15 @@ const plugin: FastifyPluginAsync<ReadYourWritesPluginOptions> = async (server, o
     const config = route.config?.readYourWrites;
     if (config === undefined) return;
     checkRouteConfig(route, config);
+    route.schema = {
+      ...route.schema,
+      querystring: withWaitParams(route, 'querystring', waitQuery),
+      headers: withWaitParams(route, 'headers', waitHeaders),
+    };
+    // The schemas are zod's whichever compiler the host set, and a refusal
+    // reaches the wait's preHandler rather than a host's own error handler.
+    route.validatorCompiler = zodValidatorCompiler as RouteOptions['validatorCompiler'];
+    route.attachValidation = true;
     const own = route.preHandler;
     route.preHandler = [
       ...(own === undefined ? [] : Array.isArray(own) ? own : [own]),

@@ -1,3 +1,12 @@
+export {
+  type ContractApp,
+  type ContractOptions,
+  installContract,
+  OPENAPI_PATH,
+  typed,
+  type ZodTypeProvider,
+  zodValidatorCompiler,
+} from './contract.js';
 export * as env from './env.js';
 export { ConfigError } from './env.js';
 export { closeOnce, createHttpApp, type HttpAppOptions, listen } from './http-app.js';
@@ -18,10 +27,3 @@ export {
   type HttpServiceOptions,
   runHttpService,
 } from './process.js';
-export {
-  type IntegerParamOptions,
-  integerParam,
-  type ParamRequest,
-  type ParamValue,
-  singleParam,
-} from './query-params.js';

@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { compileErrors, validate } from '@readme/openapi-parser';
 import { type AnyProjection, defineCounterProjection, defineProjection } from '@refract/core';
 import { EventStore, migrate } from '@refract/event-store';
 import { orderProjections } from '@refract/example-orders';
@@ -232,8 +233,35 @@ afterAll(async () => {
   if (dashboardDir) await rm(dashboardDir, { recursive: true, force: true });
 });
 
+describe('the contract', () => {
+  it('serves a valid OpenAPI document of every API route at /openapi.json, without the token', async () => {
+    const response = await admin.app.inject('/openapi.json');
+    expect(response.statusCode).toBe(200);
+    const document = response.json();
+    const result = await validate(structuredClone(document));
+    expect(result.valid, result.valid ? '' : compileErrors(result)).toBe(true);
+    const documented = Object.entries(document.paths).flatMap(([path, methods]) =>
+      Object.keys(methods as object).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    // Every route of ours but the dashboard's files and the document itself.
+    const ours = admin.routes
+      .filter(
+        (r) => !r.url.startsWith('/jobs-board') && !['/', '/*', '/openapi.json'].includes(r.url),
+      )
+      .map((r) => `${r.method} ${r.url.replace(/:(\w+)/g, '{$1}')}`);
+    expect(documented.sort()).toEqual(ours.sort());
+  });
+});
+
 describe('auth', () => {
-  const PUBLIC = ['GET /', 'GET /*', 'GET /healthz', 'GET /metrics', 'GET /readyz'];
+  const PUBLIC = [
+    'GET /',
+    'GET /*',
+    'GET /healthz',
+    'GET /metrics',
+    'GET /openapi.json',
+    'GET /readyz',
+  ];
   /** A concrete URL for a route pattern. */
   const urlOf = (pattern: string) =>
     pattern
@@ -243,7 +271,7 @@ describe('auth', () => {
       .replace(/:[A-Za-z]+/g, 'x')
       .replace('*', 'x');
 
-  it('marks only the probes, metrics and the dashboard public', () => {
+  it('marks only the probes, metrics, the OpenAPI document and the dashboard public', () => {
     const open = admin.routes.filter((r) => r.public).map((r) => `${r.method} ${r.url}`);
     expect(open.sort()).toEqual(PUBLIC);
   });

@@ -1,9 +1,10 @@
+import { CONTRACT_VERSION } from '@refract/contract';
 import type { AnyProjection } from '@refract/core';
 import type { EventStore } from '@refract/event-store';
 import type { Logger, Metrics } from '@refract/observability';
 import { LagMonitor } from '@refract/projector';
 import type { RebuildQueue } from '@refract/rebuild';
-import { createHttpApp } from '@refract/service-kit';
+import { createHttpApp, installContract, typed } from '@refract/service-kit';
 import type { RedisClient } from '@refract/stream-bus';
 import type { FastifyInstance } from 'fastify';
 import { installAuth } from './auth.js';
@@ -84,6 +85,18 @@ export async function buildApp(options: AppOptions): Promise<AdminApp> {
       routes.push({ method, url: route.url, public: route.config?.public === true });
     }
   });
+  installContract(app, {
+    title: 'Refract admin',
+    version: CONTRACT_VERSION,
+    description: 'Projections, parked events, rebuilds, workers and the relay.',
+    // bull-board's own pages and API: a third party's routes, not ours to describe.
+    exempt: (route) => route.url.startsWith(JOBS_BOARD_PATH),
+    // The contract is no secret: generated clients read it before they have a token.
+    openApiConfig: { public: true },
+  });
+  // The document sees only routes added after its plugin has loaded.
+  await app.after();
+  const api = typed(app);
 
   const lag = new LagMonitor(store.pool, {
     stallThresholdMs: options.stallThresholdMs,
@@ -110,7 +123,7 @@ export async function buildApp(options: AppOptions): Promise<AdminApp> {
   // Open streams would hold the server's close until their clients leave.
   app.addHook('preClose', async () => stream.close());
 
-  registerProbeRoutes(app, {
+  registerProbeRoutes(api, {
     pool: store.pool,
     metrics: options.metrics,
     readyTimeoutMs: options.readyTimeoutMs ?? 1000,
@@ -124,17 +137,17 @@ export async function buildApp(options: AppOptions): Promise<AdminApp> {
       counters.update({ projections, workers, relay }, counts);
     },
   });
-  registerProjectionRoutes(app, { store, overview, projections: options.projections });
-  registerClusterRoutes(app, overview);
+  registerProjectionRoutes(api, { store, overview, projections: options.projections });
+  registerClusterRoutes(api, overview);
   if (options.rebuild) {
-    registerRebuildRoutes(app, {
+    registerRebuildRoutes(api, {
       rebuild: options.rebuild,
       registered: registeredProjection(store.pool),
       projections: options.projections,
     });
     await registerJobsBoard(app, options.rebuild.queue);
   }
-  registerStreamRoute(app, stream);
-  await registerDashboardRoutes(app, options.dashboardDir);
+  registerStreamRoute(api, stream);
+  await registerDashboardRoutes(api, options.dashboardDir);
   return { app, routes, overview, stream };
 }

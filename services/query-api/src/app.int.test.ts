@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
+import { compileErrors, validate } from '@readme/openapi-parser';
 import {
   DependencyUnavailableError,
   defineApp,
@@ -166,6 +167,31 @@ async function metricValue(served: Served, line: RegExp): Promise<number> {
   const match = text.split('\n').find((l) => line.test(l));
   return match ? Number(match.split(' ').at(-1)) : 0;
 }
+
+describe('the contract', () => {
+  it('serves a valid OpenAPI document at /openapi.json: the probes and the query APIs with the wait parameters', async () => {
+    const document = (await get('/openapi.json')).json();
+    const result = await validate(structuredClone(document));
+    expect(result.valid, result.valid ? '' : compileErrors(result)).toBe(true);
+    expect(document.paths).toHaveProperty(['/healthz', 'get']);
+    const marked = Object.values(
+      document.paths as Record<string, Record<string, { parameters?: { name: string }[] }>>,
+    )
+      .flatMap((methods) => Object.values(methods))
+      .filter((operation) => operation.parameters?.some((p) => p.name === 'minPosition'));
+    expect(marked.length).toBeGreaterThan(0);
+    for (const operation of marked) {
+      expect(operation.parameters?.map((p) => p.name)).toEqual(
+        expect.arrayContaining([
+          'minPosition',
+          'timeoutMs',
+          'refract-min-position',
+          'refract-timeout-ms',
+        ]),
+      );
+    }
+  });
+});
 
 describe('the application’s query APIs', () => {
   it('serves every query API, each given the pool as db', async () => {

@@ -1,7 +1,8 @@
+import { CONTRACT_VERSION } from '@refract/contract';
 import type { QueryApiDefinition } from '@refract/core';
 import type { Logger, Metrics } from '@refract/observability';
 import { type CheckpointWatcher, readYourWritesPlugin } from '@refract/read-your-writes';
-import { createHttpApp } from '@refract/service-kit';
+import { createHttpApp, installContract, typed } from '@refract/service-kit';
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { isExpected, toHttpError } from './errors.js';
@@ -51,13 +52,25 @@ export function buildApp(options: AppOptions): FastifyInstance {
     watcher.endWaits();
   });
 
-  registerProbeRoutes(app, {
-    pool,
-    watcher,
-    metrics: options.metrics,
-    queryMetrics: metrics,
-    readyTimeoutMs: options.readyTimeoutMs ?? 1000,
+  installContract(app, {
+    title: 'Refract query-api',
+    version: CONTRACT_VERSION,
+    description:
+      "The application's query APIs, with read-your-writes (minPosition, timeoutMs) on the routes that mark it.",
+    // The application's routes are documented when they declare zod
+    // schemas; a query API written without them still runs.
+    requireSchemas: false,
   });
+  // In a plugin, so the OpenAPI document (loaded first) sees the probes.
+  app.register(async (scope) =>
+    registerProbeRoutes(typed(scope), {
+      pool,
+      watcher,
+      metrics: options.metrics,
+      queryMetrics: metrics,
+      readyTimeoutMs: options.readyTimeoutMs ?? 1000,
+    }),
+  );
   app.register(readYourWritesPlugin, {
     readYourWrites: watcher,
     maxTimeoutMs: options.maxTimeoutMs ?? 60_000,

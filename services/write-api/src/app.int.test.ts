@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
+import { compileErrors, validate } from '@readme/openapi-parser';
 import {
   type AnyCommandRoute,
   commandRoute,
@@ -121,6 +122,24 @@ async function expectNothingStored(act: () => Promise<unknown>): Promise<void> {
   expect(await countEvents()).toBe(events);
   expect(await countStreams()).toBe(streams);
 }
+
+describe('the contract', () => {
+  it('serves a valid OpenAPI document of every route at /openapi.json', async () => {
+    const document = (await app.inject('/openapi.json')).json();
+    const result = await validate(structuredClone(document));
+    expect(result.valid, result.valid ? '' : compileErrors(result)).toBe(true);
+    expect(Object.keys(document.paths).sort()).toEqual([
+      '/commands/{commandType}',
+      '/healthz',
+      '/metrics',
+      '/readyz',
+      '/streams/{streamId}',
+      '/streams/{streamId}/events',
+    ]);
+    const append = document.paths['/streams/{streamId}/events'].post;
+    expect(Object.keys(append.responses).sort()).toEqual(['200', '201', '400', '409', '422']);
+  });
+});
 
 describe('POST /streams/:streamId/events', () => {
   it('appends and answers 201 with the API fields only', async () => {

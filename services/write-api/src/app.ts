@@ -1,7 +1,8 @@
+import { CONTRACT_VERSION } from '@refract/contract';
 import type { RefractApp } from '@refract/core';
 import { assertStorableJson, type EventStore } from '@refract/event-store';
 import type { Logger, Metrics } from '@refract/observability';
-import { createHttpApp } from '@refract/service-kit';
+import { createHttpApp, installContract, typed } from '@refract/service-kit';
 import type { FastifyInstance } from 'fastify';
 import { toHttpError } from './errors.js';
 import { writeApiMetrics } from './metrics.js';
@@ -60,8 +61,17 @@ export function buildApp(options: AppOptions): FastifyInstance {
     });
   });
 
-  registerProbeRoutes(app, store, options.metrics, options.readyTimeoutMs ?? 1000);
-  registerStreamRoutes(app, store, options.app, metrics);
-  registerCommandRoutes(app, store, options.app.commands, metrics);
+  installContract(app, {
+    title: 'Refract write-api',
+    version: CONTRACT_VERSION,
+    description: "Appends, stream reads and the application's commands.",
+  });
+  // In a plugin, so the OpenAPI document (loaded first) sees every route.
+  app.register(async (scope) => {
+    const api = typed(scope);
+    registerProbeRoutes(api, store, options.metrics, options.readyTimeoutMs ?? 1000);
+    registerStreamRoutes(api, store, options.app, metrics);
+    registerCommandRoutes(api, store, options.app.commands, metrics);
+  });
   return app;
 }

@@ -1,19 +1,12 @@
 import { defineQueryApi } from '@refract/read-your-writes';
-import type { FastifyReply } from 'fastify';
+import { z } from 'zod';
 import { ID_MAX_LENGTH, ID_PATTERN } from '../commands.js';
 import { orderStreamId } from '../events.js';
 import { readCustomerStats, readOrderSummary } from './read-models.js';
 
-function invalidId(reply: FastifyReply, field: string) {
-  return reply.code(400).send({
-    error: 'invalid_request',
-    message: `${field} must be 1 to ${ID_MAX_LENGTH} characters of letters, digits and _ . : @ -`,
-    field,
-  });
-}
-
-const validId = (value: string) =>
-  value.length > 0 && value.length <= ID_MAX_LENGTH && ID_PATTERN.test(value);
+const ID_RULE = `must be 1 to ${ID_MAX_LENGTH} characters of letters, digits and _ . : @ -`;
+/** An order or customer id in a path. */
+const id = z.string().min(1, ID_RULE).max(ID_MAX_LENGTH, ID_RULE).regex(ID_PATTERN, ID_RULE);
 
 /**
  * The orders read API: an order's summary and a customer's statistics, each
@@ -21,16 +14,11 @@ const validId = (value: string) =>
  * `config.readYourWrites`, which the query-api service's plugin honours.
  */
 export const ordersQueryApi = defineQueryApi('orders', async (server, { db }) => {
-  // Ids are checked before the read-your-writes wait (a preHandler) looks at them.
-  server.addHook('preValidation', async (request, reply) => {
-    for (const [field, value] of Object.entries(request.params as Record<string, string>)) {
-      if (!validId(value)) return invalidId(reply, field);
-    }
-  });
-
-  server.get<{ Params: { orderId: string } }>(
+  // The params schemas check ids before the read-your-writes wait looks at them.
+  server.get(
     '/orders/:orderId',
     {
+      schema: { params: z.strictObject({ orderId: id }) },
       config: {
         // An order is one stream: the wait is for its events, in its partition.
         readYourWrites: {
@@ -51,9 +39,10 @@ export const ordersQueryApi = defineQueryApi('orders', async (server, { db }) =>
     },
   );
 
-  server.get<{ Params: { customerId: string } }>(
+  server.get(
     '/customers/:customerId/stats',
     {
+      schema: { params: z.strictObject({ customerId: id }) },
       config: {
         // A customer's orders are streams of every partition, and a position
         // names no customer: every partition must have applied it.

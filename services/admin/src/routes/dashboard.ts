@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
-import type { FastifyInstance } from 'fastify';
+import type { ContractApp } from '@refract/service-kit';
+import { z } from 'zod';
 
 /** Shown at `/` until the dashboard's files are there, so a fresh checkout still answers. */
 const NOT_BUILT = `<!doctype html>
@@ -18,20 +19,21 @@ and <code>/api/stream</code> (with <code>Authorization: Bearer &lt;ADMIN_TOKEN&g
  * directory. Public, since a page cannot send a header before it has asked
  * for the token; the page's API calls carry `Authorization: Bearer`.
  */
-export async function registerDashboardRoutes(app: FastifyInstance, dir: string): Promise<void> {
+export async function registerDashboardRoutes(app: ContractApp, dir: string): Promise<void> {
   const config = { public: true };
+  // Static files, not API: kept out of the OpenAPI document.
+  const schema = { hide: true };
   const built = existsSync(join(dir, 'index.html'));
   if (!built) {
     app.log.warn({ dir }, 'dashboard not built; / answers a placeholder');
-    app.get('/', { config }, (_request, reply) =>
+    app.get('/', { config, schema }, (_request, reply) =>
       reply.type('text/html; charset=utf-8').send(NOT_BUILT),
     );
     return;
   }
   // serve: false, so the routes below (marked public) are the only ones it adds.
   await app.register(fastifyStatic, { root: dir, serve: false });
-  app.get('/', { config }, (_request, reply) => reply.sendFile('index.html'));
-  app.get<{ Params: { '*': string } }>('/*', { config }, (request, reply) =>
-    reply.sendFile(request.params['*']),
-  );
+  app.get('/', { config, schema }, (_request, reply) => reply.sendFile('index.html'));
+  const files = { hide: true, params: z.object({ '*': z.string() }) };
+  app.get('/*', { config, schema: files }, (request, reply) => reply.sendFile(request.params['*']));
 }

@@ -1,11 +1,11 @@
+import { probeSchemas } from '@refract/contract';
 import type { Metrics } from '@refract/observability';
-import { checkPostgres } from '@refract/service-kit';
-import type { FastifyInstance } from 'fastify';
+import { type ContractApp, checkPostgres } from '@refract/service-kit';
 import type pg from 'pg';
 
 /** `/healthz` (the process answers), `/readyz` (Postgres answers too) and `/metrics`; no token needed. */
 export function registerProbeRoutes(
-  app: FastifyInstance,
+  app: ContractApp,
   options: {
     pool: pg.Pool;
     metrics: Metrics;
@@ -17,14 +17,14 @@ export function registerProbeRoutes(
   const { pool, metrics, readyTimeoutMs, refresh } = options;
   const config = { public: true };
 
-  app.get('/healthz', { config }, async () => ({ status: 'ok' }));
+  app.get('/healthz', { config, schema: probeSchemas.healthz }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', { config }, async () => {
+  app.get('/readyz', { config, schema: probeSchemas.readyz }, async () => {
     await checkPostgres(pool, readyTimeoutMs);
     return { status: 'ready' };
   });
 
-  app.get('/metrics', { config }, async (request, reply) => {
+  app.get('/metrics', { config, schema: probeSchemas.metrics }, async (request, reply) => {
     // A scrape still answers when a dependency is down: the gauges keep their last values.
     await refresh().catch((error: unknown) =>
       request.log.warn({ err: error }, 'cannot refresh admin metrics'),

@@ -1,3 +1,4 @@
+import { admin } from '@refract/contract';
 import { type AnyProjection, InvalidInputError, isCounterProjection } from '@refract/core';
 import type { EventStore } from '@refract/event-store';
 import {
@@ -7,27 +8,24 @@ import {
   setProjectionPaused,
   skipParkedEvent,
 } from '@refract/projector';
-import type { FastifyInstance } from 'fastify';
+import type { ContractApp } from '@refract/service-kit';
 import type pg from 'pg';
 import { projectionNotFound } from '../errors.js';
 import type { AdminOverview } from '../overview.js';
-import { parkedId, projectionName } from '../params.js';
+import { wire } from '../wire.js';
 
-/** Looks a projection up in the registry: 400 naming `name` when malformed, 404 when unknown. */
+/** Looks a projection up in the registry (its name checked by the route's schema): 404 when unknown. */
 export function registeredProjection(pool: pg.Pool) {
   return async (name: string) => {
-    const found = await readRegisteredProjection(pool, projectionName(name));
+    const found = await readRegisteredProjection(pool, name);
     if (!found) throw projectionNotFound(name);
     return found;
   };
 }
 
-type NameParams = { Params: { name: string } };
-type ParkedParams = { Params: { name: string; id: string } };
-
 /** Projections: status and lag, pause and resume, parked events. */
 export function registerProjectionRoutes(
-  app: FastifyInstance,
+  app: ContractApp,
   options: { store: EventStore; overview: AdminOverview; projections: readonly AnyProjection[] },
 ): void {
   const { store, overview } = options;
@@ -35,14 +33,18 @@ export function registerProjectionRoutes(
 
   const registered = registeredProjection(store.pool);
 
-  app.get('/api/projections', () => overview.projections());
+  const routes = admin.adminRoutes;
+  app.get(routes.projections.url, { schema: routes.projections.schema }, () =>
+    overview.projections(),
+  );
 
   for (const [action, paused] of [
     ['pause', true],
     ['resume', false],
   ] as const) {
-    app.post<NameParams>(`/api/projections/:name/${action}`, async (request) => {
-      const name = projectionName(request.params.name);
+    const route = routes[action];
+    app.post(route.url, { schema: route.schema }, async (request) => {
+      const { name } = request.params;
       const updated = await setProjectionPaused(store.pool, name, paused);
       if (!updated) throw projectionNotFound(name);
       request.log.info(
@@ -53,14 +55,14 @@ export function registerProjectionRoutes(
     });
   }
 
-  app.get<NameParams>('/api/projections/:name/parked', async (request) => {
+  app.get(routes.parked.url, { schema: routes.parked.schema }, async (request) => {
     const { name } = await registered(request.params.name);
-    return listParkedEvents(store, name, { includeResolved: true });
+    return wire(await listParkedEvents(store, name, { includeResolved: true }));
   });
 
-  app.post<ParkedParams>('/api/projections/:name/parked/:id/retry', async (request) => {
+  app.post(routes.retryParked.url, { schema: routes.retryParked.schema }, async (request) => {
     const { name } = await registered(request.params.name);
-    const id = parkedId(request.params.id);
+    const { id } = request.params;
     // Applying needs the handler, which only the code has.
     const projection = catalog.get(name);
     if (!projection) throw projectionNotFound(name);
@@ -73,14 +75,14 @@ export function registerProjectionRoutes(
     }
     const retried = await retryParkedEvent(store, projection, id);
     request.log.info({ projection: name, parkedEventId: id }, 'parked event retried');
-    return retried;
+    return wire(retried);
   });
 
-  app.post<ParkedParams>('/api/projections/:name/parked/:id/skip', async (request) => {
+  app.post(routes.skipParked.url, { schema: routes.skipParked.schema }, async (request) => {
     const { name } = await registered(request.params.name);
-    const id = parkedId(request.params.id);
+    const { id } = request.params;
     const skipped = await skipParkedEvent(store, name, id);
     request.log.info({ projection: name, parkedEventId: id }, 'parked event skipped');
-    return skipped;
+    return wire(skipped);
   });
 }

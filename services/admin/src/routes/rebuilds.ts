@@ -1,8 +1,8 @@
+import { admin } from '@refract/contract';
 import { type AnyProjection, RefractError } from '@refract/core';
 import type { RebuildQueue } from '@refract/rebuild';
-import type { FastifyInstance } from 'fastify';
+import type { ContractApp } from '@refract/service-kit';
 import { projectionNotFound } from '../errors.js';
-import { jobId } from '../params.js';
 
 function jobNotFound(id: string): RefractError {
   return new RefractError('job_not_found', `no rebuild job ${id}`, { field: 'jobId', jobId: id });
@@ -14,7 +14,7 @@ function jobNotFound(id: string): RefractError {
  * Every projection of the application can be rebuilt, table and counter ones.
  */
 export function registerRebuildRoutes(
-  app: FastifyInstance,
+  app: ContractApp,
   options: {
     rebuild: RebuildQueue;
     registered: (name: string) => Promise<{ name: string }>;
@@ -24,27 +24,25 @@ export function registerRebuildRoutes(
   const { rebuild, registered } = options;
   const catalog = new Map(options.projections.map((p) => [p.name, p]));
 
-  app.post<{ Params: { name: string } }>(
-    '/api/projections/:name/rebuild',
-    async (request, reply) => {
-      const { name } = await registered(request.params.name);
-      const projection = catalog.get(name);
-      if (!projection) throw projectionNotFound(name);
-      const { jobId } = await rebuild.enqueue(name);
-      request.log.info({ projection: name, job: jobId }, 'rebuild requested');
-      return reply.code(202).send({ jobId });
-    },
-  );
+  const routes = admin.adminRoutes;
+  app.post(routes.rebuild.url, { schema: routes.rebuild.schema }, async (request, reply) => {
+    const { name } = await registered(request.params.name);
+    const projection = catalog.get(name);
+    if (!projection) throw projectionNotFound(name);
+    const { jobId } = await rebuild.enqueue(name);
+    request.log.info({ projection: name, job: jobId }, 'rebuild requested');
+    return reply.code(202).send({ jobId });
+  });
 
-  app.get<{ Params: { jobId: string } }>('/api/jobs/:jobId', async (request) => {
-    const id = jobId(request.params.jobId);
+  app.get(routes.job.url, { schema: routes.job.schema }, async (request) => {
+    const id = request.params.jobId;
     const job = await rebuild.get(id);
     if (!job) throw jobNotFound(id);
     return job;
   });
 
-  app.delete<{ Params: { jobId: string } }>('/api/jobs/:jobId', async (request) => {
-    const id = jobId(request.params.jobId);
+  app.delete(routes.cancelJob.url, { schema: routes.cancelJob.schema }, async (request) => {
+    const id = request.params.jobId;
     // Refuse unknown ids here, so the 404 names the field like GET's does.
     if (!(await rebuild.get(id))) throw jobNotFound(id);
     const job = await rebuild.cancel(id);

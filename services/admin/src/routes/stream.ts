@@ -1,8 +1,9 @@
 import type { ServerResponse } from 'node:http';
+import { errorBody as errorBodySchema } from '@refract/contract';
 import { singleFlight } from '@refract/core';
 import type { Logger } from '@refract/observability';
-import { errorBody } from '@refract/service-kit';
-import type { FastifyInstance } from 'fastify';
+import { type ContractApp, errorBody } from '@refract/service-kit';
+import { z } from 'zod';
 import type { AdminOverview } from '../overview.js';
 
 export interface OverviewStreamOptions {
@@ -112,8 +113,23 @@ export class OverviewStream {
   }
 }
 
-export function registerStreamRoute(app: FastifyInstance, stream: OverviewStream): void {
-  app.get('/api/stream', (request, reply) => {
+/** Server-Sent Events: `projections`, `workers`, `relay` and `error` events (docs/api.md). */
+const streamSchema = {
+  description:
+    'Server-Sent Events: event projections, workers and relay once per interval, whose data is the body of the matching endpoint; event error for a part that cannot be read.',
+  response: {
+    200: {
+      description: 'text/event-stream',
+      content: { 'text/event-stream': { schema: z.string() } },
+    },
+    401: errorBodySchema,
+    403: errorBodySchema,
+    503: errorBodySchema,
+  },
+};
+
+export function registerStreamRoute(app: ContractApp, stream: OverviewStream): void {
+  app.get('/api/stream', { schema: streamSchema }, (request, reply) => {
     // The response is ours from here: fastify neither serialises nor ends it.
     reply.hijack();
     request.log.info('stream opened');

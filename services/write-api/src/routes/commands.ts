@@ -1,3 +1,4 @@
+import { writeApi } from '@refract/contract';
 import {
   type AnyCommandRoute,
   assertStreamId,
@@ -5,24 +6,12 @@ import {
   RefractError,
   UnknownCommandError,
 } from '@refract/core';
-import { assertIdempotencyKey, type EventStore, handleCommand } from '@refract/event-store';
-import type { FastifyInstance } from 'fastify';
+import { type EventStore, handleCommand } from '@refract/event-store';
+import type { ContractApp } from '@refract/service-kit';
 import type { WriteApiMetrics } from '../metrics.js';
 
-/** The request header that makes a command run at most once (docs/api.md). */
-export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
-
-/** The header's key, or undefined without one; present but not a valid key is a 400 naming it. */
-function idempotencyKeyOf(value: string | string[] | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string') {
-    throw new InvalidInputError(IDEMPOTENCY_HEADER, 'must be given once');
-  }
-  return assertIdempotencyKey(value, IDEMPOTENCY_HEADER);
-}
-
 export function registerCommandRoutes(
-  app: FastifyInstance,
+  app: ContractApp,
   store: EventStore,
   catalog: readonly AnyCommandRoute[],
   metrics: WriteApiMetrics,
@@ -34,40 +23,38 @@ export function registerCommandRoutes(
     routes.set(route.type, route);
   }
 
-  app.post<{ Params: { commandType: string } }>(
-    '/commands/:commandType',
-    async (request, reply) => {
-      const route = routes.get(request.params.commandType);
-      if (!route) throw new UnknownCommandError(request.params.commandType);
-      let outcome = 'error';
-      try {
-        const key = idempotencyKeyOf(request.headers[IDEMPOTENCY_HEADER.toLowerCase()]);
-        const command = parse(route, request.body);
-        const streamId = route.streamId(command);
-        // Checked before loading: a stream id Postgres cannot hold must fail as input, not in SQL.
-        assertStreamId(streamId, 'streamId');
-        // The body as received stands for the request: what toCommand stamps
-        // (a default time, say) differs between retries of one request.
-        const result = await handleCommand(
-          store,
-          route.decider,
-          streamId,
-          command,
-          key === undefined
-            ? {}
-            : { idempotency: { key, request: { commandType: route.type, body: request.body } } },
-        );
-        outcome = result.replayed ? 'replayed' : 'ok';
-        if (result.replayed) reply.header('idempotent-replayed', 'true');
-        return { streamId: result.streamId, version: result.version, position: result.position };
-      } catch (error) {
-        if (error instanceof RefractError) outcome = error.code;
-        throw error;
-      } finally {
-        metrics.commands.inc({ command: route.type, outcome });
-      }
-    },
-  );
+  const { command: commandRoute } = writeApi.writeApiRoutes;
+  app.post(commandRoute.url, { schema: commandRoute.schema }, async (request, reply) => {
+    const route = routes.get(request.params.commandType);
+    if (!route) throw new UnknownCommandError(request.params.commandType);
+    let outcome = 'error';
+    try {
+      const key = request.headers['idempotency-key'];
+      const command = parse(route, request.body);
+      const streamId = route.streamId(command);
+      // Checked before loading: a stream id Postgres cannot hold must fail as input, not in SQL.
+      assertStreamId(streamId, 'streamId');
+      // The body as received stands for the request: what toCommand stamps
+      // (a default time, say) differs between retries of one request.
+      const result = await handleCommand(
+        store,
+        route.decider,
+        streamId,
+        command,
+        key === undefined
+          ? {}
+          : { idempotency: { key, request: { commandType: route.type, body: request.body } } },
+      );
+      outcome = result.replayed ? 'replayed' : 'ok';
+      if (result.replayed) reply.header(writeApi.IDEMPOTENT_REPLAYED_HEADER, 'true');
+      return { streamId: result.streamId, version: result.version, position: result.position };
+    } catch (error) {
+      if (error instanceof RefractError) outcome = error.code;
+      throw error;
+    } finally {
+      metrics.commands.inc({ command: route.type, outcome });
+    }
+  });
 
   /**
    * A route's `parse` promises InvalidInputError for bad input. Whatever else

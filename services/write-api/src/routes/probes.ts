@@ -1,23 +1,23 @@
+import { probeSchemas } from '@refract/contract';
 import type { EventStore } from '@refract/event-store';
 import type { Metrics } from '@refract/observability';
-import { checkPostgres } from '@refract/service-kit';
-import type { FastifyInstance } from 'fastify';
+import { type ContractApp, checkPostgres } from '@refract/service-kit';
 
 /** `/healthz` (the process answers), `/readyz` (Postgres answers too) and `/metrics`. */
 export function registerProbeRoutes(
-  app: FastifyInstance,
+  app: ContractApp,
   store: EventStore,
   metrics: Metrics,
   readyTimeoutMs: number,
 ): void {
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', { schema: probeSchemas.healthz }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', async () => {
+  app.get('/readyz', { schema: probeSchemas.readyz }, async () => {
     await checkPostgres(store.pool, readyTimeoutMs);
     return { status: 'ready' };
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', { schema: probeSchemas.metrics }, async (_request, reply) => {
     reply.type(metrics.contentType);
     return metrics.render();
   });

@@ -1,42 +1,8 @@
-import {
-  InvalidInputError,
-  type JsonObject,
-  type RecordedEvent,
-  type RefractApp,
-  RefractError,
-} from '@refract/core';
+import { writeApi } from '@refract/contract';
+import { type JsonObject, type RecordedEvent, type RefractApp, RefractError } from '@refract/core';
 import { type AppendRequest, type EventStore, parseAppendRequest } from '@refract/event-store';
-import { integerParam, type ParamRequest, singleParam } from '@refract/service-kit';
-import type { FastifyInstance } from 'fastify';
+import type { ContractApp } from '@refract/service-kit';
 import type { WriteApiMetrics } from '../metrics.js';
-
-/** The most events one read returns; also the default page size. */
-export const MAX_READ_LIMIT = 1000;
-
-interface StreamParams {
-  streamId: string;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-// A date, or a date and time with seconds optional, fractions optional, and a
-// zone (Z or ±hh:mm): a time without a zone would mean the server's zone.
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
-
-function timeParam(request: ParamRequest, name: string): Date | undefined {
-  const text = singleParam(request, name)?.text;
-  if (text === undefined) return undefined;
-  const date = new Date(text);
-  if (!ISO_TIME.test(text) || Number.isNaN(date.getTime())) {
-    throw new InvalidInputError(
-      name,
-      'must be an ISO 8601 time with a zone, e.g. 2025-01-31T12:00:00Z',
-    );
-  }
-  return date;
-}
 
 function toApiEvent(event: RecordedEvent) {
   return {
@@ -73,16 +39,18 @@ function checkEvents(refract: RefractApp, raw: JsonObject[], append: AppendReque
 }
 
 export function registerStreamRoutes(
-  app: FastifyInstance,
+  app: ContractApp,
   store: EventStore,
   refract: RefractApp,
   metrics: WriteApiMetrics,
 ): void {
-  app.post<{ Params: StreamParams }>('/streams/:streamId/events', async (request, reply) => {
+  const { append: appendRoute, readStream } = writeApi.writeApiRoutes;
+  app.post(appendRoute.url, { schema: appendRoute.schema }, async (request, reply) => {
     let outcome = 'error';
     try {
+      // The schema has checked the envelope; this prepares it for the log
+      // (ids, duplicate ids, the default schema version), as for library callers.
       const body = request.body;
-      if (!isPlainObject(body)) throw new InvalidInputError('body', 'must be a JSON object');
       const append = parseAppendRequest(request.params.streamId, body, (type) =>
         store.upcasters.currentVersion(type),
       );
@@ -109,10 +77,8 @@ export function registerStreamRoutes(
     }
   });
 
-  app.get<{ Params: StreamParams }>('/streams/:streamId', async (request) => {
-    const fromVersion = integerParam(request, 'fromVersion') ?? 0;
-    const limit = integerParam(request, 'limit', { min: 1, max: MAX_READ_LIMIT }) ?? MAX_READ_LIMIT;
-    const asOf = timeParam(request, 'asOf');
+  app.get(readStream.url, { schema: readStream.schema }, async (request) => {
+    const { fromVersion = 0, limit = writeApi.MAX_READ_LIMIT, asOf } = request.query;
     const slice = await store.readStream(request.params.streamId, { fromVersion, limit, asOf });
     return {
       streamId: slice.streamId,

@@ -1,0 +1,211 @@
+import { z } from 'zod';
+import { errorBody } from './common.js';
+
+/** Projection names as core's defineProjection allows them. */
+const PROJECTION_NAME = /^[a-z][a-z0-9_]{0,40}$/;
+/** BullMQ job ids as the rebuild queue makes them. */
+const JOB_ID = /^[A-Za-z0-9:_.-]{1,128}$/;
+/** A bigserial id, within what a JavaScript number holds exactly. */
+const PARKED_ID = /^[1-9][0-9]{0,14}$/;
+
+export const projectionName = z.string().regex(PROJECTION_NAME, `must match ${PROJECTION_NAME}`);
+export const jobId = z.string().regex(JOB_ID, `must match ${JOB_ID}`);
+export const parkedId = z
+  .string()
+  .regex(PARKED_ID, 'must be a parked event id (a positive integer)')
+  .transform(Number);
+
+export const nameParams = z.strictObject({ name: projectionName });
+export const parkedParams = z.strictObject({ name: projectionName, id: parkedId });
+export const jobParams = z.strictObject({ jobId });
+
+const rebuildState = z.enum(['waiting', 'active', 'completed', 'failed', 'cancelled']);
+
+export const rebuildSummary = z.object({
+  jobId: z.string(),
+  state: rebuildState,
+  processed: z.number(),
+  total: z.number(),
+  eventsPerSecond: z.number(),
+  etaSeconds: z.number().nullable(),
+});
+
+export const partitionView = z.object({
+  partition: z.int(),
+  checkpoint: z.int(),
+  owner: z.string().nullable(),
+  lagEvents: z.number(),
+  lagEstimated: z.boolean(),
+  lagSeconds: z.number(),
+  halted: z.boolean(),
+  stalledSeconds: z.number(),
+});
+
+export const projectionView = z.object({
+  name: z.string(),
+  version: z.int(),
+  pool: z.string(),
+  status: z.enum(['running', 'paused', 'rebuilding', 'halted']),
+  headPosition: z.int(),
+  lagEvents: z.number(),
+  lagSeconds: z.number(),
+  eventsPerSecond: z.number(),
+  parked: z.int(),
+  stalled: z.boolean(),
+  stalledSeconds: z.number(),
+  partitions: z.array(partitionView),
+  rebuild: rebuildSummary.nullable(),
+});
+
+export const pauseResult = z.object({
+  name: z.string(),
+  pool: z.string(),
+  version: z.int(),
+  paused: z.boolean(),
+});
+
+export const parkedEvent = z.object({
+  id: z.int(),
+  projection: z.string(),
+  version: z.int(),
+  partition: z.int(),
+  position: z.int(),
+  streamId: z.string(),
+  eventType: z.string(),
+  error: z.string(),
+  attempts: z.int(),
+  /** ISO 8601. */
+  parkedAt: z.string(),
+  resolution: z.enum(['retried', 'skipped']).nullable(),
+  resolvedAt: z.string().nullable(),
+});
+
+export const rebuildShare = z.object({
+  share: z.int(),
+  partitions: z.array(z.int()),
+  /** The rebuild worker that ran it. */
+  worker: z.string(),
+  /** Events it applied in its last run. */
+  applied: z.number(),
+});
+
+export const rebuildJob = z.object({
+  jobId: z.string(),
+  projection: z.string(),
+  state: rebuildState,
+  processed: z.number(),
+  total: z.number(),
+  eventsPerSecond: z.number(),
+  etaSeconds: z.number().nullable(),
+  error: z.string().optional(),
+  targetVersion: z.int().optional(),
+  createdAt: z.string(),
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+  swapPauseMs: z.number().optional(),
+  cancelRequested: z.boolean(),
+  shares: z.array(rebuildShare),
+});
+
+export const workerView = z.object({
+  id: z.string(),
+  pool: z.string(),
+  host: z.string().nullable(),
+  pid: z.int().nullable(),
+  partitions: z.array(z.int()),
+  lastHeartbeat: z.string().nullable(),
+});
+
+export const relayView = z.object({
+  name: z.string(),
+  leader: z
+    .object({
+      pid: z.int(),
+      application: z.string().nullable(),
+      address: z.string().nullable(),
+      connectedAt: z.string(),
+    })
+    .nullable(),
+  publishedPosition: z.int(),
+  headPosition: z.int(),
+  lagEvents: z.number(),
+  heldAt: z.object({ position: z.int(), sinceSeconds: z.number() }).nullable(),
+});
+
+/** The answers every protected admin route can give besides its own. */
+const guarded = { 400: errorBody, 401: errorBody, 403: errorBody };
+const onProjection = { ...guarded, 404: errorBody };
+
+/** Each admin route's schemas. */
+export const adminRoutes = {
+  projections: {
+    method: 'GET',
+    url: '/api/projections',
+    schema: { response: { 200: z.array(projectionView), ...guarded } },
+  },
+  pause: {
+    method: 'POST',
+    url: '/api/projections/:name/pause',
+    schema: { params: nameParams, response: { 200: pauseResult, ...onProjection } },
+  },
+  resume: {
+    method: 'POST',
+    url: '/api/projections/:name/resume',
+    schema: { params: nameParams, response: { 200: pauseResult, ...onProjection } },
+  },
+  parked: {
+    method: 'GET',
+    url: '/api/projections/:name/parked',
+    schema: { params: nameParams, response: { 200: z.array(parkedEvent), ...onProjection } },
+  },
+  retryParked: {
+    method: 'POST',
+    url: '/api/projections/:name/parked/:id/retry',
+    schema: {
+      params: parkedParams,
+      response: { 200: parkedEvent, ...onProjection, 409: errorBody },
+    },
+  },
+  skipParked: {
+    method: 'POST',
+    url: '/api/projections/:name/parked/:id/skip',
+    schema: {
+      params: parkedParams,
+      response: { 200: parkedEvent, ...onProjection, 409: errorBody },
+    },
+  },
+  rebuild: {
+    method: 'POST',
+    url: '/api/projections/:name/rebuild',
+    schema: {
+      params: nameParams,
+      response: { 202: z.object({ jobId: z.string() }), ...onProjection, 409: errorBody },
+    },
+  },
+  job: {
+    method: 'GET',
+    url: '/api/jobs/:jobId',
+    schema: { params: jobParams, response: { 200: rebuildJob, ...onProjection } },
+  },
+  cancelJob: {
+    method: 'DELETE',
+    url: '/api/jobs/:jobId',
+    schema: { params: jobParams, response: { 200: rebuildJob, ...onProjection } },
+  },
+  workers: {
+    method: 'GET',
+    url: '/api/workers',
+    schema: { response: { 200: z.array(workerView), ...guarded, 503: errorBody } },
+  },
+  relay: {
+    method: 'GET',
+    url: '/api/relay',
+    schema: { response: { 200: relayView, ...guarded } },
+  },
+} as const;
+
+export type ProjectionView = z.output<typeof projectionView>;
+export type ParkedEvent = z.output<typeof parkedEvent>;
+export type RebuildJob = z.output<typeof rebuildJob>;
+export type WorkerView = z.output<typeof workerView>;
+export type RelayView = z.output<typeof relayView>;
