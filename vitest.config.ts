@@ -19,7 +19,11 @@ export default defineConfig({
         ...shared,
         test: {
           name: 'unit',
-          include: ['{packages,services,examples}/*/src/**/*.test.ts', 'bench/src/**/*.test.ts'],
+          include: [
+            '{packages,services,examples}/*/src/**/*.test.ts',
+            'bench/src/**/*.test.ts',
+            'deploy/**/*.test.ts',
+          ],
           exclude: ['**/*.int.test.ts', '**/*.e2e.test.ts', '**/node_modules/**'],
         },
       },
@@ -36,7 +40,10 @@ export default defineConfig({
         ...shared,
         test: {
           name: 'e2e',
-          include: ['{packages,services,examples}/*/src/**/*.e2e.test.ts'],
+          include: [
+            '{packages,services,examples}/*/src/**/*.e2e.test.ts',
+            'deploy/**/*.e2e.test.ts',
+          ],
           // Builds and packs the public packages once (what the e2e files run).
           globalSetup: ['./vitest.e2e-setup.ts'],
           testTimeout: 120_000,

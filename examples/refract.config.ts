@@ -1,7 +1,4 @@
 // Both example domains in one stack, each in a pool of its own (`orders`,
-// `bank`): `pnpm start --config examples/refract.config.ts`.
-import { composeApps } from '@refract/core';
-import { bankApp } from '@refract/example-bank';
-import { ordersApp } from '@refract/example-orders';
-
-export default composeApps('examples', ordersApp, bankApp);
+// `bank`): `pnpm start --config examples/refract.config.ts`. The same module
+// as the container images' built one (examples/all).
+export { default } from '@refract/examples';

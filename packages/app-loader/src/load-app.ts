@@ -88,6 +88,7 @@ export async function loadApp(path?: string, cwd = process.cwd()): Promise<Refra
   try {
     module = await importModule(file);
   } catch (error) {
+    if (error instanceof AppLoadError) throw error;
     if (isConfigError(error)) throw new AppLoadError(`${file}: ${error.message}`, { cause: error });
     throw new AppLoadError(`cannot load ${file}: ${(error as Error).message}`, { cause: error });
   }
@@ -112,10 +113,28 @@ export async function loadApp(path?: string, cwd = process.cwd()): Promise<Refra
 
 async function importModule(file: string): Promise<Record<string, unknown>> {
   if (TYPESCRIPT.has(extname(file))) {
-    const { tsImport } = await import('tsx/esm/api');
+    const { tsImport } = await importTsx(file);
     return (await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<string, unknown>;
   }
   return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+}
+
+/**
+ * tsx is an optional peer: a production install (a container image, `npm i
+ * --omit=dev`) runs built JavaScript and carries no TypeScript loader.
+ */
+async function importTsx(file: string): Promise<typeof import('tsx/esm/api')> {
+  try {
+    return await import('tsx/esm/api');
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    throw new AppLoadError(
+      `${file} is TypeScript, and loading TypeScript needs tsx, which is not installed here: ` +
+        'build the module to JavaScript and point --config (REFRACT_CONFIG) at the .js file, ' +
+        'or install tsx beside @refract/app-loader (npm i tsx)',
+      { cause: error },
+    );
+  }
 }
 
 /** AppConfigError, recognised by name: the module may hold its own copy of @refract/core. */

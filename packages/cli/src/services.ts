@@ -4,6 +4,7 @@
  * `dist/main.js` calls). Signals, exit codes and the graceful stop are the
  * service's own (service-kit's runHttpService; dev-stack's launcher).
  */
+import { CliError, ExitCode } from './exit-codes.js';
 
 /** The application module the CLI's `--config` named; unset, the service's own fallback. */
 export interface AppOption {
@@ -32,9 +33,25 @@ export const serviceRunners: ServiceRunners = {
   queryApi: async ({ appPath }) =>
     (await import('@refract/query-api')).runQueryApi({ appPath, argv: [] }),
   admin: async ({ appPath }) => (await import('@refract/admin')).runAdmin({ appPath, argv: [] }),
-  dev: async ({ appPath }) =>
-    (await import('@refract/dev-stack')).runDevStack({ appPath, argv: [] }),
+  dev: async ({ appPath }) => (await importDevStack()).runDevStack({ appPath, argv: [] }),
 };
+
+/**
+ * The dev stack is an optional dependency: a production install (the
+ * Dockerfile's cli image, `npm i --omit=optional`) leaves it and its
+ * embedded Postgres out.
+ */
+async function importDevStack(): Promise<typeof import('@refract/dev-stack')> {
+  try {
+    return await import('@refract/dev-stack');
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    throw new CliError(
+      'dev needs @refract/dev-stack, an optional dependency not installed here (npm i @refract/dev-stack)',
+      ExitCode.failed,
+    );
+  }
+}
 
 /** What `<command> --help` says below its options: what runs, and what it reads. */
 export const SERVICE_HELP = {
