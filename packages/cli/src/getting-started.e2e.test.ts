@@ -185,6 +185,7 @@ describe(GUIDE, () => {
     const guide = parseGuide(readFileSync(join(REPO_ROOT, GUIDE), 'utf8'));
     expect(guide.files.map((f) => f.path)).toEqual([
       'refract.config.ts',
+      'add-task.ts',
       'tasks.test.ts',
       'tasks-projection.test.ts',
     ]);
@@ -232,7 +233,7 @@ describe(GUIDE, () => {
       for (const file of guide.files) {
         const path = join(appDir, file.path);
         await mkdir(dirname(path), { recursive: true });
-        await writeFile(path, file.text);
+        await writeFile(path, local(file.text));
       }
 
       // Each step as typed in the project folder, the dev stack's in the background.
@@ -299,7 +300,7 @@ describe(GUIDE, () => {
               events: [{ type: 'TaskDone', data: { taskId } }],
             }),
           });
-          expect(done.status, await done.clone().text()).toBe(200);
+          expect(done.status, await done.clone().text()).toBe(201);
         }),
       );
 
