@@ -1,9 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 
 /** The server tests create their databases on. CI and the dev machines run one at 127.0.0.1:5432. */
 export const TEST_DATABASE_URL =
   process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** How long `drop` waits for sessions still closing before it ends them. */
+const SESSIONS_GRACE_MS = 2_000;
 
 export interface TestDatabase {
   /** Connection string of the fresh database. */
@@ -30,9 +34,21 @@ export async function createTestDatabase(
     url: url.toString(),
     name,
     drop: async () => {
-      await withAdmin(serverUrl, (client) =>
-        client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
-      );
+      await withAdmin(serverUrl, async (client) => {
+        // A pool's end() resolves before its sockets have closed; forcing the
+        // drop then would send those sessions a termination that surfaces as
+        // an uncaught error in the test. Give them a moment to leave first.
+        const deadline = Date.now() + SESSIONS_GRACE_MS;
+        while (Date.now() < deadline) {
+          const { rows } = await client.query<{ n: number }>(
+            'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1',
+            [name],
+          );
+          if (rows[0]!.n === 0) break;
+          await sleep(20);
+        }
+        await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      });
     },
   };
 }
