@@ -136,8 +136,10 @@ export async function handleCommand<Command, State>(
     } catch (error) {
       // The state may hold this key's own first run, committed after the check
       // above: a duplicate gets that run's result, not a refusal by its events.
-      const stored = claim && (await store.findIdempotencyKey(claim.key));
-      if (stored && claim) return replayed(stored, claim);
+      if (claim) {
+        const stored = await store.findIdempotencyKey(claim.key);
+        if (stored) return replayed(stored, claim);
+      }
       throw error;
     }
     const expectedVersion = loaded.version === -1 ? 'no_stream' : loaded.version;
