@@ -315,7 +315,12 @@ class Run {
       let counting: Run['counting'];
       if (isCounterProjection(projection)) {
         const namespace = createTestRedisNamespace('spec', options.redisUrl ?? TEST_REDIS_URL);
-        const redis = createRedisClient(namespace.url, { name: 'refract-projection-spec' });
+        // Queue commands until connected: a scenario sends its first one at
+        // once and has no retry loop of its own, unlike a worker.
+        const redis = createRedisClient(namespace.url, {
+          name: 'refract-projection-spec',
+          failFast: false,
+        });
         counting = { namespace, redis };
         opened.push({ close: () => redis.disconnect() });
         await registerCounterProjection(store.pool, projection);
