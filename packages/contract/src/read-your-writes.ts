@@ -5,8 +5,11 @@ import { errorBody, integerText } from './common.js';
 export const MIN_POSITION_HEADER = 'Refract-Min-Position';
 /** The header form of `?timeoutMs=`. */
 export const TIMEOUT_HEADER = 'Refract-Timeout-Ms';
-/** query-api's `QUERY_API_MAX_TIMEOUT_MS` when unset: the longest wait a read may ask for. */
-export const DEFAULT_MAX_TIMEOUT_MS = 60_000;
+/**
+ * query-api's `QUERY_API_MAX_TIMEOUT_MS` when unset: the longest wait a read may
+ * ask for. Short: each waiting read holds a request open, a cheap way to load a server.
+ */
+export const DEFAULT_MAX_TIMEOUT_MS = 10_000;
 
 /**
  * The query parameters a read-your-writes route accepts beside its own:

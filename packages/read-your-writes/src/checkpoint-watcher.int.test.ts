@@ -12,7 +12,7 @@ import {
   type WaitReport,
 } from './checkpoint-watcher.js';
 import { NotCaughtUpError, WatcherClosedError } from './errors.js';
-import { moveCheckpoints, testProjection } from './fixtures/test-projection.js';
+import { countQueries, moveCheckpoints, testProjection } from './fixtures/test-projection.js';
 import { CHECKPOINTS_CHANNEL } from './sql.js';
 
 const PARTITIONS = 4;
@@ -258,12 +258,7 @@ describe('waitForPosition', () => {
   it('waits for a position beyond the head on append notifications, without polling', async () => {
     // A pool of its own, to count the watcher's queries.
     const counted = createPool({ connectionString: db.url, max: 2 });
-    const query = counted.query.bind(counted);
-    let queries = 0;
-    counted.query = ((...args: Parameters<typeof query>) => {
-      queries += 1;
-      return query(...args);
-    }) as typeof counted.query;
+    const queries = countQueries(counted);
     // Each safety re-check reads the head once; their timer is the test's clock.
     const { watcher, rechecks } = await watch({
       pool: counted,
@@ -281,14 +276,14 @@ describe('waitForPosition', () => {
         timeoutMs: 20_000,
       });
       // The head read at the start, and one once the append channel is listened to.
-      await eventually(() => expect(queries).toBe(2 + rechecks()));
+      await eventually(() => expect(queries()).toBe(2 + rechecks()));
       // One read of the head per append.
       await append(streamIn(0));
-      await eventually(() => expect(queries).toBe(3 + rechecks()));
+      await eventually(() => expect(queries()).toBe(3 + rechecks()));
       // Time for any polling to show: nothing else has read.
       const seen = rechecks();
       await eventually(() => expect(rechecks()).toBeGreaterThanOrEqual(seen + 3));
-      expect(queries).toBe(3 + rechecks());
+      expect(queries()).toBe(3 + rechecks());
       expect(watcher.pendingWaits).toBe(1);
 
       await append(streamId);

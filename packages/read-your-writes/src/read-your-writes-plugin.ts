@@ -64,7 +64,7 @@ function withWaitParams(
 export interface ReadYourWritesPluginOptions {
   /** The watcher (or anything else that waits). */
   readYourWrites: ReadYourWrites;
-  /** The longest `timeoutMs` a request may ask for; more is a 400. @defaultValue 60000 */
+  /** The longest `timeoutMs` a request may ask for; more is a 400. @defaultValue 10000 */
   maxTimeoutMs?: number;
   /** The wait when a request gives `minPosition` without `timeoutMs`. @defaultValue 5000 */
   defaultTimeoutMs?: number;
@@ -115,7 +115,7 @@ function checkRouteConfig(route: RouteOptions, config: unknown): void {
 
 const plugin: FastifyPluginAsync<ReadYourWritesPluginOptions> = async (server, options) => {
   const { readYourWrites } = options;
-  const maxTimeoutMs = options.maxTimeoutMs ?? 60_000;
+  const maxTimeoutMs = options.maxTimeoutMs ?? contract.DEFAULT_MAX_TIMEOUT_MS;
   const defaultTimeoutMs = options.defaultTimeoutMs ?? Math.min(5000, maxTimeoutMs);
   for (const [name, value] of Object.entries({ maxTimeoutMs, defaultTimeoutMs })) {
     if (!Number.isSafeInteger(value) || value < 0) {

@@ -268,7 +268,7 @@ describe('the application’s query APIs', () => {
       const response = await get('/notes/n1?timeoutMs=501', capped);
       expect(response.statusCode).toBe(400);
       expect(response.json()).toMatchObject({ error: 'invalid_request', field: 'timeoutMs' });
-      expect((await get('/notes/n1?timeoutMs=60000')).statusCode).toBe(200);
+      expect((await get('/notes/n1?timeoutMs=10000')).statusCode).toBe(200);
     } finally {
       await capped.close();
     }
@@ -313,7 +313,7 @@ describe('closing', () => {
   it('answers waiting requests 503 shutting_down at once', async () => {
     const served = await serve();
     const { id, position } = await addNote();
-    const pending = get(`/notes/${id}?minPosition=${position}&timeoutMs=30000`, served);
+    const pending = get(`/notes/${id}?minPosition=${position}&timeoutMs=10000`, served);
     await eventually(() => expect(served.watcher.pendingWaits).toBe(1));
     const started = Date.now();
     const closed = served.close();

@@ -1,4 +1,4 @@
-import { CONTRACT_VERSION } from '@refract/contract';
+import { CONTRACT_VERSION, readYourWrites } from '@refract/contract';
 import type { QueryApiDefinition } from '@refract/core';
 import type { Logger, Metrics } from '@refract/observability';
 import { type CheckpointWatcher, readYourWritesPlugin } from '@refract/read-your-writes';
@@ -20,7 +20,7 @@ export interface AppOptions {
   metrics: Metrics;
   /** `/readyz` reports Postgres down when `SELECT 1` takes longer. @defaultValue 1000 */
   readyTimeoutMs?: number;
-  /** The longest `timeoutMs` a read may ask for. @defaultValue 60000 */
+  /** The longest `timeoutMs` a read may ask for. @defaultValue 10000 */
   maxTimeoutMs?: number;
   /** @defaultValue 1048576 */
   bodyLimitBytes?: number;
@@ -73,7 +73,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   );
   app.register(readYourWritesPlugin, {
     readYourWrites: watcher,
-    maxTimeoutMs: options.maxTimeoutMs ?? 60_000,
+    maxTimeoutMs: options.maxTimeoutMs ?? readYourWrites.DEFAULT_MAX_TIMEOUT_MS,
   });
   const context = { db: pool, readYourWrites: watcher };
   for (const queryApi of options.queryApis) {

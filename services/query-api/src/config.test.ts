@@ -15,7 +15,7 @@ describe('loadConfig', () => {
       readyTimeoutMs: 1000,
       shutdownTimeoutMs: 10_000,
       recheckMs: 1000,
-      maxTimeoutMs: 60_000,
+      maxTimeoutMs: 10_000,
       bodyLimitBytes: 1_048_576,
       appPath: undefined,
     });

@@ -1,3 +1,4 @@
+import { readYourWrites } from '@refract/contract';
 import { env } from '@refract/service-kit';
 import { z } from 'zod';
 
@@ -16,7 +17,9 @@ const schema = z.object({
     .positiveInt('a positive number of milliseconds')
     .default(10_000),
   QUERY_API_RECHECK_MS: env.positiveInt('a positive number of milliseconds').default(1000),
-  QUERY_API_MAX_TIMEOUT_MS: env.positiveInt('a positive number of milliseconds').default(60_000),
+  QUERY_API_MAX_TIMEOUT_MS: env
+    .positiveInt('a positive number of milliseconds')
+    .default(readYourWrites.DEFAULT_MAX_TIMEOUT_MS),
   QUERY_API_BODY_LIMIT_BYTES: env.positiveInt('a positive number of bytes').default(1_048_576),
   REFRACT_CONFIG: z.string().optional(),
 });

@@ -192,7 +192,7 @@ describe('query-api process', () => {
 
       // Read-your-writes: the read waits for the (simulated) worker.
       const waiting = fetch(
-        `${base}/orders/${orderId}?minPosition=${appended.lastPosition}&timeoutMs=20000`,
+        `${base}/orders/${orderId}?minPosition=${appended.lastPosition}&timeoutMs=10000`,
       );
       await waitingReads(base, 1);
       await applyStream(streamId);
@@ -231,7 +231,7 @@ describe('query-api process', () => {
         },
       ]);
       const pending = fetch(
-        `${base}/orders/${later}?minPosition=${next.lastPosition}&timeoutMs=30000`,
+        `${base}/orders/${later}?minPosition=${next.lastPosition}&timeoutMs=10000`,
       );
       await waitingReads(base, 1);
       const signalled = Date.now();
