@@ -34,6 +34,14 @@ console.log(`[faults] seeds ${SEEDS.join(', ')}; replay with FAULTS_SEEDS=${SEED
 
 for (const seed of SEEDS) faultRun(seed);
 
+/** What grew between two counts by answer, as `503×12, no answer×3` (or `none`). */
+function changes(before: Record<string, number>, after: Record<string, number>): string {
+  const grown = Object.entries(after)
+    .map(([answer, n]) => [answer, n - (before[answer] ?? 0)] as const)
+    .filter(([, n]) => n > 0);
+  return grown.length === 0 ? 'none' : grown.map(([answer, n]) => `${answer}×${n}`).join(', ');
+}
+
 function faultRun(seed: number): void {
   const logDir = fileURLToPath(
     new URL(`../../test-results/faults/seed-${seed}-${Date.now()}/`, import.meta.url),
@@ -98,6 +106,7 @@ function faultRun(seed: number): void {
       try {
         for (const [i, fault] of faults.entries()) {
           await new Promise((resolve) => setTimeout(resolve, fault.waitBeforeMs));
+          const before = { ...appends.stats.failedAttempts };
           const report = await injectFault(cluster, fault, {
             leaseTtlMs: LEASE_TTL_MS,
             partitions: PARTITIONS,
@@ -105,7 +114,10 @@ function faultRun(seed: number): void {
             adminToken,
             findings,
           });
-          timeline(`fault ${i + 1}/${faults.length} ${fault.kind}: ${report}`);
+          const failed = changes(before, appends.stats.failedAttempts);
+          timeline(
+            `fault ${i + 1}/${faults.length} ${fault.kind}: ${report}; failed append attempts meanwhile: ${failed}`,
+          );
         }
       } finally {
         // The checks below read a log that no longer moves.
