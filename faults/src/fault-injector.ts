@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { eventually } from '@refract/testing';
 import type { Cluster, Links, Member } from './cluster.js';
 import type { PlannedFault } from './schedule.js';
+import type { TcpProxy } from './tcp-proxy.js';
 
 /** What a fault did, for the timeline printed with the seed. */
 export type FaultReport = string;
@@ -86,30 +87,30 @@ export async function injectFault(
       return `Postgres stopped (${mode} shutdown), started again after ${fault.downtimeMs} ms`;
     }
     case 'network-latency': {
-      const backend = backendOf(fault);
+      const { backend, links, who } = networkScope(cluster, fault);
       const ms = 50 + Math.floor(fault.downtimeMs / 10);
       const lastsMs = 2000 + fault.downtimeMs;
-      for (const link of cluster.links(backend)) link.set({ kind: 'latency', ms });
+      for (const link of links) link.set({ kind: 'latency', ms });
       await sleep(lastsMs);
-      for (const link of cluster.links(backend)) link.set({ kind: 'pass' });
-      return `${ms} ms added between every service and ${backend} for ${lastsMs} ms`;
+      for (const link of links) link.set({ kind: 'pass' });
+      return `${ms} ms added between ${who} and ${backend} for ${lastsMs} ms`;
     }
     case 'network-cut': {
-      const backend = backendOf(fault);
+      const { backend, links, who } = networkScope(cluster, fault);
       let cut = 0;
-      for (const link of cluster.links(backend)) {
+      for (const link of links) {
         link.set({ kind: 'refuse' });
         cut += link.cutAll();
       }
       await sleep(fault.downtimeMs);
-      for (const link of cluster.links(backend)) link.set({ kind: 'pass' });
-      return `cut ${cut} connections to ${backend}, refused new ones for ${fault.downtimeMs} ms`;
+      for (const link of links) link.set({ kind: 'pass' });
+      return `cut ${cut} connections between ${who} and ${backend}, refused new ones for ${fault.downtimeMs} ms`;
     }
     case 'network-slow-close': {
-      const backend = backendOf(fault);
+      const { backend, links, who } = networkScope(cluster, fault);
       const silentMs = 1000 + fault.downtimeMs;
-      const cut = await Promise.all(cluster.links(backend).map((link) => link.slowClose(silentMs)));
-      return `${backend} went silent for ${silentMs} ms, then ${sum(cut)} connections were cut`;
+      const cut = await Promise.all(links.map((link) => link.slowClose(silentMs)));
+      return `${backend} went silent to ${who} for ${silentMs} ms, then ${sum(cut)} connections were cut`;
     }
     case 'stall-pool':
       return stallPool(cluster, options);
@@ -118,8 +119,24 @@ export async function injectFault(
   }
 }
 
-function backendOf(fault: PlannedFault): keyof Links {
-  return fault.variant === 0 ? 'postgres' : 'redis';
+/**
+ * Where a network fault strikes: towards Postgres or Redis (the variant),
+ * between it and every service, or one service alone (the others carry on,
+ * e.g. a worker cut off from Redis loses its leases while its Postgres
+ * still works).
+ */
+function networkScope(
+  cluster: Cluster,
+  fault: PlannedFault,
+): { backend: keyof Links; links: TcpProxy[]; who: string } {
+  const backend = fault.variant === 0 ? 'postgres' : 'redis';
+  if (fault.target % 2 === 0) {
+    return { backend, links: cluster.links(backend), who: 'every service' };
+  }
+  // query-api has no Redis connection to break.
+  const users = cluster.members.filter((m) => backend === 'postgres' || m.kind !== 'query-api');
+  const member = pick(users, fault.target >> 1);
+  return { backend, links: [member.links[backend]], who: member.name };
 }
 
 function sum(values: number[]): number {
