@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPool, migrate } from '@refract/event-store';
 import { createRedisClient } from '@refract/stream-bus';
@@ -14,7 +14,9 @@ import {
   type TestDatabase,
 } from '@refract/testing';
 import type { Pool } from './pool.js';
+import { PostgresServer } from './postgres-server.js';
 import { SQL } from './sql.js';
+import { TcpProxy } from './tcp-proxy.js';
 
 /** The harness's own Postgres sessions carry this name, so terminating "all the others" spares them. */
 export const HARNESS_APPLICATION_NAME = 'refract-faults';
@@ -28,9 +30,17 @@ export interface ClusterOptions {
   heartbeatMs: number;
   /** Entries kept per partition stream: small, so workers also fall behind the window. */
   windowSize: number;
+  /** The admin service's bearer token (its rebuild API). */
+  adminToken: string;
 }
 
-type Kind = 'write-api' | 'worker';
+type Kind = 'write-api' | 'worker' | 'query-api' | 'admin';
+
+/** A service's own way to Postgres and to Redis, where the network faults happen. */
+export interface Links {
+  postgres: TcpProxy;
+  redis: TcpProxy;
+}
 
 /** One process slot, as an orchestrator sees it: restarted under the same name and port. */
 export interface Member {
@@ -41,6 +51,7 @@ export interface Member {
   /** Set before the harness kills the current process, so its exit is not reported as a crash. */
   deliberate: boolean;
   starts: number;
+  links: Links;
 }
 
 export interface UnexpectedExit {
@@ -52,12 +63,16 @@ export interface UnexpectedExit {
 
 /**
  * The system under test, from real processes: two write-apis (each hosting a
- * relay; one leads), a worker pool, a private redis-server that can be killed
- * and flushed, and a database of its own.
+ * relay; one leads), a worker pool, a query-api, an admin (hosting the
+ * rebuild worker), a private redis-server that can be killed and flushed, and
+ * a Postgres of its own that can be stopped. Every service reaches Postgres
+ * and Redis through proxies of its own (`links`), where the network faults
+ * are injected.
  */
 export class Cluster {
   readonly members: Member[] = [];
   readonly unexpectedExits: UnexpectedExit[] = [];
+  readonly postgres = new PostgresServer();
   db!: TestDatabase;
   redis!: RedisServer;
   /** The harness's pool: spared by terminateBackends, used for every check. */
@@ -74,6 +89,10 @@ export class Cluster {
     return this.members.filter((m) => m.kind === 'worker');
   }
 
+  member(kind: 'query-api' | 'admin'): Member {
+    return this.members.find((m) => m.kind === kind)!;
+  }
+
   origin(member: Member): string {
     return `http://127.0.0.1:${member.port}`;
   }
@@ -84,7 +103,8 @@ export class Cluster {
 
   async start(): Promise<void> {
     mkdirSync(this.options.logDir, { recursive: true });
-    this.db = await createTestDatabase('faults');
+    await this.postgres.start(join(this.options.logDir, 'postgres.log'));
+    this.db = await createTestDatabase('faults', this.postgres.url);
     await migrate({ databaseUrl: this.db.url, partitions: this.options.partitions });
     this.pool = createPool({
       connectionString: this.db.url,
@@ -92,23 +112,86 @@ export class Cluster {
       applicationName: HARNESS_APPLICATION_NAME,
     });
     this.redis = await startRedisServer();
+    await this.configureRedis();
     for (const name of ['write-api-1', 'write-api-2']) await this.add(name, 'write-api');
     for (let i = 1; i <= this.options.workers; i++) await this.add(`worker-${i}`, 'worker');
+    await this.add('query-api', 'query-api');
+    await this.add('admin', 'admin');
+    // Write-apis first: the workers' start-up waits for nothing, but the
+    // query-api answers 503 until a worker has registered the projections.
     await Promise.all(this.members.map((member) => this.launch(member)));
+  }
+
+  /**
+   * Small stream nodes, so that MAXLEN ~ trims close to the window: with
+   * Redis's default of 100 entries per node a stream keeps up to 100 more.
+   * Set again after every restart (the server starts with defaults).
+   */
+  async configureRedis(): Promise<void> {
+    await this.withRedis((client) => client.config('SET', 'stream-node-max-entries', '10'));
+  }
+
+  /** A connection of the harness's own, straight to the server (no proxy). */
+  private async withRedis(fn: (client: ReturnType<typeof createRedisClient>) => Promise<unknown>) {
+    const client = createRedisClient(this.redis.url, { failFast: false });
+    try {
+      await fn(client);
+    } finally {
+      client.disconnect();
+    }
   }
 
   private async add(name: string, kind: Kind): Promise<void> {
     const port = await freePort();
-    this.members.push({ name, kind, port, process: undefined, deliberate: false, starts: 0 });
+    const postgresPort = Number(new URL(this.db.url).port);
+    const redisPort = Number(new URL(this.redis.url).port);
+    const links = {
+      postgres: new TcpProxy(`${name}→postgres`, postgresPort),
+      redis: new TcpProxy(`${name}→redis`, redisPort),
+    };
+    await links.postgres.start();
+    await links.redis.start();
+    this.members.push({
+      name,
+      kind,
+      port,
+      process: undefined,
+      deliberate: false,
+      starts: 0,
+      links,
+    });
+  }
+
+  /** Every proxy between a service and Postgres or Redis. */
+  links(backend: keyof Links): TcpProxy[] {
+    return this.members.map((m) => m.links[backend]);
   }
 
   private env(member: Member): Record<string, string> {
     const shared = {
-      DATABASE_URL: this.db.url,
-      REDIS_URL: this.redis.url,
+      DATABASE_URL: member.links.postgres.rewrite(this.db.url),
+      REDIS_URL: member.links.redis.rewrite(this.redis.url),
       REDIS_KEY_PREFIX: 'refract:',
       LOG_LEVEL: 'info',
     };
+    if (member.kind === 'query-api') {
+      return {
+        DATABASE_URL: shared.DATABASE_URL,
+        LOG_LEVEL: 'info',
+        QUERY_API_PORT: String(member.port),
+        QUERY_API_HOST: '127.0.0.1',
+        QUERY_API_DB_POOL_SIZE: '4',
+      };
+    }
+    if (member.kind === 'admin') {
+      return {
+        ...shared,
+        ADMIN_PORT: String(member.port),
+        ADMIN_HOST: '127.0.0.1',
+        ADMIN_TOKEN: this.options.adminToken,
+        ADMIN_DB_POOL_SIZE: '3',
+      };
+    }
     if (member.kind === 'write-api') {
       return {
         ...shared,
@@ -135,7 +218,7 @@ export class Cluster {
     const logFile = this.logFile(member);
     member.starts += 1;
     appendFileSync(logFile, `--- start ${member.starts} at ${new Date().toISOString()} ---\n`);
-    const folder = member.kind === 'write-api' ? 'write-api' : 'projector-worker';
+    const folder = member.kind === 'worker' ? 'projector-worker' : member.kind;
     const service = await startServiceProcess(
       serviceMain(folder),
       this.env(member),
@@ -210,12 +293,35 @@ export class Cluster {
   }
 
   async flushRedis(): Promise<void> {
-    const client = createRedisClient(this.redis.url, { failFast: false });
-    try {
-      await client.flushall();
-    } finally {
-      client.disconnect();
+    await this.withRedis((client) => client.flushall());
+  }
+
+  /** The last stored position; retried, since the harness's connections die with Postgres restarts. */
+  async headPosition(): Promise<number> {
+    return eventually(
+      async () => {
+        const result = await this.pool.query<{ head: string }>(SQL.headPosition);
+        return Number(result.rows[0]!.head);
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+  }
+
+  /** How many lines of these members' logs (every start of them) contain `text`. */
+  countInLogs(members: Member[], text: string): number {
+    let count = 0;
+    for (const member of members) {
+      const log = readFileSync(this.logFile(member), 'utf8');
+      for (const line of log.split('\n')) if (line.includes(text)) count += 1;
     }
+    return count;
+  }
+
+  async restartRedis(downtimeMs: number): Promise<void> {
+    await this.redis.kill();
+    await new Promise((resolve) => setTimeout(resolve, downtimeMs));
+    await this.redis.restart();
+    await this.configureRedis();
   }
 
   async terminateBackends(): Promise<number> {
@@ -262,8 +368,11 @@ export class Cluster {
         }),
       );
       await this.pool?.end().catch(() => {});
+      await Promise.all(
+        this.members.flatMap((m) => [m.links.postgres.close(), m.links.redis.close()]),
+      );
       await this.redis?.kill();
-      await this.db?.drop();
+      await this.postgres.stop();
     })();
     return this.closing;
   }

@@ -20,6 +20,8 @@ export interface Acknowledged {
   streamId: string;
   version: number;
   position: number;
+  /** The order the event belongs to: what the query-api reader asks for. */
+  orderId: string;
 }
 
 export interface LoadStats {
@@ -28,6 +30,8 @@ export interface LoadStats {
   duplicates: number;
   /** Attempts that failed (connection refused or reset, timeout, 5xx) and were retried. */
   retries: number;
+  /** Failed attempts by answer: an HTTP status, or `no answer` (refused, reset, timed out). */
+  failedAttempts: Record<string, number>;
 }
 
 /**
@@ -40,7 +44,7 @@ export interface LoadStats {
 export class LoadGenerator {
   readonly acknowledged: Acknowledged[] = [];
   readonly failures: string[] = [];
-  readonly stats: LoadStats = { acknowledged: 0, duplicates: 0, retries: 0 };
+  readonly stats: LoadStats = { acknowledged: 0, duplicates: 0, retries: 0, failedAttempts: {} };
   private stopping = false;
   private running: Promise<void> | undefined;
   private attempts = 0;
@@ -100,6 +104,7 @@ export class LoadGenerator {
         });
       } catch (error) {
         lastProblem = `${origin}: ${(error as Error).message}`;
+        this.countFailure('no answer');
         continue;
       }
       const answer = (await response.json().catch(() => ({}))) as Record<string, unknown>;
@@ -109,14 +114,20 @@ export class LoadGenerator {
           streamId: item.streamId,
           version: item.version,
           position: Number(answer.firstPosition),
+          orderId: item.event.data.orderId,
         });
         this.stats.acknowledged += 1;
         if (response.status === 200) this.stats.duplicates += 1;
         return;
       }
       lastProblem = `${origin}: ${response.status} ${JSON.stringify(answer)}`;
+      this.countFailure(String(response.status));
       if (response.status < 500) break;
     }
     this.failures.push(`${item.streamId}@${item.version} (${item.event.id}): ${lastProblem}`);
+  }
+
+  private countFailure(answer: string): void {
+    this.stats.failedAttempts[answer] = (this.stats.failedAttempts[answer] ?? 0) + 1;
   }
 }

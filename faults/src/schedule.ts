@@ -7,6 +7,14 @@ export const FAULT_KINDS = [
   'restart-redis',
   'terminate-postgres-backends',
   'zombie-worker',
+  'restart-postgres',
+  'network-latency',
+  'network-cut',
+  'network-slow-close',
+  'stall-pool',
+  'rebuild',
+  // Poison events join here once parking has its own fault: a kind that
+  // appends an event the projections refuse, and verify's `expectedParked`.
 ] as const;
 
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -17,8 +25,10 @@ export interface PlannedFault {
   waitBeforeMs: number;
   /** Picks the target among the candidates (index modulo their count). */
   target: number;
-  /** How long Redis stays down on a restart. */
+  /** How long Redis or Postgres stays down on a restart; how long a network fault lasts. */
   downtimeMs: number;
+  /** Which way a fault goes where it has two: Postgres or Redis for the network, fast or immediate shutdown. */
+  variant: 0 | 1;
 }
 
 /**
@@ -39,5 +49,6 @@ export function planFaults(seed: number, rounds: number): PlannedFault[] {
     waitBeforeMs: rng.int(500, 2500),
     target: rng.int(0, 1_000_000),
     downtimeMs: rng.int(200, 1500),
+    variant: rng.int(0, 1) as 0 | 1,
   }));
 }

@@ -5,5 +5,6 @@ export const SQL = loadStatements(import.meta.url, {
   readOrderSummary: 'read-order-summary.sql',
   readCustomerStats: 'read-customer-stats.sql',
   countParked: 'count-parked.sql',
+  headPosition: 'head-position.sql',
   terminateBackends: 'terminate-backends.sql',
 });

@@ -1,119 +1,185 @@
+import { randomBytes } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateWorkload } from '@refract/example-orders';
+import { generateWorkload, seededRandom } from '@refract/example-orders';
 import { eventually } from '@refract/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cluster } from './cluster.js';
-import { injectFault } from './fault-injector.js';
+import { type FaultFindings, injectFault } from './fault-injector.js';
 import { LoadGenerator } from './load-generator.js';
+import { MinPositionReader } from './min-position-reader.js';
 import { planFaults } from './schedule.js';
 import { compareReadModels, compareWithAcknowledged, countParked, readLog } from './verify.js';
 
-// A failing run is replayed with FAULTS_SEED=<the printed seed>; FAULTS_ROUNDS
-// sets how many times each kind of fault is injected.
-const SEED = process.env.FAULTS_SEED
-  ? Number(process.env.FAULTS_SEED)
-  : Math.floor(Math.random() * 2 ** 31);
-const ROUNDS = Number(process.env.FAULTS_ROUNDS ?? 3);
+// Two seeds per run (CI runs both), random unless given: FAULTS_SEEDS=1,2
+// replays a run, FAULTS_SEED=1 replays one seed alone. FAULTS_ROUNDS sets how
+// many times each kind of fault is injected per seed.
+const SEEDS = (process.env.FAULTS_SEEDS ?? process.env.FAULTS_SEED)?.split(',').map(Number) ?? [
+  Math.floor(Math.random() * 2 ** 31),
+  Math.floor(Math.random() * 2 ** 31),
+];
+const ROUNDS = Number(process.env.FAULTS_ROUNDS ?? 1);
 const PARTITIONS = 16;
 const LEASE_TTL_MS = 2000;
-/** A bound on the load, whatever the machine's speed; the schedule normally ends first. */
-const MAX_EVENTS = 40_000;
+/** Entries per partition stream: small, so that the stall-pool fault trims past the workers. */
+const WINDOW_SIZE = 50;
+/** A bound on the load; the schedule ends long before (a seed appends 25,000–40,000 on two busy cores): `stall-pool` needs the load still running. */
+const MAX_EVENTS = 200_000;
 const CONVERGENCE_TIMEOUT_MS = 90_000;
+/** Parked events the run expects: none until poison events join the load. */
+const EXPECTED_PARKED = 0;
 
-const LOG_DIR = fileURLToPath(
-  new URL(`../../test-results/faults/seed-${SEED}-${Date.now()}/`, import.meta.url),
-);
-const timeline = (line: string) => {
-  const stamped = `${new Date().toISOString()} ${line}`;
-  appendFileSync(join(LOG_DIR, 'harness.log'), `${stamped}\n`);
-  console.log(`[faults seed=${SEED}] ${line}`);
-};
+console.log(`[faults] seeds ${SEEDS.join(', ')}; replay with FAULTS_SEEDS=${SEEDS.join(',')}`);
 
-const cluster = new Cluster({
-  logDir: LOG_DIR,
-  partitions: PARTITIONS,
-  workers: 3,
-  leaseTtlMs: LEASE_TTL_MS,
-  heartbeatMs: 250,
-  windowSize: 1000,
-});
-let load: LoadGenerator;
+for (const seed of SEEDS) faultRun(seed);
 
-beforeAll(async () => {
-  await cluster.start();
-  timeline(`started; logs in ${LOG_DIR}; replay with FAULTS_SEED=${SEED}`);
-});
+/** What grew between two counts by answer, as `503×12, no answer×3` (or `none`). */
+function changes(before: Record<string, number>, after: Record<string, number>): string {
+  const grown = Object.entries(after)
+    .map(([answer, n]) => [answer, n - (before[answer] ?? 0)] as const)
+    .filter(([, n]) => n > 0);
+  return grown.length === 0 ? 'none' : grown.map(([answer, n]) => `${answer}×${n}`).join(', ');
+}
 
-afterAll(async () => {
-  await load?.stop();
-  await cluster.close();
-});
+function faultRun(seed: number): void {
+  const logDir = fileURLToPath(
+    new URL(`../../test-results/faults/seed-${seed}-${Date.now()}/`, import.meta.url),
+  );
+  const timeline = (line: string) => {
+    const stamped = `${new Date().toISOString()} ${line}`;
+    appendFileSync(join(logDir, 'harness.log'), `${stamped}\n`);
+    console.log(`[faults seed=${seed}] ${line}`);
+  };
+  const adminToken = randomBytes(16).toString('hex');
+  const cluster = new Cluster({
+    logDir,
+    partitions: PARTITIONS,
+    workers: 3,
+    leaseTtlMs: LEASE_TTL_MS,
+    heartbeatMs: 250,
+    windowSize: WINDOW_SIZE,
+    adminToken,
+  });
+  const findings: FaultFindings = { windowFallbacks: 0, rebuildsCompleted: 0, rebuildsResumed: 0 };
+  let load: LoadGenerator | undefined;
+  let reader: MinPositionReader | undefined;
+  let started = 0;
 
-describe(`the whole system under a seeded schedule of faults (FAULTS_SEED=${SEED})`, () => {
-  it('takes load while workers, relay leaders, Redis and Postgres sessions are killed', async () => {
-    load = new LoadGenerator({
-      origins: cluster.writeApis.map((member) => cluster.origin(member)),
-      events: generateWorkload({ events: MAX_EVENTS, seed: SEED, concurrency: 200 }),
-      concurrency: 16,
-      requestTimeoutMs: 5000,
-      giveUpAfterMs: 60_000,
+  describe(`the whole system under a seeded schedule of faults (FAULTS_SEED=${seed})`, () => {
+    beforeAll(async () => {
+      started = Date.now();
+      await cluster.start();
+      timeline(`started; logs in ${logDir}; replay with FAULTS_SEED=${seed}`);
     });
-    load.start();
-    const faults = planFaults(SEED, ROUNDS);
-    timeline(`schedule: ${faults.map((f) => f.kind).join(', ')}`);
-    try {
-      for (const [i, fault] of faults.entries()) {
-        await new Promise((resolve) => setTimeout(resolve, fault.waitBeforeMs));
-        const report = await injectFault(cluster, fault, {
-          leaseTtlMs: LEASE_TTL_MS,
-          partitions: PARTITIONS,
-        });
-        timeline(`fault ${i + 1}/${faults.length} ${fault.kind}: ${report}`);
+
+    afterAll(async () => {
+      await reader?.stop();
+      await load?.stop();
+      await cluster.close();
+      timeline(`done in ${Math.round((Date.now() - started) / 1000)} s`);
+    });
+
+    it('takes load while processes, Redis, Postgres and the network between them fail', async () => {
+      const appends = new LoadGenerator({
+        origins: cluster.writeApis.map((member) => cluster.origin(member)),
+        events: generateWorkload({ events: MAX_EVENTS, seed, concurrency: 200 }),
+        concurrency: 16,
+        requestTimeoutMs: 5000,
+        giveUpAfterMs: 60_000,
+      });
+      load = appends;
+      reader = new MinPositionReader({
+        origin: cluster.origin(cluster.member('query-api')),
+        acknowledged: appends.acknowledged,
+        concurrency: 2,
+        waitMs: 2000,
+        random: (() => {
+          const rng = seededRandom(seed ^ 0x5eed);
+          return () => rng.next();
+        })(),
+      });
+      appends.start();
+      reader.start();
+      const faults = planFaults(seed, ROUNDS);
+      timeline(`schedule: ${faults.map((f) => f.kind).join(', ')}`);
+      try {
+        for (const [i, fault] of faults.entries()) {
+          await new Promise((resolve) => setTimeout(resolve, fault.waitBeforeMs));
+          const before = { ...appends.stats.failedAttempts };
+          const report = await injectFault(cluster, fault, {
+            leaseTtlMs: LEASE_TTL_MS,
+            partitions: PARTITIONS,
+            windowSize: WINDOW_SIZE,
+            adminToken,
+            findings,
+          });
+          const failed = changes(before, appends.stats.failedAttempts);
+          timeline(
+            `fault ${i + 1}/${faults.length} ${fault.kind}: ${report}; failed append attempts meanwhile: ${failed}`,
+          );
+        }
+      } finally {
+        // The checks below read a log that no longer moves.
+        await reader.stop();
+        await appends.stop();
       }
-    } finally {
-      // The checks below read a log that no longer moves.
-      await load.stop();
-    }
-    await cluster.settleRestarts();
-    timeline(`load stopped: ${JSON.stringify(load.stats)}`);
-    expect(load.failures).toEqual([]);
-    expect(load.stats.acknowledged).toBeGreaterThan(0);
-  });
+      await cluster.settleRestarts();
+      timeline(`load stopped: ${JSON.stringify(appends.stats)}`);
+      timeline(`query-api reads: ${JSON.stringify(reader.stats)}`);
+      expect(appends.failures).toEqual([]);
+      expect(appends.stats.acknowledged).toBeGreaterThan(0);
+      // An append that failed was refused as unavailable (503), timed out
+      // (504) or got no answer: nothing else is retryable.
+      expect(
+        Object.keys(appends.stats.failedAttempts).filter((k) => !/^(503|504|no answer)$/.test(k)),
+      ).toEqual([]);
+    });
 
-  it('stored every acknowledged append at its position, and nothing else', async () => {
-    const stored = await readLog(cluster.pool);
-    timeline(`${stored.length} events stored`);
-    expect(compareWithAcknowledged(stored, load.acknowledged)).toEqual([]);
-  });
+    it('answered every minPosition read with a row at or past the position, or a documented refusal', () => {
+      expect(reader?.violations).toEqual([]);
+      expect(reader?.stats.fresh).toBeGreaterThan(0);
+    });
 
-  it('brought both read models to the fold of the stored log, nothing applied twice', async () => {
-    const stored = await readLog(cluster.pool);
-    const started = Date.now();
-    await eventually(
-      async () => expect(await compareReadModels(cluster.pool, stored)).toEqual([]),
-      {
-        timeoutMs: CONVERGENCE_TIMEOUT_MS,
-        intervalMs: 500,
-      },
-    );
-    timeline(`read models equal the fold after ${Date.now() - started} ms`);
-    // A lost connection or a flushed stream is never a poison event.
-    expect(await countParked(cluster.pool)).toBe(0);
-  });
+    it('stored every acknowledged append at its position, and nothing else', async () => {
+      const stored = await readLog(cluster.pool);
+      timeline(`${stored.length} events stored`);
+      expect(compareWithAcknowledged(stored, load?.acknowledged ?? [])).toEqual([]);
+    });
 
-  it('needed no manual restart: every process not killed on purpose still runs and is ready', async () => {
-    expect(cluster.unexpectedExits).toEqual([]);
-    await eventually(
-      async () => {
-        const answers = await cluster.readiness();
-        expect(Object.fromEntries(answers)).toEqual(
-          Object.fromEntries(cluster.members.map((m) => [m.name, '200'])),
-        );
-      },
-      { timeoutMs: 15_000, intervalMs: 250 },
-    );
-    timeline(`all ready; starts: ${cluster.members.map((m) => `${m.name}=${m.starts}`).join(' ')}`);
+    it('brought both read models to the fold of the stored log, nothing applied twice', async () => {
+      const stored = await readLog(cluster.pool);
+      const waited = Date.now();
+      await eventually(
+        async () => expect(await compareReadModels(cluster.pool, stored)).toEqual([]),
+        { timeoutMs: CONVERGENCE_TIMEOUT_MS, intervalMs: 500 },
+      );
+      timeline(`read models equal the fold after ${Date.now() - waited} ms`);
+      // A lost connection or a flushed stream is never a poison event.
+      expect(await countParked(cluster.pool)).toBe(EXPECTED_PARKED);
+    });
+
+    it('rebuilt customer_stats while its rebuild worker and a projector worker were killed, and workers read Postgres past the stream window', () => {
+      timeline(`findings: ${JSON.stringify(findings)}`);
+      expect(findings.rebuildsCompleted).toBe(ROUNDS);
+      expect(findings.rebuildsResumed).toBeGreaterThan(0);
+      expect(findings.windowFallbacks).toBeGreaterThan(0);
+    });
+
+    it('needed no manual restart: every process not killed on purpose still runs and is ready', async () => {
+      expect(cluster.unexpectedExits).toEqual([]);
+      await eventually(
+        async () => {
+          const answers = await cluster.readiness();
+          expect(Object.fromEntries(answers)).toEqual(
+            Object.fromEntries(cluster.members.map((m) => [m.name, '200'])),
+          );
+        },
+        { timeoutMs: 15_000, intervalMs: 250 },
+      );
+      timeline(
+        `all ready; starts: ${cluster.members.map((m) => `${m.name}=${m.starts}`).join(' ')}`,
+      );
+    });
   });
-});
+}
