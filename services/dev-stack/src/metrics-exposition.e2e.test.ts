@@ -105,7 +105,7 @@ beforeAll(async () => {
   });
   expect(noted.status).toBe(201);
   lastPosition = ((await noted.json()) as { lastPosition: number }).lastPosition;
-  const read = await fetch(`${queryApi}/orders/m1?minPosition=${position}&timeoutMs=20000`);
+  const read = await fetch(`${queryApi}/orders/m1?minPosition=${position}&timeoutMs=10000`);
   expect(read.status).toBe(200);
   await fetch(`${queryApi}/orders/does-not-exist`);
   const admin = services.get('admin')!;
