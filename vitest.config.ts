@@ -2,8 +2,13 @@ import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
 // Workspace packages export their TypeScript source under this condition, so
-// tests run against src/ and never wait for a build.
-const conditions = ['@refract/source', ...defaultServerConditions];
+// tests run against src/ and never wait for a build. Not vite's `module`:
+// Node, which runs the services, does not know it, and the OpenTelemetry
+// packages' builds under it import paths Node cannot load.
+const conditions = [
+  '@refract/source',
+  ...defaultServerConditions.filter((condition) => condition !== 'module'),
+];
 
 const shared = {
   resolve: { conditions },

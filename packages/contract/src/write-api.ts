@@ -121,6 +121,17 @@ export const readStreamResult = z.object({
   events: z.array(recordedEvent),
 });
 
+/**
+ * W3C Trace Context of an append: stored in each event's
+ * metadata. A malformed value starts a new trace rather than failing the
+ * request, as the W3C recommendation asks.
+ */
+const traceHeaders = {
+  traceparent: z.string().describe('W3C traceparent, e.g. 00-<trace id>-<span id>-01').optional(),
+  tracestate: z.string().describe('W3C tracestate, kept with traceparent').optional(),
+};
+export const appendHeaders = z.looseObject(traceHeaders);
+
 export const commandParams = z.strictObject({ commandType: z.string() });
 /** The command's own fields: the application's schema checks them on the server. */
 export const commandBody = openObject('must be a JSON object');
@@ -143,6 +154,7 @@ export const writeApiRoutes = {
     url: '/streams/:streamId/events',
     schema: {
       params: streamParams,
+      headers: appendHeaders,
       body: appendBody,
       response: {
         200: appendResult.describe('a retry: the original append, nothing written'),

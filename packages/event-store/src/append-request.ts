@@ -65,6 +65,11 @@ export function parseAppendRequest(
   streamId: unknown,
   body: { expectedVersion?: unknown; events?: unknown },
   schemaVersionOf: (type: string) => number = () => 1,
+  /**
+   * Maps each event's metadata, once checked, to what is stored: the write
+   * API adds its trace context and correlation ids here.
+   */
+  stamp?: (metadata: JsonObject) => JsonObject,
 ): AppendRequest {
   assertStreamId(streamId, 'streamId');
   const expectedVersion = parseExpectedVersion(body.expectedVersion);
@@ -125,7 +130,7 @@ export function parseAppendRequest(
       type,
       schemaVersion: (schemaVersion as number | undefined) ?? schemaVersionOf(type),
       data: JSON.stringify(data),
-      metadata: JSON.stringify(metadata ?? {}),
+      metadata: JSON.stringify(stamp ? stamp(metadata ?? {}) : (metadata ?? {})),
     };
   });
   return { streamId, expectedVersion, events: prepared };

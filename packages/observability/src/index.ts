@@ -15,3 +15,19 @@ export {
   type MetricsOptions,
   type Registry,
 } from './metrics.js';
+export {
+  activeCarrier,
+  carrierOf,
+  contextFromCarrier,
+  eventsSpanPlacement,
+  inSpan,
+  parseTraceparent,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  TRACE_METADATA_KEYS,
+  type TraceCarrier,
+  type Tracer,
+  toCarrier,
+  tracer,
+} from './tracing.js';

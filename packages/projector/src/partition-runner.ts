@@ -1,7 +1,13 @@
 import { setTimeout } from 'node:timers/promises';
 import { backoffDelayMs, type RecordedEvent } from '@refract/core';
 import type { EventStore } from '@refract/event-store';
-import type { Logger } from '@refract/observability';
+import {
+  carrierOf,
+  eventsSpanPlacement,
+  inSpan,
+  type Logger,
+  SpanKind,
+} from '@refract/observability';
 import { readPublishedPosition } from '@refract/relay';
 import type { RedisClient } from '@refract/stream-bus';
 import {
@@ -232,8 +238,24 @@ export class PartitionRunner {
     return true;
   }
 
+  /**
+   * One batch, traced as one span linked to each event's stored context (a
+   * child of it when the batch holds one trace): the apply end of the
+   * append's trace.
+   */
   private async apply(slots: Slot[], events: RecordedEvent[], through: number): Promise<void> {
-    await applyToSlots(this.target, slots, events, through);
+    if (events.length === 0) return applyToSlots(this.target, slots, events, through);
+    const { parent, links } = eventsSpanPlacement(events.map((event) => carrierOf(event.metadata)));
+    const attributes = {
+      'refract.partition': this.options.partition,
+      'refract.events': events.length,
+      'refract.first_position': events[0]!.position,
+      'refract.last_position': through,
+      'refract.projections': slots.map((slot) => slot.projection.name),
+    };
+    await inSpan('apply', { parent, links, kind: SpanKind.CONSUMER, attributes }, () =>
+      applyToSlots(this.target, slots, events, through),
+    );
   }
 
   private logFor(projection: string): Logger {

@@ -5,6 +5,9 @@ export interface VisibleEvent {
   partition: number;
   /** The envelope as JSON text. */
   envelope: string;
+  /** The W3C trace context in the event's metadata, when it has one. */
+  traceparent?: string | null;
+  tracestate?: string | null;
 }
 
 /**

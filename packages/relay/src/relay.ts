@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { backoffDelayMs, fnv1a32 } from '@refract/core';
 import { EVENTS_CHANNEL, readHeadPosition, readPartitionCount } from '@refract/event-store';
-import type { Logger } from '@refract/observability';
+import {
+  eventsSpanPlacement,
+  inSpan,
+  type Logger,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+} from '@refract/observability';
 import type { RedisClient } from '@refract/stream-bus';
 import { type PartitionEntry, publishEntries, waitUntilReady } from '@refract/stream-bus';
 import pg from 'pg';
@@ -303,6 +310,35 @@ export class Relay {
       await this.drawHorizon(lead.client, plan.gap);
       return true;
     }
+    const { parent, links } = eventsSpanPlacement(
+      plan.publish.map((row) =>
+        row.traceparent
+          ? { traceparent: row.traceparent, tracestate: row.tracestate ?? undefined }
+          : undefined,
+      ),
+    );
+    return inSpan(
+      'publish',
+      {
+        parent,
+        links,
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          'refract.events': plan.publish.length,
+          'refract.first_position': plan.publish[0]!.position,
+          'refract.last_position': plan.through,
+        },
+      },
+      (span) => this.publishPlanned(lead, plan, full, span),
+    );
+  }
+
+  private async publishPlanned(
+    lead: Leadership,
+    plan: Plan,
+    full: boolean,
+    span: Span,
+  ): Promise<boolean> {
     const next = [...lead.prevOf];
     const entries: PartitionEntry[] = plan.publish.map((row) => {
       const entry = {
@@ -332,6 +368,7 @@ export class Relay {
     }
     const error = await xadd;
     if (error) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: 'redis refused the entries' });
       lead.read = undefined;
       lead.redisFailures += 1;
       if (lead.redisFailures === 1) {
@@ -421,6 +458,8 @@ export class Relay {
         position: string | null;
         partition: number | null;
         envelope: string | null;
+        traceparent: string | null;
+        tracestate: string | null;
       }>({
         name: 'refract-relay-read-after',
         text: SQL.readAfter,
@@ -434,6 +473,8 @@ export class Relay {
             position: Number(row.position),
             partition: row.partition!,
             envelope: row.envelope!,
+            traceparent: row.traceparent,
+            tracestate: row.tracestate,
           });
         }
         return {

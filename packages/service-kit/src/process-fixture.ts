@@ -4,6 +4,7 @@
  * Not part of the kit (tsconfig.build.json leaves it out).
  */
 import { createServer } from 'node:http';
+import { tracer } from '@refract/observability';
 import { z } from 'zod';
 import { logLevel, parse, port, positiveInt } from './env.js';
 import { runHttpService } from './process.js';
@@ -48,7 +49,11 @@ await runHttpService({
   start: async (config, logger, app) => {
     if (app.name !== 'fixture-app') throw new Error('start did not get what loadApp returned');
     if (config.mode === 'fail-start') throw new Error('cannot bind');
-    const server = createServer((_request, response) => response.end('ok'));
+    // A span per request: exported only when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+    const server = createServer((_request, response) => {
+      tracer().startSpan('fixture request').end();
+      response.end('ok');
+    });
     await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
     if (config.mode === 'throw') {
       setTimeout(() => {

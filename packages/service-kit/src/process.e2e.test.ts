@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -78,6 +80,37 @@ async function serving(service: Run): Promise<Record<string, unknown>> {
 }
 
 describe('runHttpService', { timeout: 20_000 }, () => {
+  it('exports spans over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set, flushing them at the stop', async () => {
+    const received: { url: string; body: string }[] = [];
+    const collector = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk) => {
+        body += chunk;
+      });
+      request.on('end', () => {
+        received.push({ url: request.url ?? '', body });
+        response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+    try {
+      const endpoint = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
+      const service = run({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint });
+      expect(await service.line('exporting traces over OTLP')).toMatchObject({ url: endpoint });
+      await serving(service);
+      service.signal('SIGTERM');
+      expect(await service.exited).toBe(0);
+      // Batched, so nothing was sent before the stop flushed it.
+      const traces = received.filter((r) => r.url === '/v1/traces').map((r) => r.body);
+      expect(traces.join('\n')).toContain('"fixture request"');
+      expect(traces.join('\n')).toContain(
+        '{"key":"service.name","value":{"stringValue":"fixture"}}',
+      );
+    } finally {
+      await new Promise((resolve) => collector.close(resolve));
+    }
+  });
+
   it('prints a bad configuration under the service name and exits 1, logging nothing', async () => {
     const service = run({ FIXTURE_PORT: 'eighty', FIXTURE_SHUTDOWN_TIMEOUT_MS: '0' });
     expect(await service.exited).toBe(1);

@@ -1,5 +1,6 @@
 import { createLogger, type Logger, type LogLevel } from '@refract/observability';
 import { ConfigError } from './env.js';
+import { startTracing, type Tracing } from './tracing.js';
 
 /**
  * An uncaught exception or unhandled rejection is logged as fatal and the
@@ -95,8 +96,12 @@ export async function runHttpService<
   const logger = createLogger({ service: name, level: config.logLevel, pretty: config.logPretty });
   exitOnCrash(logger);
 
+  let tracing: Tracing | undefined;
   let server: S;
   try {
+    // Before start, so the first request's spans are exported.
+    tracing = await startTracing(name);
+    if (tracing) logger.info({ url: tracing.endpoint }, 'exporting traces over OTLP');
     server = await options.start(config, logger, app);
   } catch (error) {
     logger.fatal({ err: error, port: config.port, host: config.host }, 'cannot start');
@@ -120,9 +125,12 @@ export async function runHttpService<
     } catch (error) {
       logger.error({ err: error }, 'error while shutting down');
       process.exitCode = 1;
-    } finally {
-      clearTimeout(deadline);
     }
+    // The spans of the last requests are still buffered: flushed within the deadline.
+    await tracing?.shutdown().catch((error: unknown) => {
+      logger.warn({ err: error }, 'could not flush traces');
+    });
+    clearTimeout(deadline);
     logger.info('stopped');
   };
   const stop = async (signal: NodeJS.Signals) => {

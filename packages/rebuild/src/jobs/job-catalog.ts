@@ -10,6 +10,9 @@ const rebuildData = z.object({
   rebuildId: z.string().min(1),
   projection: z.string().min(1),
   targetVersion: z.number().int().positive(),
+  /** W3C trace context of the enqueue: the job's span continues its trace. */
+  traceparent: z.string().optional(),
+  tracestate: z.string().optional(),
 });
 
 const shareData = rebuildData.extend({

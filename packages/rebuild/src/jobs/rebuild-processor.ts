@@ -1,6 +1,6 @@
 import type { AnyProjection } from '@refract/core';
 import type { EventStore } from '@refract/event-store';
-import type { Logger } from '@refract/observability';
+import { contextFromCarrier, inSpan, type Logger, SpanKind } from '@refract/observability';
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import { dropAnyVersion, rebuildAnyProjection } from '../any-projection.js';
 import type { CounterStore } from '../counter-rebuild.js';
@@ -75,6 +75,19 @@ export function createRebuildProcessor(ctx: ProcessorContext) {
       if (error instanceof InvalidJobDataError) throw new UnrecoverableError(error.message);
       throw error;
     }
+    const attributes = { 'refract.projection': data.projection, 'refract.job': job.id ?? '' };
+    return inSpan(
+      job.name,
+      { parent: contextFromCarrier(data), kind: SpanKind.CONSUMER, attributes },
+      () => run(job, token, data),
+    );
+  };
+
+  async function run(
+    job: Job,
+    token: string | undefined,
+    data: RebuildJobData | RebuildShareJobData,
+  ): Promise<RebuildJobResult> {
     const share = job.name === REBUILD_SHARE_JOB ? (data as RebuildShareJobData) : undefined;
     const projection = ctx.projections.get(data.projection);
     if (!projection)
@@ -191,7 +204,7 @@ export function createRebuildProcessor(ctx: ProcessorContext) {
       clearInterval(poll);
       ctx.shutdown.removeEventListener('abort', onShutdown);
     }
-  };
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AnyProjection } from '@refract/core';
-import type { Logger } from '@refract/observability';
+import { inSpan, type Logger, SpanKind, toCarrier } from '@refract/observability';
 import { createRedisClient } from '@refract/stream-bus';
 import { FlowProducer, Queue } from 'bullmq';
 import { dropAnyVersion } from '../any-projection.js';
@@ -93,7 +93,15 @@ export function createRebuildQueue(options: RebuildQueueOptions): RebuildQueue {
   const byName = new Map(options.projections.map((p) => [p.name, p]));
   let closing: Promise<void> | undefined;
 
-  const add = async (data: RebuildJobData, partitions: number) => {
+  // The enqueue is a span whose context travels in the job data, so the
+  // jobs' spans (a worker elsewhere, maybe after a crash) join its trace.
+  const add = (data: RebuildJobData, partitions: number) =>
+    inSpan(
+      'rebuild enqueue',
+      { kind: SpanKind.PRODUCER, attributes: { 'refract.projection': data.projection } },
+      (span) => addJobs({ ...data, ...toCarrier(span.spanContext()) }, partitions),
+    );
+  const addJobs = async (data: RebuildJobData, partitions: number) => {
     const workers = await registry.count();
     const shares = sharePartitions(partitions, Math.min(workers, options.maxShares ?? 8));
     if (shares.length < 2) {
