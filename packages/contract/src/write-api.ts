@@ -122,7 +122,7 @@ export const readStreamResult = z.object({
 });
 
 /**
- * W3C Trace Context of an append: stored in each event's
+ * W3C Trace Context of an append or a command: stored in each event's
  * metadata. A malformed value starts a new trace rather than failing the
  * request, as the W3C recommendation asks.
  */
@@ -136,6 +136,7 @@ export const commandParams = z.strictObject({ commandType: z.string() });
 /** The command's own fields: the application's schema checks them on the server. */
 export const commandBody = openObject('must be a JSON object');
 export const commandHeaders = z.looseObject({
+  ...traceHeaders,
   'idempotency-key': singleText()
     .regex(IDEMPOTENCY_KEY, 'must be 1 to 200 visible ASCII characters')
     .optional(),

@@ -99,6 +99,8 @@ export interface HandleCommandOptions {
    * no key. Keys live for the store's `idempotencyKeyTtlSeconds`.
    */
   idempotency?: CommandIdempotency;
+  /** Stored as the metadata of each event the command appends (the write API's trace context). */
+  metadata?: JsonObject;
 }
 
 /**
@@ -143,7 +145,12 @@ export async function handleCommand<Command, State>(
       throw error;
     }
     const expectedVersion = loaded.version === -1 ? 'no_stream' : loaded.version;
-    const newEvents = events.map((event) => ({ type: event.type, data: event.data as JsonObject }));
+    const { metadata } = options;
+    const newEvents = events.map((event) => ({
+      type: event.type,
+      data: event.data as JsonObject,
+      ...(metadata && { metadata }),
+    }));
     let written: { version: number; position: number | null } | undefined;
     if (claim) {
       const outcome = await store.appendKeyed(streamId, newEvents, { expectedVersion }, claim);

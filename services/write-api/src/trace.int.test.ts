@@ -8,6 +8,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { defineApp, defineProjection, type Projection } from '@refract/core';
 import { EventStore, migrate } from '@refract/event-store';
+import { ordersApp } from '@refract/example-orders';
 import { createLogger, createMetrics } from '@refract/observability';
 import { ProjectorWorker } from '@refract/projector';
 import { Relay } from '@refract/relay';
@@ -109,7 +110,7 @@ beforeAll(async () => {
     store,
     logger,
     metrics: createMetrics({ defaultMetrics: false }),
-    app: defineApp({ acceptUndeclaredEvents: true }),
+    app: defineApp({ ...ordersApp.definition, acceptUndeclaredEvents: true }),
   });
   await app.ready();
 });
@@ -194,6 +195,36 @@ describe('one trace per event', () => {
       expect(spansOf(traceId).map((span) => span.name)).toEqual(
         expect.arrayContaining(['publish', 'apply']),
       ),
+    );
+  });
+
+  it("stamps a command's events with the command span's context, which the relay continues", async () => {
+    const orderId = `o-${randomUUID()}`;
+    const response = await app.inject({
+      method: 'POST',
+      url: '/commands/PlaceOrder',
+      headers: { traceparent: `00-${TRACE_ID}-${CLIENT_SPAN}-01`, 'x-request-id': 'req-cmd' },
+      payload: { orderId, customerId: 'c-1' },
+    });
+    expect(response.statusCode).toBe(200);
+    const { streamId } = response.json() as { streamId: string };
+    const command = await eventually(() => {
+      const found = spansOf(TRACE_ID).find((span) => span.name === 'command');
+      expect(found).toBeDefined();
+      return found!;
+    });
+    expect(command.parentSpanContext?.spanId).toBe(CLIENT_SPAN);
+    const commandId = command.spanContext().spanId;
+    const [metadata] = await storedMetadata(streamId);
+    expect(metadata).toEqual({
+      traceparent: `00-${TRACE_ID}-${commandId}-01`,
+      correlationId: TRACE_ID,
+      causationId: 'req-cmd',
+    });
+    await eventually(() =>
+      expect(
+        spansOf(TRACE_ID).find((span) => span.name === 'publish')?.parentSpanContext?.spanId,
+      ).toBe(commandId),
     );
   });
 
