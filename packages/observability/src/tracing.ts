@@ -141,18 +141,26 @@ export function carrierOf(metadata: unknown): TraceCarrier | undefined {
 
 /**
  * Runs `work` in a span of `name`, ending it when the work settles; a throw
- * is recorded on the span (status error) and rethrown.
+ * is recorded on the span (status error) and rethrown, unless `expected`
+ * says it is an answer rather than a failure (a 4xx of a server span).
  */
 export async function inSpan<T>(
   name: string,
-  options: { parent?: Context; links?: Link[]; kind?: SpanKind; attributes?: Attributes },
+  options: {
+    parent?: Context;
+    links?: Link[];
+    kind?: SpanKind;
+    attributes?: Attributes;
+    expected?: (error: unknown) => boolean;
+  },
   work: (span: Span) => Promise<T>,
 ): Promise<T> {
-  const { parent = context.active(), ...spanOptions } = options;
+  const { parent = context.active(), expected, ...spanOptions } = options;
   const span = tracer().startSpan(name, spanOptions, parent);
   try {
     return await context.with(trace.setSpan(parent, span), () => work(span));
   } catch (error) {
+    if (expected?.(error)) throw error;
     span.recordException(error as Error);
     span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.message });
     throw error;

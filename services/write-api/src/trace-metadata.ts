@@ -1,4 +1,4 @@
-import type { JsonObject } from '@refract/core';
+import { httpStatusOf, type JsonObject, RefractError } from '@refract/core';
 import type { TraceCarrier } from '@refract/observability';
 
 /**
@@ -27,4 +27,9 @@ export function traceStamp(
     if (typeof stamped.causationId !== 'string') stamped.causationId = requestId;
     return stamped;
   };
+}
+
+/** A refusal answered 4xx: the server span did its job, so no error status (OpenTelemetry's HTTP conventions). */
+export function isClientError(error: unknown): boolean {
+  return error instanceof RefractError && httpStatusOf(error.code) < 500;
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { trace } from '@opentelemetry/api';
+import { SpanStatusCode, trace } from '@opentelemetry/api';
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
@@ -253,6 +253,11 @@ describe('one trace per event', () => {
     });
     expect(changed.statusCode).toBe(409);
     expect(changed.json()).toMatchObject({ error: 'idempotency_conflict', eventId: id });
+    // A refusal is an answer, not a failure of the server span.
+    const refused = exporter
+      .getFinishedSpans()
+      .find((span) => span.attributes['refract.outcome'] === 'idempotency_conflict');
+    expect(refused?.status.code).toBe(SpanStatusCode.UNSET);
     expect(await storedMetadata(streamId)).toHaveLength(1);
   });
 });

@@ -10,7 +10,7 @@ import { type EventStore, handleCommand } from '@refract/event-store';
 import { contextFromCarrier, inSpan, SpanKind, toCarrier } from '@refract/observability';
 import type { ContractApp } from '@refract/service-kit';
 import type { WriteApiMetrics } from '../metrics.js';
-import { traceStamp } from '../trace-metadata.js';
+import { isClientError, traceStamp } from '../trace-metadata.js';
 
 export function registerCommandRoutes(
   app: ContractApp,
@@ -33,33 +33,37 @@ export function registerCommandRoutes(
     const { traceparent, tracestate } = request.headers;
     const parent = contextFromCarrier({ traceparent, tracestate });
     const attributes = { 'refract.command': route.type };
-    return inSpan('command', { parent, kind: SpanKind.SERVER, attributes }, async (span) => {
-      try {
-        const key = request.headers['idempotency-key'];
-        const command = parse(route, request.body);
-        const streamId = route.streamId(command);
-        // Checked before loading: a stream id Postgres cannot hold must fail as input, not in SQL.
-        assertStreamId(streamId, 'streamId');
-        // The body as received stands for the request: what toCommand stamps
-        // (a default time, say) differs between retries of one request.
-        const result = await handleCommand(store, route.decider, streamId, command, {
-          // As an append's: the events continue this span's trace.
-          metadata: traceStamp(toCarrier(span.spanContext()), request.id)({}),
-          ...(key !== undefined && {
-            idempotency: { key, request: { commandType: route.type, body: request.body } },
-          }),
-        });
-        outcome = result.replayed ? 'replayed' : 'ok';
-        if (result.replayed) reply.header(writeApi.IDEMPOTENT_REPLAYED_HEADER, 'true');
-        return { streamId: result.streamId, version: result.version, position: result.position };
-      } catch (error) {
-        if (error instanceof RefractError) outcome = error.code;
-        throw error;
-      } finally {
-        metrics.commands.inc({ command: route.type, outcome });
-        span.setAttribute('refract.outcome', outcome);
-      }
-    });
+    return inSpan(
+      'command',
+      { parent, kind: SpanKind.SERVER, attributes, expected: isClientError },
+      async (span) => {
+        try {
+          const key = request.headers['idempotency-key'];
+          const command = parse(route, request.body);
+          const streamId = route.streamId(command);
+          // Checked before loading: a stream id Postgres cannot hold must fail as input, not in SQL.
+          assertStreamId(streamId, 'streamId');
+          // The body as received stands for the request: what toCommand stamps
+          // (a default time, say) differs between retries of one request.
+          const result = await handleCommand(store, route.decider, streamId, command, {
+            // As an append's: the events continue this span's trace.
+            metadata: traceStamp(toCarrier(span.spanContext()), request.id)({}),
+            ...(key !== undefined && {
+              idempotency: { key, request: { commandType: route.type, body: request.body } },
+            }),
+          });
+          outcome = result.replayed ? 'replayed' : 'ok';
+          if (result.replayed) reply.header(writeApi.IDEMPOTENT_REPLAYED_HEADER, 'true');
+          return { streamId: result.streamId, version: result.version, position: result.position };
+        } catch (error) {
+          if (error instanceof RefractError) outcome = error.code;
+          throw error;
+        } finally {
+          metrics.commands.inc({ command: route.type, outcome });
+          span.setAttribute('refract.outcome', outcome);
+        }
+      },
+    );
   });
 
   /**

@@ -4,7 +4,7 @@ import { type AppendRequest, type EventStore, parseAppendRequest } from '@refrac
 import { contextFromCarrier, inSpan, SpanKind, toCarrier } from '@refract/observability';
 import type { ContractApp } from '@refract/service-kit';
 import type { WriteApiMetrics } from '../metrics.js';
-import { traceStamp } from '../trace-metadata.js';
+import { isClientError, traceStamp } from '../trace-metadata.js';
 
 function toApiEvent(event: RecordedEvent) {
   return {
@@ -53,41 +53,45 @@ export function registerStreamRoutes(
     const { traceparent, tracestate } = request.headers;
     const parent = contextFromCarrier({ traceparent, tracestate });
     const attributes = { 'refract.stream_id': streamId };
-    return inSpan('append', { parent, kind: SpanKind.SERVER, attributes }, async (span) => {
-      try {
-        // The schema has checked the envelope; this prepares it for the log
-        // (ids, duplicate ids, the default schema version), as for library callers.
-        const body = request.body;
-        const append = parseAppendRequest(
-          streamId,
-          body,
-          (type) => store.upcasters.currentVersion(type),
-          traceStamp(toCarrier(span.spanContext()), request.id),
-        );
-        // parseAppendRequest has checked that `events` is an array of objects.
-        checkEvents(refract, body.events as JsonObject[], append);
-        const stopTimer = metrics.appendDuration.startTimer();
-        const result = await store.appendParsed(append).finally(stopTimer);
-        outcome = result.duplicate ? 'duplicate' : 'created';
-        span.setAttribute('refract.last_position', result.lastPosition);
-        // A retry of a stored append is answered as the original was, with 200
-        // instead of 201 so a client can tell nothing new was written.
-        reply.code(result.duplicate ? 200 : 201);
-        return {
-          streamId: result.streamId,
-          firstVersion: result.firstVersion,
-          lastVersion: result.lastVersion,
-          firstPosition: result.firstPosition,
-          lastPosition: result.lastPosition,
-        };
-      } catch (error) {
-        if (error instanceof RefractError) outcome = error.code;
-        throw error;
-      } finally {
-        metrics.appends.inc({ outcome });
-        span.setAttribute('refract.outcome', outcome);
-      }
-    });
+    return inSpan(
+      'append',
+      { parent, kind: SpanKind.SERVER, attributes, expected: isClientError },
+      async (span) => {
+        try {
+          // The schema has checked the envelope; this prepares it for the log
+          // (ids, duplicate ids, the default schema version), as for library callers.
+          const body = request.body;
+          const append = parseAppendRequest(
+            streamId,
+            body,
+            (type) => store.upcasters.currentVersion(type),
+            traceStamp(toCarrier(span.spanContext()), request.id),
+          );
+          // parseAppendRequest has checked that `events` is an array of objects.
+          checkEvents(refract, body.events as JsonObject[], append);
+          const stopTimer = metrics.appendDuration.startTimer();
+          const result = await store.appendParsed(append).finally(stopTimer);
+          outcome = result.duplicate ? 'duplicate' : 'created';
+          span.setAttribute('refract.last_position', result.lastPosition);
+          // A retry of a stored append is answered as the original was, with 200
+          // instead of 201 so a client can tell nothing new was written.
+          reply.code(result.duplicate ? 200 : 201);
+          return {
+            streamId: result.streamId,
+            firstVersion: result.firstVersion,
+            lastVersion: result.lastVersion,
+            firstPosition: result.firstPosition,
+            lastPosition: result.lastPosition,
+          };
+        } catch (error) {
+          if (error instanceof RefractError) outcome = error.code;
+          throw error;
+        } finally {
+          metrics.appends.inc({ outcome });
+          span.setAttribute('refract.outcome', outcome);
+        }
+      },
+    );
   });
 
   app.get(readStream.url, { schema: readStream.schema }, async (request) => {
