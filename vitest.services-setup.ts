@@ -30,6 +30,11 @@ export default async function setup(): Promise<() => Promise<void>> {
   const teardown = async () => {
     for (const stop of stops.reverse()) await stop();
   };
+  /** Hands the started server's URL to the test processes, and says so. */
+  const serve = (variable: string, unanswered: string, url: string, what: string) => {
+    process.env[variable] = url;
+    logger.info({ variable, unanswered, url }, `nothing answered: ${what} serves this run`);
+  };
   // Read again: each project runs this setup, and an earlier one may have set them.
   const databaseUrl = process.env.TEST_DATABASE_URL ?? TEST_DATABASE_URL;
   const redisUrl = process.env.TEST_REDIS_URL ?? TEST_REDIS_URL;
@@ -48,11 +53,7 @@ export default async function setup(): Promise<() => Promise<void>> {
         logger,
       });
       stops.push(() => postgres.close(STOP_TIMEOUT_MS));
-      process.env.TEST_DATABASE_URL = postgres.url;
-      logger.info(
-        { unanswered: databaseUrl, url: postgres.url },
-        'no test Postgres answered: the embedded one serves this run',
-      );
+      serve('TEST_DATABASE_URL', databaseUrl, postgres.url, 'the embedded Postgres');
     }
     if (!(await redisAnswers(redisUrl))) {
       const wanted = new URL(redisUrl);
@@ -70,11 +71,7 @@ export default async function setup(): Promise<() => Promise<void>> {
         logger,
       });
       stops.push(() => redis.close(STOP_TIMEOUT_MS));
-      process.env.TEST_REDIS_URL = redis.url;
-      logger.info(
-        { unanswered: redisUrl, url: redis.url },
-        'no test Redis answered: a local redis-server serves this run',
-      );
+      serve('TEST_REDIS_URL', redisUrl, redis.url, 'a local redis-server');
     }
   } catch (error) {
     await teardown();
