@@ -380,16 +380,21 @@ describe('order_summary and customer_stats', () => {
     const second = applyInTransaction(customerStatsProjection, 1, [placed(3, 1, 'b')]).then(() => {
       secondDone = true;
     });
-    // The second session is seen waiting on a lock: it had its chance to fail.
-    await eventually(async () => {
-      const waiting = await pool.query(
-        `SELECT 1 FROM pg_stat_activity
-         WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-      );
-      expect(waiting.rowCount).toBe(1);
-    });
-    expect(secondDone).toBe(false);
-    release();
+    try {
+      // The second session is seen waiting on a lock: it had its chance to fail.
+      await eventually(async () => {
+        const waiting = await pool.query(
+          `SELECT 1 FROM pg_stat_activity
+           WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        );
+        expect(waiting.rowCount).toBe(1);
+      });
+      expect(secondDone).toBe(false);
+    } finally {
+      // Never left open: the next test's reset would wait on it for ever.
+      release();
+      await Promise.allSettled([first, second]);
+    }
     await Promise.all([first, second]);
     const row = await pool.query<StatsRow>(
       `SELECT * FROM projections.customer_stats WHERE customer_id = 'customer-x'`,
