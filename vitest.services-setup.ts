@@ -1,3 +1,5 @@
+// biome-ignore-all lint/suspicious/noUndeclaredEnvVars: vitest reads these, not a turbo task
+
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
