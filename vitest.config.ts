@@ -10,9 +10,14 @@ const conditions = [
   ...defaultServerConditions.filter((condition) => condition !== 'module'),
 ];
 
+// Starts the embedded Postgres and a redis-server when none answers at the test URLs.
+const services = './vitest.services-setup.ts';
+
 const shared = {
   resolve: { conditions },
   ssr: { resolve: { conditions } },
+  // Global setups are loaded in this environment: they import workspace packages too.
+  environments: { __vitest__: { resolve: { conditions } } },
 };
 
 export default defineConfig({
@@ -36,6 +41,7 @@ export default defineConfig({
         ...shared,
         test: {
           name: 'int',
+          globalSetup: [services],
           include: ['{packages,services,examples}/*/src/**/*.int.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
@@ -50,7 +56,7 @@ export default defineConfig({
             'deploy/**/*.e2e.test.ts',
           ],
           // Builds and packs the public packages once (what the e2e files run).
-          globalSetup: ['./vitest.e2e-setup.ts'],
+          globalSetup: [services, './vitest.e2e-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },
@@ -60,6 +66,7 @@ export default defineConfig({
         test: {
           // The whole system under a seeded schedule of faults (faults/README.md).
           name: 'faults',
+          globalSetup: [services],
           include: ['faults/src/**/*.faults.test.ts'],
           testTimeout: 420_000,
           hookTimeout: 120_000,

@@ -1,7 +1,7 @@
 import { defineProjection, type RecordedEvent } from '@refract/core';
 import { createPool, EventStore, migrate } from '@refract/event-store';
 import { createLogger } from '@refract/observability';
-import { createTestDatabase, type TestDatabase } from '@refract/testing';
+import { createTestDatabase, eventually, type TestDatabase } from '@refract/testing';
 import type pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Slot } from './apply.js';
@@ -171,8 +171,10 @@ describe.each([
         expect(stand[p]).toBe(lastOf(p));
         expect(slots.get(p)!.position).toBe(lastOf(p));
       }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      for (const p of partitions) expect(notices).toContain(`notes:${version}:${p}:${lastOf(p)}`);
+      // Notifications arrive after the commit, on their own time.
+      await eventually(() => {
+        for (const p of partitions) expect(notices).toContain(`notes:${version}:${p}:${lastOf(p)}`);
+      });
     } finally {
       listener.release();
     }

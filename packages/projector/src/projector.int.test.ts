@@ -610,8 +610,11 @@ describe('a counter projection kept in Redis', () => {
 
 describe('pause and resume', () => {
   it('stops applying within a second of the flag and goes on from where it was', async () => {
-    const w = worker([tally('tally_pause')]);
+    // The witness runs beside it, unpaused: once it has the new events, the
+    // worker has read them and the paused projection had its chance to apply them.
+    const w = worker([tally('tally_pause'), tally('tally_witness')]);
     await w.start();
+    const runsPaused = () => w.status().checkpoints.some((c) => c.projection === 'tally_pause');
     try {
       await eventually(async () => expect(await counts('tally_pause')).toEqual(await expected()), {
         timeoutMs: 30_000,
@@ -619,10 +622,16 @@ describe('pause and resume', () => {
       await store.pool.query(
         "UPDATE refract.projections SET paused = true WHERE name = 'tally_pause'",
       );
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      // Every runner has dropped it: no batch of it is in hand any more.
+      await eventually(() => expect(runsPaused()).toBe(false));
       const frozen = await counts('tally_pause');
       await appendMany(100, 40, 7000);
-      await new Promise((resolve) => setTimeout(resolve, 600));
+      await eventually(
+        async () => expect(await counts('tally_witness')).toEqual(await expected()),
+        {
+          timeoutMs: 30_000,
+        },
+      );
       expect(await counts('tally_pause')).toEqual(frozen);
       await store.pool.query(
         "UPDATE refract.projections SET paused = false WHERE name = 'tally_pause'",

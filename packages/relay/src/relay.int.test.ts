@@ -42,6 +42,9 @@ afterAll(async () => {
 beforeEach(async () => {
   const admin = new pg.Client({ connectionString: db.url });
   await admin.connect();
+  // A transaction some failed test left open would make the TRUNCATE wait
+  // forever, and every later test time out behind it: fail here, and fast.
+  await admin.query("SET lock_timeout = '5s'");
   await admin.query(
     `TRUNCATE refract.events, refract.streams, refract.relay_checkpoints;
      ALTER SEQUENCE refract.events_position_seq RESTART WITH 1`,
@@ -52,7 +55,42 @@ beforeEach(async () => {
 
 afterEach(async () => {
   await Promise.all(relays.splice(0).map((relay) => relay.close()));
+  // Ending a session rolls back what a failed test left open in it.
+  await Promise.all(sessions.splice(0).map((client) => client.end().catch(() => {})));
 });
+
+/** Sessions a test opens and may leave in a transaction should it fail. */
+const sessions: pg.Client[] = [];
+
+/**
+ * Counts a relay's rounds as leader and its lost tries for leadership: the
+ * positive sign that it had its chance to do what a test asserts it did not.
+ */
+function chances() {
+  const seen = { rounds: 0, lostTries: 0 };
+  const hooks: RelayOptions['hooks'] = {
+    afterRound: () => {
+      seen.rounds += 1;
+    },
+    afterLeaderAttempt: (won) => {
+      if (!won) seen.lostTries += 1;
+    },
+  };
+  return { seen, hooks };
+}
+
+/**
+ * Resolves once the relay has gone round `count` more times, or as soon as
+ * it published anything (a relay that wrongly went on may go idle for good;
+ * the test's own assertion then says what it published).
+ */
+async function moreRounds(seen: { rounds: number }, count: number): Promise<void> {
+  const target = seen.rounds + count;
+  await eventually(async () => {
+    if (seen.rounds >= target || (await published()).length > 0) return;
+    throw new Error(`the relay went round ${seen.rounds} times, waiting for ${target}`);
+  });
+}
 
 function startRelay(options: Partial<RelayOptions> = {}): Relay {
   const relay = new Relay({
@@ -122,6 +160,7 @@ async function db_query<T extends pg.QueryResultRow>(text: string, values: unkno
  */
 async function openAppend(streamId: string) {
   const client = new pg.Client({ connectionString: db.url });
+  sessions.push(client);
   await client.connect();
   await client.query('BEGIN');
   await client.query('SELECT pg_current_xact_id()');
@@ -156,11 +195,14 @@ const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('commit order', () => {
   it('holds a later commit until the earlier position commits, then publishes both in order', async () => {
-    startRelay({ pollIntervalMs: 60_000 });
+    const { seen, hooks } = chances();
+    const relay = startRelay({ pollIntervalMs: 60_000, hooks });
     const a = await openAppend('order-a');
     const b = await store.append('order-b', [{ type: 'Later', data: {} }]);
     expect(b.firstPosition).toBe(a.position + 1);
-    await wait(300);
+    // The relay has read b and holds it behind a, then looks again a few times.
+    await eventually(() => expect(relay.status().heldAt?.position).toBe(a.position));
+    await moreRounds(seen, 3);
     expect(await published()).toEqual([]);
     await a.commit();
     const positions = await eventually(async () => {
@@ -172,12 +214,13 @@ describe('commit order', () => {
   });
 
   it('gives up a rolled-back gap as soon as its transaction ended, not after a timeout', async () => {
-    const relay = startRelay({ pollIntervalMs: 60_000 });
+    const { seen, hooks } = chances();
+    const relay = startRelay({ pollIntervalMs: 60_000, hooks });
     const a = await openAppend('order-a');
     const b = await store.append('order-b', [{ type: 'Later', data: {} }]);
     await eventually(() => expect(relay.status().heldAt?.position).toBe(a.position));
-    await wait(200);
-    expect(relay.status().heldAt!.forMs).toBeGreaterThanOrEqual(150);
+    await eventually(() => expect(relay.status().heldAt!.forMs).toBeGreaterThanOrEqual(150));
+    await moreRounds(seen, 3);
     expect(await published()).toEqual([]);
     await a.rollback();
     await eventually(async () => expect(await expectExactlyOnce()).toEqual([b.firstPosition]), {
@@ -191,9 +234,11 @@ describe('commit order', () => {
     // B takes its id after A, draws position p and stays open; A draws p + 1
     // and commits. B's id is then above every completed id, so it is not in
     // the xip list of the relay's snapshot and not below that snapshot's xmax.
-    const relay = startRelay({ pollIntervalMs: 60_000 });
+    const { seen, hooks } = chances();
+    const relay = startRelay({ pollIntervalMs: 60_000, hooks });
     const a = new pg.Client({ connectionString: db.url });
     const b = new pg.Client({ connectionString: db.url });
+    sessions.push(a, b);
     await a.connect();
     await b.connect();
     try {
@@ -213,7 +258,8 @@ describe('commit order', () => {
       await a.query("SELECT pg_notify('refract_events', '')");
       await a.query('COMMIT');
       await eventually(() => expect(relay.status().heldAt?.position).toBe(held));
-      await wait(500);
+      // Held with A committed, it looks again and again without giving the gap up.
+      await moreRounds(seen, 10);
       expect(await published()).toEqual([]);
       await b.query("SELECT pg_notify('refract_events', '')");
       await b.query('COMMIT');
@@ -346,8 +392,9 @@ describe('crashes and leadership', () => {
   it('has one leader at a time; when its connection dies another takes over', async () => {
     const first = startRelay();
     await eventually(() => expect(first.status().leader).toBe(true));
-    const second = startRelay();
-    await wait(300);
+    const { seen, hooks } = chances();
+    const second = startRelay({ hooks });
+    await eventually(() => expect(seen.lostTries).toBeGreaterThanOrEqual(2));
     expect(second.status().leader).toBe(false);
     await store.append('s-1', [{ type: 'E', data: {} }]);
     await eventually(async () => expect(await expectExactlyOnce()).toHaveLength(1));

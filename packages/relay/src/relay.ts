@@ -37,6 +37,10 @@ export interface RelayOptions {
   hooks?: {
     /** Runs after XADD and before the checkpoint write; throwing simulates a crash there. */
     beforeCheckpoint?: (through: number) => Promise<void> | void;
+    /** Runs after each try for leadership: a test's sign that a standby had its chance. */
+    afterLeaderAttempt?: (won: boolean) => void;
+    /** Runs after each round as leader: a test's sign that the relay looked again. */
+    afterRound?: () => void;
   };
 }
 
@@ -199,6 +203,7 @@ export class Relay {
         );
         if (failures > 0) this.log?.info('postgres reachable again');
         failures = 0;
+        this.options.hooks?.afterLeaderAttempt?.(locked.rows[0]?.ok === true);
         if (locked.rows[0]?.ok) {
           await this.lead(client, () => lost);
         } else {
@@ -236,8 +241,10 @@ export class Relay {
       const read = await this.readRound(lead);
       const plan = this.planRound(read);
       const full = read.rows.length >= this.batchSize;
-      if (!(await this.publishRound(lead, plan, full))) continue;
-      await this.checkpointRound(lead, plan, full, read.startedAt);
+      if (await this.publishRound(lead, plan, full)) {
+        await this.checkpointRound(lead, plan, full, read.startedAt);
+      }
+      this.options.hooks?.afterRound?.();
     }
     // A graceful stop leaves the checkpoint where Redis is, so the next
     // leader starts there.

