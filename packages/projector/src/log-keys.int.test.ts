@@ -1,4 +1,4 @@
-import { type AnyProjection, defineProjection } from '@refract/core';
+import { type AnyProjection, defineProjection, type Projection } from '@refract/core';
 import { EventStore, migrate } from '@refract/event-store';
 import { createLogger } from '@refract/observability';
 import { Relay } from '@refract/relay';
@@ -35,7 +35,7 @@ const logger = createLogger({
 });
 
 /** Throws on its `fail` events: each one is parked, and logged on the way. */
-function failing(name: string): AnyProjection {
+function failing(name: string): Projection {
   return defineProjection({
     name,
     version: 1,
