@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { errorBody } from './common.js';
+import { errorBody, integerText } from './common.js';
 
 /** Projection names as core's defineProjection allows them. */
 const PROJECTION_NAME = /^[a-z][a-z0-9_]{0,40}$/;
@@ -132,6 +132,30 @@ export const relayView = z.object({
   heldAt: z.object({ position: z.int(), sinceSeconds: z.number() }).nullable(),
 });
 
+/** One projection's figures in one sample of admin's history. */
+export const historyPoint = z.object({
+  name: z.string(),
+  lagEvents: z.number(),
+  lagSeconds: z.number(),
+  eventsPerSecond: z.number(),
+  parked: z.int(),
+});
+
+/** What admin kept of the last minutes: one sample per interval, oldest first. */
+export const historyView = z.object({
+  /** Admin's clock when it answered (epoch ms), so a page can line its own clock up. */
+  now: z.number(),
+  intervalMs: z.int(),
+  windowMs: z.int(),
+  samples: z.array(z.object({ at: z.number(), projections: z.array(historyPoint) })),
+});
+
+/** Most rebuilds `/api/rebuilds` lists. */
+export const MAX_RECENT_REBUILDS = 100;
+export const recentRebuildsQuery = z.strictObject({
+  limit: integerText({ min: 1, max: MAX_RECENT_REBUILDS }).optional(),
+});
+
 /** The answers every protected admin route can give besides its own. */
 const guarded = { 400: errorBody, 401: errorBody, 403: errorBody };
 const onProjection = { ...guarded, 404: errorBody };
@@ -192,6 +216,19 @@ export const adminRoutes = {
     url: '/api/jobs/:jobId',
     schema: { params: jobParams, response: { 200: rebuildJob, ...onProjection } },
   },
+  recentRebuilds: {
+    method: 'GET',
+    url: '/api/rebuilds',
+    schema: {
+      querystring: recentRebuildsQuery,
+      response: { 200: z.array(rebuildJob), ...guarded },
+    },
+  },
+  history: {
+    method: 'GET',
+    url: '/api/history',
+    schema: { response: { 200: historyView, ...guarded } },
+  },
   workers: {
     method: 'GET',
     url: '/api/workers',
@@ -208,4 +245,5 @@ export type ProjectionView = z.output<typeof projectionView>;
 export type ParkedEvent = z.output<typeof parkedEvent>;
 export type RebuildJob = z.output<typeof rebuildJob>;
 export type WorkerView = z.output<typeof workerView>;
+export type HistoryView = z.output<typeof historyView>;
 export type RelayView = z.output<typeof relayView>;

@@ -84,7 +84,9 @@ async function commitBatch(
  * only the poison event is retried with backoff and then parked (the
  * checkpoint moves past it, in the same transaction as the parked row) or
  * halts the partition, as the projection says. Infrastructure failures
- * (lost connections) are thrown to the caller, never parked.
+ * (lost connections) are thrown to the caller, never parked. `log` is bound
+ * to the projection by the caller, not to the partition: its lines name the
+ * partition themselves, so a log bound to both would repeat a key.
  */
 export async function applyToSlot(
   pool: pg.Pool,
@@ -137,7 +139,7 @@ async function applyRows(
   }
   const { projection } = slot;
   log.warn(
-    { err: lastError, projection: projection.name, events: pending.length },
+    { err: lastError, partition, events: pending.length },
     'batch failed; applying its events one by one',
   );
   let applied = 0;
@@ -175,7 +177,7 @@ async function applyRows(
       }
       slot.halted = true;
       log.error(
-        { projection: projection.name, partition, position: event.position, err: failure },
+        { partition, position: event.position, err: failure },
         'poison event: partition halted',
       );
       return { applied, parked, halted: true };
@@ -187,10 +189,7 @@ async function applyRows(
       attempts: projection.maxAttempts,
     });
     parked += 1;
-    log.error(
-      { projection: projection.name, partition, position: event.position, err: failure },
-      'poison event parked',
-    );
+    log.error({ partition, position: event.position, err: failure }, 'poison event parked');
   }
   if (through > slot.position) {
     applied += await commitBatch(pool, slot, partition, [], through);
@@ -243,10 +242,7 @@ async function applyCounters(
           1,
         ]);
         parked += 1;
-        log.error(
-          { projection: projection.name, partition, position: event.position, err: error },
-          'poison event parked',
-        );
+        log.error({ partition, position: event.position, err: error }, 'poison event parked');
       }
     }
   }

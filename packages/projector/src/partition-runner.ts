@@ -261,7 +261,8 @@ export class PartitionRunner {
   private logFor(projection: string): Logger {
     let log = this.projectionLogs.get(projection);
     if (!log) {
-      log = this.log.child({ projection });
+      // From the worker's log, not this.log: apply's lines name the partition themselves.
+      log = this.options.log.child({ projection });
       this.projectionLogs.set(projection, log);
     }
     return log;

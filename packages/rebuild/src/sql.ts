@@ -4,6 +4,7 @@ export const SQL = loadStatements(import.meta.url, {
   insertRebuild: 'insert-rebuild.sql',
   runningRebuild: 'running-rebuild.sql',
   getRebuild: 'get-rebuild.sql',
+  recentRebuilds: 'recent-rebuilds.sql',
   startRebuild: 'start-rebuild.sql',
   addProgress: 'add-progress.sql',
   finishRebuild: 'finish-rebuild.sql',

@@ -6,6 +6,7 @@ export { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from './post
 export { createTestRedisNamespace, TEST_REDIS_URL, type TestRedisNamespace } from './redis.js';
 export { type RedisCluster, type RedisClusterOptions, startRedisCluster } from './redis-cluster.js';
 export { freePort, type RedisServer, startRedisServer } from './redis-server.js';
+export { repeatedKeys } from './repeated-keys.js';
 export {
   ORDERS_APP_CONFIG,
   REPO_ROOT,

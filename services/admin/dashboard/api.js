@@ -77,6 +77,8 @@ export const paths = {
   workers: '/api/workers',
   relay: '/api/relay',
   stream: '/api/stream',
+  history: '/api/history',
+  rebuilds: '/api/rebuilds?limit=10',
   job: (jobId) => `/api/jobs/${encodeURIComponent(jobId)}`,
   action: (name, action) => `/api/projections/${encodeURIComponent(name)}/${action}`,
 };

@@ -13,10 +13,13 @@ import { h, setText } from './dom.js';
 import { connectStream } from './event-stream.js';
 import { renderPools } from './pools-view.js';
 import { createProjectionCard, FINAL_JOB_STATES } from './projection-card.js';
+import { renderRebuilds } from './rebuilds-view.js';
 import { renderRelay } from './relay-view.js';
 import { History } from './sparkline.js';
 
-const HISTORY_MS = 5 * 60_000;
+/** As long as admin keeps (ADMIN_HISTORY_WINDOW_MS' default): a reload shows the same span. */
+const HISTORY_MS = 15 * 60_000;
+const REBUILDS_POLL_MS = 10_000;
 /** While the stream is down, the page still polls, slower. */
 const POLL_WHILE_DOWN_MS = 3000;
 const JOB_POLL_MS = 1000;
@@ -28,6 +31,7 @@ const elements = {
   projections: document.getElementById('projections'),
   pools: document.getElementById('pools'),
   relay: document.getElementById('relay'),
+  rebuilds: document.getElementById('rebuilds'),
   dialog: document.getElementById('token-dialog'),
   form: document.getElementById('token-form'),
   tokenInput: document.getElementById('token-input'),
@@ -43,6 +47,8 @@ const state = {
   lastUpdate: 0,
 };
 const history = new History(HISTORY_MS);
+/** Admin's history is read once per page: the stream carries on from there. */
+let historyLoaded = false;
 const cards = new Map();
 const jobPolls = new Set();
 let stream;
@@ -65,6 +71,7 @@ elements.form.addEventListener('submit', () => {
   if (token.length === 0) return;
   saveToken(token);
   void refresh();
+  void loadRebuilds(token);
   startStream();
 });
 elements.changeToken.addEventListener('click', () => askForToken());
@@ -122,12 +129,54 @@ function applyProjections(projections) {
   if (!Array.isArray(projections)) return;
   state.projections = projections;
   const now = Date.now();
-  for (const p of projections) {
-    history.add(`${p.name}:lag`, p.lagEvents, now);
-    history.add(`${p.name}:rate`, p.eventsPerSecond, now);
-  }
+  for (const p of projections) addSample(p, now);
   renderProjections();
   renderPools(elements.pools, state.workers, poolNames());
+}
+
+/** The series a projection's charts draw, from a live projection or one of admin's samples. */
+function addSample(p, at, add = (key, value) => history.add(key, value, at)) {
+  add(`${p.name}:lag`, p.lagEvents);
+  add(`${p.name}:behind`, p.lagSeconds);
+  add(`${p.name}:rate`, p.eventsPerSecond);
+  add(`${p.name}:parked`, p.parked);
+}
+
+/**
+ * Admin's samples of the last minutes, put before what the stream brought,
+ * so a page opened (or reloaded) mid-incident shows how it began. Times are
+ * moved by the difference between admin's clock and this browser's.
+ */
+async function loadHistory(token) {
+  const body = await request('GET', paths.history, token);
+  const offset = Date.now() - body.now;
+  const points = new Map();
+  for (const sample of body.samples) {
+    const at = sample.at + offset;
+    for (const p of sample.projections) {
+      addSample(p, at, (key, value) => {
+        const list = points.get(key) ?? [];
+        list.push({ at, value });
+        points.set(key, list);
+      });
+    }
+  }
+  for (const [key, list] of points) history.seed(key, list);
+  historyLoaded = true;
+  renderProjections();
+}
+
+async function loadRebuilds(token = readToken()) {
+  if (!token) return;
+  try {
+    renderRebuilds(elements.rebuilds, await request('GET', paths.rebuilds, token));
+  } catch (error) {
+    if (error instanceof Unauthorized) onUnauthorized();
+    // 404: this admin runs no rebuild layer.
+    else if (error instanceof ApiError && error.status === 404) {
+      renderRebuilds(elements.rebuilds, []);
+    }
+  }
 }
 
 function applyWorkers(workers) {
@@ -179,6 +228,7 @@ async function refresh() {
     applyRelay(relay);
     applyProjections(projections);
     touched();
+    if (!historyLoaded) await loadHistory(token);
   } catch (error) {
     if (error instanceof Unauthorized) onUnauthorized();
   }
@@ -227,6 +277,7 @@ async function pollJob(name) {
       if (card.job?.jobId !== jobId) return;
       card.setJob({ ...card.job, ...job });
       if (FINAL_JOB_STATES.has(job.state)) {
+        void loadRebuilds();
         if (job.state === 'completed') notify(`Rebuild of ${name} completed.`, 'ok');
         else if (job.state === 'failed')
           notify(`Rebuild of ${name} failed: ${job.error ?? 'no reason given'}`, 'error');
@@ -302,6 +353,8 @@ function startStream() {
   });
 }
 
+setInterval(() => void loadRebuilds(), REBUILDS_POLL_MS);
+
 setInterval(() => {
   if (state.lastUpdate > 0 && Date.now() - state.lastUpdate > 5000) {
     elements.updated.classList.add('stale');
@@ -311,6 +364,7 @@ setInterval(() => {
 
 if (readToken()) {
   void refresh();
+  void loadRebuilds();
   startStream();
 } else {
   setConnection('unauthorized');

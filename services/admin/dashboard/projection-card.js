@@ -34,7 +34,9 @@ export function createProjectionCard(name, onAction) {
   const bars = h('div', { class: 'partition-bars', role: 'list', 'aria-label': 'partitions' });
   const partitionsCaption = h('span', { class: 'subtle' });
   const lagChart = createSparkline('Lag (events)', 'spark-lag');
+  const behindChart = createSparkline('Behind (s)', 'spark-behind');
   const rateChart = createSparkline('Events/s', 'spark-rate');
+  const parkedChart = createSparkline('Parked', 'spark-parked');
 
   const jobState = h('span', { class: 'job-state', 'data-field': 'jobState' });
   const jobId = h('span', { class: 'subtle' });
@@ -78,7 +80,14 @@ export function createProjectionCard(name, onAction) {
       h('div', { class: 'row-caption' }, h('span', {}, 'Partitions'), partitionsCaption),
       bars,
     ),
-    h('div', { class: 'charts' }, lagChart.root, rateChart.root),
+    h(
+      'div',
+      { class: 'charts' },
+      lagChart.root,
+      behindChart.root,
+      rateChart.root,
+      parkedChart.root,
+    ),
     rebuildBox,
     h('footer', { class: 'actions' }, rebuildButton, pauseButton, resumeButton),
   );
@@ -195,7 +204,9 @@ export function createProjectionCard(name, onAction) {
       parked.value.classList.toggle('warn', (projection.parked ?? 0) > 0);
       updatePartitions(projection.partitions);
       lagChart.update(history.get(`${name}:lag`), formatCount, windowMs);
+      behindChart.update(history.get(`${name}:behind`), formatSeconds, windowMs);
       rateChart.update(history.get(`${name}:rate`), formatRate, windowMs);
+      parkedChart.update(history.get(`${name}:parked`), formatCount, windowMs);
       pauseButton.hidden = projection.status === 'paused';
       resumeButton.hidden = projection.status !== 'paused' && projection.status !== 'halted';
       pauseButton.disabled = projection.status === 'rebuilding';

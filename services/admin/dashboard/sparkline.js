@@ -11,7 +11,7 @@ function formatSpan(ms) {
 }
 const HEIGHT = 40;
 
-/** Keeps the last `windowMs` of samples per series, fed from the stream. */
+/** Keeps the last `windowMs` of samples per series, fed from admin's history and the stream. */
 export class History {
   constructor(windowMs = 5 * 60_000) {
     this.windowMs = windowMs;
@@ -28,6 +28,20 @@ export class History {
     points.push({ at, value });
     const horizon = at - this.windowMs;
     while (points.length > 0 && points[0].at < horizon) points.shift();
+  }
+
+  /**
+   * Puts samples from before the page opened (admin's history, oldest
+   * first) in front of what the stream has added since: those not older
+   * than the series' first point are left out.
+   */
+  seed(key, points) {
+    const live = this.series.get(key) ?? [];
+    const first = live[0]?.at ?? Number.POSITIVE_INFINITY;
+    const earlier = points.filter(
+      (p) => p.at < first && typeof p.value === 'number' && Number.isFinite(p.value),
+    );
+    this.series.set(key, [...earlier, ...live]);
   }
 
   get(key) {
@@ -68,6 +82,9 @@ export function createSparkline(label, className) {
     root,
     update(points, format, windowMs) {
       const last = points.at(-1);
+      // For tests and the curious: how many samples are drawn, from when.
+      root.dataset.points = String(points.length);
+      root.dataset.from = points.length > 0 ? String(Math.round(points[0].at)) : '';
       setText(current, last ? format(last.value) : '–');
       if (points.length === 0) {
         line.setAttribute('points', '');

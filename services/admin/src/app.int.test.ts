@@ -123,6 +123,7 @@ function appOptions(overrides: Partial<AppOptions> & { dashboardDir: string }): 
     logger,
     metrics: createMetrics({ defaultMetrics: false }),
     streamIntervalMs: 100,
+    history: { intervalMs: 100, windowMs: 60_000 },
     rebuild,
     ...overrides,
   };
@@ -682,6 +683,30 @@ describe('rebuilds', () => {
     expect(scrape.body).toMatch(/refract_rebuild_queue_jobs\{state="completed"\} \d+/);
   });
 
+  it('lists the latest rebuilds, newest first, with their outcome and duration', async () => {
+    type Listed = Job & { createdAt: string; startedAt?: string; finishedAt?: string };
+    const listed = await get<Listed[]>('/api/rebuilds');
+    // The two above: the cancelled one last, so first here.
+    expect(listed.map((r) => [r.projection, r.state])).toEqual([
+      ['blocker', 'cancelled'],
+      ['customer_stats', 'completed'],
+    ]);
+    const completed = listed[1]!;
+    expect(Date.parse(completed.finishedAt!)).toBeGreaterThanOrEqual(
+      Date.parse(completed.startedAt!),
+    );
+    expect(await get<Listed[]>('/api/rebuilds?limit=1')).toHaveLength(1);
+    for (const limit of ['0', '101', 'x']) {
+      const bad = await admin.app.inject({
+        method: 'GET',
+        url: `/api/rebuilds?limit=${limit}`,
+        headers: auth,
+      });
+      expect(bad.statusCode).toBe(400);
+      expect(bad.json()).toMatchObject({ error: 'invalid_request', field: 'limit' });
+    }
+  });
+
   it('answers bad and unknown job ids with 4xx naming the field', async () => {
     for (const method of ['GET', 'DELETE'] as const) {
       const bad = await admin.app.inject({ method, url: '/api/jobs/not%20a%20job', headers: auth });
@@ -698,6 +723,41 @@ describe('rebuilds', () => {
     const nope = await post('/api/projections/nope/rebuild');
     expect(nope.statusCode).toBe(404);
     expect(nope.json()).toMatchObject({ error: 'projection_not_found', field: 'name' });
+  });
+});
+
+describe('/api/history', () => {
+  it('keeps samples of every projection from before the request, oldest first', async () => {
+    type History = {
+      now: number;
+      intervalMs: number;
+      samples: { at: number; projections: { name: string; lagEvents: number; parked: number }[] }[];
+    };
+    // Registered (again: idempotent) so this test stands alone.
+    for (const p of orderProjections) await registerProjection(store.pool, p, PARTITIONS);
+    const history = await eventually(async () => {
+      const body = await get<History>('/api/history');
+      expect(body.samples.length).toBeGreaterThanOrEqual(3);
+      const latest = body.samples.at(-1)!.projections.map((p) => p.name);
+      expect(latest).toEqual(expect.arrayContaining(['customer_stats', 'order_summary']));
+      return body;
+    });
+    expect(history.intervalMs).toBe(100);
+    const times = history.samples.map((s) => s.at);
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect(times.at(-1)!).toBeLessThanOrEqual(history.now);
+    // Only the application's projections, as /api/projections shows them.
+    const known = new Set(catalog.map((p) => p.name));
+    for (const sample of history.samples) {
+      for (const p of sample.projections) expect(known.has(p.name)).toBe(true);
+    }
+    expect(history.samples.at(-1)!.projections[0]).toEqual({
+      name: expect.any(String),
+      lagEvents: expect.any(Number),
+      lagSeconds: expect.any(Number),
+      eventsPerSecond: expect.any(Number),
+      parked: expect.any(Number),
+    });
   });
 });
 

@@ -9,10 +9,12 @@ import type { RedisClient } from '@refract/stream-bus';
 import type { FastifyInstance } from 'fastify';
 import { installAuth } from './auth.js';
 import { isExpected, toHttpError } from './errors.js';
+import { OverviewHistory } from './history.js';
 import { adminMetrics } from './metrics.js';
 import { AdminOverview } from './overview.js';
 import { registerClusterRoutes } from './routes/cluster.js';
 import { registerDashboardRoutes } from './routes/dashboard.js';
+import { registerHistoryRoute } from './routes/history.js';
 import { JOBS_BOARD_PATH, registerJobsBoard } from './routes/jobs-board.js';
 import { registerProbeRoutes } from './routes/probes.js';
 import { registeredProjection, registerProjectionRoutes } from './routes/projections.js';
@@ -45,6 +47,8 @@ export interface AppOptions {
   streamIntervalMs?: number;
   /** @defaultValue 15000 */
   streamHeartbeatMs?: number;
+  /** The dashboard's history (`/api/history`). @defaultValue one sample per 5 s, kept 15 minutes */
+  history?: { intervalMs: number; windowMs: number };
   /** @defaultValue 1000 */
   readyTimeoutMs?: number;
   /** The dashboard's static files; a placeholder page when it has no index.html. */
@@ -59,6 +63,7 @@ export interface AdminApp {
   routes: { method: string; url: string; public: boolean }[];
   overview: AdminOverview;
   stream: OverviewStream;
+  history: OverviewHistory;
 }
 
 /**
@@ -104,7 +109,7 @@ export async function buildApp(options: AppOptions): Promise<AdminApp> {
     // The stream, a scrape and a few dashboards in one moment share one read.
     maxAgeMs: 250,
   });
-  const overview = new AdminOverview({
+  const overviewOptions = {
     pool: store.pool,
     redis: options.redis,
     keyPrefix: options.keyPrefix,
@@ -113,7 +118,8 @@ export async function buildApp(options: AppOptions): Promise<AdminApp> {
     lag,
     rebuild: options.rebuild,
     projections: options.projections.map((p) => p.name),
-  });
+  };
+  const overview = new AdminOverview(overviewOptions);
   const stream = new OverviewStream({
     overview,
     intervalMs: options.streamIntervalMs ?? 1000,
@@ -122,6 +128,23 @@ export async function buildApp(options: AppOptions): Promise<AdminApp> {
   });
   // Open streams would hold the server's close until their clients leave.
   app.addHook('preClose', async () => stream.close());
+  // Its own lag reads: sharing the overview's (cached for 250 ms) would let a
+  // background sample serve a request figures from before what it asks about.
+  const sampled = new AdminOverview({
+    ...overviewOptions,
+    lag: new LagMonitor(store.pool, {
+      stallThresholdMs: options.stallThresholdMs,
+      countLimit: options.lagCountLimit,
+    }),
+  });
+  const history = new OverviewHistory({
+    read: () => sampled.projections(),
+    ...(options.history ?? { intervalMs: 5000, windowMs: 15 * 60_000 }),
+    log: logger,
+  });
+  // Sampled from when the app is ready (listening, or a test's first inject) until it closes.
+  app.addHook('onReady', async () => history.start());
+  app.addHook('preClose', async () => history.close());
 
   registerProbeRoutes(api, {
     pool: store.pool,
@@ -139,6 +162,7 @@ export async function buildApp(options: AppOptions): Promise<AdminApp> {
   });
   registerProjectionRoutes(api, { store, overview, projections: options.projections });
   registerClusterRoutes(api, overview);
+  registerHistoryRoute(api, history);
   if (options.rebuild) {
     registerRebuildRoutes(api, {
       rebuild: options.rebuild,
@@ -149,5 +173,5 @@ export async function buildApp(options: AppOptions): Promise<AdminApp> {
   }
   registerStreamRoute(api, stream);
   await registerDashboardRoutes(api, options.dashboardDir);
-  return { app, routes, overview, stream };
+  return { app, routes, overview, stream, history };
 }

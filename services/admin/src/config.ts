@@ -28,6 +28,11 @@ const schema = z
     ADMIN_STALL_THRESHOLD_MS: env.positiveInt('a positive number of milliseconds').default(30_000),
     ADMIN_STREAM_INTERVAL_MS: env.positiveInt('a positive number of milliseconds').default(1000),
     ADMIN_STREAM_HEARTBEAT_MS: env.positiveInt('a positive number of milliseconds').default(15_000),
+    ADMIN_HISTORY_INTERVAL_MS: env.positiveInt('a positive number of milliseconds').default(5000),
+    ADMIN_HISTORY_WINDOW_MS: env
+      .positiveInt('a positive number of milliseconds')
+      .max(24 * 3_600_000, 'must be at most 86400000 (a day)')
+      .default(15 * 60_000),
     ADMIN_LAG_COUNT_LIMIT: env.positiveInt('a positive number of events').default(1000),
     ADMIN_REBUILD_WORKER: env.boolean.default(true),
     ADMIN_REBUILD_CONCURRENCY: env.positiveInt('a positive integer').default(1),
@@ -73,6 +78,8 @@ export interface Config {
   streamHeartbeatMs: number;
   /** Unapplied events are counted exactly up to this many per partition. */
   lagCountLimit: number;
+  /** The dashboard's history: one sample this often, kept this long (`/api/history`). */
+  history: { intervalMs: number; windowMs: number };
   /** Whether this process runs the BullMQ rebuild worker too (the queue is always there). */
   rebuildWorker: boolean;
   rebuildConcurrency: number;
@@ -106,6 +113,7 @@ export function loadConfig(vars: env.Variables = process.env): Config {
     streamIntervalMs: c.ADMIN_STREAM_INTERVAL_MS,
     streamHeartbeatMs: c.ADMIN_STREAM_HEARTBEAT_MS,
     lagCountLimit: c.ADMIN_LAG_COUNT_LIMIT,
+    history: { intervalMs: c.ADMIN_HISTORY_INTERVAL_MS, windowMs: c.ADMIN_HISTORY_WINDOW_MS },
     rebuildWorker: c.ADMIN_REBUILD_WORKER,
     rebuildConcurrency: c.ADMIN_REBUILD_CONCURRENCY,
     dashboardDir: c.ADMIN_DASHBOARD_DIR ?? fileURLToPath(new URL('../dashboard/', import.meta.url)),

@@ -84,6 +84,7 @@ export async function startAdmin(
       lagCountLimit: config.lagCountLimit,
       streamIntervalMs: config.streamIntervalMs,
       streamHeartbeatMs: config.streamHeartbeatMs,
+      history: config.history,
       readyTimeoutMs: config.readyTimeoutMs,
       dashboardDir: config.dashboardDir,
     });

@@ -1,5 +1,6 @@
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { maskUrlPassword } from '@refract/observability';
+import type { AddWorkerScript } from './add-worker.js';
 import type { StackInfo } from './stack.js';
 
 export interface BannerContext {
@@ -9,6 +10,8 @@ export interface BannerContext {
   cli: string;
   /** Where the command was typed: the CLI looks for the token in its `.refract/`. */
   workDir: string;
+  /** The script that adds a worker to a pool (none when the module has no pool). */
+  addWorker?: AddWorkerScript;
 }
 
 export interface BannerFields {
@@ -29,6 +32,8 @@ export interface BannerFields {
   adminToken: string;
   /** How to run the CLI against this stack. */
   cli: string;
+  /** The one command that adds a worker to a running pool, and where to watch the rebalance. */
+  addWorker?: string;
   stop: string;
 }
 
@@ -38,7 +43,7 @@ export interface BannerFields {
  */
 export function bannerFields(
   info: StackInfo,
-  { ratePerSecond, pid, cli, workDir }: BannerContext,
+  { ratePerSecond, pid, cli, workDir, addWorker }: BannerContext,
 ): BannerFields {
   const pg = info.postgres.embedded;
   return {
@@ -71,6 +76,7 @@ export function bannerFields(
         : `(kept in ${info.adminToken.source.path}${info.adminToken.source.created ? ', new' : ''})`
     }`,
     cli: cliHint(info, cli, workDir),
+    ...(addWorker && { addWorker: addWorkerLine(addWorker, workDir) }),
     stop: `Ctrl-C, or kill -INT ${pid}; a second Ctrl-C forces`,
   };
 }
@@ -94,6 +100,7 @@ export function formatBanner(fields: BannerFields): string {
     ['dashboard', fields.dashboard],
     ['token', fields.adminToken],
     ['cli', fields.cli],
+    ...(fields.addWorker ? [['add worker', fields.addWorker] as [string, string]] : []),
     ['stop', fields.stop],
   ];
   const lines = rows.map(([name, value]) => `  ${name.padEnd(10)} ${value}`);
@@ -111,4 +118,14 @@ function cliHint(info: StackInfo, cli: string, workDir: string): string {
   const env = found ? '' : `REFRACT_ADMIN_TOKEN=${info.adminToken.token} `;
   const url = info.adminUrl === 'http://127.0.0.1:4002' ? '' : ` --url ${info.adminUrl}`;
   return `${env}${cli} status${url}`;
+}
+
+/**
+ * The script as typed where the stack was started, with what it does: the
+ * dashboard's Worker pools panel shows the partitions move to the new worker.
+ */
+function addWorkerLine({ path, pool, port }: AddWorkerScript, workDir: string): string {
+  const shown = relative(workDir, path);
+  const typed = shown.startsWith('..') ? path : `./${shown}`;
+  return `${typed} [pool] [port] (default: pool "${pool}" on :${port}); watch the partitions move in the dashboard's Worker pools`;
 }

@@ -41,6 +41,8 @@ const schema = z.object({
   REDIS_SERVER_BIN: z.string().min(1).default('redis-server'),
   DEV_STACK_READY_TIMEOUT_MS: env.positiveInt('a positive number of milliseconds').default(60_000),
   DEV_STACK_STOP_TIMEOUT_MS: env.positiveInt('a positive number of milliseconds').default(15_000),
+  DEV_STACK_CRASH_LIMIT: env.positiveInt('a positive number of crashes').default(5),
+  DEV_STACK_CRASH_WINDOW_MS: env.positiveInt('a positive number of milliseconds').default(60_000),
   DEMO_RATE_PER_SECOND: z.coerce
     .number({ error: 'must be a number of commands per second (0 disables)' })
     .min(0, 'must be 0 (off) or more')
@@ -98,6 +100,11 @@ export interface Config {
   readyTimeoutMs: number;
   /** How long a child gets after SIGTERM before it is killed. */
   stopTimeoutMs: number;
+  /**
+   * A service that dies is restarted; `crashLimit` crashes of one service
+   * within `crashWindowMs` stop the stack instead.
+   */
+  supervision: { crashLimit: number; crashWindowMs: number };
   demo: {
     /** Commands per second; 0 sends none. */
     ratePerSecond: number;
@@ -156,6 +163,10 @@ export function loadConfig(
     redisServerBin: c.REDIS_SERVER_BIN,
     readyTimeoutMs: c.DEV_STACK_READY_TIMEOUT_MS,
     stopTimeoutMs: c.DEV_STACK_STOP_TIMEOUT_MS,
+    supervision: {
+      crashLimit: c.DEV_STACK_CRASH_LIMIT,
+      crashWindowMs: c.DEV_STACK_CRASH_WINDOW_MS,
+    },
     demo: {
       ratePerSecond: c.DEMO_RATE_PER_SECOND,
       seed: c.DEMO_SEED,

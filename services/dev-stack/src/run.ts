@@ -30,6 +30,7 @@ import {
 } from '@refract/app-loader';
 import type { RefractApp } from '@refract/core';
 import { createLogger, type Logger, prettyStream } from '@refract/observability';
+import { writeAddWorker } from './add-worker.js';
 import { bannerFields, formatBanner } from './banner.js';
 import { ConfigError, loadConfig } from './config.js';
 import { killAll } from './processes.js';
@@ -154,7 +155,7 @@ async function runStack(cli: string): Promise<void> {
 
   const startup = startStack(config, app, logger, aborted.signal, {
     onFailure: (reason) => {
-      logger.error({ reason }, 'a part of the stack died: stopping the rest');
+      logger.error({ reason }, 'the stack cannot go on: stopping the rest');
       stop(reason, EXIT_FAILED);
     },
   }).then(
@@ -179,11 +180,22 @@ async function runStack(cli: string): Promise<void> {
   if (!started || stopping) return;
 
   // On a terminal the block below says it all; in JSON one record carries the same fields.
+  const addWorker = await writeAddWorker(started, {
+    dataDir: config.dataDir,
+    workDir: config.workDir,
+    cli,
+    // After the stack's own workers, which take WORKER_PORT onwards.
+    nextPort: config.workerPort + started.pools.reduce((n, p) => n + p.workerUrls.length, 0),
+  }).catch((error: unknown) => {
+    logger.warn({ err: error }, 'could not write the add-worker script');
+    return undefined;
+  });
   const fields = bannerFields(started, {
     ratePerSecond: config.demo.ratePerSecond,
     pid: process.pid,
     cli,
     workDir: config.workDir,
+    addWorker,
   });
   if (config.logPretty) process.stdout.write(`${formatBanner(fields)}\n`);
   else logger.info(fields, 'stack ready');

@@ -35,6 +35,8 @@ export interface ServiceOptions {
   logger: Logger;
   /** Aborts the wait for readiness (the child keeps running; the caller stops it). */
   signal: AbortSignal;
+  /** Called with the child as soon as it is spawned, before it is ready. */
+  onSpawn?: (child: SupervisedProcess) => void;
 }
 
 export interface ServiceChild {
@@ -84,6 +86,7 @@ export async function startService(options: ServiceOptions): Promise<ServiceChil
       else logger.warn({ stream }, line);
     },
   });
+  options.onSpawn?.(child);
   const url = `http://127.0.0.1:${options.port}`;
   await waitForReady(`${url}/readyz`, child, options);
   logger.info({ url, pid: child.pid }, `${name} ready`);

@@ -10,6 +10,7 @@ import { type EmbeddedPostgresInfo, startPostgres } from './postgres.js';
 import { describeExit, type ExitStatus, killAll } from './processes.js';
 import { startRedis } from './redis.js';
 import { startService } from './service.js';
+import { DEFAULT_RESTART_DELAYS, supervise } from './supervisor.js';
 
 export interface StackInfo {
   writeApiUrl: string;
@@ -40,7 +41,10 @@ export interface Stack extends StackInfo {
 }
 
 export interface StackEvents {
-  /** A part of the running stack died on its own (the caller stops the rest). */
+  /**
+   * The running stack cannot go on (the caller stops the rest): Postgres or
+   * Redis died, or a service crashed too often to be restarted again.
+   */
   onFailure(reason: string): void;
 }
 
@@ -60,7 +64,10 @@ interface Part {
  * write-api, a worker pool per pool of the application, query-api, admin,
  * the application's demo traffic. Any part that dies
  * during the start fails it; whatever had started is stopped again before
- * the error is thrown. `signal` aborts the start the same way.
+ * the error is thrown. `signal` aborts the start the same way. Once started,
+ * a service that dies is restarted (`supervise`), so one crashed worker does
+ * not take the stack down; Postgres or Redis dying, or a service crashing
+ * `crashLimit` times within the window, is `events.onFailure`.
  */
 export async function startStack(
   config: StackConfig,
@@ -169,8 +176,7 @@ export async function startStack(
       portVariable: string,
       env: Record<string, string>,
     ) => {
-      await choosePort({ port, strict: true }, `${name} (${portVariable})`);
-      const service = await startService({
+      const options = {
         name,
         packageName,
         env,
@@ -187,19 +193,42 @@ export async function startStack(
         cwd: config.workDir,
         readyTimeoutMs: config.readyTimeoutMs,
         logger,
-        signal: aborted,
+      };
+      const portName = `${name} (${portVariable})`;
+      await choosePort({ port, strict: true }, portName);
+      const service = await startService({ ...options, signal: aborted });
+      const supervisor = supervise({
+        name,
+        first: service.process,
+        restart: async (signal, spawned) => {
+          await choosePort({ port, strict: true }, portName);
+          await startService({ ...options, signal, onSpawn: spawned });
+        },
+        policy: { ...config.supervision, ...DEFAULT_RESTART_DELAYS },
+        logger: logger.child({ child: name }),
+        restartable: (status) => {
+          if (closing) return false;
+          if (started) return true;
+          startFailed.abort(
+            new Error(`${name} ${describeExit(status)} while the stack was starting`),
+          );
+          return false;
+        },
+        onGiveUp: (reason) => {
+          if (!closing) events.onFailure(reason);
+        },
       });
       parts.push({
         name,
         close: async () => {
-          const status = await service.process.stop(config.stopTimeoutMs);
-          const clean = status.code === 0 || status.signal === 'SIGTERM';
+          const status = await supervisor.stop(config.stopTimeoutMs);
+          // Not running (it crashed and its restart was called off): nothing to stop.
+          const clean = !status || status.code === 0 || status.signal === 'SIGTERM';
           if (!clean) logger.warn({ exit: describeExit(status) }, `${name} did not stop cleanly`);
           return clean;
         },
-        kill: () => service.process.kill(),
+        kill: () => supervisor.kill(),
       });
-      watch(name, service.process.exited);
       throwIfAborted(aborted);
       return service;
     };

@@ -92,11 +92,13 @@ export function createRebuildProcessor(ctx: ProcessorContext) {
     const projection = ctx.projections.get(data.projection);
     if (!projection)
       throw new UnrecoverableError(`projection ${data.projection} is not known here`);
-    const log = ctx.logger.child({
-      projection: data.projection,
+    const jobLog = ctx.logger.child({
       job: data.rebuildId,
       ...(share && { share: share.share }),
     });
+    // The rebuild binds the projection to the log it is given: it gets jobLog,
+    // so its lines carry `projection` once.
+    const log = jobLog.child({ projection: data.projection });
     const worker = ctx.workerId;
 
     const row = await ctx.table.start(data.rebuildId);
@@ -159,7 +161,7 @@ export function createRebuildProcessor(ctx: ProcessorContext) {
         swapWithinEvents: ctx.settings.swapWithinEvents,
         progressIntervalMs: ctx.settings.progressIntervalMs,
         relayName: ctx.settings.relayName,
-        logger: log,
+        logger: jobLog,
         onProgress,
         signal: abort.signal,
       });

@@ -51,6 +51,12 @@ export interface RebuildQueue {
   /** The waiting or active rebuild of a projection, if any. */
   current(projection: string): Promise<RebuildJobView | null>;
   /**
+   * The latest `limit` rebuilds of the queue's projections, newest first,
+   * whatever their outcome: `refract.rebuilds` keeps them after BullMQ has
+   * trimmed the jobs.
+   */
+  recent(limit: number): Promise<RebuildJobView[]>;
+  /**
    * Cancels a rebuild: a waiting one is removed, an active one stops at its
    * next batch and drops the version it built; the live version is untouched.
    * Waits (up to `cancelWaitMs`) for that, then answers the job as it is.
@@ -172,6 +178,11 @@ export function createRebuildQueue(options: RebuildQueueOptions): RebuildQueue {
       const { table } = await ready();
       const row = await table.running(name);
       return row ? viewOf(row) : null;
+    },
+
+    async recent(limit) {
+      const { table } = await ready();
+      return (await table.recent([...byName.keys()], limit)).map((row) => viewOf(row));
     },
 
     async cancel(jobId) {

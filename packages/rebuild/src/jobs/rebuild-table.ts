@@ -28,6 +28,11 @@ export class RebuildTable {
     return (await this.pool.query<RebuildRow>(SQL.getRebuild, [jobId])).rows[0] ?? null;
   }
 
+  /** The latest `limit` rebuilds of `projections`, newest first. */
+  async recent(projections: readonly string[], limit: number): Promise<RebuildRow[]> {
+    return (await this.pool.query<RebuildRow>(SQL.recentRebuilds, [projections, limit])).rows;
+  }
+
   /** Marks the rebuild active; null when it has finished already. */
   async start(jobId: string): Promise<RebuildRow | null> {
     return (await this.pool.query<RebuildRow>(SQL.startRebuild, [jobId])).rows[0] ?? null;

@@ -10,7 +10,7 @@ function jobNotFound(id: string): RefractError {
 
 /**
  * Rebuilds: start one (202; 409 with the running jobId), read a job, cancel
- * it. The job layer (packages/rebuild) owns the queue and the refract.rebuilds rows.
+ * it, list the latest (`/api/rebuilds`, newest first). The job layer (packages/rebuild) owns the queue and the refract.rebuilds rows.
  * Every projection of the application can be rebuilt, table and counter ones.
  */
 export function registerRebuildRoutes(
@@ -33,6 +33,13 @@ export function registerRebuildRoutes(
     request.log.info({ projection: name, job: jobId }, 'rebuild requested');
     return reply.code(202).send({ jobId });
   });
+
+  app.get(
+    routes.recentRebuilds.url,
+    { schema: routes.recentRebuilds.schema },
+    // Finished ones included: refract.rebuilds keeps outcomes after BullMQ trimmed the jobs.
+    async (request) => rebuild.recent(request.query.limit ?? 20),
+  );
 
   app.get(routes.job.url, { schema: routes.job.schema }, async (request) => {
     const id = request.params.jobId;
