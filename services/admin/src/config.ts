@@ -12,7 +12,7 @@ const MIN_TOKEN_LENGTH = 16;
 const schema = z
   .object({
     ADMIN_PORT: env.port().default(4002),
-    ADMIN_HOST: z.string().default('0.0.0.0'),
+    ADMIN_HOST: z.string().default('127.0.0.1'),
     ADMIN_TOKEN: z
       .string()
       .min(MIN_TOKEN_LENGTH, `must be at least ${MIN_TOKEN_LENGTH} characters`)
