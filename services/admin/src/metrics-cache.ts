@@ -51,6 +51,11 @@ export class MetricsCache {
     this.timer = undefined;
   }
 
+  /** Re-reads the gauges now (shared with a refresh already running). */
+  refresh(): Promise<void> {
+    return this.run();
+  }
+
   /** What a scrape awaits before rendering; nothing at all once the gauges are complete. */
   async beforeScrape(): Promise<void> {
     if (this.refreshedAt === undefined) return this.run();
