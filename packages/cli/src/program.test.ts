@@ -346,6 +346,7 @@ describe('refract service commands', () => {
       ['worker', '--pool', 'orders', '--config=app/refract.config.ts'],
       ['worker'],
       ['query-api', '--config', '/srv/app.mjs'],
+      ['write-api', '--insecure-no-auth'],
       ['admin'],
       ['relay', '--config', 'ignored.ts'],
       ['dev', '--config', 'examples/refract.config.ts'],
@@ -358,6 +359,7 @@ describe('refract service commands', () => {
       // Unset: the service falls back to REFRACT_CONFIG, POOL, ./refract.config.ts itself.
       ['worker', { appPath: undefined, pool: undefined }],
       ['query-api', { appPath: '/srv/app.mjs' }],
+      ['write-api', { appPath: undefined, insecureNoAuth: true }],
       ['admin', { appPath: undefined }],
       ['relay', undefined],
       ['dev', { appPath: 'examples/refract.config.ts' }],
@@ -424,8 +426,13 @@ describe('refract service commands', () => {
     );
     expect(await help('dev')).toContain('node_modules/@refract/dev-stack/README.md');
     for (const name of ['write-api', 'worker', 'query-api', 'admin', 'dev']) {
-      expect(await help(name), name).toContain(
-        '--config <path>  the application module (env REFRACT_CONFIG',
+      expect(await help(name), name).toMatch(
+        /--config <path>\s+the application module \(env REFRACT_CONFIG/,
+      );
+    }
+    for (const name of ['write-api', 'query-api']) {
+      expect(await help(name), name).toMatch(
+        /--insecure-no-auth\s+listen beyond loopback without a token/,
       );
     }
   });

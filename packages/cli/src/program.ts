@@ -109,7 +109,10 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     SERVICE_HELP.writeApi,
   )
     .addOption(configOption())
-    .action((options: ConfigOptions) => runners.writeApi({ appPath: options.config }));
+    .addOption(insecureNoAuthOption())
+    .action((options: ConfigOptions & InsecureOptions) =>
+      runners.writeApi({ appPath: options.config, insecureNoAuth: options.insecureNoAuth }),
+    );
   serviceCommand(
     program,
     'relay',
@@ -126,7 +129,10 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     );
   serviceCommand(program, 'query-api', 'the projections over HTTP', SERVICE_HELP.queryApi)
     .addOption(configOption())
-    .action((options: ConfigOptions) => runners.queryApi({ appPath: options.config }));
+    .addOption(insecureNoAuthOption())
+    .action((options: ConfigOptions & InsecureOptions) =>
+      runners.queryApi({ appPath: options.config, insecureNoAuth: options.insecureNoAuth }),
+    );
   serviceCommand(
     program,
     'admin',
@@ -312,6 +318,18 @@ function configOption(): Option {
     '--config <path>',
     'the application module (env REFRACT_CONFIG, else ./refract.config.ts)',
   ).argParser(nonEmpty);
+}
+
+interface InsecureOptions {
+  insecureNoAuth?: boolean;
+}
+
+/** write-api's and query-api's way past the token their non-loopback host otherwise requires. */
+function insecureNoAuthOption(): Option {
+  return new Option(
+    '--insecure-no-auth',
+    'listen beyond loopback without a token (env REFRACT_INSECURE_NO_AUTH=1): only behind a proxy that authenticates',
+  );
 }
 
 /** For the commands that load no module: a script may pass every service the same options. */

@@ -11,12 +11,17 @@ export interface AppOption {
   appPath?: string;
 }
 
+/** `--insecure-no-auth` of write-api and query-api; unset, the service reads REFRACT_INSECURE_NO_AUTH. */
+export interface InsecureNoAuth {
+  insecureNoAuth?: boolean;
+}
+
 /** How each service command runs its service. */
 export interface ServiceRunners {
-  writeApi(options: AppOption): Promise<void>;
+  writeApi(options: AppOption & InsecureNoAuth): Promise<void>;
   relay(): Promise<void>;
   worker(options: AppOption & { pool?: string }): Promise<void>;
-  queryApi(options: AppOption): Promise<void>;
+  queryApi(options: AppOption & InsecureNoAuth): Promise<void>;
   admin(options: AppOption): Promise<void>;
   dev(options: AppOption): Promise<void>;
 }
@@ -25,13 +30,13 @@ export interface ServiceRunners {
 // default file), never a `--config` read again from this process's argv.
 // Each package loads on first use: `refract status` needs none of them.
 export const serviceRunners: ServiceRunners = {
-  writeApi: async ({ appPath }) =>
-    (await import('@refract/write-api')).runWriteApi({ appPath, argv: [] }),
+  writeApi: async ({ appPath, insecureNoAuth }) =>
+    (await import('@refract/write-api')).runWriteApi({ appPath, insecureNoAuth, argv: [] }),
   relay: async () => (await import('@refract/relay-service')).runRelay(),
   worker: async ({ appPath, pool }) =>
     (await import('@refract/projector-worker')).runProjectorWorker({ appPath, pool, argv: [] }),
-  queryApi: async ({ appPath }) =>
-    (await import('@refract/query-api')).runQueryApi({ appPath, argv: [] }),
+  queryApi: async ({ appPath, insecureNoAuth }) =>
+    (await import('@refract/query-api')).runQueryApi({ appPath, insecureNoAuth, argv: [] }),
   admin: async ({ appPath }) => (await import('@refract/admin')).runAdmin({ appPath, argv: [] }),
   dev: async ({ appPath }) => (await importDevStack()).runDevStack({ appPath, argv: [] }),
 };
@@ -59,8 +64,10 @@ export const SERVICE_HELP = {
     'Runs write-api: appends, commands and stream reads over HTTP, with the relay\n' +
     'embedded unless RELAY_MODE=off.\n' +
     'Reads DATABASE_URL, REDIS_URL (while RELAY_MODE=embedded), REDIS_KEY_PREFIX,\n' +
-    'WRITE_API_PORT (4000), WRITE_API_HOST, RELAY_MODE, LOG_LEVEL, LOG_PRETTY and\n' +
-    'REFRACT_CONFIG; every variable: node_modules/@refract/write-api/README.md.',
+    'WRITE_API_PORT (4000), WRITE_API_HOST (127.0.0.1), WRITE_API_TOKEN,\n' +
+    'REFRACT_API_TOKENS, RELAY_MODE, LOG_LEVEL, LOG_PRETTY and REFRACT_CONFIG; every\n' +
+    'variable: node_modules/@refract/write-api/README.md. Beyond loopback it needs a\n' +
+    'token, or --insecure-no-auth.',
   relay:
     'Runs the relay on its own (for write-api processes with RELAY_MODE=off): it\n' +
     'publishes committed events from Postgres to Redis. It runs no application\n' +
@@ -79,13 +86,15 @@ export const SERVICE_HELP = {
   queryApi:
     'Runs query-api: the projections of the application module over HTTP, with\n' +
     'read-your-writes waits.\n' +
-    'Reads DATABASE_URL, QUERY_API_PORT (4001), QUERY_API_HOST, LOG_LEVEL, LOG_PRETTY\n' +
-    'and REFRACT_CONFIG; every variable: node_modules/@refract/query-api/README.md.',
+    'Reads DATABASE_URL, QUERY_API_PORT (4001), QUERY_API_HOST (127.0.0.1),\n' +
+    'QUERY_API_TOKEN, REFRACT_API_TOKENS, LOG_LEVEL, LOG_PRETTY and REFRACT_CONFIG;\n' +
+    'every variable: node_modules/@refract/query-api/README.md. Beyond loopback it\n' +
+    'needs a token, or --insecure-no-auth.',
   admin:
     'Runs admin: the admin API, the lag dashboard at / and the rebuild worker.\n' +
-    'Reads ADMIN_TOKEN, DATABASE_URL, REDIS_URL, REDIS_KEY_PREFIX, ADMIN_PORT (4002),\n' +
-    'ADMIN_HOST, LOG_LEVEL, LOG_PRETTY and REFRACT_CONFIG; every variable:\n' +
-    'node_modules/@refract/admin/README.md.',
+    'Reads ADMIN_TOKEN, ADMIN_READ_TOKENS, DATABASE_URL, REDIS_URL, REDIS_KEY_PREFIX,\n' +
+    'ADMIN_PORT (4002), ADMIN_HOST (127.0.0.1), LOG_LEVEL, LOG_PRETTY and\n' +
+    'REFRACT_CONFIG; every variable: node_modules/@refract/admin/README.md.',
   migrate:
     'Applies the event-store migrations to DATABASE_URL directly (a database without\n' +
     'its schema has no admin to ask). It loads no application module, so --config is\n' +

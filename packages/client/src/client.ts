@@ -7,7 +7,15 @@ export interface RefractClientOptions {
   writeUrl: string;
   /** query-api's base URL, for `read`. */
   queryUrl?: string;
-  /** Sent with every request (an `Authorization`, say). */
+  /**
+   * Sent as `Authorization: Bearer <token>` to write-api (and to query-api
+   * unless `queryToken` is given): a token with the `write` scope, or
+   * `read+write` to read through the same client.
+   */
+  token?: string;
+  /** The bearer token for query-api's reads, when it is not `token`. */
+  queryToken?: string;
+  /** Sent with every request. */
   headers?: Record<string, string>;
   /** Retries of a request that got no answer or a 503. @defaultValue 3 */
   retries?: number;
@@ -196,17 +204,29 @@ export class RefractClient {
     }
     // The wait is the server's: the request may take that long before its answer.
     const timeoutMs = this.timeoutMs + (options.timeoutMs ?? 5000);
-    return (await this.send(queryUrl, 'GET', path, { headers, timeoutMs })).body as T;
+    const token = this.options.queryToken;
+    return (await this.send(queryUrl, 'GET', path, { headers, timeoutMs, token })).body as T;
   }
 
   private async send(
     base: string,
     method: string,
     path: string,
-    request: { body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {},
+    request: {
+      body?: unknown;
+      headers?: Record<string, string>;
+      timeoutMs?: number;
+      /** Instead of `options.token` (query-api's `queryToken`). */
+      token?: string;
+    } = {},
   ): Promise<Answer> {
     const url = new URL(path, base);
-    const headers: Record<string, string> = { ...this.options.headers, ...request.headers };
+    const token = request.token ?? this.options.token;
+    const headers: Record<string, string> = {
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+      ...this.options.headers,
+      ...request.headers,
+    };
     let payload: string | undefined;
     if (request.body !== undefined) {
       headers['content-type'] = 'application/json';

@@ -107,3 +107,59 @@ export function parse<T extends z.ZodType>(schema: T, vars: Variables): z.output
   }
   return result.data;
 }
+
+/** What a token of write-api and query-api may do: `read` (GET reads), `write` (appends, commands). */
+export type Scope = 'read' | 'write';
+
+/** A bearer token and what it may do; `name` appears in logs, never the token. */
+export interface ApiToken {
+  name: string;
+  scopes: readonly Scope[];
+  token: string;
+}
+
+/** Shorter tokens are guessable over a network. */
+export const MIN_TOKEN_LENGTH = 16;
+
+/** A bearer token variable (`WRITE_API_TOKEN`): at least 16 characters, no whitespace. */
+export const token = z
+  .string()
+  .min(MIN_TOKEN_LENGTH, `must be at least ${MIN_TOKEN_LENGTH} characters`)
+  .regex(/^\S+$/, 'must not contain whitespace');
+
+const SCOPES: readonly Scope[] = ['read', 'write'];
+
+/**
+ * `REFRACT_API_TOKENS`: `name:scopes:token` entries separated by commas or
+ * whitespace; scopes are `read`, `write` or `read+write`. A problem names
+ * the entry by its position and name, never its token.
+ */
+export const apiTokens = z.string().transform((text, ctx): ApiToken[] => {
+  const entries = text.split(/[\s,]+/).filter((entry) => entry !== '');
+  const parsed: ApiToken[] = [];
+  entries.forEach((entry, i) => {
+    const [name = '', scopeList = '', ...rest] = entry.split(':');
+    const value = rest.join(':');
+    const where = `entry ${i + 1}${name ? ` (${name})` : ''}`;
+    const scopes = scopeList.split('+');
+    if (!name || !value) {
+      ctx.addIssue({ code: 'custom', message: `${where} must be name:scopes:token` });
+    } else if (!scopes.every((s): s is Scope => SCOPES.includes(s as Scope))) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${where} has scopes other than read, write, read+write`,
+      });
+    } else if (!token.safeParse(value).success) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${where} has a token shorter than ${MIN_TOKEN_LENGTH} characters`,
+      });
+    } else {
+      parsed.push({ name, scopes, token: value });
+    }
+  });
+  if (new Set(parsed.map((t) => t.name)).size !== parsed.length) {
+    ctx.addIssue({ code: 'custom', message: 'names a token twice' });
+  }
+  return parsed;
+});

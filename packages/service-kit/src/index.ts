@@ -1,4 +1,15 @@
 export {
+  apiTokensOf,
+  type BearerAuthOptions,
+  bearerOf,
+  findToken,
+  INSECURE_NO_AUTH_FLAG,
+  insecureNoAuthFlag,
+  installBearerAuth,
+  isLoopbackHost,
+  tokenMatches,
+} from './auth.js';
+export {
   type ContractApp,
   type ContractOptions,
   installContract,
@@ -8,7 +19,7 @@ export {
   zodValidatorCompiler,
 } from './contract.js';
 export * as env from './env.js';
-export { ConfigError } from './env.js';
+export { type ApiToken, ConfigError, type Scope } from './env.js';
 export { closeOnce, createHttpApp, type HttpAppOptions, listen } from './http-app.js';
 export {
   type ErrorBody,

@@ -35,6 +35,8 @@ const PARTITIONS = 4;
 const TOKEN = 'test-token-0123456789abcdef';
 const logger = createLogger({ service: 'admin-test', level: 'silent' });
 const auth = { authorization: `Bearer ${TOKEN}` };
+const READ_TOKEN = 'read-only-token-0123456789';
+const readAuth = { authorization: `Bearer ${READ_TOKEN}` };
 
 /** Applies `Slow` events, but only once the test opens the gate: a daemon that looks alive while stuck. */
 let openGate: () => void = () => {};
@@ -120,6 +122,10 @@ function appOptions(overrides: Partial<AppOptions> & { dashboardDir: string }): 
     keyPrefix: ns.prefix,
     projections: catalog,
     token: TOKEN,
+    readTokens: [READ_TOKEN],
+    // No timer tick while tests run: its lag read, shared for 250 ms, would
+    // hide projections the tests register right before they look.
+    metricsRefreshMs: 3_600_000,
     logger,
     metrics: createMetrics({ defaultMetrics: false }),
     streamIntervalMs: 100,
@@ -159,6 +165,12 @@ async function heartbeatsAfter(since: number) {
     for (const w of workers)
       expect(w.status().lastHeartbeat?.getTime() ?? 0).toBeGreaterThan(second);
   });
+}
+
+/** Jobs of the rebuild queue in any state: a refused rebuild must add none. */
+async function rebuildQueueSize(): Promise<number> {
+  const counts = await rebuild.queue.getJobCounts();
+  return Object.values(counts).reduce((a, b) => a + b, 0);
 }
 
 async function get<T>(url: string): Promise<T> {
@@ -334,6 +346,82 @@ describe('auth', () => {
     expect(refused.headers['www-authenticate']).toContain('Basic realm');
   });
 
+  it('lets a read token see the status and stream, and nothing that changes state (403)', async () => {
+    for (const url of ['/api/projections', '/api/workers', '/api/relay']) {
+      const seen = await admin.app.inject({ url, headers: readAuth });
+      expect([200, 503], url).toContain(seen.statusCode);
+    }
+    const operatorRoutes = admin.routes.filter(
+      (r) => !r.public && r.method !== 'GET' && !r.url.startsWith('/jobs-board'),
+    );
+    // Rebuild, cancel, pause, resume, retry and skip parked events.
+    expect(operatorRoutes.length).toBeGreaterThanOrEqual(6);
+    for (const route of operatorRoutes) {
+      const method = route.method as 'POST' | 'DELETE';
+      const url = urlOf(route.url);
+      const refused = await admin.app.inject({ method, url, headers: readAuth });
+      expect(refused.statusCode, `${method} ${url}`).toBe(403);
+      expect(refused.json().message).toContain('operator token');
+    }
+    const rebuild = await admin.app.inject({
+      method: 'POST',
+      url: '/api/projections/order_summary/rebuild',
+      headers: readAuth,
+    });
+    expect(rebuild.statusCode).toBe(403);
+    expect(await rebuildQueueSize()).toBe(0);
+    const paused = await store.pool.query('SELECT 1 FROM refract.projections WHERE paused');
+    expect(paused.rowCount).toBe(0);
+  });
+
+  it("refuses bull-board's mutating routes across origins, even with the operator token", async () => {
+    const mutating = admin.routes.filter(
+      (r) => r.url.startsWith('/jobs-board') && r.method !== 'GET',
+    );
+    expect(mutating.length).toBeGreaterThan(0);
+    const basic = `Basic ${Buffer.from(`admin:${TOKEN}`).toString('base64')}`;
+    for (const route of mutating) {
+      const method = route.method as 'POST' | 'PUT' | 'DELETE';
+      const url = urlOf(route.url);
+      for (const origin of [
+        { origin: 'https://evil.example' },
+        { referer: 'http://evil.example/x' },
+        {},
+      ]) {
+        const refused = await admin.app.inject({
+          method,
+          url,
+          headers: { authorization: basic, host: 'admin.local:4002', ...origin },
+        });
+        expect(refused.statusCode, `${method} ${url} ${JSON.stringify(origin)}`).toBe(403);
+        expect(refused.json().message).toContain('Origin');
+      }
+      const readOnly = await admin.app.inject({
+        method,
+        url,
+        headers: {
+          authorization: `Basic ${Buffer.from(`admin:${READ_TOKEN}`).toString('base64')}`,
+          host: 'admin.local:4002',
+          origin: 'http://admin.local:4002',
+        },
+      });
+      expect(readOnly.statusCode, `${method} ${url}`).toBe(403);
+    }
+    // Same origin and the operator token: past the guard, bull-board answers for itself
+    // (404: queue `x` does not exist; a route acting on every queue is not called for real).
+    const harmless = mutating.find((r) => r.url.includes(':queueName'))!;
+    const allowed = await admin.app.inject({
+      method: harmless.method as 'POST' | 'PUT' | 'DELETE',
+      url: urlOf(harmless.url),
+      headers: {
+        authorization: basic,
+        host: 'admin.local:4002',
+        origin: 'http://admin.local:4002',
+      },
+    });
+    expect([401, 403]).not.toContain(allowed.statusCode);
+  });
+
   it('serves the probes and the dashboard without the token', async () => {
     expect((await admin.app.inject('/healthz')).statusCode).toBe(200);
     expect((await admin.app.inject('/readyz')).statusCode).toBe(200);
@@ -503,11 +591,17 @@ describe('projections, workers and the relay', () => {
   });
 
   it('exposes lag per projection and partition on /metrics', async () => {
-    const scrape = await admin.app.inject('/metrics');
-    expect(scrape.statusCode).toBe(200);
-    expect(scrape.body).toContain(
-      'refract_projection_lag_events{projection="order_summary",pool="orders"} 0',
-    );
+    // The gauges are refreshed on a timer (an hour here): refresh them by hand after the catch-up.
+    const scrape = await eventually(async () => {
+      await admin.metricsCache.refresh();
+      const answer = await admin.app.inject('/metrics');
+      expect(answer.statusCode).toBe(200);
+      expect(answer.body).toContain(
+        'refract_projection_lag_events{projection="order_summary",pool="orders"} 0',
+      );
+      expect(answer.body).toContain('refract_pool_workers{pool="orders"} 2');
+      return answer;
+    });
     expect(scrape.body).toMatch(
       /refract_projection_checkpoint_position\{projection="order_summary",partition="0"\} \d+/,
     );
@@ -913,6 +1007,125 @@ describe('/api/stream', () => {
       expect(served.stream.clientCount).toBe(0);
     } finally {
       await served.app.close();
+    }
+  });
+});
+
+describe('/api/stream per-token cap', () => {
+  it('answers the 11th stream of one token 429, while other tokens still get theirs', async () => {
+    const served = await buildApp(appOptions({ dashboardDir: join(dashboardDir, 'missing') }));
+    await served.app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = served.app.server.address() as { port: number };
+    const url = `http://127.0.0.1:${port}/api/stream`;
+    const aborts: AbortController[] = [];
+    const open = async (headers: Record<string, string>) => {
+      const abort = new AbortController();
+      aborts.push(abort);
+      return fetch(url, { headers, signal: abort.signal });
+    };
+    try {
+      for (let i = 0; i < 10; i++) expect((await open(readAuth)).status).toBe(200);
+      expect(served.stream.clientCount).toBe(10);
+      const eleventh = await open(readAuth);
+      expect(eleventh.status).toBe(429);
+      expect(await eleventh.json()).toMatchObject({ error: 'too_many_streams' });
+      expect(served.stream.clientCount).toBe(10);
+      // The cap is per token: the operator's stream is not the read token's.
+      expect((await open(auth)).status).toBe(200);
+      // One closed, one more may open.
+      aborts[0]!.abort();
+      await eventually(() => expect(served.stream.clientCount).toBe(10));
+      expect((await open(readAuth)).status).toBe(200);
+    } finally {
+      for (const abort of aborts) abort.abort();
+      await served.app.close();
+    }
+  });
+});
+
+describe('/metrics from a cache', () => {
+  /** An admin app on a store and Redis client of its own, whose every query and command is counted. */
+  async function counted(options: { projections: AnyProjection[] }) {
+    const own = await EventStore.open({ databaseUrl: db.url });
+    const ownRedis = createRedisClient(ns.url);
+    const counts = { postgres: 0, redis: 0 };
+    own.pool.on('acquire', () => {
+      counts.postgres += 1;
+    });
+    // Counted on the way through; every command still goes to the real server.
+    type Send = (...args: unknown[]) => unknown;
+    const counting = ownRedis as unknown as { sendCommand: Send };
+    const send = counting.sendCommand.bind(ownRedis);
+    counting.sendCommand = (...args) => {
+      counts.redis += 1;
+      return send(...args);
+    };
+    const served = await buildApp({
+      ...appOptions({ dashboardDir: join(dashboardDir, 'missing') }),
+      store: own,
+      redis: ownRedis,
+      projections: options.projections,
+      rebuild: undefined,
+      // No timer tick during the test: what a scrape costs is all that is counted.
+      metricsRefreshMs: 3_600_000,
+    });
+    await served.app.ready();
+    return {
+      served,
+      counts,
+      scrape: async () => {
+        const answer = await served.app.inject('/metrics');
+        expect(answer.statusCode).toBe(200);
+        return answer.body;
+      },
+      close: async () => {
+        await served.app.close();
+        ownRedis.disconnect();
+        await own.close();
+      },
+    };
+  }
+
+  it('answers any number of scrapes without a query to Postgres or Redis', async () => {
+    const { scrape, counts, close } = await counted({ projections: catalog });
+    try {
+      // The signal that the refresh has run: the first scrape shows every projection.
+      const first = await scrape();
+      for (const p of catalog)
+        expect(first).toContain(`refract_projection_lag_events{projection="${p.name}"`);
+      const before = { ...counts };
+      expect(before.postgres).toBeGreaterThan(0);
+      // The request counters move with each scrape; the gauges read from the stores must not.
+      const gauges = (body: string) =>
+        body.split('\n').filter((line) => /^refract_(projection|pool|relay|worker)/.test(line));
+      for (let i = 0; i < 50; i++) expect(gauges(await scrape())).toEqual(gauges(first));
+      expect(counts).toEqual(before);
+    } finally {
+      await close();
+    }
+  });
+
+  it('does not hide a projection registered after the first refresh', async () => {
+    const late = defineProjection({
+      name: 'late_comer',
+      version: 1,
+      pool: 'late',
+      handles: ['Never'],
+      tables: ['late_comer'],
+      setup: (table) => `CREATE TABLE IF NOT EXISTS ${table('late_comer')} (id text PRIMARY KEY)`,
+      apply: async () => {},
+    });
+    const { scrape, close } = await counted({ projections: [...catalog, late] });
+    try {
+      expect(await scrape()).not.toContain('late_comer');
+      await registerProjection(store.pool, late, PARTITIONS);
+      await eventually(async () =>
+        expect(await scrape()).toMatch(
+          /refract_projection_lag_events\{projection="late_comer",pool="late"\} \d+/,
+        ),
+      );
+    } finally {
+      await close();
     }
   });
 });

@@ -7,10 +7,11 @@ import type { RebuildQueue } from '@refract/rebuild';
 import { createHttpApp, installContract, typed } from '@refract/service-kit';
 import type { RedisClient } from '@refract/stream-bus';
 import type { FastifyInstance } from 'fastify';
-import { installAuth } from './auth.js';
+import { adminTokens, installAuth } from './auth.js';
 import { isExpected, toHttpError } from './errors.js';
 import { OverviewHistory } from './history.js';
 import { adminMetrics } from './metrics.js';
+import { MetricsCache } from './metrics-cache.js';
 import { AdminOverview } from './overview.js';
 import { registerClusterRoutes } from './routes/cluster.js';
 import { registerDashboardRoutes } from './routes/dashboard.js';
@@ -33,8 +34,14 @@ export interface AppOptions {
    * of parked retries and rebuilds.
    */
   projections: readonly AnyProjection[];
-  /** The bearer token of every protected endpoint. */
+  /** The operator token (ADMIN_TOKEN): every protected endpoint takes it. */
   token: string;
+  /** Read-only tokens: reads (GET) and the stream, nothing that changes state. */
+  readTokens?: readonly string[];
+  /** /api/stream connections allowed per token; more are answered 429. @defaultValue 10 */
+  streamMaxClientsPerToken?: number;
+  /** How often the /metrics gauges are re-read. @defaultValue 5000 */
+  metricsRefreshMs?: number;
   logger: Logger;
   metrics: Metrics;
   /** @defaultValue 'main' */
@@ -64,6 +71,7 @@ export interface AdminApp {
   overview: AdminOverview;
   stream: OverviewStream;
   history: OverviewHistory;
+  metricsCache: MetricsCache;
 }
 
 /**
@@ -82,7 +90,9 @@ export async function buildApp(options: AppOptions): Promise<AdminApp> {
     toHttpError,
     expected: isExpected,
   });
-  installAuth(app, options.token, { basicAuthPrefix: JOBS_BOARD_PATH });
+  installAuth(app, adminTokens(options.token, options.readTokens), {
+    basicAuthPrefix: JOBS_BOARD_PATH,
+  });
   const routes: AdminApp['routes'] = [];
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) {
@@ -124,6 +134,7 @@ export async function buildApp(options: AppOptions): Promise<AdminApp> {
     overview,
     intervalMs: options.streamIntervalMs ?? 1000,
     heartbeatMs: options.streamHeartbeatMs ?? 15_000,
+    maxClientsPerToken: options.streamMaxClientsPerToken ?? 10,
     log: logger,
   });
   // Open streams would hold the server's close until their clients leave.
@@ -146,10 +157,10 @@ export async function buildApp(options: AppOptions): Promise<AdminApp> {
   app.addHook('onReady', async () => history.start());
   app.addHook('preClose', async () => history.close());
 
-  registerProbeRoutes(api, {
-    pool: store.pool,
-    metrics: options.metrics,
-    readyTimeoutMs: options.readyTimeoutMs ?? 1000,
+  const declared = new Set(options.projections.map((p) => p.name));
+  const metricsCache = new MetricsCache({
+    intervalMs: options.metricsRefreshMs ?? 5000,
+    log: logger,
     refresh: async () => {
       const [projections, workers, relay, counts] = await Promise.all([
         overview.projections(),
@@ -158,7 +169,17 @@ export async function buildApp(options: AppOptions): Promise<AdminApp> {
         options.rebuild?.queue.getJobCounts().catch(() => undefined),
       ]);
       counters.update({ projections, workers, relay }, counts);
+      return { complete: [...declared].every((name) => projections.some((p) => p.name === name)) };
     },
+  });
+  app.addHook('onReady', async () => metricsCache.start());
+  app.addHook('preClose', async () => metricsCache.stop());
+
+  registerProbeRoutes(api, {
+    pool: store.pool,
+    metrics: options.metrics,
+    readyTimeoutMs: options.readyTimeoutMs ?? 1000,
+    cache: metricsCache,
   });
   registerProjectionRoutes(api, { store, overview, projections: options.projections });
   registerClusterRoutes(api, overview);
@@ -173,5 +194,5 @@ export async function buildApp(options: AppOptions): Promise<AdminApp> {
   }
   registerStreamRoute(api, stream);
   await registerDashboardRoutes(api, options.dashboardDir);
-  return { app, routes, overview, stream, history };
+  return { app, routes, overview, stream, history, metricsCache };
 }

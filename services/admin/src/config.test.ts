@@ -47,6 +47,10 @@ describe('loadConfig', () => {
       port: 4002,
       tokenGenerated: false,
       keyPrefix: 'refract:',
+      host: '127.0.0.1',
+      readTokens: [],
+      streamMaxClientsPerToken: 10,
+      metricsRefreshMs: 5000,
       relayName: 'main',
       stallThresholdMs: 30_000,
       streamIntervalMs: 1000,
@@ -55,6 +59,20 @@ describe('loadConfig', () => {
     });
     expect(config.dashboardDir).toMatch(/services\/admin\/dashboard\/?$/);
     expect(config.appPath).toBeUndefined();
+  });
+
+  it('reads read-only tokens, each long enough, none the operator token', () => {
+    const operator = 'a-token-of-sixteen-chars';
+    const read = ['read-token-one-0123', 'read-token-two-0123'];
+    expect(
+      loadConfig({ ...base, ADMIN_TOKEN: operator, ADMIN_READ_TOKENS: read.join(', ') }).readTokens,
+    ).toEqual(read);
+    const short = problems({ ...base, ADMIN_TOKEN: operator, ADMIN_READ_TOKENS: 'tiny-secret' });
+    expect(short[0]).toMatch(/^ADMIN_READ_TOKENS.*must each be at least 16 characters/);
+    expect(short.join('\n')).not.toContain('tiny-secret');
+    expect(
+      problems({ ...base, ADMIN_TOKEN: operator, ADMIN_READ_TOKENS: `${read[0]} ${operator}` })[0],
+    ).toMatch(/^ADMIN_READ_TOKENS: must not hold ADMIN_TOKEN/);
   });
 
   it('reads the application module from REFRACT_CONFIG', () => {

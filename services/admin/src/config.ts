@@ -12,11 +12,26 @@ const MIN_TOKEN_LENGTH = 16;
 const schema = z
   .object({
     ADMIN_PORT: env.port().default(4002),
-    ADMIN_HOST: z.string().default('0.0.0.0'),
+    ADMIN_HOST: z.string().default('127.0.0.1'),
     ADMIN_TOKEN: z
       .string()
       .min(MIN_TOKEN_LENGTH, `must be at least ${MIN_TOKEN_LENGTH} characters`)
       .optional(),
+    ADMIN_READ_TOKENS: z
+      .string()
+      .transform((text) => text.split(/[\s,]+/).filter((token) => token !== ''))
+      .pipe(
+        z
+          .array(
+            z
+              .string()
+              .min(MIN_TOKEN_LENGTH, `must each be at least ${MIN_TOKEN_LENGTH} characters`),
+          )
+          .refine((tokens) => new Set(tokens).size === tokens.length, 'must not repeat a token'),
+      )
+      .optional(),
+    ADMIN_STREAM_MAX_CLIENTS_PER_TOKEN: env.positiveInt('a positive integer').default(10),
+    ADMIN_METRICS_REFRESH_MS: env.positiveInt('a positive number of milliseconds').default(5000),
     ADMIN_DEV_MODE: env.boolean.default(false),
     NODE_ENV: z.string().optional(),
     DATABASE_URL: env.databaseUrl,
@@ -52,6 +67,13 @@ const schema = z
           'is required: the bearer token of the admin API (set ADMIN_DEV_MODE=true to generate one for development)',
       });
     }
+    if (c.ADMIN_TOKEN && c.ADMIN_READ_TOKENS?.includes(c.ADMIN_TOKEN)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ADMIN_READ_TOKENS'],
+        message: 'must not hold ADMIN_TOKEN: a token is either read-only or the operator one',
+      });
+    }
   });
 
 export interface Config {
@@ -59,8 +81,14 @@ export interface Config {
   appPath: string | undefined;
   port: number;
   host: string;
-  /** The bearer token every protected endpoint requires. */
+  /** ADMIN_TOKEN: the operator token, which every protected endpoint takes. */
   token: string;
+  /** ADMIN_READ_TOKENS: tokens that see the dashboard, status and stream, and change nothing. */
+  readTokens: string[];
+  /** More /api/stream connections than this per token are answered 429. */
+  streamMaxClientsPerToken: number;
+  /** How often /metrics' values are re-read; a scrape serves the last ones. */
+  metricsRefreshMs: number;
   /** True when no ADMIN_TOKEN was set and one was generated (dev mode); the server logs it once. */
   tokenGenerated: boolean;
   databaseUrl: string;
@@ -103,6 +131,9 @@ export function loadConfig(vars: env.Variables = process.env): Config {
     host: c.ADMIN_HOST,
     token: c.ADMIN_TOKEN ?? randomBytes(16).toString('hex'),
     tokenGenerated: c.ADMIN_TOKEN === undefined,
+    readTokens: c.ADMIN_READ_TOKENS ?? [],
+    streamMaxClientsPerToken: c.ADMIN_STREAM_MAX_CLIENTS_PER_TOKEN,
+    metricsRefreshMs: c.ADMIN_METRICS_REFRESH_MS,
     databaseUrl: c.DATABASE_URL,
     redisUrl: c.REDIS_URL,
     keyPrefix: c.REDIS_KEY_PREFIX,

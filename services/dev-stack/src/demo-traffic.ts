@@ -48,6 +48,8 @@ export function* demoCommands(
 }
 
 export interface DemoTrafficOptions {
+  /** Sent as `Authorization: Bearer …` when write-api was given a token (WRITE_API_TOKEN). */
+  token?: string;
   /** The write API, e.g. `http://127.0.0.1:4000`. */
   baseUrl: string;
   /** The application's demos (`app.demos`). */
@@ -121,6 +123,7 @@ export function startDemoTraffic(options: DemoTrafficOptions): DemoRun {
         headers: {
           'content-type': 'application/json',
           'x-request-id': `${DEMO_REQUEST_ID_PREFIX}${options.runId}-${++requests}`,
+          ...(options.token === undefined ? {} : { authorization: `Bearer ${options.token}` }),
         },
         body: JSON.stringify(command.body),
         signal: AbortSignal.any([abortRequests.signal, AbortSignal.timeout(requestTimeoutMs)]),

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { RefractApp } from '@refract/core';
 import { migrate } from '@refract/event-store';
 import { type Logger, maskUrlPassword } from '@refract/observability';
+import { env as envBlocks } from '@refract/service-kit';
 import { type AdminToken, ensureAdminToken } from './admin-token.js';
 import type { Config } from './config.js';
 import { type DemoRun, startDemoTraffic, streamOfCommand } from './demo-traffic.js';
@@ -291,6 +292,9 @@ export async function startStack(
       config.demo.ratePerSecond > 0 && app.demos.length > 0
         ? startDemoTraffic({
             baseUrl: writeApi.url,
+            // The services run on loopback, where no token is needed; one the
+            // user set for write-api (passed on with the environment) is sent.
+            token: writeToken(config.childEnv),
             demos: app.demos,
             streamOf: streamOfCommand(app.commands),
             ...config.demo,
@@ -334,6 +338,13 @@ export async function startStack(
     // what it caused next (e.g. "write-api was not ready").
     throw startFailed.signal.aborted ? startFailed.signal.reason : error;
   }
+}
+
+/** WRITE_API_TOKEN, else the first `write` token of REFRACT_API_TOKENS: the demo's credential. */
+function writeToken(env: Record<string, string>): string | undefined {
+  if (env.WRITE_API_TOKEN) return env.WRITE_API_TOKEN;
+  const listed = envBlocks.apiTokens.safeParse(env.REFRACT_API_TOKENS ?? '');
+  return listed.success ? listed.data.find((t) => t.scopes.includes('write'))?.token : undefined;
 }
 
 function throwIfAborted(signal: AbortSignal): void {

@@ -16,7 +16,7 @@ const schema = z.object({
   WORKER_LEASE_TTL_MS: env.positiveInt('a positive number of milliseconds').default(5000),
   WORKER_HEARTBEAT_MS: env.positiveInt('a positive number of milliseconds').default(1000),
   WORKER_PORT: env.port().default(4020),
-  WORKER_HOST: z.string().default('0.0.0.0'),
+  WORKER_HOST: z.string().default('127.0.0.1'),
   WORKER_SHUTDOWN_TIMEOUT_MS: env.positiveInt('a positive number of milliseconds').default(15_000),
   LOG_LEVEL: env.logLevel,
   LOG_PRETTY: env.boolean.default(false),

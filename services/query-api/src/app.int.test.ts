@@ -16,6 +16,7 @@ import {
   createCheckpointWatcher,
   defineQueryApi,
 } from '@refract/read-your-writes';
+import type { ApiToken } from '@refract/service-kit';
 import { createTestDatabase, eventually, type TestDatabase } from '@refract/testing';
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
@@ -93,7 +94,9 @@ interface Served {
 }
 
 /** The app as startQueryApi builds it, with a watcher of its own. */
-async function serve(options: { maxTimeoutMs?: number; bodyLimitBytes?: number } = {}) {
+async function serve(
+  options: { maxTimeoutMs?: number; bodyLimitBytes?: number; tokens?: ApiToken[] } = {},
+) {
   const metrics = createMetrics({ defaultMetrics: false });
   const watcher = await createCheckpointWatcher({
     pool,
@@ -393,6 +396,51 @@ describe('startQueryApi', () => {
       expect((await fetch(`${base}/notes/n1`)).status).toBe(404);
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe('authentication', () => {
+  const READ = 'query-read-token-0123456789';
+  const WRITE_ONLY = 'query-write-only-token-0123';
+
+  it('needs a token with the read scope on every query route, probes stay open', async () => {
+    const served = await serve({
+      tokens: [
+        { name: 'QUERY_API_TOKEN', scopes: ['read'], token: READ },
+        { name: 'ingest', scopes: ['write'], token: WRITE_ONLY },
+      ],
+    });
+    try {
+      const none = await served.app.inject({ method: 'GET', url: '/other' });
+      expect(none.statusCode).toBe(401);
+      expect(none.headers['www-authenticate']).toBe('Bearer realm="refract query-api"');
+      const wrong = await served.app.inject({
+        method: 'GET',
+        url: '/other',
+        headers: { authorization: `Bearer ${READ}0` },
+      });
+      expect(wrong.statusCode).toBe(401);
+      const writeOnly = await served.app.inject({
+        method: 'POST',
+        url: '/notes/search',
+        headers: { authorization: `Bearer ${WRITE_ONLY}` },
+        payload: {},
+      });
+      expect(writeOnly.statusCode).toBe(403);
+      expect(writeOnly.json()).toMatchObject({ error: 'forbidden' });
+      const read = await served.app.inject({
+        method: 'GET',
+        url: '/other',
+        headers: { authorization: `Bearer ${READ}` },
+      });
+      expect(read.statusCode).toBe(200);
+      expect(read.json()).toEqual({ other: true });
+      for (const url of ['/healthz', '/readyz', '/metrics', '/openapi.json']) {
+        expect((await served.app.inject({ method: 'GET', url })).statusCode, url).toBe(200);
+      }
+    } finally {
+      await served.close();
     }
   });
 });

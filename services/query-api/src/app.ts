@@ -2,7 +2,13 @@ import { CONTRACT_VERSION, readYourWrites } from '@refract/contract';
 import type { QueryApiDefinition } from '@refract/core';
 import type { Logger, Metrics } from '@refract/observability';
 import { type CheckpointWatcher, readYourWritesPlugin } from '@refract/read-your-writes';
-import { createHttpApp, installContract, typed } from '@refract/service-kit';
+import {
+  type ApiToken,
+  createHttpApp,
+  installBearerAuth,
+  installContract,
+  typed,
+} from '@refract/service-kit';
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { isExpected, toHttpError } from './errors.js';
@@ -24,6 +30,11 @@ export interface AppOptions {
   maxTimeoutMs?: number;
   /** @defaultValue 1048576 */
   bodyLimitBytes?: number;
+  /**
+   * The bearer tokens let in; every route but the probes needs `read`.
+   * Empty or unset: no authentication (config allows it on loopback only).
+   */
+  tokens?: readonly ApiToken[];
 }
 
 /**
@@ -52,7 +63,16 @@ export function buildApp(options: AppOptions): FastifyInstance {
     watcher.endWaits();
   });
 
+  if (options.tokens?.length) {
+    installBearerAuth(app, {
+      tokens: options.tokens,
+      realm: 'refract query-api',
+      scopeOf: () => 'read',
+    });
+  }
   installContract(app, {
+    // The contract is no secret: generated clients read it before they have a token.
+    openApiConfig: { public: true },
     title: 'Refract query-api',
     version: CONTRACT_VERSION,
     description:

@@ -7,7 +7,8 @@ describe('loadConfig', () => {
   it('applies the defaults', () => {
     expect(loadConfig({ DATABASE_URL })).toEqual({
       port: 4001,
-      host: '0.0.0.0',
+      host: '127.0.0.1',
+      tokens: [],
       databaseUrl: DATABASE_URL,
       logLevel: 'info',
       logPretty: false,
@@ -19,6 +20,18 @@ describe('loadConfig', () => {
       bodyLimitBytes: 1_048_576,
       appPath: undefined,
     });
+  });
+
+  it('refuses a non-loopback host without a token, unless --insecure-no-auth', () => {
+    const open = { DATABASE_URL, QUERY_API_HOST: '0.0.0.0' };
+    expect(() => loadConfig(open)).toThrow(
+      /QUERY_API_TOKEN: is required when QUERY_API_HOST is not a loopback address/,
+    );
+    expect(loadConfig(open, { insecureNoAuth: true }).tokens).toEqual([]);
+    const token = 'q'.repeat(32);
+    expect(loadConfig({ ...open, QUERY_API_TOKEN: token }).tokens).toEqual([
+      { name: 'QUERY_API_TOKEN', scopes: ['read'], token },
+    ]);
   });
 
   it('reads every variable', () => {
@@ -40,6 +53,7 @@ describe('loadConfig', () => {
     ).toEqual({
       port: 0,
       host: '127.0.0.1',
+      tokens: [],
       databaseUrl: DATABASE_URL,
       logLevel: 'debug',
       logPretty: true,

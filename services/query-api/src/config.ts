@@ -1,5 +1,5 @@
 import { readYourWrites } from '@refract/contract';
-import { env } from '@refract/service-kit';
+import { type ApiToken, apiTokensOf, env } from '@refract/service-kit';
 import { z } from 'zod';
 
 export { ConfigError } from '@refract/service-kit';
@@ -7,7 +7,10 @@ export { ConfigError } from '@refract/service-kit';
 /** Every setting of the query API; each variable is documented in the README. */
 const schema = z.object({
   QUERY_API_PORT: env.port().default(4001),
-  QUERY_API_HOST: z.string().default('0.0.0.0'),
+  QUERY_API_HOST: z.string().default('127.0.0.1'),
+  QUERY_API_TOKEN: env.token.optional(),
+  REFRACT_API_TOKENS: env.apiTokens.optional(),
+  REFRACT_INSECURE_NO_AUTH: env.boolean.default(false),
   DATABASE_URL: env.databaseUrl,
   LOG_LEVEL: env.logLevel,
   LOG_PRETTY: env.boolean.default(false),
@@ -27,6 +30,11 @@ const schema = z.object({
 export interface Config {
   port: number;
   host: string;
+  /**
+   * The bearer tokens let in (QUERY_API_TOKEN, REFRACT_API_TOKENS); empty only
+   * on a loopback host or with --insecure-no-auth (REFRACT_INSECURE_NO_AUTH=1).
+   */
+  tokens: ApiToken[];
   databaseUrl: string;
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
   logPretty: boolean;
@@ -47,11 +55,26 @@ export interface Config {
 /**
  * Parses the environment once at start-up; the only reader of process.env.
  * Empty variables are unset; every bad variable is reported at once in a
- * ConfigError, and values are never echoed (service-kit's env.parse).
+ * ConfigError, and values are never echoed (service-kit's env.parse). No
+ * token on a non-loopback host is a ConfigError too, unless
+ * `options.insecureNoAuth` (`--insecure-no-auth`) or REFRACT_INSECURE_NO_AUTH.
  */
-export function loadConfig(vars: env.Variables = process.env): Config {
+export function loadConfig(
+  vars: env.Variables = process.env,
+  options: { insecureNoAuth?: boolean } = {},
+): Config {
   const c = env.parse(schema, vars);
+  const tokens = apiTokensOf({
+    host: c.QUERY_API_HOST,
+    hostVariable: 'QUERY_API_HOST',
+    token: c.QUERY_API_TOKEN,
+    tokenVariable: 'QUERY_API_TOKEN',
+    scopes: ['read'],
+    listed: c.REFRACT_API_TOKENS,
+    insecureNoAuth: options.insecureNoAuth === true || c.REFRACT_INSECURE_NO_AUTH,
+  });
   return {
+    tokens,
     port: c.QUERY_API_PORT,
     host: c.QUERY_API_HOST,
     databaseUrl: c.DATABASE_URL,

@@ -74,6 +74,7 @@ export async function startQueryApi(
     readyTimeoutMs: config.readyTimeoutMs,
     maxTimeoutMs: config.maxTimeoutMs,
     bodyLimitBytes: config.bodyLimitBytes,
+    tokens: config.tokens,
   });
   // Runs once the server has stopped and in-flight requests are answered.
   app.addHook('onClose', async () => {

@@ -9,7 +9,7 @@ const schema = z.object({
   RELAY_WINDOW_SIZE: env.positiveInt('a positive number of entries').default(100_000),
   RELAY_BATCH_SIZE: env.positiveInt('a positive number of events').default(2000),
   RELAY_PORT: env.port().default(4010),
-  RELAY_HOST: z.string().default('0.0.0.0'),
+  RELAY_HOST: z.string().default('127.0.0.1'),
   RELAY_SHUTDOWN_TIMEOUT_MS: env.positiveInt('a positive number of milliseconds').default(15_000),
   LOG_LEVEL: env.logLevel,
   LOG_PRETTY: env.boolean.default(false),

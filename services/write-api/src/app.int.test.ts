@@ -1056,3 +1056,73 @@ describe('while closing', () => {
     expect(await countEvents(id)).toBe(1);
   });
 });
+
+describe('authentication', () => {
+  const READ = 'write-api-read-token-0123';
+  const WRITE = 'write-api-write-token-0123';
+  let secured: FastifyInstance;
+
+  beforeAll(async () => {
+    secured = buildApp({
+      store,
+      logger: createLogger({ service: 'write-api', level: 'silent' }),
+      metrics: createMetrics({ defaultMetrics: false }),
+      app: testApp,
+      tokens: [
+        { name: 'dashboard', scopes: ['read'], token: READ },
+        { name: 'WRITE_API_TOKEN', scopes: ['read', 'write'], token: WRITE },
+      ],
+    });
+    await secured.ready();
+  });
+  afterAll(async () => {
+    await secured?.close();
+  });
+
+  const post = (streamId: string, token?: string) =>
+    secured.inject({
+      method: 'POST',
+      url: `/streams/${streamId}/events`,
+      headers: {
+        'content-type': 'application/json',
+        ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+      },
+      payload: JSON.stringify({ events: [event()] }),
+    });
+
+  it('refuses an append without a token (401) or with a read-only one (403), storing nothing', async () => {
+    const id = stream();
+    const none = await post(id);
+    expect(none.statusCode).toBe(401);
+    expect(none.headers['www-authenticate']).toBe('Bearer realm="refract write-api"');
+    expect(none.json()).toMatchObject({ error: 'unauthorized' });
+    const unknown = await post(id, `${WRITE}x`);
+    expect(unknown.statusCode).toBe(401);
+    const readOnly = await post(id, READ);
+    expect(readOnly.statusCode).toBe(403);
+    expect(readOnly.json()).toMatchObject({ error: 'forbidden' });
+    const command = await secured.inject({
+      method: 'POST',
+      url: '/commands/Explode',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${READ}` },
+      payload: '{}',
+    });
+    expect(command.statusCode).toBe(403);
+    expect(await countEvents(id)).toBe(0);
+  });
+
+  it('lets a write token append and a read token read; probes and the contract stay open', async () => {
+    const id = stream();
+    expect((await post(id, WRITE)).statusCode).toBe(201);
+    const read = await secured.inject({
+      method: 'GET',
+      url: `/streams/${id}`,
+      headers: { authorization: `Bearer ${READ}` },
+    });
+    expect(read.statusCode).toBe(200);
+    expect(read.json().events).toHaveLength(1);
+    for (const url of ['/healthz', '/readyz', '/metrics', '/openapi.json']) {
+      expect((await secured.inject({ method: 'GET', url })).statusCode, url).toBe(200);
+    }
+  });
+});

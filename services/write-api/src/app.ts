@@ -2,7 +2,13 @@ import { CONTRACT_VERSION } from '@refract/contract';
 import type { RefractApp } from '@refract/core';
 import { assertStorableJson, type EventStore } from '@refract/event-store';
 import type { Logger, Metrics } from '@refract/observability';
-import { createHttpApp, installContract, typed } from '@refract/service-kit';
+import {
+  type ApiToken,
+  createHttpApp,
+  installBearerAuth,
+  installContract,
+  typed,
+} from '@refract/service-kit';
 import type { FastifyInstance } from 'fastify';
 import { toHttpError } from './errors.js';
 import { writeApiMetrics } from './metrics.js';
@@ -24,6 +30,11 @@ export interface AppOptions {
   bodyLimitBytes?: number;
   /** `/readyz` reports Postgres down when `SELECT 1` takes longer. @defaultValue 1000 */
   readyTimeoutMs?: number;
+  /**
+   * The bearer tokens let in: reads (GET) need `read`, the rest `write`.
+   * Empty or unset: no authentication (config allows it on loopback only).
+   */
+  tokens?: readonly ApiToken[];
 }
 
 /**
@@ -61,10 +72,20 @@ export function buildApp(options: AppOptions): FastifyInstance {
     });
   });
 
+  if (options.tokens?.length) {
+    installBearerAuth(app, {
+      tokens: options.tokens,
+      realm: 'refract write-api',
+      scopeOf: (request) =>
+        request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write',
+    });
+  }
   installContract(app, {
     title: 'Refract write-api',
     version: CONTRACT_VERSION,
     description: "Appends, stream reads and the application's commands.",
+    // The contract is no secret: generated clients read it before they have a token.
+    openApiConfig: { public: true },
   });
   // In a plugin, so the OpenAPI document (loaded first) sees every route.
   app.register(async (scope) => {

@@ -9,7 +9,8 @@ describe('loadConfig', () => {
     expect(loadConfig({ DATABASE_URL, REDIS_URL })).toEqual({
       appPath: undefined,
       port: 4000,
-      host: '0.0.0.0',
+      host: '127.0.0.1',
+      tokens: [],
       databaseUrl: DATABASE_URL,
       logLevel: 'info',
       logPretty: false,
@@ -27,6 +28,41 @@ describe('loadConfig', () => {
         batchSize: 2000,
       },
     });
+  });
+
+  it('refuses a non-loopback host without a token, unless --insecure-no-auth', () => {
+    const open = { DATABASE_URL, REDIS_URL, WRITE_API_HOST: '0.0.0.0' };
+    expect(() => loadConfig(open)).toThrow(
+      /WRITE_API_TOKEN: is required when WRITE_API_HOST is not a loopback address/,
+    );
+    expect(loadConfig(open, { insecureNoAuth: true }).tokens).toEqual([]);
+    expect(loadConfig({ ...open, REFRACT_INSECURE_NO_AUTH: '1' }).tokens).toEqual([]);
+    expect(loadConfig({ ...open, WRITE_API_HOST: '::1' }).tokens).toEqual([]);
+    const token = 'w'.repeat(32);
+    expect(loadConfig({ ...open, WRITE_API_TOKEN: token }).tokens).toEqual([
+      { name: 'WRITE_API_TOKEN', scopes: ['read', 'write'], token },
+    ]);
+    expect(
+      loadConfig({
+        ...open,
+        REFRACT_API_TOKENS: `dash:read:${'r'.repeat(20)},ci:read+write:${token}`,
+      }).tokens,
+    ).toEqual([
+      { name: 'dash', scopes: ['read'], token: 'r'.repeat(20) },
+      { name: 'ci', scopes: ['read', 'write'], token },
+    ]);
+  });
+
+  it('refuses short tokens and bad token lists without echoing them', () => {
+    const base = { DATABASE_URL, REDIS_URL };
+    expect(() => loadConfig({ ...base, WRITE_API_TOKEN: 'short' })).toThrow(
+      /WRITE_API_TOKEN: must be at least 16 characters/,
+    );
+    const bad = () =>
+      loadConfig({ ...base, REFRACT_API_TOKENS: 'a:admin:secret-secret-secret,b:read:tiny' });
+    expect(bad).toThrow(/entry 1 \(a\) has scopes other than read, write, read\+write/);
+    expect(bad).toThrow(/entry 2 \(b\) has a token shorter than 16 characters/);
+    expect(bad).not.toThrow(/secret|tiny/);
   });
 
   it('needs REDIS_URL for the embedded relay, and not without it', () => {

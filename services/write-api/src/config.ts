@@ -1,4 +1,4 @@
-import { env } from '@refract/service-kit';
+import { type ApiToken, apiTokensOf, env } from '@refract/service-kit';
 import { z } from 'zod';
 
 export { ConfigError } from '@refract/service-kit';
@@ -7,7 +7,10 @@ export { ConfigError } from '@refract/service-kit';
 const schema = z
   .object({
     WRITE_API_PORT: env.port().default(4000),
-    WRITE_API_HOST: z.string().default('0.0.0.0'),
+    WRITE_API_HOST: z.string().default('127.0.0.1'),
+    WRITE_API_TOKEN: env.token.optional(),
+    REFRACT_API_TOKENS: env.apiTokens.optional(),
+    REFRACT_INSECURE_NO_AUTH: env.boolean.default(false),
     DATABASE_URL: env.databaseUrl,
     LOG_LEVEL: env.logLevel,
     LOG_PRETTY: env.boolean.default(false),
@@ -46,6 +49,11 @@ export interface Config {
   appPath: string | undefined;
   port: number;
   host: string;
+  /**
+   * The bearer tokens let in (WRITE_API_TOKEN, REFRACT_API_TOKENS); empty only
+   * on a loopback host or with --insecure-no-auth (REFRACT_INSECURE_NO_AUTH=1).
+   */
+  tokens: ApiToken[];
   databaseUrl: string;
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
   logPretty: boolean;
@@ -73,11 +81,26 @@ export interface Config {
 /**
  * Parses the environment once at start-up; the only reader of process.env.
  * Empty variables are unset; every bad variable is reported at once in a
- * ConfigError, and values are never echoed (service-kit's env.parse).
+ * ConfigError, and values are never echoed (service-kit's env.parse). No
+ * token on a non-loopback host is a ConfigError too, unless
+ * `options.insecureNoAuth` (`--insecure-no-auth`) or REFRACT_INSECURE_NO_AUTH.
  */
-export function loadConfig(vars: env.Variables = process.env): Config {
+export function loadConfig(
+  vars: env.Variables = process.env,
+  options: { insecureNoAuth?: boolean } = {},
+): Config {
   const c = env.parse(schema, vars);
+  const tokens = apiTokensOf({
+    host: c.WRITE_API_HOST,
+    hostVariable: 'WRITE_API_HOST',
+    token: c.WRITE_API_TOKEN,
+    tokenVariable: 'WRITE_API_TOKEN',
+    scopes: ['read', 'write'],
+    listed: c.REFRACT_API_TOKENS,
+    insecureNoAuth: options.insecureNoAuth === true || c.REFRACT_INSECURE_NO_AUTH,
+  });
   return {
+    tokens,
     appPath: c.REFRACT_CONFIG,
     port: c.WRITE_API_PORT,
     host: c.WRITE_API_HOST,

@@ -51,8 +51,9 @@ interface Service {
 async function startService(
   env: Record<string, string>,
   logs: Record<string, unknown>[] = [],
+  args: string[] = [],
 ): Promise<Service> {
-  const config = env.REFRACT_CONFIG ? [] : ['--config', OPEN_APP];
+  const config = [...(env.REFRACT_CONFIG ? [] : ['--config', OPEN_APP]), ...args];
   const child = spawn(
     process.execPath,
     ['--conditions=@refract/source', '--import', 'tsx', MAIN, ...config],
@@ -122,6 +123,64 @@ describe('write-api process', () => {
     expect(code).toBe(1);
     expect(stderr).toContain('DATABASE_URL');
     expect(stderr).toContain('WRITE_API_PORT');
+  });
+
+  it('refuses to start on 0.0.0.0 without a token, saying why; starts with one, or with --insecure-no-auth', async () => {
+    const open = {
+      DATABASE_URL: db.url,
+      WRITE_API_PORT: '0',
+      WRITE_API_HOST: '0.0.0.0',
+      RELAY_MODE: 'off',
+    };
+    const child = spawn(
+      process.execPath,
+      ['--conditions=@refract/source', '--import', 'tsx', MAIN, '--config', OPEN_APP],
+      {
+        cwd: REPO_ROOT,
+        env: { PATH: process.env.PATH ?? '', ...open },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(stderr).toContain(
+      'WRITE_API_TOKEN: is required when WRITE_API_HOST is not a loopback address',
+    );
+    expect(stderr).toContain('--insecure-no-auth');
+
+    const token = 'e2e-write-token-0123456789';
+    const secured = await startService({ ...open, WRITE_API_TOKEN: token });
+    const insecure = await startService(open, [], ['--insecure-no-auth']);
+    try {
+      expect(secured.logs.find((l) => l.msg === 'write-api listening')).toMatchObject({
+        host: '0.0.0.0',
+        auth: 'bearer',
+      });
+      const url = (port: number) => `http://127.0.0.1:${port}/streams/e2e-auth/events`;
+      const body = JSON.stringify({ events: [{ type: 'Happened', data: {} }] });
+      const headers = { 'content-type': 'application/json' };
+      const refused = await fetch(url(secured.port), { method: 'POST', headers, body });
+      expect(refused.status).toBe(401);
+      const allowed = await fetch(url(secured.port), {
+        method: 'POST',
+        headers: { ...headers, authorization: `Bearer ${token}` },
+        body,
+      });
+      expect(allowed.status).toBe(201);
+      expect(insecure.logs.find((l) => l.msg === 'write-api listening')).toMatchObject({
+        host: '0.0.0.0',
+        auth: 'off',
+      });
+    } finally {
+      for (const service of [secured, insecure]) {
+        service.child.kill('SIGTERM');
+        await service.exited;
+      }
+    }
   });
 
   it('started while Postgres refuses, waits it out, then serves', async () => {

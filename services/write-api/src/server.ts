@@ -97,6 +97,7 @@ export async function startWriteApi(
     app,
     bodyLimitBytes: config.bodyLimitBytes,
     readyTimeoutMs: config.readyTimeoutMs,
+    tokens: config.tokens,
   });
   // Runs once the server has stopped and in-flight requests are answered;
   // store.close() also waits for appends queued for group commit.

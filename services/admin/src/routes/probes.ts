@@ -2,6 +2,7 @@ import { probeSchemas } from '@refract/contract';
 import type { Metrics } from '@refract/observability';
 import { type ContractApp, checkPostgres } from '@refract/service-kit';
 import type pg from 'pg';
+import type { MetricsCache } from '../metrics-cache.js';
 
 /** `/healthz` (the process answers), `/readyz` (Postgres answers too) and `/metrics`; no token needed. */
 export function registerProbeRoutes(
@@ -10,11 +11,11 @@ export function registerProbeRoutes(
     pool: pg.Pool;
     metrics: Metrics;
     readyTimeoutMs: number;
-    /** Brings the admin gauges up to date before a scrape. */
-    refresh: () => Promise<void>;
+    /** The cached admin gauges, refreshed on their own timer. */
+    cache: MetricsCache;
   },
 ): void {
-  const { pool, metrics, readyTimeoutMs, refresh } = options;
+  const { pool, metrics, readyTimeoutMs, cache } = options;
   const config = { public: true };
 
   app.get('/healthz', { config, schema: probeSchemas.healthz }, async () => ({ status: 'ok' }));
@@ -24,11 +25,9 @@ export function registerProbeRoutes(
     return { status: 'ready' };
   });
 
-  app.get('/metrics', { config, schema: probeSchemas.metrics }, async (request, reply) => {
-    // A scrape still answers when a dependency is down: the gauges keep their last values.
-    await refresh().catch((error: unknown) =>
-      request.log.warn({ err: error }, 'cannot refresh admin metrics'),
-    );
+  // The values of the last refresh: a scrape queries nothing once they are complete.
+  app.get('/metrics', { config, schema: probeSchemas.metrics }, async (_request, reply) => {
+    await cache.beforeScrape();
     reply.type(metrics.contentType);
     return metrics.render();
   });

@@ -12,6 +12,8 @@ export interface OverviewStreamOptions {
   intervalMs: number;
   /** A comment line this often, so proxies keep an idle-looking stream open. */
   heartbeatMs: number;
+  /** Open streams per token; one more is refused (429). */
+  maxClientsPerToken: number;
   log: Logger;
 }
 
@@ -22,10 +24,14 @@ const PARTS = ['projections', 'workers', 'relay'] as const;
  * `relay`, one of each per interval. One reader feeds every client, so ten
  * open dashboards cost the database what one does; it runs only while a
  * client is connected. A part that cannot be read (Redis down) is sent as
- * `event: error` with the usual error body, the others still go out.
+ * `event: error` with the usual error body, the others still go out. Each
+ * token may hold `maxClientsPerToken` streams: a leaked token or a runaway
+ * tab cannot hold every socket of the server.
  */
 export class OverviewStream {
   private readonly clients = new Set<ServerResponse>();
+  /** Open streams per token name. */
+  private readonly perToken = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   /** Reads every part and sends it; a read still running when the next tick comes is not doubled. */
@@ -38,7 +44,12 @@ export class OverviewStream {
     return this.clients.size;
   }
 
-  attach(response: ServerResponse): void {
+  /** Whether `token` may open one more stream. */
+  admits(token: string): boolean {
+    return (this.perToken.get(token) ?? 0) < this.options.maxClientsPerToken;
+  }
+
+  attach(response: ServerResponse, token: string): void {
     if (this.closed) {
       response.writeHead(503, { 'content-type': 'application/json', connection: 'close' });
       response.end(JSON.stringify(errorBody('shutting_down', 'the server is shutting down')));
@@ -53,7 +64,11 @@ export class OverviewStream {
     });
     response.write('retry: 2000\n\n');
     this.clients.add(response);
+    this.perToken.set(token, (this.perToken.get(token) ?? 0) + 1);
     response.on('close', () => {
+      const left = (this.perToken.get(token) ?? 1) - 1;
+      if (left === 0) this.perToken.delete(token);
+      else this.perToken.set(token, left);
       this.clients.delete(response);
       if (this.clients.size === 0) this.stopTimers();
     });
@@ -124,16 +139,31 @@ const streamSchema = {
     },
     401: errorBodySchema,
     403: errorBodySchema,
+    429: errorBodySchema,
     503: errorBodySchema,
   },
 };
 
 export function registerStreamRoute(app: ContractApp, stream: OverviewStream): void {
   app.get('/api/stream', { schema: streamSchema }, (request, reply) => {
+    // The auth hook names every token it lets in.
+    const token = request.tokenName ?? 'anonymous';
+    if (!stream.admits(token)) {
+      request.log.warn({ tokenName: token }, 'stream refused: too many open for this token');
+      reply
+        .code(429)
+        .send(
+          errorBody(
+            'too_many_streams',
+            'this token has the most open streams allowed (ADMIN_STREAM_MAX_CLIENTS_PER_TOKEN): close one first',
+          ),
+        );
+      return;
+    }
     // The response is ours from here: fastify neither serialises nor ends it.
     reply.hijack();
     request.log.info('stream opened');
     reply.raw.on('close', () => request.log.info('stream closed'));
-    stream.attach(reply.raw);
+    stream.attach(reply.raw, token);
   });
 }

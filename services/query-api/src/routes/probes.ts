@@ -18,19 +18,25 @@ export function registerProbeRoutes(
 ): void {
   const { pool, watcher, metrics, queryMetrics, readyTimeoutMs } = options;
 
-  app.get('/healthz', { schema: probeSchemas.healthz }, async () => ({ status: 'ok' }));
+  app.get('/healthz', { config: { public: true }, schema: probeSchemas.healthz }, async () => ({
+    status: 'ok',
+  }));
 
-  app.get('/readyz', { schema: probeSchemas.readyz }, async () => {
+  app.get('/readyz', { config: { public: true }, schema: probeSchemas.readyz }, async () => {
     await checkPostgres(pool, readyTimeoutMs);
     // Without the LISTEN connection reads still work and waits end by the
     // slower re-check, so it is reported, not required.
     return { status: 'ready', listening: watcher.isListening };
   });
 
-  app.get('/metrics', { schema: probeSchemas.metrics }, async (_request, reply) => {
-    queryMetrics.pendingWaits.set(watcher.pendingWaits);
-    queryMetrics.listening.set(watcher.isListening ? 1 : 0);
-    reply.type(metrics.contentType);
-    return metrics.render();
-  });
+  app.get(
+    '/metrics',
+    { config: { public: true }, schema: probeSchemas.metrics },
+    async (_request, reply) => {
+      queryMetrics.pendingWaits.set(watcher.pendingWaits);
+      queryMetrics.listening.set(watcher.isListening ? 1 : 0);
+      reply.type(metrics.contentType);
+      return metrics.render();
+    },
+  );
 }
