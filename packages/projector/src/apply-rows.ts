@@ -1,0 +1,287 @@
+import { setTimeout } from 'node:timers/promises';
+import {
+  backoffDelayMs,
+  batchContext,
+  isConnectionError,
+  isTransientError,
+  type Projection,
+  type RecordedEvent,
+} from '@refract/core';
+import type { Logger } from '@refract/observability';
+import type pg from 'pg';
+import type { ApplyOutcome, Slot } from './apply.js';
+import {
+  CheckpointMoved,
+  checkpointMove,
+  commitWithCheckpoints,
+} from './commit-with-checkpoints.js';
+import { SQL } from './sql.js';
+import { tripIfOverThreshold } from './trip.js';
+
+/** An event recorded in `refract.parked_events` by the batch that passes it. */
+interface Parking {
+  event: RecordedEvent;
+  error: string;
+  attempts: number;
+  /** The position of the parked event of its stream it waits behind; null when it failed itself. */
+  behind: number | null;
+}
+
+/** A deterministic failure of `event` in a projection that halts rather than parks. */
+class HaltAt extends Error {
+  constructor(
+    readonly event: RecordedEvent,
+    readonly failure: unknown,
+  ) {
+    super(`poison event at ${event.position}`);
+  }
+}
+
+/** Events per savepoint when a batch is isolated, at first and at most; halved after a failure. */
+const FIRST_CHUNK = 16;
+const MAX_CHUNK = 256;
+
+/** SQLSTATE of a statement sent into an aborted transaction: the failure came before, not from it. */
+const IN_FAILED_TRANSACTION = '25P02';
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/**
+ * Applies `events` (one partition, ascending, all after the slot's
+ * checkpoint) to a table projection and moves the checkpoint to `through`.
+ *
+ * First the whole batch in one transaction. A transient failure (deadlock,
+ * serialization, lock timeout, lost connection: `isTransientError`) is
+ * retried with backoff and, past `maxAttempts`, thrown to the caller, never
+ * parked. A deterministic one (the handler throws on an event, whatever
+ * the timing) isolates the poison in a single further transaction: events
+ * go in savepointed chunks, a failing chunk event by event, an event failing
+ * twice in a row is parked (or halts the partition), and every other event
+ * of the batch commits with the checkpoint. A poison flood thus costs a few
+ * savepoints per bad event, not a backoff.
+ *
+ * Quarantine: from a parked event on, the later events of its stream are
+ * parked behind it (recorded, not applied) until it is retried or skipped,
+ * so a stream's events reach the read model in order or not at all.
+ */
+export async function applyRows(
+  pool: pg.Pool,
+  slot: Slot<Projection>,
+  partition: number,
+  events: readonly RecordedEvent[],
+  through: number,
+  log: Logger,
+): Promise<ApplyOutcome> {
+  const pending = events.filter((event) => event.position > slot.position);
+  if (through <= slot.position) return { applied: 0, parked: 0, halted: false };
+  const { projection } = slot;
+  let isolate = false;
+  for (let failures = 0; ; ) {
+    try {
+      const outcome = await commitRows(pool, slot, partition, pending, through, isolate);
+      if (outcome.parked > 0) {
+        log.warn(
+          { position: pending[0]?.position, parked: outcome.parked, applied: outcome.applied },
+          'poison events parked; their streams are quarantined',
+        );
+        await tripIfOverThreshold(pool, projection, slot.version, log);
+      }
+      return outcome;
+    } catch (error) {
+      if (error instanceof CheckpointMoved || isConnectionError(error)) throw error;
+      if (error instanceof HaltAt) {
+        return halt(pool, slot, partition, pending, error, log);
+      }
+      if (!isTransientError(error) && !isolate) {
+        log.warn({ err: error, events: pending.length }, 'batch failed; isolating its poison');
+        isolate = true;
+        continue;
+      }
+      failures += 1;
+      if (failures >= projection.maxAttempts) throw error;
+      await setTimeout(
+        backoffDelayMs(failures, { baseMs: projection.retryBackoffMs, jitter: 0.5 }),
+      );
+    }
+  }
+}
+
+/**
+ * One transaction: the checkpoint's compare-and-set, the quarantined
+ * streams' lookup (only for a partition known to have some), the handled
+ * events applied (whole, or isolated event by event), the parked ones
+ * recorded.
+ */
+async function commitRows(
+  pool: pg.Pool,
+  slot: Slot<Projection>,
+  partition: number,
+  events: readonly RecordedEvent[],
+  through: number,
+  isolate: boolean,
+): Promise<ApplyOutcome> {
+  const { projection, version } = slot;
+  const handled = events.filter((event) => projection.handles.includes(event.type));
+  const outcome = await commitWithCheckpoints(
+    pool,
+    [checkpointMove(slot, partition, through)],
+    async (client) => {
+      // Sent after the compare-and-set, which holds the checkpoint row: a
+      // retry or skip of this partition's streams has committed or waits.
+      const quarantined = slot.quarantined
+        ? new Map(
+            (
+              await client.query<{ stream_id: string; head: string }>(SQL.quarantinedStreams, [
+                projection.name,
+                version,
+                partition,
+              ])
+            ).rows.map((r) => [r.stream_id, Number(r.head)]),
+          )
+        : new Map<string, number>();
+      const parkings: Parking[] = [];
+      const free: RecordedEvent[] = [];
+      for (const event of handled) {
+        const head = quarantined.get(event.streamId);
+        if (head === undefined) free.push(event);
+        else parkings.push(behindParking(event, head));
+      }
+      const ctx = batchContext(client, projection, version, partition);
+      let applied = free.length;
+      if (!isolate) {
+        if (free.length > 0) await projection.applyBatch(free, ctx);
+      } else {
+        applied = await isolatePoison(client, projection, ctx, free, quarantined, parkings);
+      }
+      if (parkings.length > 0) await recordParkings(client, slot, partition, parkings);
+      return { applied, parked: parkings.length, halted: false };
+    },
+  );
+  slot.position = through;
+  if (outcome.parked > 0) slot.quarantined = true;
+  return outcome;
+}
+
+const behindParking = (event: RecordedEvent, head: number): Parking => ({
+  event,
+  error: `quarantined behind the parked event at position ${head}`,
+  attempts: 0,
+  behind: head,
+});
+
+/**
+ * Applies `events` in order under savepoints: chunks while they pass, a
+ * failing chunk event by event. An event that fails twice is parked (its
+ * stream quarantined: its later events join `parkings` behind it) or, for a
+ * halting projection, ends the transaction with HaltAt. A transient failure
+ * ends it too: the caller retries the batch whole after a backoff.
+ */
+async function isolatePoison(
+  client: pg.PoolClient,
+  projection: Projection,
+  ctx: ReturnType<typeof batchContext>,
+  events: readonly RecordedEvent[],
+  quarantined: Map<string, number>,
+  parkings: Parking[],
+): Promise<number> {
+  let applied = 0;
+  let size = FIRST_CHUNK;
+  let next = 0;
+  /** Applies `chunk` under a savepoint; what it threw (rolled back), or undefined. */
+  const attempt = async (chunk: RecordedEvent[]): Promise<{ failure: unknown } | undefined> => {
+    await client.query('SAVEPOINT refract_isolate');
+    try {
+      await projection.applyBatch(chunk, ctx);
+      await client.query('RELEASE SAVEPOINT refract_isolate');
+      return undefined;
+    } catch (failure) {
+      const code = (failure as { code?: unknown } | null)?.code;
+      if (isTransientError(failure) || code === IN_FAILED_TRANSACTION) throw failure;
+      await client.query(
+        'ROLLBACK TO SAVEPOINT refract_isolate; RELEASE SAVEPOINT refract_isolate',
+      );
+      return { failure };
+    }
+  };
+  while (next < events.length) {
+    const chunk: RecordedEvent[] = [];
+    for (; next < events.length && chunk.length < size; next++) {
+      const event = events[next]!;
+      const head = quarantined.get(event.streamId);
+      if (head === undefined) chunk.push(event);
+      else parkings.push(behindParking(event, head));
+    }
+    if (chunk.length === 0) continue;
+    if ((await attempt(chunk)) === undefined) {
+      applied += chunk.length;
+      size = Math.min(size * 2, MAX_CHUNK);
+      continue;
+    }
+    size = Math.max(1, size >> 1);
+    for (const event of chunk) {
+      const head = quarantined.get(event.streamId);
+      if (head !== undefined) {
+        parkings.push(behindParking(event, head));
+        continue;
+      }
+      // One immediate retry: a deterministic error fails it the same way.
+      const failed = (await attempt([event])) && (await attempt([event]));
+      if (!failed) {
+        applied += 1;
+        continue;
+      }
+      if (projection.onError === 'halt') throw new HaltAt(event, failed.failure);
+      parkings.push({ event, error: messageOf(failed.failure), attempts: 2, behind: null });
+      quarantined.set(event.streamId, event.position);
+    }
+  }
+  return applied;
+}
+
+async function recordParkings(
+  client: pg.PoolClient,
+  slot: Slot<Projection>,
+  partition: number,
+  parkings: readonly Parking[],
+): Promise<void> {
+  await client.query(SQL.parkEvents, [
+    slot.projection.name,
+    slot.version,
+    partition,
+    parkings.map((p) => p.event.position),
+    parkings.map((p) => p.event.streamId),
+    parkings.map((p) => p.event.type),
+    parkings.map((p) => p.error),
+    parkings.map((p) => p.attempts),
+    parkings.map((p) => p.behind),
+  ]);
+}
+
+/**
+ * `onError: 'halt'`: the events before the poison commit, then the
+ * partition's checkpoint stops before it until an operator acts.
+ */
+async function halt(
+  pool: pg.Pool,
+  slot: Slot<Projection>,
+  partition: number,
+  pending: readonly RecordedEvent[],
+  { event, failure }: HaltAt,
+  log: Logger,
+): Promise<ApplyOutcome> {
+  const before = pending.filter((e) => e.position < event.position);
+  const { applied } = await commitRows(pool, slot, partition, before, event.position - 1, true);
+  const halted = await pool.query(SQL.haltPartition, [
+    slot.projection.name,
+    slot.version,
+    partition,
+    slot.position,
+    event.position,
+  ]);
+  if (halted.rowCount === 0) {
+    throw new CheckpointMoved([checkpointMove(slot, partition, event.position)]);
+  }
+  slot.halted = true;
+  log.error({ position: event.position, err: failure }, 'poison event: partition halted');
+  return { applied, parked: 0, halted: true };
+}
