@@ -24,7 +24,9 @@ export {
   type QuarantinedStream,
   retryAllParked,
   retryParkedEvent,
+  StreamNotQuarantinedError,
   skipParkedEvent,
+  skipParkedStream,
   summarizeParkedEvents,
 } from './parked.js';
 export {
@@ -35,6 +37,7 @@ export {
 export {
   type RegisteredProjection,
   readRegisteredProjection,
+  readTrips,
   resumeProjection,
   setProjectionPaused,
 } from './pause.js';

@@ -314,3 +314,28 @@ async function replayStream(
   ]);
   return { applied: applied.length, stillParked: rest.length, error };
 }
+
+/** No open parked event in a stream: it is not quarantined. */
+export class StreamNotQuarantinedError extends RefractError {
+  constructor(projection: string, streamId: string) {
+    super('parked_event_not_found', `stream ${streamId} has no parked event in ${projection}`, {
+      field: 'streamId',
+      streamId,
+    });
+  }
+}
+
+/**
+ * Skips the event a stream's quarantine waits on (`skipParkedEvent`), which
+ * releases the events behind it. `projection` as for `skipParkedEvent`.
+ */
+export async function skipParkedStream(
+  store: EventStore,
+  projection: string | Projection,
+  streamId: string,
+): Promise<ParkedEvent> {
+  const name = typeof projection === 'string' ? projection : projection.name;
+  const head = await store.pool.query<{ id: string }>(SQL.streamParkedHead, [name, streamId]);
+  if (!head.rows[0]) throw new StreamNotQuarantinedError(name, streamId);
+  return skipParkedEvent(store, projection, Number(head.rows[0].id));
+}

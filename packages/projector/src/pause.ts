@@ -76,3 +76,11 @@ export async function resumeProjection(
   const registered = await setProjectionPaused(store.pool, projection.name, false);
   return registered && { registered, retried };
 }
+
+/** Tripped projections by name: when their breaker tripped and why. */
+export async function readTrips(pool: pg.Pool): Promise<Map<string, { at: Date; reason: string }>> {
+  const rows = await pool.query<{ name: string; tripped_at: Date; trip_reason: string }>(
+    SQL.readTrips,
+  );
+  return new Map(rows.rows.map((r) => [r.name, { at: r.tripped_at, reason: r.trip_reason }]));
+}

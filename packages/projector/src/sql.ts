@@ -30,6 +30,8 @@ export const SQL = loadStatements(import.meta.url, {
   settleStreamParked: 'settle-stream-parked.sql',
   listOpenStreams: 'list-open-streams.sql',
   parkedSummary: 'parked-summary.sql',
+  readTrips: 'read-trips.sql',
+  streamParkedHead: 'stream-parked-head.sql',
 });
 
 /**
