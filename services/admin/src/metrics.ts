@@ -52,7 +52,7 @@ export function adminMetrics(metrics: Metrics) {
     ),
     status: metrics.gauge({
       name: 'refract_projection_status',
-      help: '1 for the projection status it is in (running, paused, rebuilding, halted), 0 for the others.',
+      help: '1 for the projection status it is in (running, paused, rebuilding, halted, tripped), 0 for the others.',
       labelNames: ['projection', 'pool', 'status'] as const,
     }),
     tripped: gauge(
