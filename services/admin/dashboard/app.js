@@ -15,6 +15,7 @@ import { renderPools } from './pools-view.js';
 import { createProjectionCard, FINAL_JOB_STATES } from './projection-card.js';
 import { renderRelay } from './relay-view.js';
 import { History } from './sparkline.js';
+import { createTripBanner } from './trip-banner.js';
 
 const HISTORY_MS = 5 * 60_000;
 /** While the stream is down, the page still polls, slower. */
@@ -34,6 +35,10 @@ const elements = {
   tokenReason: document.getElementById('token-reason'),
   changeToken: document.getElementById('change-token'),
 };
+
+const renderTrips = createTripBanner(document.getElementById('trips'), (name, limit) =>
+  request('GET', `${paths.action(name, 'parked/streams')}?limit=${limit}`, readToken()),
+);
 
 const state = {
   projections: [],
@@ -127,6 +132,7 @@ function applyProjections(projections) {
     history.add(`${p.name}:rate`, p.eventsPerSecond, now);
   }
   renderProjections();
+  renderTrips(projections);
   renderPools(elements.pools, state.workers, poolNames());
 }
 
