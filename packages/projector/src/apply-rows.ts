@@ -154,12 +154,15 @@ async function commitRows(
         applied = await isolatePoison(client, projection, ctx, free, quarantined, parkings);
       }
       if (parkings.length > 0) await recordParkings(client, slot, partition, parkings);
-      return { applied, parked: parkings.length, halted: false };
+      return { applied, parked: parkings.length, stillQuarantined: quarantined.size > 0 };
     },
   );
   slot.position = through;
-  if (outcome.parked > 0) slot.quarantined = true;
-  return outcome;
+  // Only this partition's runner parks its events, so once its quarantines
+  // were all resolved (retried or skipped) none comes back unseen: its
+  // batches skip the lookup and share transactions again.
+  slot.quarantined = outcome.parked > 0 || (slot.quarantined === true && outcome.stillQuarantined);
+  return { applied: outcome.applied, parked: outcome.parked, halted: false };
 }
 
 const behindParking = (event: RecordedEvent, head: number): Parking => ({
