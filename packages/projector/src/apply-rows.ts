@@ -5,6 +5,7 @@ import {
   isConnectionError,
   isTransientError,
   type Projection,
+  type ProjectionContext,
   type RecordedEvent,
 } from '@refract/core';
 import type { Logger } from '@refract/observability';
@@ -37,10 +38,6 @@ class HaltAt extends Error {
   }
 }
 
-/** Events per savepoint when a batch is isolated, at first and at most; halved after a failure. */
-const FIRST_CHUNK = 16;
-const MAX_CHUNK = 256;
-
 /** SQLSTATE of a statement sent into an aborted transaction: the failure came before, not from it. */
 const IN_FAILED_TRANSACTION = '25P02';
 
@@ -54,11 +51,11 @@ const messageOf = (error: unknown) => (error instanceof Error ? error.message : 
  * serialization, lock timeout, lost connection: `isTransientError`) is
  * retried with backoff and, past `maxAttempts`, thrown to the caller, never
  * parked. A deterministic one (the handler throws on an event, whatever
- * the timing) isolates the poison in a single further transaction: events
- * go in savepointed chunks, a failing chunk event by event, an event failing
+ * the timing) isolates the poison in a single further transaction, by
+ * bisection under savepoints (`isolatePoison`): an event failing
  * twice in a row is parked (or halts the partition), and every other event
  * of the batch commits with the checkpoint. A poison flood thus costs a few
- * savepoints per bad event, not a backoff.
+ * handler calls per bad event, not a backoff.
  *
  * Quarantine: from a parked event on, the later events of its stream are
  * parked behind it (recorded, not applied) until it is retried or skipped,
@@ -173,11 +170,17 @@ const behindParking = (event: RecordedEvent, head: number): Parking => ({
 });
 
 /**
- * Applies `events` in order under savepoints: chunks while they pass, a
- * failing chunk event by event. An event that fails twice is parked (its
- * stream quarantined: its later events join `parkings` behind it) or, for a
- * halting projection, ends the transaction with HaltAt. A transient failure
- * ends it too: the caller retries the batch whole after a backoff.
+ * Applies `events` in order, bisecting: a segment that passes is applied
+ * whole (one handler call), one that fails is split in two, its halves
+ * applied in order, down to the event that fails alone; that event is
+ * tried once more, then parked (its stream quarantined: its later events
+ * join `parkings` behind it) or, for a halting projection, the transaction
+ * ends with HaltAt. Each try runs under a savepoint taken only when the
+ * handler sends its first statement: a handler that refuses an event
+ * before writing anything (a payload it cannot read) costs no round trip
+ * per try, so a batch with k bad events costs about k·log(n/k) handler
+ * calls with writes, not a transaction per event. A transient failure ends
+ * the transaction: the caller retries the batch whole after a backoff.
  */
 async function isolatePoison(
   client: pg.PoolClient,
@@ -188,56 +191,69 @@ async function isolatePoison(
   parkings: Parking[],
 ): Promise<number> {
   let applied = 0;
-  let size = FIRST_CHUNK;
-  let next = 0;
-  /** Applies `chunk` under a savepoint; what it threw (rolled back), or undefined. */
+  let saved = false;
+  const lazy: ProjectionContext = {
+    ...ctx,
+    sql: {
+      query: (text, values) => {
+        if (!saved) {
+          saved = true;
+          // Queued before the handler's statement on the same connection.
+          void client.query('SAVEPOINT refract_isolate').catch(() => {});
+        }
+        return ctx.sql.query(text, values);
+      },
+    },
+  };
+  /** Applies `chunk` (under a savepoint if it writes); what it threw (rolled back), or undefined. */
   const attempt = async (chunk: RecordedEvent[]): Promise<{ failure: unknown } | undefined> => {
-    await client.query('SAVEPOINT refract_isolate');
+    saved = false;
     try {
-      await projection.applyBatch(chunk, ctx);
-      await client.query('RELEASE SAVEPOINT refract_isolate');
+      await projection.applyBatch(chunk, lazy);
+      if (saved) await client.query('RELEASE SAVEPOINT refract_isolate');
       return undefined;
     } catch (failure) {
       const code = (failure as { code?: unknown } | null)?.code;
       if (isTransientError(failure) || code === IN_FAILED_TRANSACTION) throw failure;
-      await client.query(
-        'ROLLBACK TO SAVEPOINT refract_isolate; RELEASE SAVEPOINT refract_isolate',
-      );
+      if (saved) {
+        await client.query(
+          'ROLLBACK TO SAVEPOINT refract_isolate; RELEASE SAVEPOINT refract_isolate',
+        );
+      }
       return { failure };
     }
   };
-  while (next < events.length) {
-    const chunk: RecordedEvent[] = [];
-    for (; next < events.length && chunk.length < size; next++) {
-      const event = events[next]!;
+  const run = async (segment: readonly RecordedEvent[]): Promise<void> => {
+    // Events of a stream quarantined by the segments before wait behind it.
+    const ready: RecordedEvent[] = [];
+    for (const event of segment) {
       const head = quarantined.get(event.streamId);
-      if (head === undefined) chunk.push(event);
+      if (head === undefined) ready.push(event);
       else parkings.push(behindParking(event, head));
     }
-    if (chunk.length === 0) continue;
-    if ((await attempt(chunk)) === undefined) {
-      applied += chunk.length;
-      size = Math.min(size * 2, MAX_CHUNK);
-      continue;
+    if (ready.length === 0) return;
+    if (!(await attempt(ready))) {
+      applied += ready.length;
+      return;
     }
-    size = Math.max(1, size >> 1);
-    for (const event of chunk) {
-      const head = quarantined.get(event.streamId);
-      if (head !== undefined) {
-        parkings.push(behindParking(event, head));
-        continue;
-      }
-      // One immediate retry: a deterministic error fails it the same way.
-      const failed = (await attempt([event])) && (await attempt([event]));
-      if (!failed) {
-        applied += 1;
-        continue;
-      }
-      if (projection.onError === 'halt') throw new HaltAt(event, failed.failure);
-      parkings.push({ event, error: messageOf(failed.failure), attempts: 2, behind: null });
-      quarantined.set(event.streamId, event.position);
+    if (ready.length > 1) {
+      const middle = ready.length >> 1;
+      await run(ready.slice(0, middle));
+      await run(ready.slice(middle));
+      return;
     }
-  }
+    const [event] = ready as [RecordedEvent];
+    // One immediate retry: a deterministic error fails it the same way.
+    const failed = await attempt(ready);
+    if (!failed) {
+      applied += 1;
+      return;
+    }
+    if (projection.onError === 'halt') throw new HaltAt(event, failed.failure);
+    parkings.push({ event, error: messageOf(failed.failure), attempts: 2, behind: null });
+    quarantined.set(event.streamId, event.position);
+  };
+  await run(events);
   return applied;
 }
 
