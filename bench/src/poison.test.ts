@@ -35,6 +35,9 @@ describe('the poison workload', () => {
     ];
     const bad = [...events];
     bad[1] = { ...events[1]!, dataJson: JSON.stringify({ unitPrice: 1.5 }) };
-    expect(expectedParking(bad)).toEqual({ failed: new Set([2]), behind: new Set([4, 6]) });
+    expect(expectedParking(bad, (e) => e.index + 1)).toEqual({
+      failed: new Set([2]),
+      behind: new Set([4, 6]),
+    });
   });
 });

@@ -52,10 +52,14 @@ export function malform(events: BenchEvent[], share: number): BenchEvent[] {
 
 /**
  * Which positions each projection must have parked: every malformed event,
- * and every later event of its stream (quarantined behind the first). The
- * log is positions 1..N in workload order (storeLog checks it).
+ * and every later event of its stream (quarantined behind the first).
+ * `positionOf` says where the loader stored each event (the multi-row
+ * loader does not keep workload order across streams).
  */
-export function expectedParking(events: readonly BenchEvent[]): {
+export function expectedParking(
+  events: readonly BenchEvent[],
+  positionOf: (event: BenchEvent) => number,
+): {
   failed: Set<number>;
   behind: Set<number>;
 } {
@@ -63,7 +67,7 @@ export function expectedParking(events: readonly BenchEvent[]): {
   const behind = new Set<number>();
   const quarantined = new Set<string>();
   for (const event of events) {
-    const position = event.index + 1;
+    const position = positionOf(event);
     if (quarantined.has(event.streamId)) behind.add(position);
     else if (event.type === 'ItemAdded' && /"unitPrice":\d/.test(event.dataJson)) {
       failed.add(position);
@@ -95,12 +99,19 @@ export async function runPoison(stack: BenchStack, plan: BenchPlan): Promise<Poi
   const bad = await storeLog(stack, plan, 'poison.malformed', count, (events) =>
     malform(events, malformedShare),
   );
-  const expected = expectedParking(bad.events);
+  const stored = await stack.db.query<{ stream_id: string; version: string; position: string }>(
+    'SELECT stream_id, version, position FROM refract.events',
+  );
+  const positions = new Map(
+    stored.rows.map((r) => [`${r.stream_id}:${Number(r.version)}`, Number(r.position)]),
+  );
+  const positionOf = (event: BenchEvent) => positions.get(`${event.streamId}:${event.version}`)!;
+  const expected = expectedParking(bad.events, positionOf);
   const prefix = stack.keyPrefix('poison');
   await publishLog(stack, relayKind, prefix, bad.head, plan.phaseTimeoutMs);
   const run = await measureWorkerCatchUp(stack, plan, 'poison.malformed', bad, prefix, 1, {
     env: NO_TRIP,
-    verify: () => verifyParking(stack, 'poison.malformed', bad.events, expected),
+    verify: () => verifyParking(stack, 'poison.malformed', bad.events, expected, positionOf),
   });
   await stack.dropKeys(prefix);
   return {
@@ -123,6 +134,7 @@ async function verifyParking(
   phase: string,
   events: readonly BenchEvent[],
   expected: { failed: Set<number>; behind: Set<number> },
+  positionOf: (event: BenchEvent) => number,
 ): Promise<string> {
   const problems: string[] = [];
   const tables: ReadModelTable[] = ['order_summary', 'customer_stats'];
@@ -147,7 +159,7 @@ async function verifyParking(
     differ('events parked behind them', expected.behind, behind);
   }
   const applied = events.filter(
-    (e) => !expected.failed.has(e.index + 1) && !expected.behind.has(e.index + 1),
+    (e) => !expected.failed.has(positionOf(e)) && !expected.behind.has(positionOf(e)),
   );
   problems.push(...compareReadModels(foldEvents(applied), await readReadModels(stack.db, tables)));
   if (problems.length > 0) throw new VerificationError(phase, problems.join('; '));
