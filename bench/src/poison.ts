@@ -17,7 +17,7 @@ import type { BenchEvent } from './workload.js';
  * The breaker must not stop a catch-up whose every bad event is expected:
  * the figure is the speed of parking, and the check wants them all parked.
  */
-const NO_TRIP = { REFRACT_TRIP_AFTER_PARKED: String(2 ** 31 - 1) };
+const NO_TRIP = { REFRACT_TRIP_AFTER_PARKED: '1000000000' };
 
 export interface PoisonResults {
   /** Malformed catch-up rate / clean catch-up rate, same run, same worker count (one). */

@@ -11,7 +11,7 @@ WHERE name = $1 AND live_version = $2 AND tripped_at IS NULL
     SELECT count(*) FROM (
       SELECT 1 FROM refract.parked_events
       WHERE projection = $1 AND version = $2 AND resolution IS NULL
-      LIMIT $3 + 1
+      LIMIT $3::bigint + 1
     ) AS open
   ) > $3
 RETURNING name, trip_reason

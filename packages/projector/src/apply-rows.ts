@@ -81,7 +81,10 @@ export async function applyRows(
           { position: pending[0]?.position, parked: outcome.parked, applied: outcome.applied },
           'poison events parked; their streams are quarantined',
         );
-        await tripIfOverThreshold(pool, projection, slot.version, log);
+        // The batch has committed: a failed check is tried again at the next parking batch.
+        await tripIfOverThreshold(pool, projection, slot.version, log).catch((error: unknown) =>
+          log.warn({ err: error }, 'breaker check failed; checked again at the next parking'),
+        );
       }
       return outcome;
     } catch (error) {
