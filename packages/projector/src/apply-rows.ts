@@ -256,61 +256,8 @@ async function isolatePoison(
     parkings.push({ event, error: messageOf(failed.failure), attempts: 2, behind: null });
     quarantined.set(event.streamId, event.position);
   };
-  // A first pass with no round trip: each event alone, stopped at its first
-  // statement. One whose handler throws before writing anything fails the
-  // same way in any batch (a correct handler takes any batch cut, so it
-  // cannot need the events before it to accept one), and is parked at once
-  // after a second such try; the rest go in one call, bisected only if that
-  // fails too.
-  const rest: RecordedEvent[] = [];
-  for (const event of events) {
-    const head = quarantined.get(event.streamId);
-    if (head !== undefined) {
-      parkings.push(behindParking(event, head));
-      continue;
-    }
-    const refused =
-      (await dryRun(projection, ctx, event)) && (await dryRun(projection, ctx, event));
-    if (!refused) {
-      rest.push(event);
-      continue;
-    }
-    if (projection.onError === 'halt') {
-      await run(rest);
-      throw new HaltAt(event, refused.failure);
-    }
-    parkings.push({ event, error: messageOf(refused.failure), attempts: 2, behind: null });
-    quarantined.set(event.streamId, event.position);
-  }
-  await run(rest);
+  await run(events);
   return applied;
-}
-
-/** What a dry run's query throws: the handler got as far as writing. */
-class WouldWrite extends Error {}
-
-/**
- * Runs the handler on `event` alone with a context whose first statement
- * throws before anything is sent: what it threw before writing, or
- * undefined when it would have written (or accepted the event without).
- */
-async function dryRun(
-  projection: Projection,
-  ctx: ProjectionContext,
-  event: RecordedEvent,
-): Promise<{ failure: unknown } | undefined> {
-  const dry: ProjectionContext = {
-    ...ctx,
-    sql: {
-      query: () => Promise.reject(new WouldWrite('dry run')),
-    },
-  };
-  try {
-    await projection.applyBatch([event], dry);
-    return undefined;
-  } catch (failure) {
-    return failure instanceof WouldWrite ? undefined : { failure };
-  }
 }
 
 async function recordParkings(
