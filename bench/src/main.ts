@@ -14,6 +14,7 @@ import {
   QUICK_EVENTS,
   type RelayChoice,
 } from './plan.js';
+import { runPoison } from './poison.js';
 import { say } from './progress.js';
 import { runProjector } from './projector.js';
 import { runRebuild } from './rebuild.js';
@@ -123,6 +124,10 @@ async function run(plan: BenchPlan): Promise<number> {
       plan.parts.includes('rebuild') && !interrupted
         ? await attempt('rebuild', failures, () => runRebuild(stack, plan))
         : undefined;
+    const poison =
+      plan.parts.includes('poison') && !interrupted
+        ? await attempt('poison', failures, () => runPoison(stack, plan))
+        : undefined;
     // An interrupted run reports nothing: its failures are the clean-up's doing.
     if (interrupted) return 130;
     const finishedAt = new Date();
@@ -137,6 +142,7 @@ async function run(plan: BenchPlan): Promise<number> {
         fanout,
         projector,
         rebuild,
+        poison,
         failures,
         finishedAt,
         load: { before: loadBefore, after: loadAverage() },

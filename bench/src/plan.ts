@@ -4,10 +4,10 @@
  * two result files can be compared knowing what each one did.
  */
 
-export type Part = 'append' | 'fanout' | 'projector' | 'rebuild';
+export type Part = 'append' | 'fanout' | 'projector' | 'rebuild' | 'poison';
 
 /** Every part, in the order a full run measures them. */
-export const PARTS: readonly Part[] = ['append', 'fanout', 'projector', 'rebuild'];
+export const PARTS: readonly Part[] = ['append', 'fanout', 'projector', 'rebuild', 'poison'];
 
 export type RelayChoice = 'auto' | 'service' | 'in-process';
 
@@ -78,6 +78,13 @@ export interface BenchPlan {
     /** The reader's pause between two queries of customer_stats. */
     readEveryMs: number;
   };
+  poison: {
+    relay: RelayChoice;
+    /** Events stored for each of the two catch-ups (clean, then malformed): all N. */
+    events: number;
+    /** Share of the ItemAdded events stored with unitPrice as a JSON number. */
+    malformedShare: number;
+  };
   /** No phase runs longer than this; one that does fails the run instead of reporting a figure. */
   phaseTimeoutMs: number;
 }
@@ -132,6 +139,7 @@ export function makePlan(options: {
       concurrency: 4,
       readEveryMs: 3,
     },
+    poison: { relay: options.relay, events: n, malformedShare: 0.3 },
     phaseTimeoutMs: options.phaseTimeoutS * 1000,
   };
 }
@@ -165,6 +173,12 @@ export function describePlan(plan: BenchPlan): string[] {
     const r = plan.rebuild;
     lines.push(
       `rebuild: customer_stats over ${fmt(plan.n)} stored events while ${fmt(r.appendRatePerSec)} events/s are appended, a reader every ${r.readEveryMs} ms; baseline: customer_stats alone, raw`,
+    );
+  }
+  if (plan.parts.includes('poison')) {
+    const p = plan.poison;
+    lines.push(
+      `poison: catch-up of ${fmt(p.events)} stored events by one worker, clean, then with ${Math.round(p.malformedShare * 100)}% of ItemAdded malformed (unitPrice a JSON number); ratio = malformed rate / clean rate`,
     );
   }
   lines.push(`each phase is limited to ${plan.phaseTimeoutMs / 1000} s`);

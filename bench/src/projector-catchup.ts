@@ -103,6 +103,17 @@ export async function measureWorkerCatchUp(
   log: StoredLog,
   keyPrefix: string,
   workers: number,
+  {
+    env,
+    verify = async () => {
+      await verifyReadModels(stack.db, phase, log.events);
+      return 'both tables equal the fold';
+    },
+  }: {
+    env?: Record<string, string>;
+    /** Checks the outcome; says what it checked. @defaultValue both tables equal the fold */
+    verify?: () => Promise<string>;
+  } = {},
 ): Promise<WorkerCatchUp> {
   await resetProjections(stack.db);
   await settle(stack.db);
@@ -115,6 +126,7 @@ export async function measureWorkerCatchUp(
       keyPrefix,
       projections: names,
       batchSize: plan.projector.batchSize,
+      env,
     });
     workersFrom = pool.children[0]?.origin ?? 'source';
     try {
@@ -134,8 +146,8 @@ export async function measureWorkerCatchUp(
       await pool.stop();
     }
   });
-  await verifyReadModels(stack.db, phase, log.events);
-  say(`[${phase}] verified: both tables equal the fold; worker peak RSS ${peaks.join(', ')} MB`);
+  const checked = await verify();
+  say(`[${phase}] verified: ${checked}; worker peak RSS ${peaks.join(', ')} MB`);
   await resetProjections(stack.db);
   return {
     eventsPerSec: perSecond(log.head, run.ms),

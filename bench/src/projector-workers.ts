@@ -11,6 +11,8 @@ export interface WorkerSettings {
   /** Projection names (PROJECTIONS); both of the `orders` pool. */
   projections: readonly string[];
   batchSize: number;
+  /** More of the workers' environment. */
+  env?: Record<string, string>;
 }
 
 export interface RunningWorkers {
@@ -50,6 +52,7 @@ export async function spawnWorkers(
       WORKER_PORT: String(port),
       WORKER_HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
+      ...settings.env,
     }),
   );
   const stopAll = stack.defer('stopping projector workers', async () => {

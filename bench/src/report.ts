@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { CpuShare } from './cpu-meter.js';
 import type { MachineInfo } from './machine.js';
 import { type BenchPlan, fmt, type Part } from './plan.js';
+import type { PoisonResults } from './poison.js';
 import type {
   AppendResults,
   Failure,
@@ -26,6 +27,8 @@ export interface BenchResults {
   liveLag?: ProjectorResults['liveLag'];
   memory?: ProjectorResults['memory'];
   rebuild?: ThroughputFigure;
+  /** Catch-up with malformed events against clean catch-up (issue 17); `poison.ratio` ≥ 0.5. */
+  poison?: PoisonResults;
   /** What the machine was doing besides: load averages before and after the run (noisy figures). */
   load?: { before: string; after: string };
   /** Parts that ran without producing a figure, and why. */
@@ -48,6 +51,7 @@ export interface RunOutcome {
   fanout?: FanoutResults;
   projector?: ProjectorResults;
   rebuild?: ThroughputFigure;
+  poison?: PoisonResults;
   failures: Failure[];
   finishedAt: Date;
   load?: { before: string; after: string };
@@ -108,6 +112,7 @@ export function buildResults(
   if (projector?.liveLag) results.liveLag = projector.liveLag;
   if (projector?.memory) results.memory = projector.memory;
   results.rebuild = pick('rebuild', outcome.rebuild, keep?.rebuild);
+  results.poison = pick('poison', outcome.poison, keep?.poison);
   results.load = outcome.load ?? keep?.load;
   results.verified = results.failures.length === 0;
   return results;
@@ -271,6 +276,19 @@ export function markdown(results: BenchResults): string {
     if (r) {
       notes.push(
         `rebuild: customer_stats v1 → v2 over ${fmt(r.events as number)} events (applied to v2 by the rebuild) in ${r.seconds} s from the request to the swap, via ${r.via}, while ${fmt(r.appendsDuring as number)} events were appended through write-api (offered at ${fmt(r.appendRatePerSec as number)}/s, achieved ${fmt(r.appendsAchievedPerSec as number)}/s) and one worker kept both projections live; ${fmt(r.reads as number)} reads of customer_stats every ${r.readEveryMs} ms, ${r.failedReads} failed (the query errored${r.firstReadError ? `: ${r.firstReadError}` : ''}), ${r.backwardReads} saw fewer customers or placed orders than the read before (the swap lands on the position the replay reached, which can be behind what the workers had applied to v1), slowest ${r.slowestReadMs} ms; swap pause: how long the live workers waited on the swap (the job's record). Baseline: customer_stats alone applied raw over the stored events in ${r.baselineSeconds} s.${cpuNote('Figure', r.cpu)}${cpuNote('Baseline', r.baselineCpu)}`,
+      );
+    }
+  }
+  if (results.poison || results.plan.poison) {
+    const p = results.poison;
+    lines.push(
+      p
+        ? `| poison.ratio | ${fmt(p.eventsPerSec)} | ${fmt(p.cleanEventsPerSec)} (clean catch-up) | ${p.ratio.toFixed(2)} | ≥ 0.5 (${check(p.ratio >= 0.5)}) |`
+        : '| poison.ratio | – | – | – | ≥ 0.5 |',
+    );
+    if (p) {
+      notes.push(
+        `poison: ${fmt(p.events)} stored events caught up by one worker with both projections in ${p.seconds} s, ${fmt(p.malformed)} ItemAdded of them with unitPrice as a JSON number (parked by each projection, after one immediate retry) and ${fmt(p.parkedBehind)} later events of their orders parked behind them (quarantine), the breaker off; baseline: the same worker over the clean log in ${p.cleanSeconds} s, same run.${cpuNote('Figure', p.cpu)}${cpuNote('Baseline', p.cleanCpu)}`,
       );
     }
   }

@@ -19,7 +19,8 @@ export interface StoredLog {
 }
 
 /**
- * Empties log and projections, stores the first `count` events with the
+ * Empties log and projections, stores the first `count` events (through
+ * `transform`) with the
  * raw multi-row loader, and checks the log is positions 1..count. Then
  * vacuumed and checkpointed: a backlog has sat for a while.
  */
@@ -28,8 +29,10 @@ export async function storeLog(
   plan: BenchPlan,
   phase: string,
   count: number,
+  /** Changes the events before they are stored (the poison part malforms some). */
+  transform: (events: BenchEvent[]) => BenchEvent[] = (events) => events,
 ): Promise<StoredLog> {
-  const events = loadWorkload(plan.n, count, stack.partitions);
+  const events = transform(loadWorkload(plan.n, count, stack.partitions));
   await resetLog(stack.db);
   await resetProjections(stack.db);
   await insertMultiRow(stack.databaseUrl, events, {

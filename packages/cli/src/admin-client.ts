@@ -1,4 +1,12 @@
-import type { JobInfo, ParkedEvent, ProjectionInfo, RelayInfo, WorkerInfo } from './admin-types.js';
+import type {
+  JobInfo,
+  ParkedEvent,
+  ParkedStreamsPage,
+  ProjectionInfo,
+  RelayInfo,
+  RetryAllResult,
+  WorkerInfo,
+} from './admin-types.js';
 import { CliError, ExitCode } from './exit-codes.js';
 
 export interface AdminClientOptions {
@@ -93,6 +101,33 @@ export class AdminClient {
     );
   }
 
+  /** A page of quarantined streams, each with its parked events in order. */
+  parkedStreams(projection: string, after?: string): Promise<ParkedStreamsPage> {
+    const query = after === undefined ? '' : `?after=${encodeURIComponent(after)}`;
+    return this.json(
+      'GET',
+      `/api/projections/${seg(projection)}/parked/streams${query}`,
+      projectionWhat(projection),
+    );
+  }
+
+  retryAllParked(projection: string): Promise<RetryAllResult> {
+    return this.json(
+      'POST',
+      `/api/projections/${seg(projection)}/parked/retry`,
+      projectionWhat(projection),
+    );
+  }
+
+  skipParkedStream(projection: string, streamId: string): Promise<ParkedEvent> {
+    return this.json(
+      'POST',
+      `/api/projections/${seg(projection)}/parked/skip`,
+      `stream ${streamId} of projection "${projection}"`,
+      { streamId },
+    );
+  }
+
   resolveParked(projection: string, id: string, action: 'retry' | 'skip'): Promise<unknown> {
     return this.json(
       'POST',
@@ -101,20 +136,22 @@ export class AdminClient {
     );
   }
 
-  private async json<T>(method: string, path: string, what: string): Promise<T> {
-    const response = await this.send(method, path);
+  private async json<T>(method: string, path: string, what: string, sent?: unknown): Promise<T> {
+    const response = await this.send(method, path, sent);
     const body = await readBody(response);
     this.check(response, body, what);
     return (body ?? {}) as T;
   }
 
-  private async send(method: string, path: string): Promise<Response> {
+  private async send(method: string, path: string, body?: unknown): Promise<Response> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
     try {
       return await fetch(`${this.base}${path}`, {
         method,
         headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (error) {

@@ -1,6 +1,6 @@
 /** The admin API's bodies as the CLI reads them (services/admin/README.md). */
 
-export type ProjectionStatus = 'running' | 'paused' | 'rebuilding' | 'halted';
+export type ProjectionStatus = 'running' | 'paused' | 'rebuilding' | 'halted' | 'tripped';
 
 export interface PartitionInfo {
   partition: number;
@@ -33,6 +33,11 @@ export interface ProjectionInfo {
   stalledSeconds: number;
   partitions: PartitionInfo[];
   rebuild: RebuildProgress | null;
+  /** Set while its breaker is tripped (too many parked events). */
+  tripped?: { at: string; reason: string } | null;
+  quarantinedStreams?: number;
+  /** Its open parked events' errors, grouped by message, most frequent first. */
+  topErrors?: { message: string; events: number }[];
 }
 
 export interface WorkerInfo {
@@ -86,6 +91,25 @@ export interface ParkedEvent {
   parkedAt?: string;
   resolution?: 'retried' | 'skipped' | null;
   [field: string]: unknown;
+}
+
+/** A quarantined stream: its parked events in order, the first the one that failed. */
+export interface QuarantinedStream {
+  streamId: string;
+  partition: number;
+  events: ParkedEvent[];
+}
+
+export interface ParkedStreamsPage {
+  streams: QuarantinedStream[];
+  /** The cursor of the next page; null on the last. */
+  next: string | null;
+}
+
+export interface RetryAllResult {
+  streams: number;
+  applied: number;
+  failed: { streamId: string; error: string }[];
 }
 
 /** The states after which a rebuild job changes no more. */

@@ -9,6 +9,7 @@ import {
   formatRate,
   formatRelay,
   formatTable,
+  formatTrips,
 } from './format.js';
 
 const projection = (over: Partial<ProjectionInfo> = {}): ProjectionInfo => ({
@@ -43,6 +44,29 @@ describe('formatting', () => {
         ],
       ),
     ).toBe(['NAME           N', 'a              5', 'long-name  1,234'].join('\n'));
+  });
+
+  it('shows a tripped projection with its reason, top errors by message and the way out', () => {
+    const text = formatTrips([
+      projection(),
+      projection({
+        name: 'order_summary',
+        status: 'tripped',
+        tripped: { at: '2026-12-06T03:00:00.000Z', reason: 'more than 100 events parked' },
+        quarantinedStreams: 40,
+        topErrors: [
+          { message: 'unitPrice must be\na decimal string', events: 1200 },
+          { message: 'boom', events: 3 },
+        ],
+      }),
+    ]);
+    expect(text.split('\n')).toEqual([
+      'TRIPPED order_summary: more than 100 events parked since 2026-12-06T03:00:00.000Z; 40 streams quarantined',
+      '  1,200 × unitPrice must be a decimal string',
+      '  3 × boom',
+      '  fix the handler, then: refract resume order_summary',
+    ]);
+    expect(formatTrips([projection()])).toBe('');
   });
 
   it('shows the projection table with lag, rate, parked, stalled and a rebuild', () => {

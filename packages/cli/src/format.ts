@@ -1,4 +1,11 @@
-import type { JobInfo, ParkedEvent, ProjectionInfo, RelayInfo, WorkerInfo } from './admin-types.js';
+import type {
+  JobInfo,
+  ParkedEvent,
+  ParkedStreamsPage,
+  ProjectionInfo,
+  RelayInfo,
+  WorkerInfo,
+} from './admin-types.js';
 
 /** Left-aligned columns separated by two spaces; numbers right-aligned. */
 export function formatTable(headers: string[], rows: string[][]): string {
@@ -151,8 +158,10 @@ export interface StatusView {
 }
 
 export function formatStatus(view: StatusView, now: number): string {
+  const trips = formatTrips(view.projections);
   return [
     formatProjections(view.projections),
+    ...(trips ? ['', trips] : []),
     '',
     formatWorkers(view.workers, now),
     '',
@@ -173,6 +182,44 @@ export function formatJobLine(job: JobInfo): string {
   ];
   const line = parts.join('  ');
   return job.error ? `${line}\n  error: ${job.error}` : line;
+}
+
+/** One line per quarantined stream: how many events wait, the first one and its error. */
+export function formatParkedStreams(projection: string, page: ParkedStreamsPage): string {
+  if (page.streams.length === 0) return `no parked events in "${projection}"`;
+  const table = formatTable(
+    ['STREAM', 'PARTITION', 'PARKED', 'FIRST ID', 'FIRST POSITION', 'TYPE', 'ERROR'],
+    page.streams.map((s) => {
+      const head = s.events[0]!;
+      return [
+        s.streamId,
+        String(s.partition),
+        String(s.events.length),
+        String(head.id),
+        formatCount(head.position),
+        head.eventType ?? head.type ?? '-',
+        oneLine(head.error),
+      ];
+    }),
+  );
+  return page.next === null
+    ? table
+    : `${table}
+more: --after ${page.next}`;
+}
+
+/** Tripped projections: the reason and the top errors by message, one block each. */
+export function formatTrips(projections: ProjectionInfo[]): string {
+  return projections
+    .filter((p) => p.tripped)
+    .map((p) =>
+      [
+        `TRIPPED ${p.name}: ${p.tripped!.reason} since ${p.tripped!.at}; ${p.quarantinedStreams ?? 0} streams quarantined`,
+        ...(p.topErrors ?? []).map((e) => `  ${formatCount(e.events)} × ${oneLine(e.message)}`),
+        `  fix the handler, then: refract resume ${p.name}`,
+      ].join('\n'),
+    )
+    .join('\n');
 }
 
 export function formatParked(projection: string, events: ParkedEvent[]): string {

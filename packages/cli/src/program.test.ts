@@ -19,6 +19,8 @@ interface Seen {
   method: string;
   path: string;
   authorization: string | undefined;
+  /** The request's JSON body, when it sent one. */
+  body?: unknown;
 }
 type Reply = { status: number; body?: unknown };
 let routes: Map<string, Reply | (() => Reply)>;
@@ -32,9 +34,16 @@ let devTokenFile: string;
 beforeAll(async () => {
   tokenDir = await mkdtemp(join(tmpdir(), 'refract-cli-'));
   devTokenFile = join(tokenDir, 'admin-token');
-  server = createServer((req: IncomingMessage, res) => {
-    const key = `${req.method} ${req.url}`;
-    seen.push({ method: req.method!, path: req.url!, authorization: req.headers.authorization });
+  server = createServer(async (req: IncomingMessage, res) => {
+    const key = `${req.method} ${req.url}`.replace(/\?.*$/, '');
+    let text = '';
+    for await (const chunk of req) text += chunk;
+    seen.push({
+      method: req.method!,
+      path: req.url!,
+      authorization: req.headers.authorization,
+      ...(text ? { body: JSON.parse(text) } : {}),
+    });
     const route = routes.get(key);
     const reply =
       typeof route === 'function'
@@ -286,7 +295,7 @@ describe('refract', () => {
         },
       ],
     });
-    const list = await run(['parked', 'customer_stats']);
+    const list = await run(['parked', 'customer_stats', '--events']);
     expect(list.out).toMatch(/^\s*7\s+3\s+1,234\s+ItemAdded\s+5\s+t\s+-\s+bad sku$/m);
     routes.set('POST /api/projections/customer_stats/parked/7/retry', { status: 200, body: {} });
     routes.set('POST /api/projections/customer_stats/parked/7/skip', {
@@ -297,6 +306,51 @@ describe('refract', () => {
     const again = await run(['parked', 'customer_stats', 'skip', '7']);
     expect(again.code).toBe(ExitCode.conflict);
     expect(again.err).toContain('retried already');
+  });
+
+  it('parked groups by stream and pages; retry --all and skip --stream act on streams', async () => {
+    const parked = (id: number, position: number, error: string) => ({
+      id,
+      partition: 3,
+      position,
+      eventType: 'ItemAdded',
+      attempts: 2,
+      error,
+      parkedAt: 't',
+      resolution: null,
+    });
+    routes.set('GET /api/projections/order_summary/parked/streams', {
+      status: 200,
+      body: {
+        streams: [
+          {
+            streamId: 'order-1',
+            partition: 3,
+            events: [parked(7, 1234, 'unitPrice must be a string'), parked(8, 1240, 'behind')],
+          },
+        ],
+        next: 'order-1',
+      },
+    });
+    const list = await run(['parked', 'order_summary']);
+    expect(list.out).toMatch(
+      /^order-1\s+3\s+2\s+7\s+1,234\s+ItemAdded\s+unitPrice must be a string$/m,
+    );
+    expect(list.out).toContain('more: --after order-1');
+    routes.set('POST /api/projections/order_summary/parked/retry', {
+      status: 200,
+      body: { streams: 2, applied: 5, failed: [{ streamId: 'order-9', error: 'still bad' }] },
+    });
+    const retried = await run(['parked', 'order_summary', 'retry', '--all']);
+    expect(retried.out).toContain('2 streams retried, 5 events applied');
+    expect(retried.out).toContain('still parked: order-9: still bad');
+    routes.set('POST /api/projections/order_summary/parked/skip', {
+      status: 200,
+      body: parked(7, 1234, 'x'),
+    });
+    const skipped = await run(['parked', 'order_summary', 'skip', '--stream', 'order-1']);
+    expect(skipped.out).toContain('stream order-1 of "order_summary": parked event 7 skipped');
+    expect(seen.at(-1)!.body).toEqual({ streamId: 'order-1' });
   });
 
   it('bad command lines exit 2 without a request', async () => {

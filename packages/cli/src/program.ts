@@ -3,7 +3,7 @@ import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 
 import { AdminClient } from './admin-client.js';
 import { adminUrl, type CliConfig } from './config.js';
 import { CliError, ExitCode } from './exit-codes.js';
-import { formatJobLine, formatParked, formatStatus } from './format.js';
+import { formatJobLine, formatParked, formatParkedStreams, formatStatus } from './format.js';
 import { SERVICE_HELP, type ServiceRunners, serviceRunners } from './services.js';
 import { watchJob } from './watch-job.js';
 
@@ -258,7 +258,11 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
 
   for (const [name, done, what] of [
     ['pause', 'paused', 'stop applying events to a projection (its lag grows)'],
-    ['resume', 'resumed', 'apply events to a paused projection again'],
+    [
+      'resume',
+      'resumed',
+      'apply events to a paused or tripped projection again (its parked streams are retried first)',
+    ],
   ] as const) {
     program
       .command(name)
@@ -273,25 +277,56 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
 
   program
     .command('parked')
-    .description('list the parked (dead-lettered) events of a projection, or retry/skip one')
+    .description(
+      'list the quarantined streams of a projection (parked events grouped by stream), or retry/skip',
+    )
     .argument('<projection>', 'projection name', nonEmpty)
-    .addArgument(new Argument('[action]', 'what to do with one event').choices(['retry', 'skip']))
-    .argument('[id]', 'the parked event id (from the list)')
+    .addArgument(new Argument('[action]', 'what to do').choices(['retry', 'skip']))
+    .argument('[id]', 'the parked event id (from `--events`); a retry replays its stream in order')
+    .option('--all', 'retry: replay every quarantined stream, in order')
+    .option(
+      '--stream <streamId>',
+      "skip: the stream's first parked event, releasing those behind it",
+    )
+    .option('--events', 'list every parked event, resolved ones included, not the streams')
+    .option('--after <cursor>', 'list: the page after this cursor (printed under a full page)')
     .action(
       async (
         projection: string,
         action: 'retry' | 'skip' | undefined,
         id: string | undefined,
-        _options,
+        options: { all?: boolean; stream?: string; events?: boolean; after?: string },
         command: Command,
       ) => {
         const { client, print } = context(command);
         if (action === undefined) {
-          const events = await client.parked(projection);
-          return print(formatParked(projection, events), events);
+          if (options.events) {
+            const events = await client.parked(projection);
+            return print(formatParked(projection, events), events);
+          }
+          const page = await client.parkedStreams(projection, options.after);
+          return print(formatParkedStreams(projection, page), page);
+        }
+        if (action === 'retry' && options.all) {
+          const result = await client.retryAllParked(projection);
+          const failed = result.failed.map((f) => `\n  still parked: ${f.streamId}: ${f.error}`);
+          return print(
+            `"${projection}": ${result.streams} streams retried, ${result.applied} events applied${failed.join('')}`,
+            result,
+          );
+        }
+        if (action === 'skip' && options.stream !== undefined) {
+          const body = await client.skipParkedStream(projection, options.stream);
+          return print(
+            `stream ${options.stream} of "${projection}": parked event ${body.id} skipped, the events behind it released`,
+            body,
+          );
         }
         if (id === undefined || id === '') {
-          throw new CliError(`parked ${projection} ${action} needs the event id`, ExitCode.usage);
+          throw new CliError(
+            `parked ${projection} ${action} needs the event id${action === 'retry' ? ' or --all' : ' or --stream <streamId>'}`,
+            ExitCode.usage,
+          );
         }
         const body = await client.resolveParked(projection, id, action);
         print(

@@ -45,7 +45,7 @@ export const projectionView = z.object({
   name: z.string(),
   version: z.int(),
   pool: z.string(),
-  status: z.enum(['running', 'paused', 'rebuilding', 'halted']),
+  status: z.enum(['running', 'paused', 'rebuilding', 'halted', 'tripped']),
   headPosition: z.int(),
   lagEvents: z.number(),
   lagSeconds: z.number(),
@@ -55,6 +55,12 @@ export const projectionView = z.object({
   stalledSeconds: z.number(),
   partitions: z.array(partitionView),
   rebuild: rebuildSummary.nullable(),
+  /** Set while its breaker is tripped (too many parked events): when (ISO 8601) and why. */
+  tripped: z.object({ at: z.string(), reason: z.string() }).nullable(),
+  /** Streams with open parked events: their later events wait parked behind the first. */
+  quarantinedStreams: z.int(),
+  /** The most frequent errors of its open parked events, grouped by message. */
+  topErrors: z.array(z.object({ message: z.string(), events: z.int() })),
 });
 
 export const pauseResult = z.object({
@@ -78,7 +84,38 @@ export const parkedEvent = z.object({
   parkedAt: z.string(),
   resolution: z.enum(['retried', 'skipped']).nullable(),
   resolvedAt: z.string().nullable(),
+  /** The position of the parked event of its stream it waits behind; null when it failed itself. */
+  behind: z.int().nullable(),
 });
+
+export const quarantinedStream = z.object({
+  streamId: z.string(),
+  version: z.int(),
+  partition: z.int(),
+  /** Open parked events in order: the first failed, the rest wait behind it. */
+  events: z.array(parkedEvent),
+});
+
+export const parkedStreamsQuery = z.strictObject({
+  /** The `next` of the previous page. */
+  after: z.string().max(1000).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+});
+
+export const parkedStreamsPage = z.object({
+  streams: z.array(quarantinedStream),
+  /** The cursor of the next page; null on the last. */
+  next: z.string().nullable(),
+});
+
+export const retryAllResult = z.object({
+  streams: z.int(),
+  applied: z.int(),
+  /** Streams whose first parked event failed again: still quarantined. */
+  failed: z.array(z.object({ streamId: z.string(), error: z.string() })),
+});
+
+export const skipStreamBody = z.strictObject({ streamId: z.string().min(1).max(1000) });
 
 export const rebuildShare = z.object({
   share: z.int(),
@@ -175,7 +212,36 @@ export const adminRoutes = {
   resume: {
     method: 'POST',
     url: '/api/projections/:name/resume',
-    schema: { params: nameParams, response: { 200: pauseResult, ...onProjection } },
+    schema: {
+      params: nameParams,
+      response: {
+        200: pauseResult.extend({ retried: retryAllResult.nullable().optional() }),
+        ...onProjection,
+      },
+    },
+  },
+  parkedStreams: {
+    method: 'GET',
+    url: '/api/projections/:name/parked/streams',
+    schema: {
+      params: nameParams,
+      querystring: parkedStreamsQuery,
+      response: { 200: parkedStreamsPage, ...onProjection },
+    },
+  },
+  retryAllParked: {
+    method: 'POST',
+    url: '/api/projections/:name/parked/retry',
+    schema: { params: nameParams, response: { 200: retryAllResult, ...onProjection } },
+  },
+  skipParkedStream: {
+    method: 'POST',
+    url: '/api/projections/:name/parked/skip',
+    schema: {
+      params: nameParams,
+      body: skipStreamBody,
+      response: { 200: parkedEvent, ...onProjection, 409: errorBody },
+    },
   },
   parked: {
     method: 'GET',
@@ -243,6 +309,8 @@ export const adminRoutes = {
 
 export type ProjectionView = z.output<typeof projectionView>;
 export type ParkedEvent = z.output<typeof parkedEvent>;
+export type ParkedStreamsPage = z.output<typeof parkedStreamsPage>;
+export type RetryAllResult = z.output<typeof retryAllResult>;
 export type RebuildJob = z.output<typeof rebuildJob>;
 export type WorkerView = z.output<typeof workerView>;
 export type HistoryView = z.output<typeof historyView>;

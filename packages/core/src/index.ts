@@ -17,7 +17,7 @@ export {
   commandRoute,
   defineCommand,
 } from './command.js';
-export { isConnectionError } from './connection-error.js';
+export { isConnectionError, isTransientError } from './connection-error.js';
 export {
   type Decider,
   type DeciderDefinition,

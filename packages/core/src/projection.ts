@@ -76,12 +76,20 @@ export interface Projection {
   setup(table: (name: string) => string): string;
   /** Applies a batch of events of one partition, in position order, through `ctx.sql`. */
   applyBatch(events: RecordedEvent[], ctx: ProjectionContext): Promise<void>;
-  /** After the last attempt: park the event and go on, or halt the partition. */
+  /**
+   * An event its handler keeps failing on (a deterministic error, tried
+   * twice): park it and quarantine its stream, or halt the partition.
+   */
   onError: 'park' | 'halt';
-  /** Attempts per event before it is parked or halts its partition. */
+  /** Attempts of a batch failing on transient errors (deadlocks, lost connections) before giving up. */
   maxAttempts: number;
-  /** Backoff before the first retry; doubles each time. */
+  /** Backoff before the first retry of a transient failure; doubles each time. */
   retryBackoffMs: number;
+  /**
+   * Open parked events beyond which the projection trips (pauses itself
+   * until resumed). @defaultValue `REFRACT_TRIP_AFTER_PARKED`, else 100
+   */
+  tripAfterParked?: number;
   /**
    * The handler may be given the events of several partitions in one batch
    * (in position order, so each stream's events stay in order), and a worker
@@ -119,6 +127,8 @@ interface ProjectionOptions {
   maxAttempts?: number;
   /** @defaultValue 50 */
   retryBackoffMs?: number;
+  /** @defaultValue `REFRACT_TRIP_AFTER_PARKED`, else 100 */
+  tripAfterParked?: number;
   /** @defaultValue false */
   crossPartitionBatches?: boolean;
 }

@@ -48,8 +48,12 @@ export async function applyToSlots(
 ): Promise<void> {
   const { committer, partition } = target;
   const due = slots.filter((slot) => !slot.halted && through > slot.position);
-  const shared: Slot<Projection>[] = committer ? due.filter(BatchCommitter.takes) : [];
-  const alone = committer ? due.filter((slot) => !BatchCommitter.takes(slot)) : due;
+  // A partition with quarantined streams must look them up in its batch's
+  // transaction: it goes alone until its quarantines are resolved.
+  const shares = (slot: Slot): slot is Slot<Projection> =>
+    BatchCommitter.takes(slot) && !slot.quarantined;
+  const shared: Slot<Projection>[] = committer ? due.filter(shares) : [];
+  const alone = committer ? due.filter((slot) => !shares(slot)) : due;
   const started = performance.now();
   const results = await Promise.allSettled(
     shared.map(async (slot) => {
@@ -112,6 +116,7 @@ export async function readSlots(
     version: number;
     position: number;
     halted_at: number | null;
+    quarantined: boolean;
   }>(SQL.loadCheckpoints, [
     rowProjections.map((a) => a.projection.name),
     rowProjections.map((a) => a.version),
@@ -124,6 +129,7 @@ export async function readSlots(
       version: a.version,
       position: row.position,
       halted: row.halted_at !== null,
+      quarantined: row.quarantined,
     });
   }
   return slots;

@@ -1,23 +1,17 @@
-import { setTimeout } from 'node:timers/promises';
 import {
   type AnyProjection,
-  backoffDelayMs,
-  batchContext,
   type CounterProjection,
   isCounterProjection,
   type Projection,
   type RecordedEvent,
 } from '@refract/core';
-import { isConnectionError, withTransaction } from '@refract/event-store';
+import { withTransaction } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
 import type { RedisClient } from '@refract/stream-bus';
 import { applyCounterBatch, unfreezeCounters } from '@refract/stream-bus';
 import type pg from 'pg';
-import {
-  CheckpointMoved,
-  checkpointMove,
-  commitWithCheckpoints,
-} from './commit-with-checkpoints.js';
+import { applyRows } from './apply-rows.js';
+import { CheckpointMoved, checkpointMove } from './commit-with-checkpoints.js';
 import { SQL } from './sql.js';
 import { lockProjection } from './versions.js';
 
@@ -27,6 +21,12 @@ export interface Slot<P extends AnyProjection = AnyProjection> {
   version: number;
   position: number;
   halted: boolean;
+  /**
+   * The partition has quarantined streams (open parked events) for this
+   * version: its batches look them up, and go alone, not in shared
+   * transactions. Set when loaded and when a batch parks.
+   */
+  quarantined?: boolean;
 }
 
 export interface ApplyOutcome {
@@ -35,58 +35,12 @@ export interface ApplyOutcome {
   halted: boolean;
 }
 
-/** Deadlocks and serialization failures: the batch was fine, the timing was not. */
-function isTransient(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === '40P01' || code === '40001' || isConnectionError(error);
-}
-
-/**
- * One batch of one partition, exactly once (`commitWithCheckpoints`): the
- * checkpoint moves from `slot.position` to `through` together with the
- * handled events' writes and, when parking, the parked row.
- */
-async function commitBatch(
-  pool: pg.Pool,
-  slot: Slot<Projection>,
-  partition: number,
-  events: readonly RecordedEvent[],
-  through: number,
-  park?: { event: RecordedEvent; error: string; attempts: number },
-): Promise<number> {
-  const { projection, version } = slot;
-  const handled = events.filter((event) => projection.handles.includes(event.type));
-  await commitWithCheckpoints(pool, [checkpointMove(slot, partition, through)], async (client) => {
-    if (handled.length > 0) {
-      await projection.applyBatch(handled, batchContext(client, projection, version, partition));
-    }
-    if (park) {
-      await client.query(SQL.parkEvent, [
-        projection.name,
-        version,
-        partition,
-        park.event.position,
-        park.event.streamId,
-        park.event.type,
-        park.error,
-        park.attempts,
-      ]);
-    }
-  });
-  slot.position = through;
-  return handled.length;
-}
-
 /**
  * Applies `events` (one partition, ascending, all after the slot's
- * checkpoint) and moves the checkpoint to `through`. A failing batch is
- * retried; if it keeps failing, the events are applied one by one so that
- * only the poison event is retried with backoff and then parked (the
- * checkpoint moves past it, in the same transaction as the parked row) or
- * halts the partition, as the projection says. Infrastructure failures
- * (lost connections) are thrown to the caller, never parked. `log` is bound
- * to the projection by the caller, not to the partition: its lines name the
- * partition themselves, so a log bound to both would repeat a key.
+ * checkpoint) and moves the checkpoint to `through`: a table projection's
+ * through `applyRows` (transient failures retried, deterministic ones
+ * isolated and parked, their streams quarantined), a counter projection's
+ * in one Redis script. Lost connections are thrown to the caller, never parked.
  */
 export async function applyToSlot(
   pool: pg.Pool,
@@ -110,91 +64,6 @@ export async function applyToSlot(
     );
   }
   return applyRows(pool, slot as Slot<Projection>, partition, events, through, log);
-}
-
-async function applyRows(
-  pool: pg.Pool,
-  slot: Slot<Projection>,
-  partition: number,
-  events: readonly RecordedEvent[],
-  through: number,
-  log: Logger,
-): Promise<ApplyOutcome> {
-  const pending = events.filter((event) => event.position > slot.position);
-  if (through <= slot.position) return { applied: 0, parked: 0, halted: false };
-  let lastError: unknown;
-  for (let attempt = 1; attempt <= 3; attempt++) {
-    try {
-      return {
-        applied: await commitBatch(pool, slot, partition, pending, through),
-        parked: 0,
-        halted: false,
-      };
-    } catch (error) {
-      if (error instanceof CheckpointMoved || isConnectionError(error)) throw error;
-      lastError = error;
-      if (!isTransient(error)) break;
-      await setTimeout(10 * attempt);
-    }
-  }
-  const { projection } = slot;
-  log.warn(
-    { err: lastError, partition, events: pending.length },
-    'batch failed; applying its events one by one',
-  );
-  let applied = 0;
-  let parked = 0;
-  for (const event of pending) {
-    if (!projection.handles.includes(event.type)) continue;
-    let failure: unknown;
-    for (let attempt = 1; attempt <= projection.maxAttempts; attempt++) {
-      try {
-        applied += await commitBatch(pool, slot, partition, [event], event.position);
-        failure = undefined;
-        break;
-      } catch (error) {
-        if (error instanceof CheckpointMoved || isConnectionError(error)) throw error;
-        failure = error;
-        if (attempt < projection.maxAttempts) {
-          await setTimeout(
-            backoffDelayMs(attempt, { baseMs: projection.retryBackoffMs, jitter: 0 }),
-          );
-        }
-      }
-    }
-    if (failure === undefined) continue;
-    const message = failure instanceof Error ? failure.message : String(failure);
-    if (projection.onError === 'halt') {
-      const halted = await pool.query(SQL.haltPartition, [
-        projection.name,
-        slot.version,
-        partition,
-        slot.position,
-        event.position,
-      ]);
-      if (halted.rowCount === 0) {
-        throw new CheckpointMoved([checkpointMove(slot, partition, event.position)]);
-      }
-      slot.halted = true;
-      log.error(
-        { partition, position: event.position, err: failure },
-        'poison event: partition halted',
-      );
-      return { applied, parked, halted: true };
-    }
-    // Park: the checkpoint moves past the event, nothing of it is applied.
-    await commitBatch(pool, slot, partition, [], event.position, {
-      event,
-      error: message,
-      attempts: projection.maxAttempts,
-    });
-    parked += 1;
-    log.error({ partition, position: event.position, err: failure }, 'poison event parked');
-  }
-  if (through > slot.position) {
-    applied += await commitBatch(pool, slot, partition, [], through);
-  }
-  return { applied, parked, halted: false };
 }
 
 /**

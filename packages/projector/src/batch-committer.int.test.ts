@@ -210,7 +210,7 @@ describe.each([
     expect((await checkpoints())[moved!]).toBe(1);
   });
 
-  it('a poison event fails the shared transaction; it alone is parked and every other batch lands once', async () => {
+  it('a poison event fails the shared transaction; it is parked, its stream quarantined behind it, and every other batch lands once', async () => {
     const committer = committerOf(logger);
     const all = [...byPartition.keys()];
     const outcomes = await Promise.all(
@@ -219,17 +219,26 @@ describe.each([
     const poison = byPartition
       .get(poisonPartition())!
       .find((e) => (e.data as { poison?: boolean }).poison)!;
-    expect(outcomes.reduce((n, o) => n + o.parked, 0)).toBe(1);
+    // note-13's last event comes after the poison: parked behind it, not applied.
+    const behind = byPartition
+      .get(poisonPartition())!
+      .filter((e) => e.streamId === poison.streamId && e.position > poison.position);
+    expect(behind).toHaveLength(1);
+    expect(outcomes.reduce((n, o) => n + o.parked, 0)).toBe(2);
+    const out = new Set([poison.position, ...behind.map((e) => e.position)]);
     const want = all
       .flatMap((p) => byPartition.get(p)!.map((e) => e.position))
-      .filter((x) => x !== poison.position);
+      .filter((x) => !out.has(x));
     expect(await rows()).toEqual(want.sort((a, b) => a - b));
     expect(await checkpoints()).toEqual(all.sort((a, b) => a - b).map(lastOf));
     const parked = await store.pool.query(
-      'SELECT position FROM refract.parked_events WHERE projection = $1 AND version = $2',
+      'SELECT position, behind, attempts FROM refract.parked_events WHERE projection = $1 AND version = $2 ORDER BY position',
       [notes.name, version],
     );
-    expect(parked.rows).toEqual([{ position: poison.position }]);
+    expect(parked.rows).toEqual([
+      { position: poison.position, behind: null, attempts: 2 },
+      ...behind.map((e) => ({ position: e.position, behind: poison.position, attempts: 0 })),
+    ]);
   });
 
   it('two committers sharing rows across partitions, event by event, neither deadlock nor double anything', async () => {
@@ -319,13 +328,23 @@ describe.each([
     const strictRows = await store.pool.query<{ position: number }>(
       `SELECT position FROM projections.strict_v${version} ORDER BY position`,
     );
-    expect(strictRows.rows.map((r) => r.position)).toEqual(all.filter((x) => x !== refused));
-    expect(outcomes.reduce((n, o) => n + o.parked, 0)).toBe(1);
+    // The refused event's stream is quarantined: its later events are parked behind it.
+    const refusedEvent = byPartition.get(partitions[1]!)![1]!;
+    const behind = byPartition
+      .get(partitions[1]!)!
+      .filter((e) => e.streamId === refusedEvent.streamId && e.position > refused)
+      .map((e) => e.position);
+    expect(behind.length).toBeGreaterThan(0);
+    const out = new Set([refused, ...behind]);
+    expect(strictRows.rows.map((r) => r.position)).toEqual(all.filter((x) => !out.has(x)));
+    expect(outcomes.reduce((n, o) => n + o.parked, 0)).toBe(out.size);
     const parked = await store.pool.query(
-      'SELECT projection, position FROM refract.parked_events WHERE version = $1',
+      'SELECT projection, position FROM refract.parked_events WHERE version = $1 ORDER BY position',
       [version],
     );
-    expect(parked.rows).toEqual([{ projection: 'strict', position: refused }]);
+    expect(parked.rows).toEqual(
+      [...out].sort((a, b) => a - b).map((position) => ({ projection: 'strict', position })),
+    );
     const stand = await store.pool.query<{
       projection: string;
       partition: number;

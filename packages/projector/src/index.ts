@@ -16,11 +16,18 @@ export {
 export {
   countOpenParkedEvents,
   listParkedEvents,
+  listQuarantinedStreams,
   type ParkedEvent,
   ParkedEventNotFoundError,
   ParkedEventResolvedError,
+  type ParkedSummary,
+  type QuarantinedStream,
+  retryAllParked,
   retryParkedEvent,
+  StreamNotQuarantinedError,
   skipParkedEvent,
+  skipParkedStream,
+  summarizeParkedEvents,
 } from './parked.js';
 export {
   type ActiveProjection,
@@ -30,10 +37,13 @@ export {
 export {
   type RegisteredProjection,
   readRegisteredProjection,
+  readTrips,
+  resumeProjection,
   setProjectionPaused,
 } from './pause.js';
 export { registerCounterProjection, registerProjection } from './register.js';
 export { CHECKPOINTS_CHANNEL, checkpointNotice, PROJECTIONS_CHANNEL } from './sql.js';
+export { DEFAULT_TRIP_AFTER_PARKED, tripThreshold } from './trip.js';
 export {
   dropVersionCheckpoints,
   listCheckpointVersions,

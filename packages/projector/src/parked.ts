@@ -1,4 +1,4 @@
-import { batchContext, type Projection, RefractError } from '@refract/core';
+import { batchContext, isTransientError, type Projection, RefractError } from '@refract/core';
 import { type EventStore, withTransaction } from '@refract/event-store';
 import type pg from 'pg';
 import { SQL } from './sql.js';
@@ -16,6 +16,8 @@ export interface ParkedEvent {
   parkedAt: Date;
   resolution: 'retried' | 'skipped' | null;
   resolvedAt: Date | null;
+  /** The position of the parked event of its stream it waits behind; null when it failed itself. */
+  behind: number | null;
 }
 
 interface ParkedRow {
@@ -31,6 +33,7 @@ interface ParkedRow {
   parked_at: Date;
   resolution: 'retried' | 'skipped' | null;
   resolved_at: Date | null;
+  behind: string | null;
 }
 
 const toParked = (row: ParkedRow): ParkedEvent => ({
@@ -46,6 +49,7 @@ const toParked = (row: ParkedRow): ParkedEvent => ({
   parkedAt: row.parked_at,
   resolution: row.resolution,
   resolvedAt: row.resolved_at,
+  behind: row.behind === null ? null : Number(row.behind),
 });
 
 /** The parked events of a projection, open ones first, newest first. */
@@ -79,41 +83,259 @@ export class ParkedEventResolvedError extends RefractError {
   }
 }
 
+/** One quarantined stream of a projection version: its open parked events, in order. */
+export interface QuarantinedStream {
+  streamId: string;
+  version: number;
+  partition: number;
+  /** The first is the one that failed; the rest wait behind it. */
+  events: ParkedEvent[];
+}
+
 /**
- * Applies a parked event now (after its handler was fixed), exactly once:
- * the application and the parked row's resolution commit together, and the
- * row is locked first, so two retries cannot both apply it.
+ * A page of a projection's quarantined streams, by stream id: `next` is the
+ * cursor of the following page (null on the last), so any number of parked
+ * events can be listed.
+ */
+export async function listQuarantinedStreams(
+  store: EventStore,
+  projection: string,
+  { after = '', limit = 100 }: { after?: string; limit?: number } = {},
+): Promise<{ streams: QuarantinedStream[]; next: string | null }> {
+  const rows = await store.pool.query<ParkedRow>(SQL.listOpenStreams, [projection, after, limit]);
+  const streams: QuarantinedStream[] = [];
+  for (const row of rows.rows.map(toParked)) {
+    const last = streams.at(-1);
+    if (last && last.streamId === row.streamId && last.version === row.version) {
+      last.events.push(row);
+    } else {
+      streams.push({
+        streamId: row.streamId,
+        version: row.version,
+        partition: row.partition,
+        events: [row],
+      });
+    }
+  }
+  const ids = new Set(streams.map((s) => s.streamId));
+  return { streams, next: ids.size === limit ? streams.at(-1)!.streamId : null };
+}
+
+/** Per projection with open parked events: quarantined streams and the top errors by message. */
+export interface ParkedSummary {
+  streams: number;
+  topErrors: { message: string; events: number }[];
+}
+
+export async function summarizeParkedEvents(
+  pool: pg.Pool,
+  messages = 5,
+): Promise<Map<string, ParkedSummary>> {
+  const rows = await pool.query<{
+    projection: string;
+    streams: number;
+    top_errors: { message: string; events: number }[];
+  }>(SQL.parkedSummary, [messages]);
+  return new Map(
+    rows.rows.map((r) => [r.projection, { streams: r.streams, topErrors: r.top_errors }]),
+  );
+}
+
+/** What a retry or a skip did to a quarantined stream. */
+export interface StreamReplay {
+  /** Parked events applied now, in order. */
+  applied: number;
+  /** Events still parked: the one that failed (now the stream's head) and those behind it. */
+  stillParked: number;
+  /** The new head's error, when one of the events behind failed in turn. */
+  error: string | null;
+}
+
+/**
+ * Applies a parked event now (after its handler was fixed), and with it
+ * every event its stream parked after it, in order: in one transaction
+ * holding its partition's checkpoint row, so the partition's batches wait
+ * and, once it commits, find the stream released. The event asked for is
+ * the stream's first parked one (an id behind it replays the stream from
+ * its head). If the head fails again, nothing changes and its error is
+ * thrown; if an event behind it fails, it becomes the head and the rest stay
+ * parked. Two retries take turns; the second finds the event resolved.
  */
 export async function retryParkedEvent(
   store: EventStore,
   projection: Projection,
   id: number,
 ): Promise<ParkedEvent> {
+  return (await resolveParked(store, projection, projection.name, id, 'retry')).event;
+}
+
+/**
+ * Gives a parked event up. When it heads its stream's quarantine, the
+ * events parked behind it are released: applied in order in the same
+ * transaction, up to the first that fails, which then heads the quarantine.
+ * A counter projection (no `projection` handler here) is only marked.
+ */
+export async function skipParkedEvent(
+  store: EventStore,
+  projection: string | Projection,
+  id: number,
+): Promise<ParkedEvent> {
+  const name = typeof projection === 'string' ? projection : projection.name;
+  const handler = typeof projection === 'string' ? undefined : projection;
+  return (await resolveParked(store, handler, name, id, 'skip')).event;
+}
+
+/**
+ * Replays every quarantined stream of a projection (a page at a time, one
+ * transaction per stream): what a resume does before the projection goes
+ * on. A stream whose head fails again stays quarantined and is reported.
+ */
+export async function retryAllParked(
+  store: EventStore,
+  projection: Projection,
+): Promise<{ streams: number; applied: number; failed: { streamId: string; error: string }[] }> {
+  const result = { streams: 0, applied: 0, failed: [] as { streamId: string; error: string }[] };
+  let after = '';
+  for (;;) {
+    const page = await listQuarantinedStreams(store, projection.name, { after, limit: 100 });
+    for (const stream of page.streams) {
+      result.streams += 1;
+      try {
+        const { replay } = await resolveParked(
+          store,
+          projection,
+          projection.name,
+          stream.events[0]!.id,
+          'retry',
+        );
+        result.applied += replay.applied;
+      } catch (error) {
+        if (isTransientError(error)) throw error;
+        result.failed.push({
+          streamId: stream.streamId,
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
+    }
+    if (page.next === null) return result;
+    after = page.next;
+  }
+}
+
+async function resolveParked(
+  store: EventStore,
+  projection: Projection | undefined,
+  name: string,
+  id: number,
+  action: 'retry' | 'skip',
+): Promise<{ event: ParkedEvent; replay: StreamReplay }> {
+  const found = (await store.pool.query<ParkedRow>(SQL.readParked, [id, name])).rows[0];
+  if (!found) throw new ParkedEventNotFoundError(id);
   return withTransaction(store.pool, async (client) => {
-    const found = await client.query<ParkedRow>(SQL.lockParked, [id, projection.name]);
-    const row = found.rows[0];
-    if (!row) throw new ParkedEventNotFoundError(id);
-    if (row.resolution) throw new ParkedEventResolvedError(id, row.resolution);
-    const [event] = await store.readAll({ after: row.position - 1, upTo: row.position, limit: 1 });
-    if (!event) throw new ParkedEventNotFoundError(id);
-    await projection.applyBatch(
-      [event],
-      batchContext(client, projection, row.version, row.partition),
-    );
-    const resolved = await client.query<ParkedRow>(SQL.markParkedRetried, [id]);
-    return toParked(resolved.rows[0]!);
+    // The partition's batches hold this row in their transactions: they and
+    // this replay take turns, and a batch after it sees the stream released.
+    await client.query(SQL.lockCheckpoint, [name, found.version, found.partition]);
+    const open = (
+      await client.query<ParkedRow>(SQL.lockStreamParked, [
+        name,
+        found.version,
+        found.partition,
+        found.stream_id,
+      ])
+    ).rows;
+    const index = open.findIndex((row) => Number(row.id) === id);
+    if (index < 0) {
+      const now = (await client.query<ParkedRow>(SQL.readParked, [id, name])).rows[0]!;
+      throw new ParkedEventResolvedError(id, now.resolution ?? 'resolved');
+    }
+    let replayed = open;
+    if (action === 'skip') {
+      await client.query(SQL.markParkedSkipped, [id, name]);
+      // Only the head holds the stream back; an event behind it is dropped alone.
+      replayed = index === 0 ? open.slice(1) : [];
+    }
+    const replay =
+      projection && replayed.length > 0
+        ? await replayStream(client, store, projection, replayed, action === 'retry')
+        : { applied: 0, stillParked: replayed.length, error: null };
+    const event = (await client.query<ParkedRow>(SQL.readParked, [id, name])).rows[0]!;
+    return { event: toParked(event), replay };
   });
 }
 
-/** Gives a parked event up: the checkpoint is already past it, so nothing else changes. */
-export async function skipParkedEvent(
+/**
+ * Applies `rows` (a stream's open parked events, in order) under a
+ * savepoint each, up to the first that fails: those applied are resolved as
+ * retried, the failing one heads the quarantine and the rest wait behind
+ * it. When `headMustPass`, a failing first event is thrown instead (and the
+ * transaction rolls back).
+ */
+async function replayStream(
+  client: pg.PoolClient,
   store: EventStore,
-  projection: string,
-  id: number,
+  projection: Projection,
+  rows: readonly ParkedRow[],
+  headMustPass: boolean,
+): Promise<StreamReplay> {
+  const first = rows[0]!;
+  const ctx = batchContext(client, projection, first.version, first.partition);
+  const applied: string[] = [];
+  let failure: unknown;
+  for (const row of rows) {
+    const position = Number(row.position);
+    const [event] = await store.readAll({
+      after: position - 1,
+      upTo: position,
+      partitions: [first.partition],
+      limit: 1,
+    });
+    if (!event) throw new ParkedEventNotFoundError(Number(row.id));
+    await client.query('SAVEPOINT refract_replay');
+    try {
+      await projection.applyBatch([event], ctx);
+      await client.query('RELEASE SAVEPOINT refract_replay');
+      applied.push(row.id);
+    } catch (error) {
+      if (isTransientError(error) || (headMustPass && row === first)) throw error;
+      await client.query('ROLLBACK TO SAVEPOINT refract_replay');
+      failure = error;
+      break;
+    }
+  }
+  const rest = rows.slice(applied.length);
+  const head = rest[0];
+  const error = head ? (failure instanceof Error ? failure.message : String(failure)) : null;
+  await client.query(SQL.settleStreamParked, [
+    applied,
+    head?.id ?? null,
+    error,
+    rest.slice(1).map((r) => r.id),
+    head?.position ?? null,
+  ]);
+  return { applied: applied.length, stillParked: rest.length, error };
+}
+
+/** No open parked event in a stream: it is not quarantined. */
+export class StreamNotQuarantinedError extends RefractError {
+  constructor(projection: string, streamId: string) {
+    super('parked_event_not_found', `stream ${streamId} has no parked event in ${projection}`, {
+      field: 'streamId',
+      streamId,
+    });
+  }
+}
+
+/**
+ * Skips the event a stream's quarantine waits on (`skipParkedEvent`), which
+ * releases the events behind it. `projection` as for `skipParkedEvent`.
+ */
+export async function skipParkedStream(
+  store: EventStore,
+  projection: string | Projection,
+  streamId: string,
 ): Promise<ParkedEvent> {
-  const updated = await store.pool.query<ParkedRow>(SQL.markParkedSkipped, [id, projection]);
-  if (updated.rows[0]) return toParked(updated.rows[0]);
-  const existing = await store.pool.query<ParkedRow>(SQL.readParked, [id, projection]);
-  if (!existing.rows[0]) throw new ParkedEventNotFoundError(id);
-  throw new ParkedEventResolvedError(id, existing.rows[0].resolution!);
+  const name = typeof projection === 'string' ? projection : projection.name;
+  const head = await store.pool.query<{ id: string }>(SQL.streamParkedHead, [name, streamId]);
+  if (!head.rows[0]) throw new StreamNotQuarantinedError(name, streamId);
+  return skipParkedEvent(store, projection, Number(head.rows[0].id));
 }

@@ -20,10 +20,18 @@ export const SQL = loadStatements(import.meta.url, {
   listVersions: 'list-versions.sql',
   listParked: 'list-parked.sql',
   readParked: 'read-parked.sql',
-  lockParked: 'lock-parked.sql',
-  markParkedRetried: 'mark-parked-retried.sql',
   markParkedSkipped: 'mark-parked-skipped.sql',
   countOpenParked: 'count-open-parked.sql',
+  parkEvents: 'park-events.sql',
+  quarantinedStreams: 'quarantined-streams.sql',
+  tripProjection: 'trip-projection.sql',
+  lockCheckpoint: 'lock-checkpoint.sql',
+  lockStreamParked: 'lock-stream-parked.sql',
+  settleStreamParked: 'settle-stream-parked.sql',
+  listOpenStreams: 'list-open-streams.sql',
+  parkedSummary: 'parked-summary.sql',
+  readTrips: 'read-trips.sql',
+  streamParkedHead: 'stream-parked-head.sql',
 });
 
 /**

@@ -181,18 +181,24 @@ describe('projectionSpec on a table projection', () => {
     expect(await scenario.applied()).toEqual({ applied: 5, parked: 0, halted: 0 });
   });
 
-  it('shows a poison event as parked, and applies the rest', async () => {
+  it('shows a poison event as parked, its stream quarantined behind it, and applies the rest', async () => {
     const scenario = specs.balances.given([deposit('p', 1), deposit('p', POISON_CENTS)]);
     const parked = await scenario.thenParked([
       { streamId: 'account-p', type: 'Deposited', error: 'unlucky' },
     ]);
     expect(parked[0]).toMatchObject({ attempts: 2, resolution: null });
-    await scenario
-      .when([deposit('p', 2)])
-      .thenRows(BALANCES, [{ account: 'p', balance_cents: 3, deposits: 2 }]);
-    // A failing expectation names the parked event: often the reason rows are missing.
+    // Another stream goes on; the poisoned one's next deposit waits, parked behind it.
+    await scenario.when([deposit('q', 2), deposit('p', 4)]).thenRows(BALANCES, [
+      { account: 'p', balance_cents: 1, deposits: 1 },
+      { account: 'q', balance_cents: 2, deposits: 1 },
+    ]);
+    await scenario.thenParked([
+      { streamId: 'account-p', type: 'Deposited', error: 'unlucky' },
+      { streamId: 'account-p', type: 'Deposited', error: 'quarantined behind' },
+    ]);
+    // A failing expectation names the parked events: often the reason rows are missing.
     await expect(scenario.thenRows(BALANCES, [])).rejects.toThrow(
-      /1 event\(s\) parked:\n {2}Deposited at \d+ on account-p: unlucky amount/,
+      /2 event\(s\) parked:\n {2}Deposited at \d+ on account-p: unlucky amount/,
     );
     await expect(scenario.thenParked([])).rejects.toThrow(/parked events/);
   });

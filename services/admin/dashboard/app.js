@@ -16,6 +16,7 @@ import { createProjectionCard, FINAL_JOB_STATES } from './projection-card.js';
 import { renderRebuilds } from './rebuilds-view.js';
 import { renderRelay } from './relay-view.js';
 import { History } from './sparkline.js';
+import { createTripBanner } from './trip-banner.js';
 
 /** As long as admin keeps (ADMIN_HISTORY_WINDOW_MS' default): a reload shows the same span. */
 const HISTORY_MS = 15 * 60_000;
@@ -38,6 +39,10 @@ const elements = {
   tokenReason: document.getElementById('token-reason'),
   changeToken: document.getElementById('change-token'),
 };
+
+const renderTrips = createTripBanner(document.getElementById('trips'), (name, limit) =>
+  request('GET', `${paths.action(name, 'parked/streams')}?limit=${limit}`, readToken()),
+);
 
 const state = {
   projections: [],
@@ -131,6 +136,7 @@ function applyProjections(projections) {
   const now = Date.now();
   for (const p of projections) addSample(p, now);
   renderProjections();
+  renderTrips(projections);
   renderPools(elements.pools, state.workers, poolNames());
 }
 

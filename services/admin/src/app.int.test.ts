@@ -702,6 +702,71 @@ describe('parked events', () => {
   });
 });
 
+describe('a tripped projection', () => {
+  const post = (url: string, payload?: unknown) =>
+    admin.app.inject({ method: 'POST', url, headers: auth, ...(payload ? { payload } : {}) });
+
+  it('shows the trip with its top errors and quarantined streams; streams page, skip and resume through the API', async () => {
+    poisonFails = true;
+    process.env.REFRACT_TRIP_AFTER_PARKED = '3';
+    try {
+      for (const stream of ['trip-a', 'trip-b', 'trip-c', 'trip-d']) {
+        await store.append(stream, [
+          { type: 'Poison', data: {} },
+          { type: 'Poison', data: {} },
+        ]);
+      }
+      const view = await eventually(
+        async () => {
+          const p = await projection('picky');
+          expect(p.status).toBe('tripped');
+          return p;
+        },
+        { timeoutMs: 20_000 },
+      );
+      expect(view.tripped).toMatchObject({ reason: 'more than 3 events parked' });
+      expect(view.quarantinedStreams).toBeGreaterThanOrEqual(2);
+      expect(view.topErrors.length).toBeGreaterThan(0);
+      expect(view.topErrors[0]!.message).toMatch(/^poison at \d+$/);
+      const scrape = await admin.app.inject('/metrics');
+      expect(scrape.body).toContain('refract_projection_tripped{projection="picky",pool="slow"} 1');
+
+      const first = await get<{ streams: { streamId: string }[]; next: string | null }>(
+        '/api/projections/picky/parked/streams?limit=1',
+      );
+      expect(first.streams).toHaveLength(1);
+      expect(first.next).toBe(first.streams[0]!.streamId);
+      const second = await get<{ streams: { streamId: string }[] }>(
+        `/api/projections/picky/parked/streams?limit=1&after=${encodeURIComponent(first.next!)}`,
+      );
+      expect(second.streams[0]!.streamId > first.next!).toBe(true);
+
+      poisonFails = false;
+      // The skipped head's stream is released: the Poison behind it is applied.
+      const skipped = await post('/api/projections/picky/parked/skip', {
+        streamId: first.next,
+      });
+      expect(skipped.statusCode, skipped.body).toBe(200);
+      expect(skipped.json()).toMatchObject({ resolution: 'skipped', streamId: first.next });
+      const unknown = await post('/api/projections/picky/parked/skip', { streamId: 'nope' });
+      expect(unknown.statusCode).toBe(404);
+      const resumed = await post('/api/projections/picky/resume');
+      expect(resumed.statusCode, resumed.body).toBe(200);
+      expect(resumed.json()).toMatchObject({ paused: false, retried: { failed: [] } });
+      await eventually(async () =>
+        expect(await projection('picky')).toMatchObject({
+          status: 'running',
+          tripped: null,
+          quarantinedStreams: 0,
+          parked: 0,
+        }),
+      );
+    } finally {
+      delete process.env.REFRACT_TRIP_AFTER_PARKED;
+    }
+  });
+});
+
 describe('rebuilds', () => {
   type Job = { jobId: string; projection: string; state: string; processed: number; total: number };
   const post = (url: string) => admin.app.inject({ method: 'POST', url, headers: auth });

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { migrate } from '@refract/event-store';
+import { EventStore, migrate } from '@refract/event-store';
 import { generateWorkload, type WorkloadEvent } from '@refract/example-orders';
 import {
   createTestDatabase,
@@ -109,6 +109,8 @@ beforeAll(async () => {
     POOL: 'orders',
     WORKER_HOST: '127.0.0.1',
     WORKER_HEARTBEAT_MS: '250',
+    // The last test trips order_summary with three bad events.
+    REFRACT_TRIP_AFTER_PARKED: '2',
   });
   admin = await start('admin', 'ADMIN_PORT', {
     ADMIN_HOST: '127.0.0.1',
@@ -275,5 +277,45 @@ describe.skipIf(!existsSync(CHROMIUM))('the lag dashboard in Chromium', () => {
     await page.fill('#token-input', TOKEN);
     await page.click('#token-submit');
     await page.waitForSelector('#connection[data-state="live"]');
+  });
+
+  it('shows a tripped projection in a banner of its own, with its top errors by message and its streams', async () => {
+    const store = await EventStore.open({ databaseUrl: db.url });
+    try {
+      for (let i = 0; i < 3; i++) {
+        // Stored as by a client before the schema check: unitPrice a JSON
+        // number, which the projections' handlers refuse.
+        await store.append(`order-poison-${i}`, [
+          {
+            type: 'OrderPlaced',
+            data: {
+              orderId: `poison-${i}`,
+              customerId: 'c-poison',
+              placedAt: new Date().toISOString(),
+            },
+          },
+          {
+            type: 'ItemAdded',
+            data: { orderId: `poison-${i}`, sku: 'sku', qty: 1, unitPrice: 12.5 },
+          },
+        ]);
+      }
+    } finally {
+      await store.close();
+    }
+    const banner = '#trips .trip[data-kind="tripped"][data-projection="order_summary"]';
+    await page.waitForSelector(banner, { timeout: 30_000 });
+    expect(await page.textContent(banner)).toMatch(
+      /^TRIPPED order_summary: more than 2 events parked since /,
+    );
+    expect(await page.textContent(`${banner} .trip-errors`)).toMatch(/^3 × invalid amount 12\.5/);
+    await page.waitForSelector(`${banner} .trip-streams`);
+    expect(await page.textContent(`${banner} .trip-streams`)).toContain('order-poison-0 (1)');
+    await page.waitForSelector(
+      `${card('order_summary')} [data-field="status"][data-status="tripped"]`,
+    );
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-tripped.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
   });
 });

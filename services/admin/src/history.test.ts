@@ -21,6 +21,9 @@ function view(name: string, lagEvents: number): ProjectionView {
     stalledSeconds: 0,
     partitions: [],
     rebuild: null,
+    tripped: null,
+    quarantinedStreams: 0,
+    topErrors: [],
   };
 }
 

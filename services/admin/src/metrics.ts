@@ -5,7 +5,13 @@ import type { ProjectionStatus, ProjectionView, RelayView, WorkerView } from './
 /** Seconds; from a cached overview (~1 ms) to a slow lag read. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
-const STATUSES: readonly ProjectionStatus[] = ['running', 'paused', 'rebuilding', 'halted'];
+const STATUSES: readonly ProjectionStatus[] = [
+  'running',
+  'paused',
+  'rebuilding',
+  'halted',
+  'tripped',
+];
 
 /** BullMQ's job counts by state, for the queue gauge. */
 export type QueueCounts = Record<string, number>;
@@ -46,9 +52,19 @@ export function adminMetrics(metrics: Metrics) {
     ),
     status: metrics.gauge({
       name: 'refract_projection_status',
-      help: '1 for the projection status it is in (running, paused, rebuilding, halted), 0 for the others.',
+      help: '1 for the projection status it is in (running, paused, rebuilding, halted, tripped), 0 for the others.',
       labelNames: ['projection', 'pool', 'status'] as const,
     }),
+    tripped: gauge(
+      'refract_projection_tripped',
+      projection,
+      '1 while the projection is tripped (too many parked events; resume it once fixed), else 0.',
+    ),
+    quarantined: gauge(
+      'refract_projection_quarantined_streams',
+      projection,
+      'Streams of a projection with open parked events: their later events wait parked.',
+    ),
     stalled: gauge(
       'refract_projection_stalled',
       projection,
@@ -117,6 +133,8 @@ export function adminMetrics(metrics: Metrics) {
       gauges.lagSeconds,
       gauges.eventsPerSecond,
       gauges.parked,
+      gauges.tripped,
+      gauges.quarantined,
       gauges.status,
       gauges.stalled,
       gauges.stalledSeconds,
@@ -134,6 +152,8 @@ export function adminMetrics(metrics: Metrics) {
       gauges.lagSeconds.set(labels, p.lagSeconds);
       gauges.eventsPerSecond.set(labels, p.eventsPerSecond);
       gauges.parked.set(labels, p.parked);
+      gauges.tripped.set(labels, p.tripped ? 1 : 0);
+      gauges.quarantined.set(labels, p.quarantinedStreams);
       gauges.stalled.set(labels, p.stalled ? 1 : 0);
       gauges.stalledSeconds.set(labels, p.stalledSeconds);
       for (const status of STATUSES) {

@@ -1,6 +1,6 @@
 import { DependencyUnavailableError } from '@refract/core';
 import type { LagMonitor, PartitionLag, ProjectionLag } from '@refract/projector';
-import { countOpenParkedEvents } from '@refract/projector';
+import { countOpenParkedEvents, readTrips, summarizeParkedEvents } from '@refract/projector';
 import type { RebuildJobView, RebuildQueue } from '@refract/rebuild';
 import { type RelayState, readRelayState } from '@refract/relay';
 import type { RedisClient } from '@refract/stream-bus';
@@ -14,7 +14,7 @@ export function rebuildSummary(job: RebuildJobView | null) {
   return { jobId, state, processed, total, eventsPerSecond, etaSeconds };
 }
 
-export type ProjectionStatus = 'running' | 'paused' | 'rebuilding' | 'halted';
+export type ProjectionStatus = 'running' | 'paused' | 'rebuilding' | 'halted' | 'tripped';
 
 export interface PartitionView {
   partition: number;
@@ -43,6 +43,12 @@ export interface ProjectionView {
   stalledSeconds: number;
   partitions: PartitionView[];
   rebuild: ReturnType<typeof rebuildSummary>;
+  /** Set while its breaker is tripped: when (ISO 8601) and why. */
+  tripped: { at: string; reason: string } | null;
+  /** Streams with open parked events (quarantined for this projection). */
+  quarantinedStreams: number;
+  /** The most frequent errors of its open parked events, grouped by message. */
+  topErrors: { message: string; events: number }[];
 }
 
 export type WorkerView = PoolMember;
@@ -72,13 +78,21 @@ export interface OverviewOptions {
   projections?: readonly string[];
 }
 
-/** Rebuilding wins (the live version keeps running beside it), then the operator's pause, then a halt. */
-function statusOf(lag: ProjectionLag, rebuilding: boolean): ProjectionStatus {
+/**
+ * Rebuilding wins (the live version keeps running beside it), then a trip
+ * (the breaker's own pause, which resume also clears), then the operator's
+ * pause, then a halt.
+ */
+function statusOf(lag: ProjectionLag, rebuilding: boolean, tripped: boolean): ProjectionStatus {
   if (rebuilding) return 'rebuilding';
+  if (tripped) return 'tripped';
   if (lag.paused) return 'paused';
   if (lag.halted) return 'halted';
   return 'running';
 }
+
+const tripOf = (trip: { at: Date; reason: string } | undefined) =>
+  trip ? { at: trip.at.toISOString(), reason: trip.reason } : null;
 
 const redisDown = (error: unknown) => new DependencyUnavailableError('redis', error);
 
@@ -97,7 +111,12 @@ export class AdminOverview {
 
   async projections(): Promise<ProjectionView[]> {
     const { pool } = this.options;
-    const [sampled, parked] = await Promise.all([this.sample(), countOpenParkedEvents(pool)]);
+    const [sampled, parked, trips, summaries] = await Promise.all([
+      this.sample(),
+      countOpenParkedEvents(pool),
+      readTrips(pool),
+      summarizeParkedEvents(pool),
+    ]);
     const pools = [...new Set(sampled.map((p) => p.pool))];
     // Ownership is decoration here: without Redis the lag is still worth showing.
     const owners = new Map(
@@ -113,7 +132,7 @@ export class AdminOverview {
           name: p.name,
           version: p.version,
           pool: p.pool,
-          status: statusOf(p, job !== null),
+          status: statusOf(p, job !== null, trips.has(p.name)),
           headPosition: p.headPosition,
           lagEvents: p.lagEvents,
           lagSeconds: p.lagSeconds,
@@ -132,6 +151,9 @@ export class AdminOverview {
             stalledSeconds: part.stalledSeconds,
           })),
           rebuild: rebuildSummary(job),
+          tripped: tripOf(trips.get(p.name)),
+          quarantinedStreams: summaries.get(p.name)?.streams ?? 0,
+          topErrors: summaries.get(p.name)?.topErrors ?? [],
         };
       }),
     );

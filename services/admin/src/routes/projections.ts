@@ -1,12 +1,21 @@
 import { admin } from '@refract/contract';
-import { type AnyProjection, InvalidInputError, isCounterProjection } from '@refract/core';
+import {
+  type AnyProjection,
+  InvalidInputError,
+  isCounterProjection,
+  type Projection,
+} from '@refract/core';
 import type { EventStore } from '@refract/event-store';
 import {
   listParkedEvents,
+  listQuarantinedStreams,
   readRegisteredProjection,
+  resumeProjection,
+  retryAllParked,
   retryParkedEvent,
   setProjectionPaused,
   skipParkedEvent,
+  skipParkedStream,
 } from '@refract/projector';
 import type { ContractApp } from '@refract/service-kit';
 import type pg from 'pg';
@@ -33,37 +42,14 @@ export function registerProjectionRoutes(
 
   const registered = registeredProjection(store.pool);
 
-  const routes = admin.adminRoutes;
-  app.get(routes.projections.url, { schema: routes.projections.schema }, () =>
-    overview.projections(),
-  );
+  /** A table projection's handler releases what a skip unblocks; a counter's skip only marks. */
+  const handlerOf = (name: string): Projection | string => {
+    const projection = catalog.get(name);
+    return projection && !isCounterProjection(projection) ? projection : name;
+  };
 
-  for (const [action, paused] of [
-    ['pause', true],
-    ['resume', false],
-  ] as const) {
-    const route = routes[action];
-    app.post(route.url, { schema: route.schema }, async (request) => {
-      const { name } = request.params;
-      const updated = await setProjectionPaused(store.pool, name, paused);
-      if (!updated) throw projectionNotFound(name);
-      request.log.info(
-        { projection: name, paused },
-        paused ? 'projection paused' : 'projection resumed',
-      );
-      return { name: updated.name, pool: updated.pool, version: updated.liveVersion, paused };
-    });
-  }
-
-  app.get(routes.parked.url, { schema: routes.parked.schema }, async (request) => {
-    const { name } = await registered(request.params.name);
-    return wire(await listParkedEvents(store, name, { includeResolved: true }));
-  });
-
-  app.post(routes.retryParked.url, { schema: routes.retryParked.schema }, async (request) => {
-    const { name } = await registered(request.params.name);
-    const { id } = request.params;
-    // Applying needs the handler, which only the code has.
+  /** Applying needs the handler, which only the code has. */
+  const tableProjection = (name: string): Projection => {
     const projection = catalog.get(name);
     if (!projection) throw projectionNotFound(name);
     if (isCounterProjection(projection)) {
@@ -73,7 +59,91 @@ export function registerProjectionRoutes(
         'is a counter projection: its parked events can be skipped, not retried',
       );
     }
-    const retried = await retryParkedEvent(store, projection, id);
+    return projection;
+  };
+
+  const routes = admin.adminRoutes;
+  app.get(routes.projections.url, { schema: routes.projections.schema }, () =>
+    overview.projections(),
+  );
+
+  app.post(routes.pause.url, { schema: routes.pause.schema }, async (request) => {
+    const { name } = request.params;
+    const updated = await setProjectionPaused(store.pool, name, true);
+    if (!updated) throw projectionNotFound(name);
+    request.log.info({ projection: name }, 'projection paused');
+    return { name: updated.name, pool: updated.pool, version: updated.liveVersion, paused: true };
+  });
+
+  // Resuming a tripped (or paused) projection first replays its quarantined
+  // streams in order, with the handler the code has now.
+  app.post(routes.resume.url, { schema: routes.resume.schema }, async (request) => {
+    const { name } = request.params;
+    const projection = catalog.get(name);
+    const resumed = projection
+      ? await resumeProjection(store, projection)
+      : await setProjectionPaused(store.pool, name, false).then(
+          (registered) => registered && { registered, retried: null },
+        );
+    if (!resumed) throw projectionNotFound(name);
+    const { registered, retried } = resumed;
+    request.log.info(
+      {
+        projection: name,
+        retriedStreams: retried?.streams ?? 0,
+        stillQuarantined: retried?.failed.length ?? 0,
+      },
+      'projection resumed',
+    );
+    return {
+      name: registered.name,
+      pool: registered.pool,
+      version: registered.liveVersion,
+      paused: false,
+      retried,
+    };
+  });
+
+  app.get(routes.parked.url, { schema: routes.parked.schema }, async (request) => {
+    const { name } = await registered(request.params.name);
+    return wire(await listParkedEvents(store, name, { includeResolved: true }));
+  });
+
+  app.get(routes.parkedStreams.url, { schema: routes.parkedStreams.schema }, async (request) => {
+    const { name } = await registered(request.params.name);
+    return wire(await listQuarantinedStreams(store, name, request.query));
+  });
+
+  app.post(routes.retryAllParked.url, { schema: routes.retryAllParked.schema }, async (request) => {
+    const { name } = await registered(request.params.name);
+    const result = await retryAllParked(store, tableProjection(name));
+    request.log.info(
+      { projection: name, streams: result.streams, stillQuarantined: result.failed.length },
+      'parked events retried',
+    );
+    return result;
+  });
+
+  app.post(
+    routes.skipParkedStream.url,
+    { schema: routes.skipParkedStream.schema },
+    async (request) => {
+      const { name } = await registered(request.params.name);
+      const { streamId } = request.body;
+      // With the handler, the events behind the skipped one are released (applied).
+      const skipped = await skipParkedStream(store, handlerOf(name), streamId);
+      request.log.info(
+        { projection: name, streamId, parkedEventId: skipped.id },
+        'stream head skipped',
+      );
+      return wire(skipped);
+    },
+  );
+
+  app.post(routes.retryParked.url, { schema: routes.retryParked.schema }, async (request) => {
+    const { name } = await registered(request.params.name);
+    const { id } = request.params;
+    const retried = await retryParkedEvent(store, tableProjection(name), id);
     request.log.info({ projection: name, parkedEventId: id }, 'parked event retried');
     return wire(retried);
   });
@@ -81,7 +151,7 @@ export function registerProjectionRoutes(
   app.post(routes.skipParked.url, { schema: routes.skipParked.schema }, async (request) => {
     const { name } = await registered(request.params.name);
     const { id } = request.params;
-    const skipped = await skipParkedEvent(store, name, id);
+    const skipped = await skipParkedEvent(store, handlerOf(name), id);
     request.log.info({ projection: name, parkedEventId: id }, 'parked event skipped');
     return wire(skipped);
   });

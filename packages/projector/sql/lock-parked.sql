@@ -1,3 +1,0 @@
--- One parked event of a projection, locked: two retries take turns.
---   $1 bigint  id   $2 text  projection
-SELECT * FROM refract.parked_events WHERE id = $1 AND projection = $2 FOR UPDATE

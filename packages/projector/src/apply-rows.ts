@@ -1,0 +1,320 @@
+import { setTimeout } from 'node:timers/promises';
+import {
+  backoffDelayMs,
+  batchContext,
+  isConnectionError,
+  isTransientError,
+  type Projection,
+  type ProjectionContext,
+  type RecordedEvent,
+} from '@refract/core';
+import type { Logger } from '@refract/observability';
+import type pg from 'pg';
+import type { ApplyOutcome, Slot } from './apply.js';
+import {
+  CheckpointMoved,
+  checkpointMove,
+  commitWithCheckpoints,
+} from './commit-with-checkpoints.js';
+import { SQL } from './sql.js';
+import { tripIfOverThreshold } from './trip.js';
+
+/** An event recorded in `refract.parked_events` by the batch that passes it. */
+interface Parking {
+  event: RecordedEvent;
+  error: string;
+  attempts: number;
+  /** The position of the parked event of its stream it waits behind; null when it failed itself. */
+  behind: number | null;
+}
+
+/** A deterministic failure of `event` in a projection that halts rather than parks. */
+class HaltAt extends Error {
+  constructor(
+    readonly event: RecordedEvent,
+    readonly failure: unknown,
+  ) {
+    super(`poison event at ${event.position}`);
+  }
+}
+
+/** SQLSTATE of a statement sent into an aborted transaction: the failure came before, not from it. */
+const IN_FAILED_TRANSACTION = '25P02';
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/**
+ * Applies `events` (one partition, ascending, all after the slot's
+ * checkpoint) to a table projection and moves the checkpoint to `through`.
+ *
+ * First the whole batch in one transaction. A transient failure (deadlock,
+ * serialization, lock timeout, lost connection: `isTransientError`) is
+ * retried with backoff and, past `maxAttempts`, thrown to the caller, never
+ * parked. A deterministic one (the handler throws on an event, whatever
+ * the timing) isolates the poison in a single further transaction, by
+ * bisection under savepoints (`isolatePoison`): an event failing
+ * twice in a row is parked (or halts the partition), and every other event
+ * of the batch commits with the checkpoint. A poison flood thus costs a few
+ * handler calls per bad event, not a backoff.
+ *
+ * Quarantine: from a parked event on, the later events of its stream are
+ * parked behind it (recorded, not applied) until it is retried or skipped,
+ * so a stream's events reach the read model in order or not at all.
+ */
+export async function applyRows(
+  pool: pg.Pool,
+  slot: Slot<Projection>,
+  partition: number,
+  events: readonly RecordedEvent[],
+  through: number,
+  log: Logger,
+): Promise<ApplyOutcome> {
+  const pending = events.filter((event) => event.position > slot.position);
+  if (through <= slot.position) return { applied: 0, parked: 0, halted: false };
+  const { projection } = slot;
+  let isolate = false;
+  for (let failures = 0; ; ) {
+    try {
+      const outcome = await commitRows(pool, slot, partition, pending, through, isolate);
+      if (outcome.parked > 0) {
+        log.warn(
+          {
+            partition,
+            position: pending[0]?.position,
+            parked: outcome.parked,
+            applied: outcome.applied,
+          },
+          'poison events parked; their streams are quarantined',
+        );
+        // The batch has committed: a failed check is tried again at the next parking batch.
+        await tripIfOverThreshold(pool, projection, slot.version, log).catch((error: unknown) =>
+          log.warn({ err: error }, 'breaker check failed; checked again at the next parking'),
+        );
+      }
+      return outcome;
+    } catch (error) {
+      if (error instanceof CheckpointMoved || isConnectionError(error)) throw error;
+      if (error instanceof HaltAt) {
+        return halt(pool, slot, partition, pending, error, log);
+      }
+      if (!isTransientError(error) && !isolate) {
+        log.warn(
+          { partition, err: error, events: pending.length },
+          'batch failed; isolating its poison',
+        );
+        isolate = true;
+        continue;
+      }
+      failures += 1;
+      if (failures >= projection.maxAttempts) throw error;
+      await setTimeout(
+        backoffDelayMs(failures, { baseMs: projection.retryBackoffMs, jitter: 0.5 }),
+      );
+    }
+  }
+}
+
+/**
+ * One transaction: the checkpoint's compare-and-set, the quarantined
+ * streams' lookup (only for a partition known to have some), the handled
+ * events applied (whole, or isolated event by event), the parked ones
+ * recorded.
+ */
+async function commitRows(
+  pool: pg.Pool,
+  slot: Slot<Projection>,
+  partition: number,
+  events: readonly RecordedEvent[],
+  through: number,
+  isolate: boolean,
+): Promise<ApplyOutcome> {
+  const { projection, version } = slot;
+  const handled = events.filter((event) => projection.handles.includes(event.type));
+  const outcome = await commitWithCheckpoints(
+    pool,
+    [checkpointMove(slot, partition, through)],
+    async (client) => {
+      // Sent after the compare-and-set, which holds the checkpoint row: a
+      // retry or skip of this partition's streams has committed or waits.
+      const quarantined = slot.quarantined
+        ? new Map(
+            (
+              await client.query<{ stream_id: string; head: string }>(SQL.quarantinedStreams, [
+                projection.name,
+                version,
+                partition,
+              ])
+            ).rows.map((r) => [r.stream_id, Number(r.head)]),
+          )
+        : new Map<string, number>();
+      const parkings: Parking[] = [];
+      const free: RecordedEvent[] = [];
+      for (const event of handled) {
+        const head = quarantined.get(event.streamId);
+        if (head === undefined) free.push(event);
+        else parkings.push(behindParking(event, head));
+      }
+      const ctx = batchContext(client, projection, version, partition);
+      let applied = free.length;
+      if (!isolate) {
+        if (free.length > 0) await projection.applyBatch(free, ctx);
+      } else {
+        applied = await isolatePoison(client, projection, ctx, free, quarantined, parkings);
+      }
+      if (parkings.length > 0) await recordParkings(client, slot, partition, parkings);
+      return { applied, parked: parkings.length, stillQuarantined: quarantined.size > 0 };
+    },
+  );
+  slot.position = through;
+  // Only this partition's runner parks its events, so once its quarantines
+  // were all resolved (retried or skipped) none comes back unseen: its
+  // batches skip the lookup and share transactions again.
+  slot.quarantined = outcome.parked > 0 || (slot.quarantined === true && outcome.stillQuarantined);
+  return { applied: outcome.applied, parked: outcome.parked, halted: false };
+}
+
+const behindParking = (event: RecordedEvent, head: number): Parking => ({
+  event,
+  error: `quarantined behind the parked event at position ${head}`,
+  attempts: 0,
+  behind: head,
+});
+
+/**
+ * Applies `events` in order, bisecting: a segment that passes is applied
+ * whole (one handler call), one that fails is split in two, its halves
+ * applied in order, down to the event that fails alone; that event is
+ * tried once more, then parked (its stream quarantined: its later events
+ * join `parkings` behind it) or, for a halting projection, the transaction
+ * ends with HaltAt. Each try runs under a savepoint taken only when the
+ * handler sends its first statement: a handler that refuses an event
+ * before writing anything (a payload it cannot read) costs no round trip
+ * per try, so a batch with k bad events costs about k·log(n/k) handler
+ * calls with writes, not a transaction per event. A transient failure ends
+ * the transaction: the caller retries the batch whole after a backoff.
+ */
+async function isolatePoison(
+  client: pg.PoolClient,
+  projection: Projection,
+  ctx: ReturnType<typeof batchContext>,
+  events: readonly RecordedEvent[],
+  quarantined: Map<string, number>,
+  parkings: Parking[],
+): Promise<number> {
+  let applied = 0;
+  let saved = false;
+  const lazy: ProjectionContext = {
+    ...ctx,
+    sql: {
+      query: (text, values) => {
+        if (!saved) {
+          saved = true;
+          // Queued before the handler's statement on the same connection.
+          void client.query('SAVEPOINT refract_isolate').catch(() => {});
+        }
+        return ctx.sql.query(text, values);
+      },
+    },
+  };
+  /** Applies `chunk` (under a savepoint if it writes); what it threw (rolled back), or undefined. */
+  const attempt = async (chunk: RecordedEvent[]): Promise<{ failure: unknown } | undefined> => {
+    saved = false;
+    try {
+      await projection.applyBatch(chunk, lazy);
+      if (saved) await client.query('RELEASE SAVEPOINT refract_isolate');
+      return undefined;
+    } catch (failure) {
+      const code = (failure as { code?: unknown } | null)?.code;
+      if (isTransientError(failure) || code === IN_FAILED_TRANSACTION) throw failure;
+      if (saved) {
+        await client.query(
+          'ROLLBACK TO SAVEPOINT refract_isolate; RELEASE SAVEPOINT refract_isolate',
+        );
+      }
+      return { failure };
+    }
+  };
+  const run = async (segment: readonly RecordedEvent[]): Promise<void> => {
+    // Events of a stream quarantined by an earlier event wait behind it.
+    const ready: RecordedEvent[] = [];
+    for (const event of segment) {
+      const head = quarantined.get(event.streamId);
+      if (head === undefined || head > event.position) ready.push(event);
+      else parkings.push(behindParking(event, head));
+    }
+    if (ready.length === 0) return;
+    if (!(await attempt(ready))) {
+      applied += ready.length;
+      return;
+    }
+    if (ready.length > 1) {
+      const middle = ready.length >> 1;
+      await run(ready.slice(0, middle));
+      await run(ready.slice(middle));
+      return;
+    }
+    const [event] = ready as [RecordedEvent];
+    // One immediate retry: a deterministic error fails it the same way.
+    const failed = await attempt(ready);
+    if (!failed) {
+      applied += 1;
+      return;
+    }
+    if (projection.onError === 'halt') throw new HaltAt(event, failed.failure);
+    parkings.push({ event, error: messageOf(failed.failure), attempts: 2, behind: null });
+    quarantined.set(event.streamId, event.position);
+  };
+  await run(events);
+  return applied;
+}
+
+async function recordParkings(
+  client: pg.PoolClient,
+  slot: Slot<Projection>,
+  partition: number,
+  parkings: readonly Parking[],
+): Promise<void> {
+  await client.query(SQL.parkEvents, [
+    slot.projection.name,
+    slot.version,
+    partition,
+    parkings.map((p) => p.event.position),
+    parkings.map((p) => p.event.streamId),
+    parkings.map((p) => p.event.type),
+    parkings.map((p) => p.error),
+    parkings.map((p) => p.attempts),
+    parkings.map((p) => p.behind),
+  ]);
+}
+
+/**
+ * `onError: 'halt'`: the events before the poison commit, then the
+ * partition's checkpoint stops before it until an operator acts.
+ */
+async function halt(
+  pool: pg.Pool,
+  slot: Slot<Projection>,
+  partition: number,
+  pending: readonly RecordedEvent[],
+  { event, failure }: HaltAt,
+  log: Logger,
+): Promise<ApplyOutcome> {
+  const before = pending.filter((e) => e.position < event.position);
+  const { applied } = await commitRows(pool, slot, partition, before, event.position - 1, true);
+  const halted = await pool.query(SQL.haltPartition, [
+    slot.projection.name,
+    slot.version,
+    partition,
+    slot.position,
+    event.position,
+  ]);
+  if (halted.rowCount === 0) {
+    throw new CheckpointMoved([checkpointMove(slot, partition, event.position)]);
+  }
+  slot.halted = true;
+  log.error(
+    { partition, position: event.position, err: failure },
+    'poison event: partition halted',
+  );
+  return { applied, parked: 0, halted: true };
+}
