@@ -728,6 +728,8 @@ describe('a tripped projection', () => {
       expect(view.quarantinedStreams).toBeGreaterThanOrEqual(2);
       expect(view.topErrors.length).toBeGreaterThan(0);
       expect(view.topErrors[0]!.message).toMatch(/^poison at \d+$/);
+      // The gauges are cached (refreshed on an hour's timer here): refresh by hand after the trip.
+      await admin.metricsCache.refresh();
       const scrape = await admin.app.inject('/metrics');
       expect(scrape.body).toContain('refract_projection_tripped{projection="picky",pool="slow"} 1');
 
