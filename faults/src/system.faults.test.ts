@@ -174,12 +174,14 @@ function faultRun(seed: number): void {
       expect(split.heads.length).toBeGreaterThan(0);
       const waited = Date.now();
       await eventually(
-        async () => {
-          expect(await compareReadModels(cluster.pool, split.good)).toEqual([]);
-          // A lost connection or a flushed stream never parks an event: only
-          // the poison events and their streams' later events are parked.
-          expect(await compareParked(cluster.pool, split)).toEqual([]);
-        },
+        // Both lists in one assertion, so a failure shows each side.
+        async () =>
+          expect({
+            readModels: await compareReadModels(cluster.pool, split.good),
+            // A lost connection or a flushed stream never parks an event: only
+            // the poison events and their streams' later events are parked.
+            parked: await compareParked(cluster.pool, split),
+          }).toEqual({ readModels: [], parked: [] }),
         { timeoutMs: CONVERGENCE_TIMEOUT_MS, intervalMs: 500 },
       );
       timeline(
