@@ -33,8 +33,14 @@ export default defineConfig({
             '{packages,services,examples}/*/src/**/*.test.ts',
             'bench/src/**/*.test.ts',
             'deploy/**/*.test.ts',
+            'faults/src/**/*.test.ts',
           ],
-          exclude: ['**/*.int.test.ts', '**/*.e2e.test.ts', '**/node_modules/**'],
+          exclude: [
+            '**/*.int.test.ts',
+            '**/*.e2e.test.ts',
+            '**/*.faults.test.ts',
+            '**/node_modules/**',
+          ],
         },
       },
       {

@@ -173,6 +173,10 @@ export class Cluster {
       REDIS_URL: member.links.redis.rewrite(this.redis.url),
       REDIS_KEY_PREFIX: 'refract:',
       LOG_LEVEL: 'info',
+      // The checks want every poison event parked with its stream behind it
+      // while the rest goes on; a trip would pause both projections short of
+      // the fold. A run parks a few dozen per projection version, well below.
+      REFRACT_TRIP_AFTER_PARKED: '1000',
     };
     if (member.kind === 'query-api') {
       return {

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eventually } from '@refract/testing';
 import type { Cluster, Links, Member } from './cluster.js';
+import type { LoadGenerator } from './load-generator.js';
 import type { PlannedFault } from './schedule.js';
 import type { TcpProxy } from './tcp-proxy.js';
 
@@ -24,7 +25,12 @@ export interface InjectorOptions {
   windowSize: number;
   adminToken: string;
   findings: FaultFindings;
+  /** The load generator, which appends the poison events in its streams' turn. */
+  load: LoadGenerator;
 }
+
+/** Poison events per `poison-events` fault, each in a stream of its own. */
+const POISON_PER_FAULT = 3;
 
 /** What a worker logs when the entries it needs are gone from the stream and it reads Postgres instead. */
 const STREAM_HOLE = 'hole in the partition stream';
@@ -116,6 +122,10 @@ export async function injectFault(
       return stallPool(cluster, options);
     case 'rebuild':
       return rebuildWhileKilling(cluster, fault, options);
+    case 'poison-events': {
+      const stored = await options.load.poisonNext(POISON_PER_FAULT);
+      return `poison events (unitPrice a JSON number) refused by the write API, stored through the store: ${stored.join(', ')}`;
+    }
   }
 }
 

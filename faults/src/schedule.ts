@@ -13,8 +13,7 @@ export const FAULT_KINDS = [
   'network-slow-close',
   'stall-pool',
   'rebuild',
-  // Poison events join here once parking has its own fault: a kind that
-  // appends an event the projections refuse, and verify's `expectedParked`.
+  'poison-events',
 ] as const;
 
 export type FaultKind = (typeof FAULT_KINDS)[number];

@@ -4,7 +4,8 @@ export const SQL = loadStatements(import.meta.url, {
   readLog: 'read-log.sql',
   readOrderSummary: 'read-order-summary.sql',
   readCustomerStats: 'read-customer-stats.sql',
-  countParked: 'count-parked.sql',
+  readOpenParked: 'read-open-parked.sql',
+  readTripped: 'read-tripped.sql',
   headPosition: 'head-position.sql',
   terminateBackends: 'terminate-backends.sql',
 });

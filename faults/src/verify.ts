@@ -63,11 +63,15 @@ export function compareWithAcknowledged(stored: StoredEvent[], acked: Acknowledg
 }
 
 /**
- * Both read models against the fold of the stored log, row by row:
+ * Both read models against the fold of `events` (the good part of the
+ * stored log), row by row:
  * order_summary (with the position of each order's last stored event) and
  * customer_stats, which increments, so an event applied twice or lost shows.
  */
-export async function compareReadModels(pool: Pool, stored: StoredEvent[]): Promise<string[]> {
+export async function compareReadModels(
+  pool: Pool,
+  stored: readonly StoredEvent[],
+): Promise<string[]> {
   const want = expectedReadModels(stored.map(({ type, data }) => ({ type, data }) as OrderEvent));
   const lastPosition = new Map<string, number>();
   for (const event of stored) lastPosition.set(event.data.orderId, event.position);
@@ -122,6 +126,75 @@ export async function compareReadModels(pool: Pool, stored: StoredEvent[]): Prom
   return summary(problems);
 }
 
-export async function countParked(pool: Pool): Promise<number> {
-  return (await pool.query<{ parked: number }>(SQL.countParked)).rows[0]!.parked;
+/** The projections the suite runs; each parks and quarantines on its own. */
+const PROJECTIONS = ['order_summary', 'customer_stats'] as const;
+
+/** A poison event: an ItemAdded whose unitPrice is not the decimal string its schema wants. */
+function isPoison(event: StoredEvent): boolean {
+  return (
+    event.type === 'ItemAdded' &&
+    typeof (event.data as { unitPrice: unknown }).unitPrice !== 'string'
+  );
+}
+
+export interface SplitLog {
+  /** Events the read models must hold: each stream up to (excluding) its first poison event. */
+  good: StoredEvent[];
+  /** The first poison event of each stream that has one. */
+  heads: StoredEvent[];
+  /** Later events of those streams, each with the position of its stream's head. */
+  behind: { event: StoredEvent; head: number }[];
+}
+
+/**
+ * Splits the stored log the way quarantine must: a stream's first poison
+ * event is parked, every later event of that stream is parked behind it
+ * (poison or not), and the rest is applied.
+ */
+export function splitLog(stored: readonly StoredEvent[]): SplitLog {
+  const split: SplitLog = { good: [], heads: [], behind: [] };
+  const headOf = new Map<string, number>();
+  for (const event of stored) {
+    const head = headOf.get(event.stream_id);
+    if (head !== undefined) split.behind.push({ event, head });
+    else if (isPoison(event)) {
+      headOf.set(event.stream_id, event.position);
+      split.heads.push(event);
+    } else split.good.push(event);
+  }
+  return split;
+}
+
+/**
+ * The open parked events of each projection's live version against what
+ * quarantine must have parked: every head (behind nothing) and every event
+ * behind one (behind its head), nothing else, in both projections.
+ */
+export async function compareParked(pool: Pool, split: SplitLog): Promise<string[]> {
+  const want = new Set<string>();
+  for (const projection of PROJECTIONS) {
+    for (const e of split.heads) want.add(`${projection} ${e.stream_id}@${e.position} behind -`);
+    for (const { event: e, head } of split.behind) {
+      want.add(`${projection} ${e.stream_id}@${e.position} behind ${head}`);
+    }
+  }
+  const rows = await pool.query<{
+    projection: string;
+    position: number;
+    stream_id: string;
+    behind: number | null;
+  }>(SQL.readOpenParked);
+  const problems: string[] = [];
+  for (const row of rows.rows) {
+    const got = `${row.projection} ${row.stream_id}@${row.position} behind ${row.behind ?? '-'}`;
+    if (!want.delete(got)) problems.push(`parked but not expected: ${got}`);
+  }
+  for (const missing of want) problems.push(`not parked: ${missing}`);
+  return summary(problems);
+}
+
+/** Projections the breaker tripped, as `name: reason`. */
+export async function readTripped(pool: Pool): Promise<string[]> {
+  const rows = await pool.query<{ name: string; trip_reason: string | null }>(SQL.readTripped);
+  return rows.rows.map((row) => `${row.name}: ${row.trip_reason}`);
 }

@@ -70,11 +70,13 @@ export async function readVersionCheckpoints(
   name: string,
   version: number,
   partitions: readonly number[],
-): Promise<{ partition: number; position: number; halted: boolean }[]> {
-  const rows = await db.query<{ partition: number; position: number; halted: boolean }>(
-    SQL.readVersionCheckpoints,
-    [name, version, partitions],
-  );
+): Promise<{ partition: number; position: number; halted: boolean; quarantined: boolean }[]> {
+  const rows = await db.query<{
+    partition: number;
+    position: number;
+    halted: boolean;
+    quarantined: boolean;
+  }>(SQL.readVersionCheckpoints, [name, version, partitions]);
   return rows.rows;
 }
 

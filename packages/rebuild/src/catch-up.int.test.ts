@@ -1,7 +1,7 @@
 import { defineProjection } from '@refract/core';
 import { EventStore, migrate } from '@refract/event-store';
 import { createLogger } from '@refract/observability';
-import { CheckpointMoved, registerProjection } from '@refract/projector';
+import { CheckpointMoved, registerProjection, type Slot } from '@refract/projector';
 import { createTestDatabase, type TestDatabase } from '@refract/testing';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { catchUpTogether, loadSlots } from './catch-up.js';
@@ -198,4 +198,38 @@ it('a checkpoint moved by someone else rolls the whole page back: nothing applie
   ).rejects.toBeInstanceOf(CheckpointMoved);
   expect(await rows()).toEqual([]);
   expect(await checkpoints()).toEqual(all.map((p) => (p === 3 ? 1 : 0)));
+});
+
+it('keeps a stream quarantined across pages and after a resume: its later events are parked behind its head, never applied', async () => {
+  const poison = await poisonPosition();
+  const catchUp = (slots: Map<number, Slot>) =>
+    catchUpTogether({
+      store,
+      projection: notes,
+      version,
+      slots,
+      targets: new Map(all.map((p) => [p, head])),
+      batchSize: 1000,
+      log: logger,
+    });
+  const slots = await loadSlots(store, notes, version, all);
+  await catchUp(slots);
+  // A later page of the same run: note-17 gains an event the handler accepts.
+  const later = (await store.append('note-17', [{ type: 'Noted', data: { n: 4 } }])).lastPosition;
+  head = Math.max(head, later);
+  await catchUp(slots);
+  // A resumed run (the rebuild worker died): slots loaded afresh.
+  const resumed = (await store.append('note-17', [{ type: 'Noted', data: { n: 5 } }])).lastPosition;
+  head = Math.max(head, resumed);
+  await catchUp(await loadSlots(store, notes, version, all));
+  const applied = new Set(await rows());
+  expect([poison, later, resumed].filter((p) => applied.has(p))).toEqual([]);
+  const parked = await store.pool.query<{ position: number; behind: number | null }>(
+    'SELECT position::int AS position, behind::int AS behind FROM refract.parked_events WHERE projection = $1 AND version = $2 AND position >= $3 ORDER BY position',
+    [notes.name, version, later],
+  );
+  expect(parked.rows).toEqual([
+    { position: later, behind: poison },
+    { position: resumed, behind: poison },
+  ]);
 });

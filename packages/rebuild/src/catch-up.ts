@@ -21,7 +21,15 @@ export async function loadSlots(
   const slots = new Map(
     rows.map((r) => [
       r.partition,
-      { projection, version, position: r.position, halted: r.halted } satisfies Slot,
+      {
+        projection,
+        version,
+        position: r.position,
+        halted: r.halted,
+        // A resumed rebuild must keep its quarantines: later events of a
+        // parked stream wait behind it rather than being applied.
+        quarantined: r.quarantined,
+      } satisfies Slot,
     ]),
   );
   for (const partition of partitions) {
@@ -116,10 +124,29 @@ interface PageMove {
   events: RecordedEvent[];
 }
 
-async function applyPage(
+async function applyPage(options: CatchUpOptions, page: readonly PageMove[]): Promise<number> {
+  const { store, log } = options;
+  // A page shared by several partitions applies its events without looking
+  // up quarantined streams: once a partition has some, it goes through the
+  // per-partition path, which parks their later events behind their heads.
+  if (!page.some((m) => m.slot.quarantined)) {
+    const applied = await applyShared(options, page);
+    if (applied !== undefined) return applied;
+  }
+  let applied = 0;
+  for (const { partition, slot, events, through } of page) {
+    const outcome = await applyToSlot(store.pool, slot, partition, events, through, log);
+    applied += outcome.applied;
+    if (slot.halted) throw new Error(`partition ${partition} halted on a poison event`);
+  }
+  return applied;
+}
+
+/** The page in one transaction; undefined when it failed for a reason its partitions may not share. */
+async function applyShared(
   { store, projection, version, log }: CatchUpOptions,
   page: readonly PageMove[],
-): Promise<number> {
+): Promise<number | undefined> {
   try {
     // In partition order: the checkpoint rows are locked in key order anyway,
     // and each partition's events go to the projection as its own batch.
@@ -144,12 +171,6 @@ async function applyPage(
       { err: error, partitions: page.length },
       'catch-up page failed; applying it partition by partition',
     );
+    return undefined;
   }
-  let applied = 0;
-  for (const { partition, slot, events, through } of page) {
-    const outcome = await applyToSlot(store.pool, slot, partition, events, through, log);
-    applied += outcome.applied;
-    if (slot.halted) throw new Error(`partition ${partition} halted on a poison event`);
-  }
-  return applied;
 }
