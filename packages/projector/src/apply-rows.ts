@@ -272,10 +272,19 @@ async function isolatePoison(
     quarantined.set(event.streamId, event.position);
   };
   // Bisection applies about log(n/k) passing segments per bad event, each a
-  // round trip; a probe locates the handler's refusals in memory first, so
-  // that each run of good events between two bad ones is applied whole.
+  // round trip; probes locate the handler's refusals in memory first, so
+  // that the good events land in one statement, or else each run of them
+  // between two bad ones does.
+  if (projection.onError === 'park') {
+    const found = await applyAroundRefusals(projection, ctx, events, quarantined, attempt);
+    if (found) {
+      parkings.push(...found.parked);
+      for (const [streamId, head] of found.heads) quarantined.set(streamId, head);
+      return found.good.length;
+    }
+  }
   for (let rest = readyOf(events); rest.length > 0; ) {
-    const bad = await firstRefused(projection, ctx, rest);
+    const { index: bad } = await firstRefused(projection, ctx, rest);
     // Applied for real: what the probe let through may still fail in the
     // database, and is then bisected; an event is parked only when it
     // fails alone, after the events before it were applied.
@@ -304,7 +313,8 @@ async function firstRefused(
   projection: Projection,
   ctx: ProjectionContext,
   events: readonly RecordedEvent[],
-): Promise<number> {
+  before: readonly RecordedEvent[] = [],
+): Promise<{ index: number; failure?: unknown }> {
   let reached = false;
   const probe: ProjectionContext = {
     ...ctx,
@@ -315,17 +325,20 @@ async function firstRefused(
       },
     },
   };
+  let failure: unknown;
   const refuses = async (length: number): Promise<boolean> => {
     reached = false;
     try {
-      await projection.applyBatch(events.slice(0, length), probe);
+      await projection.applyBatch([...before, ...events.slice(0, length)], probe);
       return false;
-    } catch {
+    } catch (error) {
       // Whatever a handler makes of the probe's rejection, it got that far.
-      return !reached;
+      if (reached) return false;
+      failure = error;
+      return true;
     }
   };
-  if (!(await refuses(events.length))) return events.length;
+  if (!(await refuses(events.length))) return { index: events.length };
   // Invariant: the first `passes` events pass, the first `fails` are refused.
   let passes = 0;
   let fails = events.length;
@@ -341,7 +354,53 @@ async function firstRefused(
     if (await refuses(middle)) fails = middle;
     else passes = middle;
   }
-  return fails - 1;
+  // The failure of the shortest refused prefix: that of its last event.
+  await refuses(fails);
+  return { index: fails - 1, failure };
+}
+
+/**
+ * Finds every event the handler refuses in memory, each in the context of
+ * the good events before it (which the handler gets in the same call when
+ * applied), and the events parked behind them; then applies all the good
+ * ones in one handler call under a savepoint. What it found is kept only
+ * if that call succeeds: else (the database refused something) it rolls
+ * back and returns undefined, and the caller isolates event by event.
+ */
+async function applyAroundRefusals(
+  projection: Projection,
+  ctx: ProjectionContext,
+  events: readonly RecordedEvent[],
+  quarantined: Map<string, number>,
+  attempt: (chunk: RecordedEvent[]) => Promise<{ failure: unknown } | undefined>,
+): Promise<{ good: RecordedEvent[]; parked: Parking[]; heads: Map<string, number> } | undefined> {
+  const heads = new Map(quarantined);
+  const parked: Parking[] = [];
+  const good: RecordedEvent[] = [];
+  let rest = events;
+  while (rest.length > 0) {
+    const ready: RecordedEvent[] = [];
+    for (const event of rest) {
+      const head = heads.get(event.streamId);
+      if (head === undefined || head > event.position) ready.push(event);
+      else parked.push(behindParking(event, head));
+    }
+    const { index, failure } = await firstRefused(projection, ctx, ready, good);
+    good.push(...ready.slice(0, index));
+    if (index === ready.length) break;
+    const event = ready[index]!;
+    // The immediate retry, in memory: a deterministic refusal repeats.
+    const again = await firstRefused(projection, ctx, [event], good);
+    if (again.index === 1) {
+      good.push(event);
+    } else {
+      parked.push({ event, error: messageOf(failure), attempts: 2, behind: null });
+      heads.set(event.streamId, event.position);
+    }
+    rest = ready.slice(index + 1);
+  }
+  if (good.length > 0 && (await attempt(good))) return undefined;
+  return { good, parked, heads };
 }
 
 async function recordParkings(
