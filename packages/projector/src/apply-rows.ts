@@ -72,7 +72,9 @@ export async function applyRows(
   const pending = events.filter((event) => event.position > slot.position);
   if (through <= slot.position) return { applied: 0, parked: 0, halted: false };
   const { projection } = slot;
-  let isolate = false;
+  // A partition that parked before is likely to again: its batches skip the
+  // whole-batch try, whose failure would cost a transaction and a warning.
+  let isolate = slot.quarantined === true;
   for (let failures = 0; ; ) {
     try {
       const outcome = await commitRows(pool, slot, partition, pending, through, isolate);
@@ -136,17 +138,18 @@ async function commitRows(
     async (client) => {
       // Sent after the compare-and-set, which holds the checkpoint row: a
       // retry or skip of this partition's streams has committed or waits.
-      const quarantined = slot.quarantined
-        ? new Map(
-            (
-              await client.query<{ stream_id: string; head: string }>(SQL.quarantinedStreams, [
-                projection.name,
-                version,
-                partition,
-              ])
-            ).rows.map((r) => [r.stream_id, Number(r.head)]),
-          )
-        : new Map<string, number>();
+      const quarantined = new Map<string, number>();
+      let stillQuarantined = false;
+      if (slot.quarantined) {
+        const { rows } = await client.query<{ stream_id: string | null; head: string | null }>(
+          SQL.quarantinedStreams,
+          [projection.name, version, partition, [...new Set(handled.map((e) => e.streamId))]],
+        );
+        for (const row of rows) {
+          if (row.stream_id === null) stillQuarantined = true;
+          else quarantined.set(row.stream_id, Number(row.head));
+        }
+      }
       const parkings: Parking[] = [];
       const free: RecordedEvent[] = [];
       for (const event of handled) {
@@ -162,7 +165,7 @@ async function commitRows(
         applied = await isolatePoison(client, projection, ctx, free, quarantined, parkings);
       }
       if (parkings.length > 0) await recordParkings(client, slot, partition, parkings);
-      return { applied, parked: parkings.length, stillQuarantined: quarantined.size > 0 };
+      return { applied, parked: parkings.length, stillQuarantined };
     },
   );
   slot.position = through;
@@ -234,14 +237,18 @@ async function isolatePoison(
       return { failure };
     }
   };
-  const run = async (segment: readonly RecordedEvent[]): Promise<void> => {
-    // Events of a stream quarantined by an earlier event wait behind it.
+  /** `segment` less the events of streams quarantined by an earlier event: they wait behind it. */
+  const readyOf = (segment: readonly RecordedEvent[]): RecordedEvent[] => {
     const ready: RecordedEvent[] = [];
     for (const event of segment) {
       const head = quarantined.get(event.streamId);
       if (head === undefined || head > event.position) ready.push(event);
       else parkings.push(behindParking(event, head));
     }
+    return ready;
+  };
+  const run = async (segment: readonly RecordedEvent[]): Promise<void> => {
+    const ready = readyOf(segment);
     if (ready.length === 0) return;
     if (!(await attempt(ready))) {
       applied += ready.length;
@@ -264,8 +271,136 @@ async function isolatePoison(
     parkings.push({ event, error: messageOf(failed.failure), attempts: 2, behind: null });
     quarantined.set(event.streamId, event.position);
   };
-  await run(events);
+  // Bisection applies about log(n/k) passing segments per bad event, each a
+  // round trip; probes locate the handler's refusals in memory first, so
+  // that the good events land in one statement, or else each run of them
+  // between two bad ones does.
+  if (projection.onError === 'park') {
+    const found = await applyAroundRefusals(projection, ctx, events, quarantined, attempt);
+    if (found) {
+      parkings.push(...found.parked);
+      for (const [streamId, head] of found.heads) quarantined.set(streamId, head);
+      return found.good.length;
+    }
+  }
+  for (let rest = readyOf(events); rest.length > 0; ) {
+    const { index: bad } = await firstRefused(projection, ctx, rest);
+    // Applied for real: what the probe let through may still fail in the
+    // database, and is then bisected; an event is parked only when it
+    // fails alone, after the events before it were applied.
+    if (bad > 0) await run(rest.slice(0, bad));
+    if (bad === rest.length) break;
+    await run(rest.slice(bad, bad + 1));
+    rest = readyOf(rest.slice(bad + 1));
+  }
   return applied;
+}
+
+/** What a probe's `sql.query` rejects with: the handler got as far as the database. */
+const REACHED_WRITE = new Error('probe: not sent to the database');
+
+/**
+ * Index of the first event of `events` the handler refuses before sending
+ * any statement (a payload it cannot read), found by handler calls on
+ * prefixes that never reach the database (their first statement throws);
+ * `events.length` when the whole list gets that far. The prefix lengths
+ * gallop (1, 2, 4, …) then halve, so a run of g good events costs about
+ * 2·log2(g) calls on at most 2g events. Refusals being in order (an event
+ * refused in a prefix is refused in the longer ones) is what a fold over
+ * the events in order gives.
+ */
+async function firstRefused(
+  projection: Projection,
+  ctx: ProjectionContext,
+  events: readonly RecordedEvent[],
+  before: readonly RecordedEvent[] = [],
+): Promise<{ index: number; failure?: unknown }> {
+  let reached = false;
+  const probe: ProjectionContext = {
+    ...ctx,
+    sql: {
+      query: () => {
+        reached = true;
+        return Promise.reject(REACHED_WRITE);
+      },
+    },
+  };
+  let failure: unknown;
+  const refuses = async (length: number): Promise<boolean> => {
+    reached = false;
+    try {
+      await projection.applyBatch([...before, ...events.slice(0, length)], probe);
+      return false;
+    } catch (error) {
+      // Whatever a handler makes of the probe's rejection, it got that far.
+      if (reached) return false;
+      failure = error;
+      return true;
+    }
+  };
+  if (!(await refuses(events.length))) return { index: events.length };
+  // Invariant: the first `passes` events pass, the first `fails` are refused.
+  let passes = 0;
+  let fails = events.length;
+  for (let length = 1; length < fails; length *= 2) {
+    if (await refuses(length)) {
+      fails = length;
+      break;
+    }
+    passes = length;
+  }
+  while (fails - passes > 1) {
+    const middle = (passes + fails) >> 1;
+    if (await refuses(middle)) fails = middle;
+    else passes = middle;
+  }
+  // The failure of the shortest refused prefix: that of its last event.
+  await refuses(fails);
+  return { index: fails - 1, failure };
+}
+
+/**
+ * Finds every event the handler refuses in memory, each in the context of
+ * the good events before it (which the handler gets in the same call when
+ * applied), and the events parked behind them; then applies all the good
+ * ones in one handler call under a savepoint. What it found is kept only
+ * if that call succeeds: else (the database refused something) it rolls
+ * back and returns undefined, and the caller isolates event by event.
+ */
+async function applyAroundRefusals(
+  projection: Projection,
+  ctx: ProjectionContext,
+  events: readonly RecordedEvent[],
+  quarantined: Map<string, number>,
+  attempt: (chunk: RecordedEvent[]) => Promise<{ failure: unknown } | undefined>,
+): Promise<{ good: RecordedEvent[]; parked: Parking[]; heads: Map<string, number> } | undefined> {
+  const heads = new Map(quarantined);
+  const parked: Parking[] = [];
+  const good: RecordedEvent[] = [];
+  let rest = events;
+  while (rest.length > 0) {
+    const ready: RecordedEvent[] = [];
+    for (const event of rest) {
+      const head = heads.get(event.streamId);
+      if (head === undefined || head > event.position) ready.push(event);
+      else parked.push(behindParking(event, head));
+    }
+    const { index, failure } = await firstRefused(projection, ctx, ready, good);
+    good.push(...ready.slice(0, index));
+    if (index === ready.length) break;
+    const event = ready[index]!;
+    // The immediate retry, in memory: a deterministic refusal repeats.
+    const again = await firstRefused(projection, ctx, [event], good);
+    if (again.index === 1) {
+      good.push(event);
+    } else {
+      parked.push({ event, error: messageOf(failure), attempts: 2, behind: null });
+      heads.set(event.streamId, event.position);
+    }
+    rest = ready.slice(index + 1);
+  }
+  if (good.length > 0 && (await attempt(good))) return undefined;
+  return { good, parked, heads };
 }
 
 async function recordParkings(

@@ -91,6 +91,23 @@ async function readModel(table: string): Promise<Map<string, string[]>> {
   return new Map(rows.rows.map((r) => [r.order_id, r.skus]));
 }
 
+/**
+ * The breaker's count (the partitions' parked_open, kept by a trigger)
+ * equals the open parked rows, partition by partition; returns their total.
+ */
+async function openParkedCount(projection: string): Promise<number> {
+  const rows = await store.pool.query<{ partition: number; kept: string; counted: string }>(
+    `SELECT c.partition, c.parked_open AS kept, count(p.id) AS counted
+     FROM refract.projection_checkpoints AS c
+     LEFT JOIN refract.parked_events AS p ON p.projection = c.projection
+       AND p.version = c.version AND p.partition = c.partition AND p.resolution IS NULL
+     WHERE c.projection = $1 GROUP BY c.partition, c.parked_open`,
+    [projection],
+  );
+  for (const row of rows.rows) expect(row.kept, `partition ${row.partition}`).toBe(row.counted);
+  return rows.rows.reduce((sum, row) => sum + Number(row.counted), 0);
+}
+
 beforeAll(async () => {
   db = await createTestDatabase('quarantine-breaker');
   await migrate({ databaseUrl: db.url, partitions: PARTITIONS });
@@ -126,6 +143,7 @@ describe('quarantine', () => {
     await store.append('order-ok', [item('ok', 'b')]);
     // q1's good items wait behind the bad one; other orders go on.
     expect(await run()).toMatchObject({ parked: 2, applied: 1 });
+    expect(await openParkedCount('q_orders')).toBe(3);
     const model = await readModel('q_orders');
     expect(model.get('q1')).toEqual([]);
     expect(model.get('ok')).toEqual(['a', 'b']);
@@ -143,6 +161,7 @@ describe('quarantine', () => {
     broken.now = false;
     const retried = await retryParkedEvent(store, projection, stream!.events[0]!.id);
     expect(retried.resolution).toBe('retried');
+    expect(await openParkedCount('q_orders')).toBe(0);
     expect((await readModel('q_orders')).get('q1')).toEqual(['first', 'second', 'third']);
     // Released: the next item is applied at once, after the others.
     await store.append('order-q1', [item('q1', 'fourth')]);
@@ -175,7 +194,10 @@ describe('quarantine', () => {
       );
     const stream = await ofS1();
     expect(stream!.events.map((e) => e.behind === null)).toEqual([true, false, false, false]);
+    const open = await openParkedCount('s_orders');
     await skipParkedEvent(store, projection, stream!.events[0]!.id);
+    // 'dropped' skipped, 'kept' retried: both leave the breaker's count.
+    expect(await openParkedCount('s_orders')).toBe(open - 2);
     // 'kept' is applied; 'again-bad' fails in turn and heads the quarantine with 'after' behind it.
     expect((await readModel('s_orders')).get('s1')).toEqual(['kept']);
     const left = await ofS1();
@@ -183,6 +205,73 @@ describe('quarantine', () => {
       [stream!.events[2]!.position, null, 'unitPrice must be a decimal string'],
       [stream!.events[3]!.position, stream!.events[2]!.position, expect.any(String)],
     ]);
+  });
+});
+
+describe('isolating the poison of a folding handler', () => {
+  it('finds the bad events in memory: the good ones land in one statement', async () => {
+    const name = 'f_orders';
+    let statements = 0;
+    // Reads the whole batch before its one statement, like the orders
+    // example: a bad event is refused before anything is sent.
+    const projection = defineProjection({
+      name,
+      version: 1,
+      pool: 'test',
+      handles: ['OrderPlaced', 'ItemAdded'],
+      tables: [name],
+      setup: (table) =>
+        `CREATE TABLE IF NOT EXISTS ${table(name)} (order_id text PRIMARY KEY, skus text[] NOT NULL)`,
+      async applyBatch(events, ctx) {
+        const rows = events.map((event) => {
+          const data = event.data as unknown as Item;
+          if (event.type === 'ItemAdded' && typeof data.unitPrice === 'number') {
+            throw new Error('unitPrice must be a decimal string');
+          }
+          return [data.orderId, event.type === 'ItemAdded' ? data.sku : null] as const;
+        });
+        await ctx.sql.query(
+          `INSERT INTO ${ctx.table(name)} AS t (order_id, skus)
+           SELECT id, coalesce(array_agg(sku ORDER BY n) FILTER (WHERE sku IS NOT NULL), '{}')
+           FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS b(id, sku, n) GROUP BY id
+           ON CONFLICT (order_id) DO UPDATE SET skus = t.skus || EXCLUDED.skus`,
+          [rows.map((r) => r[0]), rows.map((r) => r[1])],
+        );
+        statements += 1;
+      },
+    });
+    const { liveVersion: version } = await registerProjection(store.pool, projection, PARTITIONS);
+    const run = async () =>
+      catchUp({
+        store,
+        projections: [{ projection, version }],
+        upTo: await store.headPosition(),
+        log: logger,
+      });
+    // The log the tests above left, first.
+    await run();
+    // 30 orders of one partition, every sixth with a bad item: 5 poison
+    // events in one batch of 60.
+    const ids: string[] = [];
+    for (let i = 0; ids.length < 30; i += 1) {
+      if (store.partitionOf(`order-f${i}`) === 0) ids.push(`f${i}`);
+    }
+    for (const [n, id] of ids.entries()) {
+      await store.append(`order-${id}`, [
+        placed(id),
+        item(id, `${id}-sku`, n % 6 === 0 ? 2 : '2.00'),
+      ]);
+    }
+    statements = 0;
+    expect(await run()).toMatchObject({ parked: 5, applied: 55 });
+    // Bisection would apply about 5·log2(60/5) segments: the good events
+    // land in one (a refusal sends nothing, so costs none).
+    expect(statements).toBe(1);
+    const model = await readModel(name);
+    const want = await fold(ids);
+    for (const [n, id] of ids.entries()) {
+      expect(model.get(id)).toEqual(n % 6 === 0 ? [] : want.get(id));
+    }
   });
 });
 
@@ -249,6 +338,7 @@ describe('the circuit breaker', () => {
         timeoutMs: 20_000,
       });
       expect((await listQuarantinedStreams(store, 'b_orders')).streams).toEqual([]);
+      expect(await openParkedCount('b_orders')).toBe(0);
     } finally {
       await worker.close();
     }
