@@ -439,8 +439,9 @@ describe('projections, workers and the relay', () => {
   it('shows the lag of events no worker has applied, then the checkpoints once workers run', async () => {
     await placeOrders(120);
     for (const p of orderProjections) await registerProjection(store.pool, p, PARTITIONS);
-    // Registered, nothing applied: every event is lag.
-    const before = await projection('order_summary');
+    // Registered, nothing applied: every event is lag. The lag sample is
+    // cached for a moment, so the first answer may predate the registration.
+    const before = await eventually(() => projection('order_summary'));
     const facts = await logFacts();
     expect(before.lagEvents).toBe(120);
     expect(before.partitions.map((p) => p.lagEvents)).toEqual(
@@ -635,6 +636,7 @@ describe('a stalled projection', () => {
     expect(flagged.lagEvents).toBe(1);
     // Caught-up projections are never stalled, however long they sit still.
     expect((await projection('order_summary')).stalled).toBe(false);
+    await admin.metricsCache.refresh();
     const scrape = await admin.app.inject('/metrics');
     expect(scrape.body).toContain('refract_projection_stalled{projection="blocker",pool="slow"} 1');
 
