@@ -24,6 +24,8 @@ const OWNERS: Record<string, string> = {
   projections: '@refract/projector',
   projection_checkpoints: '@refract/projector',
   parked_events: '@refract/projector',
+  // The trigger function keeping projection_checkpoints.parked_open (the breaker's count).
+  count_parked_open: '@refract/projector',
   rebuilds: '@refract/rebuild',
 };
 
