@@ -19,7 +19,54 @@ export const nameParams = z.strictObject({ name: projectionName });
 export const parkedParams = z.strictObject({ name: projectionName, id: parkedId });
 export const jobParams = z.strictObject({ jobId });
 
-const rebuildState = z.enum(['waiting', 'active', 'completed', 'failed', 'cancelled']);
+const rebuildState = z.enum(['waiting', 'active', 'verifying', 'completed', 'failed', 'cancelled']);
+
+/** What a rebuild may change without an approval: anything, or these columns (`table.column` or `column`). */
+export const expectChanges = z.union([
+  z.strictObject({ any: z.literal(true) }),
+  z.strictObject({
+    columns: z
+      .array(
+        z
+          .string()
+          .regex(/^([a-z][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$/, 'must be a column or table.column'),
+      )
+      .max(200),
+  }),
+]);
+
+export const rebuildBody = z
+  .strictObject({
+    /** `"any"`, or the columns allowed to differ; omitted: none. */
+    expectChanges: z.union([z.literal('any'), expectChanges.options[1].shape.columns]).optional(),
+  })
+  .optional();
+
+const sideFigures = z.object({ rows: z.int(), checksum: z.string() });
+const row = z.record(z.string(), z.unknown());
+
+/** The comparison of v+1 with the live v a rebuild makes before its swap. */
+export const cutoverReport = z.object({
+  liveVersion: z.int(),
+  version: z.int(),
+  comparedAt: z.string(),
+  expectChanges,
+  verdict: z.enum(['identical', 'expected', 'unexpected']),
+  tables: z.array(
+    z.object({
+      table: z.string(),
+      key: z.array(z.string()),
+      columns: z.array(z.string()),
+      rows: z.object({ live: z.int(), next: z.int() }),
+      partitions: z.array(z.object({ partition: z.int(), live: sideFigures, next: sideFigures })),
+      onlyLive: z.array(z.string()),
+      onlyNext: z.array(z.string()),
+      differing: z.int(),
+      unexpected: z.int(),
+      first: z.array(z.object({ key: row, live: row.nullable(), next: row.nullable() })),
+    }),
+  ),
+});
 
 export const rebuildSummary = z.object({
   jobId: z.string(),
@@ -142,6 +189,9 @@ export const rebuildJob = z.object({
   swapPauseMs: z.number().optional(),
   cancelRequested: z.boolean(),
   shares: z.array(rebuildShare),
+  expectChanges,
+  cutoverReport: cutoverReport.nullable(),
+  approved: z.boolean(),
 });
 
 export const workerView = z.object({
@@ -269,6 +319,7 @@ export const adminRoutes = {
     url: '/api/projections/:name/rebuild',
     schema: {
       params: nameParams,
+      body: rebuildBody,
       response: { 202: z.object({ jobId: z.string() }), ...onProjection, 409: errorBody },
     },
   },
@@ -276,6 +327,11 @@ export const adminRoutes = {
     method: 'GET',
     url: '/api/jobs/:jobId',
     schema: { params: jobParams, response: { 200: rebuildJob, ...onProjection } },
+  },
+  approveJob: {
+    method: 'POST',
+    url: '/api/jobs/:jobId/approve',
+    schema: { params: jobParams, response: { 200: rebuildJob, ...onProjection, 409: errorBody } },
   },
   cancelJob: {
     method: 'DELETE',
@@ -312,6 +368,7 @@ export type ParkedEvent = z.output<typeof parkedEvent>;
 export type ParkedStreamsPage = z.output<typeof parkedStreamsPage>;
 export type RetryAllResult = z.output<typeof retryAllResult>;
 export type RebuildJob = z.output<typeof rebuildJob>;
+export type CutoverReport = z.output<typeof cutoverReport>;
 export type WorkerView = z.output<typeof workerView>;
 export type HistoryView = z.output<typeof historyView>;
 export type RelayView = z.output<typeof relayView>;

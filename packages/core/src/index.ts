@@ -73,6 +73,7 @@ export {
   type Recorded,
   type SqlExecutor,
   type SqlStatement,
+  type TableComparison,
   versionedTable,
 } from './projection.js';
 export { parseRedisUrl, type RedisTarget } from './redis-url.js';

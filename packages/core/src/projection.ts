@@ -101,6 +101,19 @@ export interface Projection {
    * workers' batches wait for each other instead of deadlocking.
    */
   crossPartitionBatches: boolean;
+  /**
+   * How a rebuild compares v+1 with the live v before the swap (the verified
+   * cutover), per logical table. A table left out is compared on its primary
+   * key and all its columns, read from the catalog.
+   */
+  compare?: Readonly<Record<string, TableComparison>>;
+}
+
+/** A table's comparison: rows are matched on `key`, and `columns` must be equal. */
+export interface TableComparison {
+  key: readonly string[];
+  /** @defaultValue every column of the table */
+  columns?: readonly string[];
 }
 
 /** A domain event as it stands in the log, for each member of the union `E`. */
@@ -131,6 +144,8 @@ interface ProjectionOptions {
   tripAfterParked?: number;
   /** @defaultValue false */
   crossPartitionBatches?: boolean;
+  /** @defaultValue each table's primary key and all its columns */
+  compare?: Readonly<Record<string, TableComparison>>;
 }
 
 /**
@@ -169,6 +184,11 @@ export function defineProjection<E extends DomainEvent = DomainEvent>(
   }
   if (!Number.isInteger(definition.version) || definition.version < 1) {
     throw new Error(`projection ${definition.name}: version must be a positive integer`);
+  }
+  for (const [table, comparison] of Object.entries(definition.compare ?? {})) {
+    if (!definition.tables.includes(table) || comparison.key.length === 0) {
+      throw new Error(`projection ${definition.name}: compare names table ${table} without a key`);
+    }
   }
   const { apply, applyBatch, handlers, handles, ...rest } = definition;
   return {

@@ -5,5 +5,5 @@
 UPDATE refract.rebuilds
 SET state = $2, error = $3, swap_pause_ms = $4,
     processed = coalesce($5, processed), total = coalesce($6, total), finished_at = now()
-WHERE job_id = $1 AND state IN ('waiting', 'active')
+WHERE job_id = $1 AND state IN ('waiting', 'active', 'verifying')
 RETURNING *

@@ -124,7 +124,8 @@ export async function rebuildCounterProjection(
     if (applied < (options.swapWithinEvents ?? 2000) || round >= 20) break;
   }
   const upTo = await readPublishedPosition(store.pool, options.relayName);
-  if (options.partitions) return { version, swappedAt: upTo, swapMs: 0, pauseMs: 0 };
+  if (options.partitions)
+    return { version, swappedAt: upTo, swapMs: 0, pauseMs: 0, report: null, held: false };
   await replay(everyPartitionTo(upTo));
   options.signal?.throwIfAborted();
   const swapStarted = performance.now();
@@ -143,7 +144,7 @@ export async function rebuildCounterProjection(
     { version, swappedAt: upTo, swapMs: Math.round(swapMs), pauseMs: Math.round(pauseMs), tail },
     'rebuild swapped',
   );
-  return { version, swappedAt: upTo, swapMs, pauseMs };
+  return { version, swappedAt: upTo, swapMs, pauseMs, report: null, held: false };
 }
 
 /**

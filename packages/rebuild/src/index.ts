@@ -10,6 +10,17 @@ export {
   rebuildCounterProjection,
 } from './counter-rebuild.js';
 export {
+  type CutoverReport,
+  compareVersions,
+  type ExpectChanges,
+  expectChangesSchema,
+  type KeyDifference,
+  NO_CHANGES_EXPECTED,
+  type PartitionChecksum,
+  parseExpectChanges,
+  type TableReport,
+} from './cutover.js';
+export {
   InvalidJobDataError,
   isJobName,
   type JobData,
@@ -26,6 +37,7 @@ export {
   JobNotFoundError,
   ProjectionNotFoundError,
   RebuildAlreadyRunningError,
+  RebuildNotVerifyingError,
 } from './jobs/rebuild-errors.js';
 export type {
   RebuildJobView,

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Projection, type RecordedEvent, versionedTable } from '@refract/core';
 import { type EventStore, withTransaction } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
@@ -15,7 +16,14 @@ import {
 } from '@refract/projector';
 import { readPublishedPosition } from '@refract/relay';
 import { catchUpTogether, loadSlots } from './catch-up.js';
+import {
+  type CutoverReport,
+  compareVersions,
+  type ExpectChanges,
+  NO_CHANGES_EXPECTED,
+} from './cutover.js';
 import { progressReporter } from './progress.js';
+import { SQL } from './sql.js';
 
 export interface RebuildProgress {
   /** Events of the handled types applied to the new version so far. */
@@ -50,6 +58,18 @@ export interface RebuildOptions {
   relayName?: string;
   /** Least time between two progress reports during a replay. @defaultValue 1000 */
   progressIntervalMs?: number;
+  /** Differences between v and v+1 that do not hold the swap. @defaultValue none */
+  expectChanges?: ExpectChanges;
+  /** Swap without comparing: an operator approved the held report. @defaultValue false */
+  approved?: boolean;
+  /** Differing keys listed per table in the cutover report. @defaultValue 20 */
+  reportKeys?: number;
+  /**
+   * How long to wait for the live workers to bring v to v+1's position
+   * before the swap; after it the rebuild applies v's tail itself (no live
+   * worker is running it). @defaultValue 10000
+   */
+  liveCatchUpMs?: number;
 }
 
 export interface RebuildResult {
@@ -60,6 +80,13 @@ export interface RebuildResult {
   swapMs: number;
   /** How long live workers could not commit a batch of the projection (the short pause). */
   pauseMs: number;
+  /**
+   * The comparison of v+1 with v at the swap's checkpoints; null when not
+   * compared (approved, a share, a counter projection).
+   */
+  report: CutoverReport | null;
+  /** Undeclared differences: nothing was swapped, v is still live and v+1 kept. */
+  held: boolean;
 }
 
 /**
@@ -184,21 +211,92 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
       swappedAt: await readPublishedPosition(store.pool, options.relayName),
       swapMs: 0,
       pauseMs: 0,
+      report: null,
+      held: false,
     };
   }
   const upTo = await readPublishedPosition(store.pool, options.relayName);
   await catchUp(everyPartitionTo(upTo));
   await report();
   options.signal?.throwIfAborted();
+  const compare = options.approved
+    ? undefined
+    : {
+        expectChanges: options.expectChanges ?? NO_CHANGES_EXPECTED,
+        maxKeys: options.reportKeys ?? 20,
+      };
+  if (compare) await liveUpTo(store, projection, live, slots, options, log);
   const swapStarted = performance.now();
-  const { pauseMs, tail } = await swap(store, projection, live, version, catchUp);
+  const { pauseMs, tail, verdict } = await swap(store, projection, live, version, catchUp, compare);
   const swapMs = performance.now() - swapStarted;
   await report();
-  log.info(
-    { version, swappedAt: upTo, swapMs: Math.round(swapMs), pauseMs: Math.round(pauseMs), tail },
-    'rebuild swapped',
-  );
-  return { version, swappedAt: upTo, swapMs, pauseMs };
+  const figures = { swapMs: Math.round(swapMs), pauseMs: Math.round(pauseMs), tail };
+  if (verdict?.verdict === 'unexpected') {
+    log.warn(
+      { version, ...figures, differing: differingKeys(verdict) },
+      'rebuild held for verification',
+    );
+    return { version, swappedAt: upTo, swapMs, pauseMs, report: verdict, held: true };
+  }
+  log.info({ version, swappedAt: upTo, ...figures, verdict: verdict?.verdict }, 'rebuild swapped');
+  return { version, swappedAt: upTo, swapMs, pauseMs, report: verdict ?? null, held: false };
+}
+
+function differingKeys(report: CutoverReport): number {
+  return report.tables.reduce((n, t) => n + t.differing, 0);
+}
+
+/**
+ * Brings the live v at least to v+1's position in every partition, so the
+ * swap compares the two at the same checkpoints. The live workers move v:
+ * the rebuild waits for them, and a partition counts as there when no
+ * handled event lies between v's checkpoint and v+1's. When they do not get
+ * there in `liveCatchUpMs` (none running), the rebuild applies v's tail
+ * itself through the same CAS-guarded catch-up, so nothing is applied twice.
+ */
+async function liveUpTo(
+  store: EventStore,
+  projection: Projection,
+  live: number,
+  next: ReadonlyMap<number, Slot>,
+  options: RebuildOptions,
+  log: Logger,
+): Promise<void> {
+  const partitions = [...next.keys()];
+  const targets = partitions.map((p) => next.get(p)!.position);
+  const behind = async () =>
+    (
+      await store.pool.query<{ partition: number }>(SQL.liveBehind, [
+        projection.name,
+        live,
+        partitions,
+        targets,
+        [...projection.handles],
+      ])
+    ).rows.map((r) => r.partition);
+  const deadline = Date.now() + (options.liveCatchUpMs ?? 10_000);
+  for (let waiting = await behind(); waiting.length > 0; waiting = await behind()) {
+    options.signal?.throwIfAborted();
+    if (Date.now() >= deadline) {
+      log.warn(
+        { partitions: waiting },
+        'live version not caught up by its workers; applying its tail',
+      );
+      const slots = await loadSlots(store, projection, live, waiting);
+      await catchUpTogether({
+        store,
+        projection,
+        version: live,
+        slots,
+        targets: new Map(waiting.map((p) => [p, next.get(p)!.position])),
+        batchSize: options.batchSize ?? 10_000,
+        log,
+        signal: options.signal,
+      });
+      return;
+    }
+    await sleep(50);
+  }
 }
 
 interface Page {
@@ -244,8 +342,10 @@ async function swap(
   live: number,
   version: number,
   catchUp: (targets: ReadonlyMap<number, number>, slots: Map<number, Slot>) => Promise<number>,
-): Promise<{ pauseMs: number; tail: number }> {
+  compare?: { expectChanges: ExpectChanges; maxKeys: number },
+): Promise<{ pauseMs: number; tail: number; verdict?: CutoverReport }> {
   let paused = 0;
+  let verdict: CutoverReport | undefined;
   const tail = await withTransaction(store.pool, async (client) => {
     await lockProjection(client, projection.name);
     const locked = await lockVersionCheckpoints(client, projection.name, live);
@@ -260,11 +360,25 @@ async function swap(
     );
     const behind = locked.filter((r) => at.get(r.partition)!.position < r.position);
     const applied = await catchUp(new Map(behind.map((r) => [r.partition, r.position])), at);
+    if (compare) {
+      // Both versions now stand at the same checkpoints (v cannot move: its
+      // rows are locked; v+1 was brought to them, and v was at or past v+1
+      // before the lock). Undeclared differences end the swap here, having
+      // written nothing: committing only releases the locks.
+      verdict = await compareVersions(client, {
+        projection,
+        live,
+        version,
+        partitions: store.partitions,
+        ...compare,
+      });
+      if (verdict.verdict === 'unexpected') return applied;
+    }
     await pointViews(client, projection, version);
     await setLiveVersion(client, projection.name, version);
     return applied;
   });
-  return { pauseMs: performance.now() - paused, tail };
+  return { pauseMs: performance.now() - paused, tail, ...(verdict && { verdict }) };
 }
 
 /** Versions older than the live one are retired by a new rebuild (the live one is kept). */

@@ -11,4 +11,8 @@ export const SQL = loadStatements(import.meta.url, {
   requestCancel: 'request-cancel.sql',
   addShare: 'add-share.sql',
   countHandled: 'count-handled.sql',
+  liveBehind: 'live-behind.sql',
+  holdRebuild: 'hold-rebuild.sql',
+  approveRebuild: 'approve-rebuild.sql',
+  recordReport: 'record-report.sql',
 });

@@ -24,3 +24,21 @@ export class JobNotFoundError extends RefractError {
     super('job_not_found', `job ${jobId} does not exist`, { jobId });
   }
 }
+
+/** approve of a rebuild that is not held in `verifying` (HTTP 409); `details.state` is its state. */
+export class RebuildNotVerifyingError extends RefractError {
+  constructor(
+    readonly jobId: string,
+    readonly state: string,
+  ) {
+    super(
+      'rebuild_not_verifying',
+      `job ${jobId} is ${state}, not verifying; only a held rebuild can be approved`,
+      {
+        field: 'jobId',
+        jobId,
+        state,
+      },
+    );
+  }
+}

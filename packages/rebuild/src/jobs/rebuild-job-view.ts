@@ -1,4 +1,13 @@
-export type RebuildState = 'waiting' | 'active' | 'completed' | 'failed' | 'cancelled';
+import type { CutoverReport, ExpectChanges } from '../cutover.js';
+
+/** `verifying`: held before the swap on undeclared differences, until approved or cancelled. */
+export type RebuildState =
+  | 'waiting'
+  | 'active'
+  | 'verifying'
+  | 'completed'
+  | 'failed'
+  | 'cancelled';
 
 /** One share of a rebuild flow, as recorded when it finished. */
 export interface RebuildShareView {
@@ -33,6 +42,12 @@ export interface RebuildJobView {
   cancelRequested: boolean;
   /** Partition shares run as child jobs; empty when one process replayed everything. */
   shares: RebuildShareView[];
+  /** Differences declared with the rebuild: they do not hold the swap. */
+  expectChanges: ExpectChanges;
+  /** The comparison of v+1 with v before the swap, once made. */
+  cutoverReport: CutoverReport | null;
+  /** An operator approved the held report; the swap follows without comparing again. */
+  approved: boolean;
 }
 
 /** A `refract.rebuilds` row as node-postgres returns it. */
@@ -47,13 +62,17 @@ export interface RebuildRow {
   cancel_requested: boolean;
   error: string | null;
   swap_pause_ms: number | null;
+  expect_changes: ExpectChanges;
+  cutover_report: CutoverReport | null;
+  approved: boolean;
   created_at: Date;
   started_at: Date | null;
   finished_at: Date | null;
 }
 
 export function viewOf(row: RebuildRow, now = Date.now()): RebuildJobView {
-  const finished = row.finished_at !== null;
+  // A held rebuild is not running: no ETA to count down.
+  const finished = row.finished_at !== null || row.state === 'verifying';
   const end = row.finished_at?.getTime() ?? now;
   const seconds = row.started_at ? (end - row.started_at.getTime()) / 1000 : 0;
   const eventsPerSecond = seconds > 0 ? row.processed / seconds : 0;
@@ -78,5 +97,8 @@ export function viewOf(row: RebuildRow, now = Date.now()): RebuildJobView {
     ...(row.swap_pause_ms !== null && { swapPauseMs: row.swap_pause_ms }),
     cancelRequested: row.cancel_requested,
     shares: row.shares,
+    expectChanges: row.expect_changes,
+    cutoverReport: row.cutover_report,
+    approved: row.approved,
   };
 }

@@ -25,6 +25,8 @@ export interface ReplaySettings {
   swapWithinEvents?: number;
   /** Least time between progress reports (table and job progress). @defaultValue 1000 */
   progressIntervalMs?: number;
+  /** How long the swap waits for live workers to bring v to v+1's position (RebuildOptions.liveCatchUpMs). @defaultValue 10000 */
+  liveCatchUpMs?: number;
   /** How often a running job polls its cancel flag. @defaultValue 250 */
   cancelPollMs?: number;
   /** Least time between two progress log lines. @defaultValue 10000 */
@@ -48,6 +50,7 @@ export interface ProcessorContext {
 /** The processor's answer, kept by BullMQ as the job's return value. */
 export type RebuildJobResult =
   | { outcome: 'completed'; version: number; swapPauseMs: number; worker: string }
+  | { outcome: 'verifying'; version: number; differing: number; worker: string }
   | { outcome: 'replayed'; share: number; partitions: number[]; applied: number; worker: string }
   | { outcome: 'cancelled' | 'skipped'; worker: string };
 
@@ -161,6 +164,9 @@ export function createRebuildProcessor(ctx: ProcessorContext) {
         swapWithinEvents: ctx.settings.swapWithinEvents,
         progressIntervalMs: ctx.settings.progressIntervalMs,
         relayName: ctx.settings.relayName,
+        liveCatchUpMs: ctx.settings.liveCatchUpMs,
+        expectChanges: row.expect_changes,
+        approved: row.approved,
         logger: jobLog,
         onProgress,
         signal: abort.signal,
@@ -183,6 +189,13 @@ export function createRebuildProcessor(ctx: ProcessorContext) {
           worker,
         };
       }
+      if (result.held && result.report) {
+        // v+1 is kept; `approve` queues the job again, `cancel` drops it.
+        await ctx.table.hold(data.rebuildId, result.report);
+        const differing = result.report.tables.reduce((n, t) => n + t.differing, 0);
+        return { outcome: 'verifying', version: result.version, differing, worker };
+      }
+      if (result.report) await ctx.table.recordReport(data.rebuildId, result.report);
       await ctx.table.finish(data.rebuildId, 'completed', { swapPauseMs: result.pauseMs });
       log.info(
         { version: result.version, swapPauseMs: Math.round(result.pauseMs) },

@@ -5,6 +5,7 @@ import { inSpan, type Logger, SpanKind, toCarrier } from '@refract/observability
 import { createRedisClient } from '@refract/stream-bus';
 import { FlowProducer, Queue } from 'bullmq';
 import { dropAnyVersion } from '../any-projection.js';
+import { type ExpectChanges, NO_CHANGES_EXPECTED } from '../cutover.js';
 import { liveVersion } from '../rebuild.js';
 import {
   parseJobData,
@@ -23,6 +24,7 @@ import {
   JobNotFoundError,
   ProjectionNotFoundError,
   RebuildAlreadyRunningError,
+  RebuildNotVerifyingError,
 } from './rebuild-errors.js';
 import { type RebuildJobView, viewOf } from './rebuild-job-view.js';
 import { RebuildTable } from './rebuild-table.js';
@@ -45,8 +47,21 @@ export type RebuildQueueOptions = StoreSource &
   };
 
 export interface RebuildQueue {
-  /** Starts a rebuild of the projection. Throws `rebuild_running` (with its jobId) or `projection_not_found`. */
-  enqueue(projection: string): Promise<{ jobId: string }>;
+  /**
+   * Starts a rebuild of the projection; `expectChanges` declares the
+   * differences from the live version that may be swapped in without an
+   * approval. Throws `rebuild_running` (with its jobId) or `projection_not_found`.
+   */
+  enqueue(
+    projection: string,
+    options?: { expectChanges?: ExpectChanges },
+  ): Promise<{ jobId: string }>;
+  /**
+   * Approves a rebuild held in `verifying`: it is queued again, catches v+1
+   * up and swaps without comparing. Throws `job_not_found`, or
+   * `rebuild_not_verifying` when the job is in another state.
+   */
+  approve(jobId: string): Promise<RebuildJobView>;
   get(jobId: string): Promise<RebuildJobView | null>;
   /** The waiting or active rebuild of a projection, if any. */
   current(projection: string): Promise<RebuildJobView | null>;
@@ -133,7 +148,7 @@ export function createRebuildQueue(options: RebuildQueueOptions): RebuildQueue {
 
   return {
     queue,
-    async enqueue(name) {
+    async enqueue(name, { expectChanges = NO_CHANGES_EXPECTED } = {}) {
       const projection = byName.get(name);
       if (!projection) throw new ProjectionNotFoundError(name);
       const { store, table } = await ready();
@@ -143,7 +158,7 @@ export function createRebuildQueue(options: RebuildQueueOptions): RebuildQueue {
       // The unique index decides between racing requests; the loop covers a
       // running rebuild that ends between our insert and our look-up.
       for (let attempt = 0; ; attempt++) {
-        const row = await table.insert(rebuildId, name, live + 1);
+        const row = await table.insert(rebuildId, name, live + 1, expectChanges);
         if (row) break;
         const running = await table.running(name);
         if (running) throw new RebuildAlreadyRunningError(name, running.job_id);
@@ -185,6 +200,28 @@ export function createRebuildQueue(options: RebuildQueueOptions): RebuildQueue {
       return (await table.recent([...byName.keys()], limit)).map((row) => viewOf(row));
     },
 
+    async approve(jobId) {
+      const { table } = await ready();
+      const row = await table.approve(jobId);
+      if (!row) {
+        const now = await table.get(jobId);
+        if (!now) throw new JobNotFoundError(jobId);
+        throw new RebuildNotVerifyingError(jobId, now.state);
+      }
+      // Its own BullMQ id: the held run's job is completed and keeps the rebuild's id.
+      await queue.add(
+        REBUILD_JOB,
+        parseJobData(REBUILD_JOB, {
+          rebuildId: jobId,
+          projection: row.projection,
+          targetVersion: row.target_version,
+        }),
+        { jobId: `${jobId}-approved` },
+      );
+      log.info({ projection: row.projection, job: jobId }, 'rebuild approved');
+      return viewOf(row);
+    },
+
     async cancel(jobId) {
       const { store, table } = await ready();
       const flagged = await table.requestCancel(jobId);
@@ -200,6 +237,8 @@ export function createRebuildQueue(options: RebuildQueueOptions): RebuildQueue {
         log.info({ projection: flagged.projection, job: jobId }, 'rebuild cancelled');
         return viewOf(row ?? (await table.get(jobId))!);
       };
+      // Held: no process works on it, so the version it built is dropped here.
+      if (flagged.state === 'verifying') return clean();
       // Not started anywhere: remove it (0 means some part of it is locked by a worker).
       if (
         flagged.state === 'waiting' &&

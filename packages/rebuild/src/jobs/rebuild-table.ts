@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { CutoverReport, ExpectChanges } from '../cutover.js';
 import { SQL } from '../sql.js';
 import type { RebuildRow, RebuildShareView, RebuildState } from './rebuild-job-view.js';
 
@@ -11,11 +12,13 @@ export class RebuildTable {
     jobId: string,
     projection: string,
     targetVersion: number,
+    expectChanges: ExpectChanges,
   ): Promise<RebuildRow | null> {
     const rows = await this.pool.query<RebuildRow>(SQL.insertRebuild, [
       jobId,
       projection,
       targetVersion,
+      JSON.stringify(expectChanges),
     ]);
     return rows.rows[0] ?? null;
   }
@@ -72,6 +75,25 @@ export class RebuildTable {
   /** Raises the cancel flag; null when the rebuild had already ended (or does not exist). */
   async requestCancel(jobId: string): Promise<RebuildRow | null> {
     return (await this.pool.query<RebuildRow>(SQL.requestCancel, [jobId])).rows[0] ?? null;
+  }
+
+  /** Holds the rebuild in `verifying` with its report; null when it had finished. */
+  async hold(jobId: string, report: CutoverReport): Promise<RebuildRow | null> {
+    const rows = await this.pool.query<RebuildRow>(SQL.holdRebuild, [
+      jobId,
+      JSON.stringify(report),
+    ]);
+    return rows.rows[0] ?? null;
+  }
+
+  /** Keeps the report of a rebuild that swaps. */
+  async recordReport(jobId: string, report: CutoverReport): Promise<void> {
+    await this.pool.query(SQL.recordReport, [jobId, JSON.stringify(report)]);
+  }
+
+  /** Sends a held rebuild back to the queue, approved; null when it was not verifying. */
+  async approve(jobId: string): Promise<RebuildRow | null> {
+    return (await this.pool.query<RebuildRow>(SQL.approveRebuild, [jobId])).rows[0] ?? null;
   }
 
   async addShare(jobId: string, share: RebuildShareView): Promise<void> {

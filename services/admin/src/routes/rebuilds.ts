@@ -9,7 +9,8 @@ function jobNotFound(id: string): RefractError {
 }
 
 /**
- * Rebuilds: start one (202; 409 with the running jobId), read a job, cancel
+ * Rebuilds: start one (202; 409 with the running jobId; the body may declare
+ * the expected changes), read a job, approve one held in verifying, cancel
  * it, list the latest (`/api/rebuilds`, newest first). The job layer (packages/rebuild) owns the queue and the refract.rebuilds rows.
  * Every projection of the application can be rebuilt, table and counter ones.
  */
@@ -29,8 +30,11 @@ export function registerRebuildRoutes(
     const { name } = await registered(request.params.name);
     const projection = catalog.get(name);
     if (!projection) throw projectionNotFound(name);
-    const { jobId } = await rebuild.enqueue(name);
-    request.log.info({ projection: name, job: jobId }, 'rebuild requested');
+    const declared = request.body?.expectChanges;
+    const expectChanges =
+      declared === 'any' ? { any: true as const } : { columns: [...(declared ?? [])] };
+    const { jobId } = await rebuild.enqueue(name, { expectChanges });
+    request.log.info({ projection: name, job: jobId, expectChanges }, 'rebuild requested');
     return reply.code(202).send({ jobId });
   });
 
@@ -45,6 +49,14 @@ export function registerRebuildRoutes(
     const id = request.params.jobId;
     const job = await rebuild.get(id);
     if (!job) throw jobNotFound(id);
+    return job;
+  });
+
+  // Swaps a rebuild held in verifying (409 naming jobId when it is in another state).
+  app.post(routes.approveJob.url, { schema: routes.approveJob.schema }, async (request) => {
+    const id = request.params.jobId;
+    if (!(await rebuild.get(id))) throw jobNotFound(id);
+    const job = await rebuild.approve(id);
     return job;
   });
 
