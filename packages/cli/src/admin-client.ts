@@ -59,8 +59,13 @@ export class AdminClient {
     return this.json('GET', '/api/relay', 'the relay');
   }
 
-  async rebuild(projection: string): Promise<RebuildStart> {
-    const response = await this.send('POST', `/api/projections/${seg(projection)}/rebuild`);
+  /** `expectChanges`: 'any', or the columns allowed to differ from the live version. */
+  async rebuild(projection: string, expectChanges?: 'any' | string[]): Promise<RebuildStart> {
+    const response = await this.send(
+      'POST',
+      `/api/projections/${seg(projection)}/rebuild`,
+      expectChanges === undefined ? undefined : { expectChanges },
+    );
     const body = await readBody(response);
     if (response.status === 409 && typeof body?.jobId === 'string') {
       return { started: false, jobId: body.jobId };
@@ -71,6 +76,11 @@ export class AdminClient {
 
   job(jobId: string): Promise<JobInfo> {
     return this.json('GET', `/api/jobs/${seg(jobId)}`, `job ${jobId}`);
+  }
+
+  /** Swaps a rebuild held in verifying. */
+  approve(jobId: string): Promise<JobInfo> {
+    return this.json('POST', `/api/jobs/${seg(jobId)}/approve`, `job ${jobId}`);
   }
 
   cancel(jobId: string): Promise<unknown> {

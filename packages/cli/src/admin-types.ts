@@ -76,6 +76,22 @@ export interface JobInfo {
   eventsPerSecond: number | null;
   etaSeconds: number | null;
   error?: string;
+  /** The comparison of v+1 with the live version before the swap (verified cutover). */
+  cutoverReport?: CutoverReportInfo | null;
+}
+
+/** A rebuild's cutover report, as much of it as the CLI prints. */
+export interface CutoverReportInfo {
+  verdict: 'identical' | 'expected' | 'unexpected' | string;
+  liveVersion: number;
+  version: number;
+  tables: {
+    table: string;
+    rows: { live: number; next: number };
+    differing: number;
+    unexpected: number;
+    first: { key: Record<string, unknown>; live: unknown; next: unknown }[];
+  }[];
 }
 
 /** A parked event: the API promises its id and its error; the rest is shown when present. */
@@ -118,3 +134,6 @@ export const FINAL_JOB_STATES = ['completed', 'failed', 'cancelled'] as const;
 export function isFinalJobState(state: string): boolean {
   return (FINAL_JOB_STATES as readonly string[]).includes(state);
 }
+
+/** A rebuild held before its swap on undeclared differences: it waits for approve or cancel. */
+export const HELD_JOB_STATE = 'verifying';

@@ -16,6 +16,8 @@ export const ExitCode = {
   notFound: 5,
   /** Admin answered 409: e.g. a rebuild already runs (without --watch), or a parked event already resolved. */
   conflict: 6,
+  /** A watched rebuild is held in verifying: v+1 differs from the live version; approve or cancel it. */
+  held: 7,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

@@ -1,4 +1,5 @@
 import type {
+  CutoverReportInfo,
   JobInfo,
   ParkedEvent,
   ParkedStreamsPage,
@@ -181,7 +182,29 @@ export function formatJobLine(job: JobInfo): string {
     `ETA ${formatDuration(job.etaSeconds)}`,
   ];
   const line = parts.join('  ');
-  return job.error ? `${line}\n  error: ${job.error}` : line;
+  const report = job.cutoverReport ? `\n${formatCutoverReport(job.cutoverReport)}` : '';
+  return job.error ? `${line}\n  error: ${job.error}${report}` : `${line}${report}`;
+}
+
+/** The verdict, each table's row counts and differing keys, and the first differences with both values. */
+export function formatCutoverReport(report: CutoverReportInfo): string {
+  const lines = [`  cutover v${report.liveVersion} -> v${report.version}: ${report.verdict}`];
+  for (const t of report.tables) {
+    lines.push(
+      `  ${t.table}: rows ${t.rows.live} -> ${t.rows.next}, ${t.differing} keys differ (${t.unexpected} not declared)`,
+    );
+    for (const d of t.first) {
+      lines.push(
+        `    ${JSON.stringify(d.key)}: ${JSON.stringify(d.live ?? 'missing')} -> ${JSON.stringify(d.next ?? 'missing')}`,
+      );
+    }
+  }
+  if (report.verdict === 'unexpected') {
+    lines.push(
+      '  held: `refract rebuild approve <job>` swaps, `refract rebuild cancel <job>` drops it',
+    );
+  }
+  return lines.join('\n');
 }
 
 /** One line per quarantined stream: how many events wait, the first one and its error. */

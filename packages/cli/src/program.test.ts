@@ -277,6 +277,72 @@ describe('refract', () => {
     expect(seen.at(-1)!.path).toBe('/api/jobs/16');
   });
 
+  it('rebuild --expect-changes sends the declaration; a held rebuild exits 7 with its report; rebuild approve/cancel/status', async () => {
+    routes.set('POST /api/projections/customer_stats/rebuild', {
+      status: 202,
+      body: { jobId: '18' },
+    });
+    await run([
+      'rebuild',
+      'customer_stats',
+      '--expect-changes',
+      'customer_stats.orders_placed, status',
+    ]);
+    expect(seen.at(-1)!.body).toEqual({
+      expectChanges: ['customer_stats.orders_placed', 'status'],
+    });
+    await run(['rebuild', 'customer_stats', '--expect-changes', 'any']);
+    expect(seen.at(-1)!.body).toEqual({ expectChanges: 'any' });
+    const bad = await run(['rebuild', 'customer_stats', '--expect-changes', 'Drop;table']);
+    expect(bad.code).toBe(ExitCode.usage);
+
+    const held = {
+      ...job('verifying', 100),
+      jobId: '18',
+      cutoverReport: {
+        verdict: 'unexpected',
+        liveVersion: 1,
+        version: 2,
+        tables: [
+          {
+            table: 'customer_stats',
+            rows: { live: 5, next: 5 },
+            differing: 1,
+            unexpected: 1,
+            first: [
+              {
+                key: { customer_id: 'c-1' },
+                live: { orders_placed: 2 },
+                next: { orders_placed: -1 },
+              },
+            ],
+          },
+        ],
+      },
+    };
+    routes.set('GET /api/jobs/18', { status: 200, body: held });
+    const watched = await run(['rebuild', 'customer_stats', '--watch']);
+    expect(watched.code).toBe(ExitCode.held);
+    const status = await run(['rebuild', 'status', '18']);
+    expect(status.out).toContain('cutover v1 -> v2: unexpected');
+    expect(status.out).toContain(
+      '{"customer_id":"c-1"}: {"orders_placed":2} -> {"orders_placed":-1}',
+    );
+
+    routes.set('POST /api/jobs/18/approve', { status: 200, body: { ...held, state: 'waiting' } });
+    const approved = await run(['rebuild', 'approve', '18']);
+    expect(approved.code).toBe(ExitCode.ok);
+    expect(seen.at(-1)).toMatchObject({ method: 'POST', path: '/api/jobs/18/approve' });
+    routes.set('POST /api/jobs/19/approve', {
+      status: 409,
+      body: { error: 'rebuild_not_verifying', message: 'job 19 is completed', field: 'jobId' },
+    });
+    expect((await run(['rebuild', 'approve', '19'])).code).toBe(ExitCode.conflict);
+    routes.set('DELETE /api/jobs/18', { status: 200, body: { ...held, state: 'cancelled' } });
+    expect((await run(['rebuild', 'cancel', '18'])).code).toBe(ExitCode.ok);
+    expect(seen.at(-1)).toMatchObject({ method: 'DELETE', path: '/api/jobs/18' });
+  });
+
   it('cancel deletes the job; parked lists, retries and skips by id', async () => {
     routes.set('DELETE /api/jobs/17', { status: 200, body: { jobId: '17', state: 'cancelled' } });
     expect((await run(['cancel', '17'])).out).toBe('job 17 cancelled\n');

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { AdminClient } from './admin-client.js';
+import { HELD_JOB_STATE } from './admin-types.js';
 import { adminUrl, type CliConfig } from './config.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { formatJobLine, formatParked, formatParkedStreams, formatStatus } from './format.js';
@@ -80,7 +81,8 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   program.addHelpText(
     'after',
     '\nExit codes: 0 ok, 1 failed (job failed/cancelled, migration failed), 2 usage,\n' +
-      '3 admin unreachable, 4 bad or missing token, 5 not found, 6 conflict.\n' +
+      '3 admin unreachable, 4 bad or missing token, 5 not found, 6 conflict,\n' +
+      '7 a watched rebuild held in verifying (approve or cancel it).\n' +
       'A service command exits as its service does: 0 once stopped by SIGTERM/SIGINT,\n' +
       '1 for a bad variable or application module, a failed start or an unclean stop\n' +
       '(dev: 2 for a bad variable or module, 130 forced; see its README).',
@@ -206,32 +208,79 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
       print(formatStatus(view, (io.now ?? Date.now)()), view);
     });
 
-  program
+  const rebuild = program
     .command('rebuild')
-    .description('rebuild a projection blue/green as a background job')
+    .description(
+      'rebuild a projection blue/green as a background job; v+1 is compared with the live ' +
+        'version before the swap, and an undeclared difference holds it in verifying ' +
+        '(rebuild status/approve/cancel <jobId>)',
+    )
     .argument('<projection>', 'projection name', nonEmpty)
-    .option('-w, --watch', 'follow the job with a progress bar until it ends')
-    .action(async (projection: string, options: { watch?: boolean }, command: Command) => {
-      const { client, json, print } = context(command);
-      const start = await client.rebuild(projection);
-      if (!start.started) {
-        io.stderr.write(
-          `refract: a rebuild of "${projection}" is already running: job ${start.jobId}\n`,
-        );
-        if (!options.watch) {
-          if (json) print('', { jobId: start.jobId, alreadyRunning: true });
-          return setExit(ExitCode.conflict);
+    .option('-w, --watch', 'follow the job with a progress bar until it ends (or is held)')
+    .option(
+      '--expect-changes <spec>',
+      "differences that do not hold the swap: 'any', or columns (table.column or column), comma-separated",
+      parseExpectChanges,
+    )
+    .action(
+      async (
+        projection: string,
+        options: { watch?: boolean; expectChanges?: 'any' | string[] },
+        command: Command,
+      ) => {
+        const { client, json, print } = context(command);
+        const start = await client.rebuild(projection, options.expectChanges);
+        if (!start.started) {
+          io.stderr.write(
+            `refract: a rebuild of "${projection}" is already running: job ${start.jobId}\n`,
+          );
+          if (!options.watch) {
+            if (json) print('', { jobId: start.jobId, alreadyRunning: true });
+            return setExit(ExitCode.conflict);
+          }
+        } else if (!options.watch) {
+          return print(
+            `rebuild of "${projection}" started: job ${start.jobId}\n` +
+              `follow it: refract job ${start.jobId} --watch`,
+            { jobId: start.jobId },
+          );
+        } else {
+          io.stderr.write(`rebuild of "${projection}" started: job ${start.jobId}\n`);
         }
-      } else if (!options.watch) {
-        return print(
-          `rebuild of "${projection}" started: job ${start.jobId}\n` +
-            `follow it: refract job ${start.jobId} --watch`,
-          { jobId: start.jobId },
-        );
-      } else {
-        io.stderr.write(`rebuild of "${projection}" started: job ${start.jobId}\n`);
-      }
-      setExit(await watch(io, client, start.jobId, print));
+        setExit(await watch(io, client, start.jobId, print));
+      },
+    );
+
+  rebuild
+    .command('status')
+    .description("a rebuild job's state, progress and cutover report")
+    .argument('<jobId>', 'job id', nonEmpty)
+    .action(async (jobId: string, _options, command: Command) => {
+      const { client, print } = context(command);
+      const job = await client.job(jobId);
+      print(formatJobLine(job), job);
+    });
+
+  rebuild
+    .command('approve')
+    .description('swap a rebuild held in verifying (v+1 is caught up first)')
+    .argument('<jobId>', 'job id', nonEmpty)
+    .option('-w, --watch', 'follow the job until the swap')
+    .action(async (jobId: string, options: { watch?: boolean }, command: Command) => {
+      const { client, print } = context(command);
+      const job = await client.approve(jobId);
+      if (options.watch) return setExit(await watch(io, client, jobId, print));
+      print(`job ${jobId} approved; it swaps once v+1 is caught up`, job);
+    });
+
+  rebuild
+    .command('cancel')
+    .description('cancel a rebuild job (held or running); the live version is untouched')
+    .argument('<jobId>', 'job id', nonEmpty)
+    .action(async (jobId: string, _options, command: Command) => {
+      const { client, print } = context(command);
+      const body = await client.cancel(jobId);
+      print(`job ${jobId} cancelled`, body);
     });
 
   program
@@ -386,6 +435,7 @@ async function watch(
     intervalMs: io.watchIntervalMs ?? 1000,
   });
   print(formatJobLine(job), job);
+  if (job.state === HELD_JOB_STATE) return ExitCode.held;
   return job.state === 'completed' ? ExitCode.ok : ExitCode.failed;
 }
 
@@ -408,6 +458,21 @@ function parseUrl(value: string): string {
   const parsed = adminUrl.safeParse(value);
   if (!parsed.success) throw new InvalidArgumentError(parsed.error.issues[0]!.message);
   return value;
+}
+
+function parseExpectChanges(value: string): 'any' | string[] {
+  if (value.trim() === 'any') return 'any';
+  const columns = value
+    .split(',')
+    .map((c) => c.trim())
+    .filter(Boolean);
+  const bad = columns.find((c) => !/^([a-z][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$/.test(c));
+  if (columns.length === 0 || bad !== undefined) {
+    throw new InvalidArgumentError(
+      "must be 'any' or columns (table.column or column), comma-separated",
+    );
+  }
+  return columns;
 }
 
 function parsePartitions(value: string): number {

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Presets, SingleBar } from 'cli-progress';
 import type { AdminClient } from './admin-client.js';
-import { isFinalJobState, type JobInfo } from './admin-types.js';
+import { HELD_JOB_STATE, isFinalJobState, type JobInfo } from './admin-types.js';
 import { formatDuration, formatJobLine, formatRate } from './format.js';
 
 export interface WatchJobOptions {
@@ -28,7 +28,8 @@ export async function watchJob(options: WatchJobOptions): Promise<JobInfo> {
     for (;;) {
       const job = await client.job(jobId);
       view.update(job);
-      if (isFinalJobState(job.state)) return job;
+      // A held rebuild waits for an operator: nothing more to follow.
+      if (isFinalJobState(job.state) || job.state === HELD_JOB_STATE) return job;
       await sleep(intervalMs);
     }
   } finally {

@@ -1,4 +1,4 @@
-import { defineProjection, type Projection } from '@refract/core';
+import type { Projection } from '@refract/core';
 import type { EventStore } from '@refract/event-store';
 import { generateWorkload, ordersApp, type WorkloadEvent } from '@refract/example-orders';
 import { createLogger } from '@refract/observability';
