@@ -40,7 +40,8 @@ export const rebuildBody = z
     /** `"any"`, or the columns allowed to differ; omitted: none. */
     expectChanges: z.union([z.literal('any'), expectChanges.options[1].shape.columns]).optional(),
   })
-  .optional();
+  // A POST without a body reaches the schema as null: nothing declared.
+  .nullish();
 
 const sideFigures = z.object({ rows: z.int(), checksum: z.string() });
 const row = z.record(z.string(), z.unknown());

@@ -788,6 +788,8 @@ describe('rebuilds', () => {
       { timeoutMs: 30_000 },
     );
     expect(done).toMatchObject({ jobId, projection: 'customer_stats' });
+    // Verified before the swap: same code, same rows.
+    expect(done).toMatchObject({ cutoverReport: { verdict: 'identical' }, approved: false });
     expect(done.processed).toBeGreaterThan(0);
     expect(done.processed).toBe(done.total);
     await eventually(async () =>
@@ -886,6 +888,38 @@ describe('rebuilds', () => {
     const nope = await post('/api/projections/nope/rebuild');
     expect(nope.statusCode).toBe(404);
     expect(nope.json()).toMatchObject({ error: 'projection_not_found', field: 'name' });
+
+    // approve: only a rebuild held in verifying; the 4xx names the field.
+    const approve = (id: string) =>
+      admin.app.inject({ method: 'POST', url: `/api/jobs/${id}/approve`, headers: auth });
+    expect((await approve('not%20a%20job')).json()).toMatchObject({ field: 'jobId' });
+    const unknown = await approve('no-such-job');
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json()).toMatchObject({ error: 'job_not_found', field: 'jobId' });
+    const [completed] = (await get<Job[]>('/api/rebuilds')).filter((j) => j.state === 'completed');
+    const late = await approve(completed!.jobId);
+    expect(late.statusCode).toBe(409);
+    expect(late.json()).toMatchObject({
+      error: 'rebuild_not_verifying',
+      field: 'jobId',
+      state: 'completed',
+    });
+    const before = await rebuildQueueSize();
+    for (const expectChanges of ['all', ['Bad Column'], 7]) {
+      const bad = await admin.app.inject({
+        method: 'POST',
+        url: '/api/projections/customer_stats/rebuild',
+        headers: auth,
+        payload: { expectChanges },
+      });
+      expect(bad.statusCode, JSON.stringify(expectChanges)).toBe(400);
+      // The field, or the element of it (`expectChanges.0`).
+      expect(bad.json()).toMatchObject({
+        error: 'invalid_request',
+        field: expect.stringMatching(/^expectChanges/),
+      });
+    }
+    expect(await rebuildQueueSize()).toBe(before);
   });
 });
 
