@@ -208,6 +208,19 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
       print(formatStatus(view, (io.now ?? Date.now)()), view);
     });
 
+  // Shared by `job` and `rebuild status`, `cancel` and `rebuild cancel`.
+  const jobAction = async (jobId: string, options: { watch?: boolean }, command: Command) => {
+    const { client, print } = context(command);
+    if (options.watch) return setExit(await watch(io, client, jobId, print));
+    const job = await client.job(jobId);
+    print(formatJobLine(job), job);
+  };
+  const cancelAction = async (jobId: string, _options: unknown, command: Command) => {
+    const { client, print } = context(command);
+    const body = await client.cancel(jobId);
+    print(`job ${jobId} cancelled`, body);
+  };
+
   const rebuild = program
     .command('rebuild')
     .description(
@@ -255,11 +268,8 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .command('status')
     .description("a rebuild job's state, progress and cutover report")
     .argument('<jobId>', 'job id', nonEmpty)
-    .action(async (jobId: string, _options, command: Command) => {
-      const { client, print } = context(command);
-      const job = await client.job(jobId);
-      print(formatJobLine(job), job);
-    });
+    .option('-w, --watch', 'follow the job until it ends (or is held)')
+    .action(jobAction);
 
   rebuild
     .command('approve')
@@ -277,33 +287,20 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .command('cancel')
     .description('cancel a rebuild job (held or running); the live version is untouched')
     .argument('<jobId>', 'job id', nonEmpty)
-    .action(async (jobId: string, _options, command: Command) => {
-      const { client, print } = context(command);
-      const body = await client.cancel(jobId);
-      print(`job ${jobId} cancelled`, body);
-    });
+    .action(cancelAction);
 
   program
     .command('job')
     .description("a rebuild job's state and progress")
     .argument('<jobId>', 'job id', nonEmpty)
     .option('-w, --watch', 'follow the job until it ends')
-    .action(async (jobId: string, options: { watch?: boolean }, command: Command) => {
-      const { client, print } = context(command);
-      if (options.watch) return setExit(await watch(io, client, jobId, print));
-      const job = await client.job(jobId);
-      print(formatJobLine(job), job);
-    });
+    .action(jobAction);
 
   program
     .command('cancel')
     .description('cancel a rebuild job; the live version is untouched')
     .argument('<jobId>', 'job id', nonEmpty)
-    .action(async (jobId: string, _options, command: Command) => {
-      const { client, print } = context(command);
-      const body = await client.cancel(jobId);
-      print(`job ${jobId} cancelled`, body);
-    });
+    .action(cancelAction);
 
   for (const [name, done, what] of [
     ['pause', 'paused', 'stop applying events to a projection (its lag grows)'],

@@ -10,11 +10,11 @@ import { type RebuildWorker, startRebuildWorker } from './jobs/rebuild-worker.js
 import { rebuildProjection } from './rebuild.js';
 import {
   appendWorkload,
-  caughtUp,
   expectedStats,
   liveVersionOf,
   monotonicPoll,
   startOrdersStack,
+  untilCaughtUp,
 } from './testing/orders-harness.js';
 
 // The verified cutover: v+1 is compared with the live v at the same
@@ -101,9 +101,7 @@ beforeAll(async () => {
   queue = createRebuildQueue(options);
   worker = await startRebuildWorker({ ...options, cancelPollMs: 50, heartbeatMs: 200 });
   await appendMore(3_000);
-  await eventually(async () => expect(await caughtUp(store, 'customer_stats', 1)).toBe(true), {
-    timeoutMs: 60_000,
-  });
+  await untilCaughtUp(store, 'customer_stats', 1);
 });
 
 afterAll(async () => {
@@ -163,9 +161,7 @@ it('a changed handler holds the rebuild in verifying with the differing keys; v 
 
     // Held: v keeps following the log; approving is for held jobs only.
     await appendMore(1_000);
-    await eventually(async () => expect(await caughtUp(store, 'customer_stats', 2)).toBe(true), {
-      timeoutMs: 60_000,
-    });
+    await untilCaughtUp(store, 'customer_stats', 2);
     expect(watcher.seen).toEqual([]);
     await expect(queue.approve('no-such-job')).rejects.toMatchObject({ code: 'job_not_found' });
 

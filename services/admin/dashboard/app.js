@@ -9,6 +9,7 @@ import {
   saveToken,
   Unauthorized,
 } from './api.js';
+import { renderCutovers } from './cutover-view.js';
 import { h, setText } from './dom.js';
 import { connectStream } from './event-stream.js';
 import { renderPools } from './pools-view.js';
@@ -33,6 +34,7 @@ const elements = {
   pools: document.getElementById('pools'),
   relay: document.getElementById('relay'),
   rebuilds: document.getElementById('rebuilds'),
+  cutovers: document.getElementById('cutovers'),
   dialog: document.getElementById('token-dialog'),
   form: document.getElementById('token-form'),
   tokenInput: document.getElementById('token-input'),
@@ -175,7 +177,15 @@ async function loadHistory(token) {
 async function loadRebuilds(token = readToken()) {
   if (!token) return;
   try {
-    renderRebuilds(elements.rebuilds, await request('GET', paths.rebuilds, token));
+    const rebuilds = await request('GET', paths.rebuilds, token);
+    renderRebuilds(elements.rebuilds, rebuilds);
+    renderCutovers(elements.cutovers, rebuilds, {
+      onChange: (text, kind) => {
+        notify(text, kind);
+        void loadRebuilds();
+      },
+      onUnauthorized,
+    });
   } catch (error) {
     if (error instanceof Unauthorized) onUnauthorized();
     // 404: this admin runs no rebuild layer.
@@ -252,7 +262,8 @@ function renderProjections() {
       cards.set(p.name, card);
     }
     if (p.rebuild) card.setJob(p.rebuild);
-    else if (card.job && !FINAL_JOB_STATES.has(card.job.state)) void pollJob(p.name);
+    else if (card.job && !FINAL_JOB_STATES.has(card.job.state) && card.job.state !== 'verifying')
+      void pollJob(p.name);
     card.update(p, history, HISTORY_MS);
   }
   for (const name of cards.keys()) if (!names.has(name)) cards.delete(name);
@@ -282,8 +293,9 @@ async function pollJob(name) {
       const job = await request('GET', paths.job(jobId), readToken());
       if (card.job?.jobId !== jobId) return;
       card.setJob({ ...card.job, ...job });
-      if (FINAL_JOB_STATES.has(job.state)) {
+      if (FINAL_JOB_STATES.has(job.state) || job.state === 'verifying') {
         void loadRebuilds();
+        if (job.state === 'verifying') notify(`Rebuild of ${name} held: v+1 differs.`, 'error');
         if (job.state === 'completed') notify(`Rebuild of ${name} completed.`, 'ok');
         else if (job.state === 'failed')
           notify(`Rebuild of ${name} failed: ${job.error ?? 'no reason given'}`, 'error');

@@ -125,6 +125,11 @@ export const accountBalancesProjection = defineProjection<BankEvent>({
   crossPartitionBatches: true,
   handles: BANK_EVENT_TYPES,
   tables: [TABLE],
+  // Verified cutover: what readers see of an account is compared; `position`
+  // records which event was applied last, bookkeeping a rebuild may move.
+  compare: {
+    [TABLE]: { key: ['account_id'], columns: ['owner', 'status', 'opened_at', 'balance_cents'] },
+  },
   setup: (table) => CREATE_SQL.replaceAll(PLACEHOLDER, table(TABLE)),
   applyBatch: applyAccountBalances,
 });

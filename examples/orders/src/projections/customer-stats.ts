@@ -176,6 +176,12 @@ export const customerStatsProjection = defineProjection<OrderEvent>({
   crossPartitionBatches: true,
   handles: ORDER_EVENT_TYPES,
   tables: ['customer_stats', 'customer_stats_orders'],
+  // Verified cutover: every column of both tables, the helper table included
+  // (a wrong open-order total shows there before it reaches a lifetime value).
+  compare: {
+    customer_stats: { key: ['customer_id'] },
+    customer_stats_orders: { key: ['order_id'] },
+  },
   setup: (table) => `
 CREATE TABLE IF NOT EXISTS ${table('customer_stats')} (
   customer_id          text PRIMARY KEY,

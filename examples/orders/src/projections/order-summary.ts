@@ -160,6 +160,14 @@ export const orderSummaryProjection = defineProjection<OrderEvent>({
   crossPartitionBatches: true,
   handles: ORDER_EVENT_TYPES,
   tables: ['order_summary'],
+  // Verified cutover: what readers see of an order is compared; `position`
+  // records which event was applied last, bookkeeping a rebuild may move.
+  compare: {
+    order_summary: {
+      key: ['order_id'],
+      columns: ['customer_id', 'status', 'item_count', 'total_cents', 'placed_at'],
+    },
+  },
   setup: (table) => `
 CREATE TABLE IF NOT EXISTS ${table('order_summary')} (
   order_id    text PRIMARY KEY,

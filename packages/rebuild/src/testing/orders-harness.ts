@@ -6,7 +6,8 @@ import { createLogger } from '@refract/observability';
 import { ProjectorWorker } from '@refract/projector';
 import { Relay } from '@refract/relay';
 import { createRedisClient } from '@refract/stream-bus';
-import { createTestDatabase, createTestRedisNamespace } from '@refract/testing';
+import { createTestDatabase, createTestRedisNamespace, eventually } from '@refract/testing';
+import { expect } from 'vitest';
 
 /** Test helpers over the example-orders workload, shared by this package's int and e2e tests. */
 
@@ -85,6 +86,17 @@ export async function caughtUp(
     [projection, version, head],
   );
   return behind.rowCount === 0;
+}
+
+/** Waits (up to a minute) until every partition checkpoint of a version has reached the head. */
+export async function untilCaughtUp(
+  store: EventStore,
+  projection: string,
+  version: number,
+): Promise<void> {
+  await eventually(async () => expect(await caughtUp(store, projection, version)).toBe(true), {
+    timeoutMs: 60_000,
+  });
 }
 
 export async function liveVersionOf(store: EventStore, projection: string): Promise<number> {
