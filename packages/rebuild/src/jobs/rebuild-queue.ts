@@ -216,7 +216,7 @@ export function createRebuildQueue(options: RebuildQueueOptions): RebuildQueue {
           projection: row.projection,
           targetVersion: row.target_version,
         }),
-        { jobId: `${jobId}-approved` },
+        { jobId: approvedJobId(jobId) },
       );
       log.info({ projection: row.projection, job: jobId }, 'rebuild approved');
       return viewOf(row);
@@ -239,10 +239,12 @@ export function createRebuildQueue(options: RebuildQueueOptions): RebuildQueue {
       };
       // Held: no process works on it, so the version it built is dropped here.
       if (flagged.state === 'verifying') return clean();
+      // After an approval the BullMQ job to stop is the approval's.
+      const bullId = flagged.approved ? approvedJobId(jobId) : jobId;
       // Not started anywhere: remove it (0 means some part of it is locked by a worker).
       if (
         flagged.state === 'waiting' &&
-        (await queue.remove(jobId, { removeChildren: true })) === 1
+        (await queue.remove(bullId, { removeChildren: true })) === 1
       ) {
         return clean();
       }
@@ -252,7 +254,7 @@ export function createRebuildQueue(options: RebuildQueueOptions): RebuildQueue {
         if (row.state !== 'waiting' && row.state !== 'active') return viewOf(row);
         if (Date.now() >= deadline) {
           // A job BullMQ no longer has (trimmed, Redis lost) has nobody to stop it.
-          if (!(await queue.getJob(jobId))) return clean();
+          if (!(await queue.getJob(bullId))) return clean();
           return viewOf(row);
         }
         await sleep(100);
@@ -271,4 +273,9 @@ export function createRebuildQueue(options: RebuildQueueOptions): RebuildQueue {
       return closing;
     },
   };
+}
+
+/** The BullMQ id of an approved rebuild's second run: the first run's job keeps the rebuild's id. */
+function approvedJobId(rebuildId: string): string {
+  return `${rebuildId}-approved`;
 }
