@@ -2,6 +2,7 @@ import type { Projection } from '@refract/core';
 import type { EventStore } from '@refract/event-store';
 import { generateWorkload, ordersApp, type WorkloadEvent } from '@refract/example-orders';
 import { createLogger } from '@refract/observability';
+import { setProjectionPaused } from '@refract/projector';
 import { eventually } from '@refract/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RebuildJobView } from './jobs/rebuild-job-view.js';
@@ -10,6 +11,7 @@ import { type RebuildWorker, startRebuildWorker } from './jobs/rebuild-worker.js
 import { rebuildProjection } from './rebuild.js';
 import {
   appendWorkload,
+  caughtUp,
   expectedStats,
   liveVersionOf,
   monotonicPoll,
@@ -134,6 +136,32 @@ it('a rebuild with identical code swaps with an empty report', async () => {
   ]);
 }, 60_000);
 
+it('the live version is caught up to v+1 before the comparison, by the rebuild itself when no live worker moves it', async () => {
+  await setProjectionPaused(store.pool, 'customer_stats', true);
+  try {
+    await appendMore(500);
+    // The unpaused order_summary beside it got the appends: the live worker
+    // ran, and left customer_stats behind.
+    await untilCaughtUp(store, 'order_summary', 1);
+    expect(await caughtUp(store, 'customer_stats', 2)).toBe(false);
+    const result = await rebuildProjection({
+      store,
+      projection: original,
+      logger,
+      batchSize: 500,
+      liveCatchUpMs: 200,
+    });
+    expect(result.held).toBe(false);
+    expect(result.report?.verdict).toBe('identical');
+    expect(await liveVersionOf(store, 'customer_stats')).toBe(3);
+    const stats = result.report!.tables.find((t) => t.table === 'customer_stats')!;
+    expect(stats.rows.live).toBe(expectedStats(appended).size);
+  } finally {
+    await setProjectionPaused(store.pool, 'customer_stats', false);
+  }
+  await untilCaughtUp(store, 'customer_stats', 3);
+}, 60_000);
+
 it('a changed handler holds the rebuild in verifying with the differing keys; v keeps serving and following; approve swaps; reads never fail nor see v+1 before', async () => {
   marked = customers().slice(0, 3);
   const want = expectedStats(appended);
@@ -143,7 +171,7 @@ it('a changed handler holds the rebuild in verifying with the differing keys; v 
   try {
     const { jobId } = await queue.enqueue('customer_stats');
     const held = await state(jobId, 'verifying');
-    expect(await liveVersionOf(store, 'customer_stats')).toBe(2);
+    expect(await liveVersionOf(store, 'customer_stats')).toBe(3);
     const report = held.cutoverReport!;
     expect(report.verdict).toBe('unexpected');
     const stats = report.tables.find((t) => t.table === 'customer_stats')!;
@@ -161,7 +189,7 @@ it('a changed handler holds the rebuild in verifying with the differing keys; v 
 
     // Held: v keeps following the log; approving is for held jobs only.
     await appendMore(1_000);
-    await untilCaughtUp(store, 'customer_stats', 2);
+    await untilCaughtUp(store, 'customer_stats', 3);
     expect(watcher.seen).toEqual([]);
     await expect(queue.approve('no-such-job')).rejects.toMatchObject({ code: 'job_not_found' });
 
@@ -170,7 +198,7 @@ it('a changed handler holds the rebuild in verifying with the differing keys; v 
     expect(approved.approved).toBe(true);
     const done = await state(jobId, 'completed');
     expect(done.cutoverReport?.verdict).toBe('unexpected');
-    expect(await liveVersionOf(store, 'customer_stats')).toBe(3);
+    expect(await liveVersionOf(store, 'customer_stats')).toBe(4);
     await eventually(() => expect(watcher.seen.length).toBeGreaterThan(0), { timeoutMs: 10_000 });
     await expect(queue.approve(jobId)).rejects.toMatchObject({
       code: 'rebuild_not_verifying',
@@ -194,9 +222,9 @@ it('cancel drops a held v+1 and leaves v; declared changes swap without holding'
   );
   const cancelled = await queue.cancel(jobId);
   expect(cancelled.state).toBe('cancelled');
-  expect(await liveVersionOf(store, 'customer_stats')).toBe(3);
+  expect(await liveVersionOf(store, 'customer_stats')).toBe(4);
   const left = await store.pool.query(
-    "SELECT 1 FROM pg_tables WHERE schemaname = 'projections' AND tablename LIKE 'customer_stats%_v4'",
+    "SELECT 1 FROM pg_tables WHERE schemaname = 'projections' AND tablename LIKE 'customer_stats%_v5'",
   );
   expect(left.rowCount).toBe(0);
 
@@ -206,5 +234,5 @@ it('cancel drops a held v+1 and leaves v; declared changes swap without holding'
   });
   const done = await state(declared.jobId, 'completed');
   expect(done.cutoverReport?.verdict).toBe('expected');
-  expect(await liveVersionOf(store, 'customer_stats')).toBe(4);
+  expect(await liveVersionOf(store, 'customer_stats')).toBe(5);
 }, 120_000);
