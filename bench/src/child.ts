@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { pinnedCommand } from './cores.js';
 import { say } from './progress.js';
 
 /** The repository root: services are spawned from there, where tsx resolves. */
@@ -130,7 +131,9 @@ export function spawnService(
   env: Record<string, string>,
 ): ChildService {
   const { args, origin } = serviceArgs(serviceDir);
-  const child = spawn(process.execPath, args, {
+  // taskset execs the command: the child's pid is the service's own.
+  const [command, commandArgs] = pinnedCommand(process.execPath, args);
+  const child = spawn(command, commandArgs, {
     cwd: REPO_ROOT,
     // Every service runs the reference workload's module, as a user's would run theirs.
     env: { ...process.env, REFRACT_CONFIG: BENCH_APP_CONFIG, ...env },
