@@ -1,7 +1,9 @@
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { runAppend } from './append.js';
-import { buildServices, REPO_ROOT } from './child.js';
+import { buildServices, profileInto, REPO_ROOT } from './child.js';
 import { parseCores, pinTo } from './cores.js';
 import { runFanout } from './fanout.js';
 import { loadAverage, machineInfo, revision } from './machine.js';
@@ -39,6 +41,7 @@ const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
 
 interface CliOptions {
   cores?: number[];
+  cpuProf?: string;
   quick?: boolean;
   n?: number;
   relay: RelayChoice;
@@ -86,6 +89,12 @@ const program = new Command()
     ).argParser(coreCounts),
   )
   .addOption(
+    new Option(
+      '--cpu-prof <dir>',
+      'the spawned services and floor servers write V8 CPU profiles (node --cpu-prof) into dir',
+    ),
+  )
+  .addOption(
     new Option('--phase-timeout <seconds>', 'a phase that runs longer fails the run')
       .argParser(positiveInteger)
       .default(600),
@@ -100,6 +109,10 @@ const program = new Command()
       phaseTimeoutS: options.phaseTimeout,
       cores: options.cores,
     });
+    if (options.cpuProf) {
+      mkdirSync(options.cpuProf, { recursive: true });
+      profileInto(resolve(options.cpuProf));
+    }
     process.exitCode = await run(plan);
   });
 

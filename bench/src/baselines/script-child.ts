@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { REPO_ROOT } from '../child.js';
+import { profileFlags, REPO_ROOT } from '../child.js';
 import { pinnedCommand } from '../cores.js';
 import type { BenchStack } from '../stack.js';
 
@@ -17,6 +17,7 @@ export async function startScriptChild(
   args: string[],
 ): Promise<{ readyLine: string; stop: () => Promise<void> }> {
   const [command, commandArgs] = pinnedCommand(process.execPath, [
+    ...profileFlags(),
     '--conditions=@refract/source',
     '--import',
     'tsx',
