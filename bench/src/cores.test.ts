@@ -43,12 +43,17 @@ describe.runIf(process.getuid?.() === 0)('pinning the system under test', () => 
       ]);
       const unpin = await pinBackendsDuring();
       expect(allowedCpus(await backendPid(early))).toBe('0');
-      const late = await db.connect();
-      const latePid = await backendPid(late);
-      await eventually(() => expect(allowedCpus(latePid)).toBe('0'));
+      // Its own connection, not the pool's, which the pinning's own query may have opened.
+      const late = new pg.Client({ connectionString: database.url });
+      await late.connect();
+      try {
+        const latePid = Number((await late.query('SELECT pg_backend_pid() AS pid')).rows[0].pid);
+        await eventually(() => expect(allowedCpus(latePid)).toBe('0'));
+      } finally {
+        await late.end();
+      }
       await unpin();
       early.release();
-      late.release();
     } finally {
       pinTo(undefined, { db, databaseName: database.name });
       await db.end();
