@@ -1,3 +1,5 @@
+import { appendFigure } from './append-figure.js';
+import { startHttpFloor } from './baselines/http-floor.js';
 import { insertMultiRow } from './baselines/multi-row-insert.js';
 import { insertSingleRows } from './baselines/single-row-insert.js';
 import { resetLog, settle, verifyLog } from './event-log.js';
@@ -11,9 +13,8 @@ import {
   type ThroughputFigure,
 } from './report-types.js';
 import { runOrdered } from './run-ordered.js';
-import { startWriteApi } from './services.js';
+import { type RunningService, startWriteApi } from './services.js';
 import type { BenchStack } from './stack.js';
-import { perSecond, ratio } from './stats.js';
 import { type BenchEvent, chunkByStream, loadWorkload } from './workload.js';
 import { type PreparedAppend, prepareAppend, WriteApiClient } from './write-api-client.js';
 import { startGroupCommitStats } from './write-api-metrics.js';
@@ -42,12 +43,22 @@ export async function runAppend(
     prepareAppend({ streamId: event.streamId, events: [event] }),
   );
 
-  const writeApi = await startWriteApi(stack);
+  const sizes = { poolSize: settings.poolSize, bodyLimitBytes: settings.bodyLimitBytes };
+  const writeApi = await startWriteApi(stack, {
+    env: {
+      WRITE_API_DB_POOL_SIZE: String(sizes.poolSize),
+      WRITE_API_BODY_LIMIT_BYTES: String(sizes.bodyLimitBytes),
+    },
+  });
   say(`[append] write-api listening at ${writeApi.origin} (RELAY_MODE=off, LOG_LEVEL=warn)`);
   const results: AppendResults = {};
+  let floor: RunningService | undefined;
   try {
+    floor = await startHttpFloor(stack, sizes);
+    say(`[append] the HTTP floor listening at ${floor.origin}`);
+    const origins = { writeApi: writeApi.origin, floor: floor.origin };
     results.batch100 = await attempt('append.batch100', failures, () =>
-      compare(stack, plan, writeApi.origin, {
+      compare(stack, plan, origins, {
         phase: 'append.batch100',
         events,
         requests: batchRequests,
@@ -60,14 +71,13 @@ export async function runAppend(
           }),
         baselineStreamOrder: true,
         details: {
-          requests: batchRequests.length,
           eventsPerRequest: Math.round((events.length / batchRequests.length) * 10) / 10,
           baselineRowsPerStatement: settings.rawRowsPerStatement,
         },
       }),
     );
     results.single32 = await attempt('append.single32', failures, () =>
-      compare(stack, plan, writeApi.origin, {
+      compare(stack, plan, origins, {
         phase: 'append.single32',
         events: singleEvents,
         requests: singleRequests,
@@ -84,6 +94,7 @@ export async function runAppend(
       }),
     );
   } finally {
+    await floor?.stop();
     await writeApi.stop();
   }
   return results;
@@ -101,48 +112,41 @@ interface Comparison {
   details: Record<string, unknown>;
 }
 
-/** One append figure: the raw baseline, a warm-up, then the requests over HTTP, each on a fresh log. */
+/**
+ * One append figure, each phase on a fresh log: the raw baseline; the HTTP
+ * floor after a warm-up, with the same requests and clients; then write-api
+ * after a warm-up.
+ */
 async function compare(
   stack: BenchStack,
   plan: BenchPlan,
-  origin: string,
+  origins: { writeApi: string; floor: string },
   spec: Comparison,
 ): Promise<ThroughputFigure> {
   const { phase, events, requests, clients } = spec;
+  const options = { clients, timeLimitMs: plan.phaseTimeoutMs };
   const baseline = await timedOnFreshLog(stack, `${phase}.baseline`, events, spec.baseline, {
     streamOrder: spec.baselineStreamOrder,
   });
-  await warmUp(stack, origin, requests, clients);
-  const groupCommit = await startGroupCommitStats(origin);
-  const overHttp = await timedOnFreshLog(stack, phase, events, () =>
-    appendOverHttp(origin, phase, requests, { clients, timeLimitMs: plan.phaseTimeoutMs }),
+  // A stream's requests wait for each other's answers, so the floor keeps stream order too.
+  await warmUp(stack, origins.floor, requests, clients);
+  const floorPhase = `${phase}.httpFloor`;
+  const floor = await timedOnFreshLog(stack, floorPhase, events, () =>
+    appendOverHttp(origins.floor, floorPhase, requests, options),
   );
-  return figure(events.length, overHttp, baseline, {
-    groupCommit: await groupCommit(),
-    clients,
-    ...spec.details,
+  await warmUp(stack, origins.writeApi, requests, clients);
+  const groupCommit = await startGroupCommitStats(origins.writeApi);
+  const overHttp = await timedOnFreshLog(stack, phase, events, () =>
+    appendOverHttp(origins.writeApi, phase, requests, options),
+  );
+  return appendFigure({
+    events: events.length,
+    requests: requests.length,
+    measured: overHttp,
+    baseline,
+    floor,
+    details: { groupCommit: await groupCommit(), clients, ...spec.details },
   });
-}
-
-function figure(
-  events: number,
-  measured: PhaseMeasurement,
-  baseline: PhaseMeasurement,
-  details: Record<string, unknown>,
-): ThroughputFigure {
-  const eventsPerSec = perSecond(events, measured.ms);
-  const baselinePerSec = perSecond(events, baseline.ms);
-  return {
-    eventsPerSec,
-    baseline: baselinePerSec,
-    ratio: ratio(eventsPerSec, baselinePerSec),
-    events,
-    seconds: Math.round(measured.ms) / 1000,
-    baselineSeconds: Math.round(baseline.ms) / 1000,
-    ...details,
-    cpu: measured.cpu,
-    baselineCpu: baseline.cpu,
-  };
 }
 
 /** Empties the log, settles Postgres, runs the phase (measured), then checks the log holds exactly `events`. */

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { pinnedCommand } from './cores.js';
 import { say } from './progress.js';
 
 /** The repository root: services are spawned from there, where tsx resolves. */
@@ -15,6 +16,21 @@ export const SERVICE_DIRS = {
   admin: 'services/admin',
   projectorWorker: 'services/projector-worker',
 } as const;
+
+let profileDir: string | undefined;
+
+/**
+ * `--cpu-prof <dir>`: every service and floor server started from now on
+ * writes a V8 CPU profile (`node --cpu-prof`) into `dir` when it exits.
+ */
+export function profileInto(dir: string | undefined): void {
+  profileDir = dir;
+}
+
+/** The node flags that write a CPU profile, when `--cpu-prof` asked for them. */
+export function profileFlags(): string[] {
+  return profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
+}
 
 /** How a service is started: `dist` is what production runs, `source` goes through tsx. */
 export type ServiceOrigin = 'dist' | 'source';
@@ -130,7 +146,9 @@ export function spawnService(
   env: Record<string, string>,
 ): ChildService {
   const { args, origin } = serviceArgs(serviceDir);
-  const child = spawn(process.execPath, args, {
+  // taskset execs the command: the child's pid is the service's own.
+  const [command, commandArgs] = pinnedCommand(process.execPath, [...profileFlags(), ...args]);
+  const child = spawn(command, commandArgs, {
     cwd: REPO_ROOT,
     // Every service runs the reference workload's module, as a user's would run theirs.
     env: { ...process.env, REFRACT_CONFIG: BENCH_APP_CONFIG, ...env },

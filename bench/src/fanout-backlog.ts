@@ -7,7 +7,7 @@ import { type RelayKind, relayCheckpoint, startRelay } from './relay-runner.js';
 import type { ThroughputFigure } from './report-types.js';
 import { PhaseTimeoutError } from './run-ordered.js';
 import type { BenchStack } from './stack.js';
-import { perSecond, ratio } from './stats.js';
+import { throughput } from './stats.js';
 import { storeLog } from './stored-log.js';
 
 const PHASE = 'fanout.backlog';
@@ -68,15 +68,8 @@ export async function measureBacklog(
   say(`[${PHASE}] verified: every position in Redis exactly once, ascending per partition`);
   await stack.dropKeys(keyPrefix);
 
-  const eventsPerSec = perSecond(head, published.ms);
-  const baselinePerSec = perSecond(head, baseline.ms);
   return {
-    eventsPerSec,
-    baseline: baselinePerSec,
-    ratio: ratio(eventsPerSec, baselinePerSec),
-    events: head,
-    seconds: Math.round(published.ms) / 1000,
-    baselineSeconds: Math.round(baseline.ms) / 1000,
+    ...throughput(head, published.ms, baseline.ms),
     baselinePipelineSize: xaddPipelineSize,
     relay: relayKind,
     cpu: published.cpu,

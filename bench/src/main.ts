@@ -1,9 +1,13 @@
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { runAppend } from './append.js';
-import { buildServices, REPO_ROOT } from './child.js';
+import { buildServices, profileInto, REPO_ROOT } from './child.js';
+import { parseCores, pinTo } from './cores.js';
 import { runFanout } from './fanout.js';
 import { loadAverage, machineInfo, revision } from './machine.js';
+import { measureOfferedRate, type OfferedRate, withOfferedRate } from './offered-rate.js';
 import {
   type BenchPlan,
   describePlan,
@@ -18,7 +22,15 @@ import { runPoison } from './poison.js';
 import { say } from './progress.js';
 import { runProjector } from './projector.js';
 import { runRebuild } from './rebuild.js';
-import { buildResults, markdown, readPrevious, resultsPaths, writeResults } from './report.js';
+import {
+  buildResults,
+  type CorePass,
+  markdown,
+  type RunOutcome,
+  readPrevious,
+  resultsPaths,
+  writeResults,
+} from './report.js';
 import { attempt, type Failure } from './report-types.js';
 import { BenchStack } from './stack.js';
 
@@ -28,6 +40,8 @@ const CLEAN_UP_LIMIT_MS = 30_000;
 const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
 
 interface CliOptions {
+  cores?: number[];
+  cpuProf?: string;
   quick?: boolean;
   n?: number;
   relay: RelayChoice;
@@ -40,6 +54,14 @@ function positiveInteger(text: string): number {
     throw new InvalidArgumentError('must be a positive integer');
   }
   return value;
+}
+
+function coreCounts(text: string): number[] {
+  try {
+    return parseCores(text);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
 }
 
 const program = new Command()
@@ -61,6 +83,18 @@ const program = new Command()
       .default('auto'),
   )
   .addOption(
+    new Option(
+      '--cores <counts>',
+      "pin the system under test (services, floor servers, the run database's Postgres backends) to 1, 2, … cores: one pass per count, e.g. 1,2",
+    ).argParser(coreCounts),
+  )
+  .addOption(
+    new Option(
+      '--cpu-prof <dir>',
+      'the spawned services and floor servers write V8 CPU profiles (node --cpu-prof) into dir',
+    ),
+  )
+  .addOption(
     new Option('--phase-timeout <seconds>', 'a phase that runs longer fails the run')
       .argParser(positiveInteger)
       .default(600),
@@ -73,7 +107,12 @@ const program = new Command()
       n,
       relay: options.relay,
       phaseTimeoutS: options.phaseTimeout,
+      cores: options.cores,
     });
+    if (options.cpuProf) {
+      mkdirSync(options.cpuProf, { recursive: true });
+      profileInto(resolve(options.cpuProf));
+    }
     process.exitCode = await run(plan);
   });
 
@@ -109,25 +148,23 @@ async function run(plan: BenchPlan): Promise<number> {
     const machine = await machineInfo(stack);
     const loadBefore = loadAverage();
     const failures: Failure[] = [];
-    const append = plan.parts.includes('append')
-      ? await attempt('append', failures, () => runAppend(stack, plan, failures))
-      : undefined;
-    const fanout =
-      plan.parts.includes('fanout') && !interrupted
-        ? await attempt('fanout', failures, () => runFanout(stack, plan, failures))
-        : undefined;
-    const projector =
-      plan.parts.includes('projector') && !interrupted
-        ? await attempt('projector', failures, () => runProjector(stack, plan, failures))
-        : undefined;
-    const rebuild =
-      plan.parts.includes('rebuild') && !interrupted
-        ? await attempt('rebuild', failures, () => runRebuild(stack, plan))
-        : undefined;
-    const poison =
-      plan.parts.includes('poison') && !interrupted
-        ? await attempt('poison', failures, () => runPoison(stack, plan))
-        : undefined;
+    const passes: Pass[] = [];
+    for (const cores of plan.cores ?? [undefined]) {
+      if (interrupted) break;
+      if (cores !== undefined) say(`pass on ${cores} core${cores === 1 ? '' : 's'}`);
+      passes.push(await runPass(stack, plan, cores, () => interrupted));
+    }
+    // The last pass (the most cores) gives the figures; every pass its row of the core scaling.
+    const last = passes.at(-1);
+    for (const pass of passes) {
+      for (const failure of pass.failures) {
+        failures.push(
+          pass === last || pass.cores === undefined
+            ? failure
+            : { part: `${failure.part} (${pass.cores} cores)`, error: failure.error },
+        );
+      }
+    }
     // An interrupted run reports nothing: its failures are the clean-up's doing.
     if (interrupted) return 130;
     const finishedAt = new Date();
@@ -138,11 +175,9 @@ async function run(plan: BenchPlan): Promise<number> {
         sha,
         dirty,
         machine,
-        append,
-        fanout,
-        projector,
-        rebuild,
-        poison,
+        ...last?.figures,
+        offeredRate: last?.offeredRate,
+        coreScaling: plan.cores ? passes.map(corePass) : undefined,
         failures,
         finishedAt,
         load: { before: loadBefore, after: loadAverage() },
@@ -158,6 +193,77 @@ async function run(plan: BenchPlan): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+interface Pass {
+  cores: number | undefined;
+  figures: Pick<RunOutcome, 'append' | 'fanout' | 'projector' | 'rebuild' | 'poison'>;
+  offeredRate: OfferedRate | undefined;
+  failures: Failure[];
+}
+
+/** The parts asked for, once, with the system under test pinned to `cores` (unpinned: undefined). */
+async function runPass(
+  stack: BenchStack,
+  basePlan: BenchPlan,
+  cores: number | undefined,
+  interrupted: () => boolean,
+): Promise<Pass> {
+  pinTo(cores, stack);
+  try {
+    const failures: Failure[] = [];
+    const asked = (part: Part) => basePlan.parts.includes(part) && !interrupted();
+    const append = asked('append')
+      ? await attempt('append', failures, () => runAppend(stack, basePlan, failures))
+      : undefined;
+    // The latency phases offer a share of this pass's raw single-row rate.
+    let plan = basePlan;
+    let offeredRate: OfferedRate | undefined;
+    if (asked('fanout') || asked('projector')) {
+      const part = asked('fanout') ? 'fanout.offeredRate' : 'liveLag.offeredRate';
+      offeredRate = await attempt(part, failures, () =>
+        measureOfferedRate(stack, basePlan, append),
+      );
+      if (offeredRate) {
+        say(
+          `latency phases offer ${offeredRate.perSec}/s: 40% of ${offeredRate.rawSingleRowPerSec}/s raw single-row (${offeredRate.from}), at most 2,000/s`,
+        );
+        plan = withOfferedRate(basePlan, offeredRate.perSec);
+      }
+    }
+    const fanout = asked('fanout')
+      ? await attempt('fanout', failures, () => runFanout(stack, plan, failures))
+      : undefined;
+    const projector = asked('projector')
+      ? await attempt('projector', failures, () => runProjector(stack, plan, failures))
+      : undefined;
+    const rebuild = asked('rebuild')
+      ? await attempt('rebuild', failures, () => runRebuild(stack, plan))
+      : undefined;
+    const poison = asked('poison')
+      ? await attempt('poison', failures, () => runPoison(stack, plan))
+      : undefined;
+    return {
+      cores,
+      figures: { append, fanout, projector, rebuild, poison },
+      offeredRate,
+      failures,
+    };
+  } finally {
+    pinTo(undefined, stack);
+  }
+}
+
+function corePass(pass: Pass): CorePass {
+  const { projector, ...figures } = pass.figures;
+  return {
+    cores: pass.cores ?? 0,
+    ...figures,
+    catchup: projector?.catchup,
+    liveLag: projector?.liveLag,
+    offeredRate: pass.offeredRate,
+    failures: pass.failures.length,
+  };
 }
 
 await program.parseAsync();

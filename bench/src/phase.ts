@@ -1,3 +1,4 @@
+import { pinBackendsDuring } from './cores.js';
 import { type CpuShare, startCpuMeter, waitForQuietMachine } from './cpu-meter.js';
 import { say } from './progress.js';
 
@@ -28,10 +29,17 @@ export async function measured(
       `[${phase}] the machine is busy (${busyBeforeCores} cores used by others); starting anyway`,
     );
   }
+  // Pinned (--cores) before the clock starts; backends opened later are pinned as they appear.
+  const unpin = await pinBackendsDuring();
   let stop = startCpuMeter();
-  const ms = await run(() => {
-    stop = startCpuMeter();
-  });
+  let ms: number;
+  try {
+    ms = await run(() => {
+      stop = startCpuMeter();
+    });
+  } finally {
+    await unpin();
+  }
   const cpu = stop();
   say(
     `[${phase}] cpu (cores): client ${cpu.client}, services ${cpu.services}, postgres ${cpu.postgres}, redis ${cpu.redis}, other ${cpu.other}, stolen ${cpu.stolen}`,

@@ -29,6 +29,8 @@ export const LATENCY_WARM_UP_SECONDS = 3;
 
 export interface BenchPlan {
   parts: Part[];
+  /** `--cores`: one pass of the parts per count, the system under test pinned to that many cores (cores.ts). */
+  cores?: number[];
   /** N: the workload's size; generated with this N, so every subset is a prefix of the same workload. */
   n: number;
   append: {
@@ -42,10 +44,14 @@ export interface BenchPlan {
     singleClients: number;
     /** Rows per statement of the multi-row INSERT baseline. */
     rawRowsPerStatement: number;
+    /** write-api's WRITE_API_DB_POOL_SIZE, and the HTTP floor's pool: as large as write-api's. */
+    poolSize: number;
+    /** write-api's WRITE_API_BODY_LIMIT_BYTES (its default), and the HTTP floor's. */
+    bodyLimitBytes: number;
   };
   fanout: {
     relay: RelayChoice;
-    /** Offered append rate of the latency phase. */
+    /** Offered append rate of the latency phase: at most 2,000/s, 40% of the raw single-row rate (offered-rate.ts). */
     latencyRatePerSec: number;
     latencySeconds: number;
     /** Events stored before the relay starts from checkpoint 0. */
@@ -61,6 +67,7 @@ export interface BenchPlan {
     batchSize: number;
     /** Events stored before the catch-up phases: all N. */
     catchUpEvents: number;
+    /** As fanout.latencyRatePerSec: the two phases offer the same rate. */
     liveRatePerSec: number;
     liveSeconds: number;
     liveWorkers: number;
@@ -102,10 +109,12 @@ export function makePlan(options: {
   n: number;
   relay: RelayChoice;
   phaseTimeoutS: number;
+  cores?: number[];
 }): BenchPlan {
   const { n } = options;
   return {
     parts: options.parts,
+    ...(options.cores ? { cores: options.cores } : {}),
     n,
     append: {
       batchEvents: n,
@@ -114,6 +123,8 @@ export function makePlan(options: {
       singleEvents: Math.min(n, SINGLE_EVENTS_MAX),
       singleClients: 32,
       rawRowsPerStatement: 100,
+      poolSize: 10,
+      bodyLimitBytes: 1024 * 1024,
     },
     fanout: {
       relay: options.relay,
@@ -150,14 +161,14 @@ export function describePlan(plan: BenchPlan): string[] {
   if (plan.parts.includes('append')) {
     const a = plan.append;
     lines.push(
-      `append.batch100: ${fmt(a.batchEvents)} events, ≤${a.batchMaxEvents} events of one stream per request, ${a.batchClients} clients; baseline: INSERT of ${a.rawRowsPerStatement} rows per statement, 1 connection`,
-      `append.single32: ${fmt(a.singleEvents)} events, 1 per request, ${a.singleClients} clients; baseline: single-row INSERT transactions, ${a.singleClients} connections`,
+      `append.batch100: ${fmt(a.batchEvents)} events, ≤${a.batchMaxEvents} events of one stream per request, ${a.batchClients} clients; baselines: INSERT of ${a.rawRowsPerStatement} rows per statement, 1 connection; the HTTP floor (one multi-row INSERT per request, pool of ${a.poolSize})`,
+      `append.single32: ${fmt(a.singleEvents)} events, 1 per request, ${a.singleClients} clients; baselines: single-row INSERT transactions, ${a.singleClients} connections; the HTTP floor (one INSERT … RETURNING per request, pool of ${a.poolSize})`,
     );
   }
   if (plan.parts.includes('fanout')) {
     const f = plan.fanout;
     lines.push(
-      `fanout.latency: ${fmt(f.latencyRatePerSec)} events/s for ${f.latencySeconds} s after ${LATENCY_WARM_UP_SECONDS} s of warm-up, one event per append, relay: ${f.relay}`,
+      `fanout.latency: min(${fmt(f.latencyRatePerSec)}, 40% of the run's raw single-row rate) events/s for ${f.latencySeconds} s after ${LATENCY_WARM_UP_SECONDS} s of warm-up, one event per append, relay: ${f.relay}`,
       `fanout.backlog: ${fmt(f.backlogEvents)} stored events from checkpoint 0; baseline: pipelined XADD, ${fmt(f.xaddPipelineSize)} per partition pipeline`,
     );
   }
@@ -165,7 +176,7 @@ export function describePlan(plan: BenchPlan): string[] {
     const p = plan.projector;
     lines.push(
       `catchup: ${fmt(p.catchUpEvents)} stored and published events, ${p.projections.join(' + ')}, 1 then 2 projector-worker processes, batches of ${p.batchSize}; baseline: the projections' batched upserts straight from the events table, 1 connection`,
-      `liveLag: ${fmt(p.liveRatePerSec)} events/s for ${p.liveSeconds} s after ${LATENCY_WARM_UP_SECONDS} s of warm-up, through write-api (relay inside), ${p.liveWorkers} workers; visibility from LISTEN on the checkpoints channel`,
+      `liveLag: min(${fmt(p.liveRatePerSec)}, 40% of the run's raw single-row rate) events/s for ${p.liveSeconds} s after ${LATENCY_WARM_UP_SECONDS} s of warm-up, through write-api (relay inside), ${p.liveWorkers} workers; visibility from LISTEN on the checkpoints channel`,
       'memory: peak RSS (VmHWM) of the single worker of the catch-up',
     );
   }
@@ -179,6 +190,11 @@ export function describePlan(plan: BenchPlan): string[] {
     const p = plan.poison;
     lines.push(
       `poison: catch-up of ${fmt(p.events)} stored events by one worker, clean, then with ${Math.round(p.malformedShare * 100)}% of ItemAdded malformed (unitPrice a JSON number); ratio = malformed rate / clean rate`,
+    );
+  }
+  if (plan.cores) {
+    lines.push(
+      `cores: one pass per count (${plan.cores.join(', ')}), services, floor servers and the run database's Postgres backends pinned to the first cores (taskset)`,
     );
   }
   lines.push(`each phase is limited to ${plan.phaseTimeoutMs / 1000} s`);

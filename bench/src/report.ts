@@ -1,7 +1,9 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { CpuPerRequest } from './append-figure.js';
 import type { CpuShare } from './cpu-meter.js';
 import type { MachineInfo } from './machine.js';
+import type { OfferedRate } from './offered-rate.js';
 import { type BenchPlan, fmt, type Part } from './plan.js';
 import type { PoisonResults } from './poison.js';
 import type {
@@ -31,6 +33,10 @@ export interface BenchResults {
   poison?: PoisonResults;
   /** What the machine was doing besides: load averages before and after the run (noisy figures). */
   load?: { before: string; after: string };
+  /** The rate the latency phases (fan-out latency, live lag) offered, and the raw rate it is a share of. */
+  offeredRate?: OfferedRate;
+  /** `--cores`: each pass's figures, the system under test pinned to that many cores; the last pass is the figures above. */
+  coreScaling?: CorePass[];
   /** Parts that ran without producing a figure, and why. */
   failures: Failure[];
   date: string;
@@ -52,14 +58,30 @@ export interface RunOutcome {
   projector?: ProjectorResults;
   rebuild?: ThroughputFigure;
   poison?: PoisonResults;
+  offeredRate?: OfferedRate;
+  coreScaling?: CorePass[];
   failures: Failure[];
   finishedAt: Date;
   load?: { before: string; after: string };
 }
 
-/** The part a failure belongs to, from its name (`catchup.oneWorker` → projector). */
+/** One pass of a `--cores` run: its figures with the system under test on `cores` cores. */
+export interface CorePass {
+  cores: number;
+  append?: AppendResults;
+  fanout?: FanoutResults;
+  catchup?: ProjectorResults['catchup'];
+  liveLag?: ProjectorResults['liveLag'];
+  rebuild?: ThroughputFigure;
+  poison?: PoisonResults;
+  offeredRate?: OfferedRate;
+  /** Sub-parts of the pass that reported no figure (listed under the results' failures). */
+  failures: number;
+}
+
+/** The part a failure belongs to, from its name (`catchup.oneWorker` → projector, `append (1 cores)` → append). */
 export function partOfFailure(name: string): Part {
-  const head = name.split('.')[0]!;
+  const head = name.split(/[.\s]/)[0]!;
   if (head === 'catchup' || head === 'liveLag' || head === 'memory') return 'projector';
   return head as Part;
 }
@@ -114,6 +136,11 @@ export function buildResults(
   results.rebuild = pick('rebuild', outcome.rebuild, keep?.rebuild);
   results.poison = pick('poison', outcome.poison, keep?.poison);
   results.load = outcome.load ?? keep?.load;
+  const latencyRan = ran.has('fanout') || ran.has('projector');
+  const offeredRate = latencyRan ? outcome.offeredRate : keep?.offeredRate;
+  if (offeredRate) results.offeredRate = offeredRate;
+  const coreScaling = outcome.coreScaling ?? keep?.coreScaling;
+  if (coreScaling) results.coreScaling = coreScaling;
   results.verified = results.failures.length === 0;
   return results;
 }
@@ -160,6 +187,16 @@ function groupCommitNote(stats: unknown): string {
   return ` Group commit: ${fmt(g.transactions)} transactions, ${g.appendsPerTransaction} appends and ${g.msPerTransaction} ms each; ${g.msPerAppend} ms per append in the store.`;
 }
 
+/** CPU milliseconds per request of write-api's phase and of the HTTP floor's (append-figure.ts). */
+function cpuPerRequestNote(figure: ThroughputFigure): string {
+  const own = figure.cpuMsPerRequest as CpuPerRequest | undefined;
+  const floor = figure.httpFloorCpuMsPerRequest as CpuPerRequest | undefined;
+  if (!own || !floor) return '';
+  const cell = (c: CpuPerRequest) =>
+    `client ${c.client}, server ${c.services}, postgres ${c.postgres}`;
+  return ` CPU ms per request: write-api phase ${cell(own)}; HTTP floor phase ${cell(floor)}.`;
+}
+
 /** Where a phase's time went: average cores per group (see cpu-meter.ts). */
 function cpuNote(label: string, cpu: unknown): string {
   if (!cpu) return '';
@@ -167,15 +204,53 @@ function cpuNote(label: string, cpu: unknown): string {
   return ` ${label} cores: client ${c.client}, services ${c.services}, postgres ${c.postgres}, redis ${c.redis}, other ${c.other}, stolen ${c.stolen ?? 0}.`;
 }
 
+/** The targets of issue 20: ratios and margins over floors of the same run. */
+export const TARGETS = {
+  single32HttpRatio: 1.2,
+  batch100HttpRatio: 0.9,
+  /** fanout.latencyMs.p99 ≤ its hops-alone floor's p99 + this. */
+  fanoutOverFloorMs: 1,
+  /** liveLag.p99Ms ≤ its floor's p99 + this. */
+  liveLagOverFloorMs: 10,
+} as const;
+
 function throughputRow(name: string, figure: ThroughputFigure | undefined, target: number): string {
   if (!figure) return `| ${name} | – | – | – | ≥ ${target} |`;
   return `| ${name} | ${fmt(figure.eventsPerSec)} | ${fmt(figure.baseline)} | ${figure.ratio.toFixed(2)} | ≥ ${target} (${check(figure.ratio >= target)}) |`;
 }
 
+/** An append figure against raw Postgres: context since issue 20, the target is against the HTTP floor. */
+function contextRow(name: string, figure: ThroughputFigure | undefined): string {
+  if (!figure) return `| ${name} | – | – | – | context |`;
+  return `| ${name} | ${fmt(figure.eventsPerSec)} | ${fmt(figure.baseline)} (Postgres only) | ${figure.ratio.toFixed(2)} | context |`;
+}
+
+/** An append figure against the HTTP floor of the same requests (`httpFloor`, `httpRatio`). */
+export function httpFloorRow(
+  name: string,
+  figure: ThroughputFigure | undefined,
+  target: number,
+): string {
+  const floor = figure?.httpFloor as number | undefined;
+  const httpRatio = figure?.httpRatio as number | undefined;
+  if (!figure || floor === undefined || httpRatio === undefined) {
+    return `| ${name}.httpRatio | – | – | – | ≥ ${target} |`;
+  }
+  return `| ${name}.httpRatio | ${fmt(figure.eventsPerSec)} | ${fmt(floor)} (HTTP floor) | ${httpRatio.toFixed(2)} | ≥ ${target} (${check(httpRatio >= target)}) |`;
+}
+
+/** `p99 ≤ floor p99 + margin`, met or missed; without a floor, only the target. */
+export function overFloorTarget(p99: number | undefined, floor: unknown, marginMs: number): string {
+  const floorP99 = (floor as LatencyFigure | undefined)?.p99;
+  if (p99 === undefined || floorP99 === undefined) return `p99 ≤ floor p99 + ${marginMs} ms`;
+  const limit = Math.round((floorP99 + marginMs) * 100) / 100;
+  return `p99 ≤ floor p99 + ${marginMs} ms = ${limit} ms (${check(p99 <= limit)})`;
+}
+
 function latencyRow(figure: LatencyFigure | undefined): string {
-  const target = 'p99 ≤ 5 ms';
+  const target = overFloorTarget(figure?.p99, figure?.floor, TARGETS.fanoutOverFloorMs);
   if (!figure) return `| fanout.latencyMs p50 / p99 / max | – | – | – | ${target} |`;
-  return `| fanout.latencyMs p50 / p99 / max | ${figure.p50} / ${figure.p99} / ${figure.max} ms | ${floorCell(figure.floor)} | – | ${target} (${check(figure.p99 <= 5)}) |`;
+  return `| fanout.latencyMs p50 / p99 / max | ${figure.p50} / ${figure.p99} / ${figure.max} ms | ${floorCell(figure.floor)} | – | ${target} |`;
 }
 
 /** A latency baseline measured through the hops alone (baselines/hop-floor.ts). */
@@ -198,16 +273,18 @@ export function markdown(results: BenchResults): string {
   const notes: string[] = [];
   if (results.append || results.plan.append) {
     const a = results.append;
-    lines.push(throughputRow('append.batch100', a?.batch100, 0.5));
-    lines.push(throughputRow('append.single32', a?.single32, 1));
+    lines.push(httpFloorRow('append.batch100', a?.batch100, TARGETS.batch100HttpRatio));
+    lines.push(httpFloorRow('append.single32', a?.single32, TARGETS.single32HttpRatio));
+    lines.push(contextRow('append.batch100', a?.batch100));
+    lines.push(contextRow('append.single32', a?.single32));
     if (a?.batch100) {
       notes.push(
-        `append.batch100: ${fmt(a.batch100.events as number)} events in ${fmt(a.batch100.requests as number)} requests (${a.batch100.eventsPerRequest} events each on average: requests hold one stream's events, ≤100), ${a.batch100.clients} clients; baseline: INSERT of ${a.batch100.baselineRowsPerStatement} rows per statement, 1 connection.${groupCommitNote(a.batch100.groupCommit)}${cpuNote('Figure', a.batch100.cpu)}${cpuNote('Baseline', a.batch100.baselineCpu)}`,
+        `append.batch100: ${fmt(a.batch100.events as number)} events in ${fmt(a.batch100.requests as number)} requests (${a.batch100.eventsPerRequest} events each on average: requests hold one stream's events, ≤100), ${a.batch100.clients} clients; baselines: INSERT of ${a.batch100.baselineRowsPerStatement} rows per statement, 1 connection (Postgres only); the HTTP floor: the same requests and clients to a minimal fastify server doing one multi-row INSERT per request.${groupCommitNote(a.batch100.groupCommit)}${cpuNote('Figure', a.batch100.cpu)}${cpuNote('HTTP floor', a.batch100.httpFloorCpu)}${cpuNote('Baseline', a.batch100.baselineCpu)}${cpuPerRequestNote(a.batch100)}`,
       );
     }
     if (a?.single32) {
       notes.push(
-        `append.single32: ${fmt(a.single32.events as number)} events, one per request, ${a.single32.clients} clients; baseline: single-row INSERT transactions from ${a.single32.clients} connections.${groupCommitNote(a.single32.groupCommit)}${cpuNote('Figure', a.single32.cpu)}${cpuNote('Baseline', a.single32.baselineCpu)}`,
+        `append.single32: ${fmt(a.single32.events as number)} events, one per request, ${a.single32.clients} clients; baselines: single-row INSERT transactions from ${a.single32.clients} connections (Postgres only); the HTTP floor: the same requests and clients to a minimal fastify server doing one INSERT … RETURNING position per request.${groupCommitNote(a.single32.groupCommit)}${cpuNote('Figure', a.single32.cpu)}${cpuNote('HTTP floor', a.single32.httpFloorCpu)}${cpuNote('Baseline', a.single32.baselineCpu)}${cpuPerRequestNote(a.single32)}`,
       );
     }
   }
@@ -239,8 +316,8 @@ export function markdown(results: BenchResults): string {
     const l = results.liveLag;
     lines.push(
       l
-        ? `| liveLag p50 / p99 / max | ${l.p50Ms} / ${l.p99Ms} / ${l.maxMs} ms | ${floorCell(l.floor)} | – | p99 ≤ 25 ms (${check(l.p99Ms <= 25)}) |`
-        : '| liveLag p50 / p99 / max | – | – | – | p99 ≤ 25 ms |',
+        ? `| liveLag p50 / p99 / max | ${l.p50Ms} / ${l.p99Ms} / ${l.maxMs} ms | ${floorCell(l.floor)} | – | ${overFloorTarget(l.p99Ms, l.floor, TARGETS.liveLagOverFloorMs)} |`
+        : `| liveLag p50 / p99 / max | – | – | – | ${overFloorTarget(undefined, undefined, TARGETS.liveLagOverFloorMs)} |`,
     );
     const m = results.memory;
     lines.push(
@@ -261,7 +338,7 @@ export function markdown(results: BenchResults): string {
     }
     if (l) {
       notes.push(
-        `liveLag: ${fmt(l.events as number)} appends offered at ${fmt(l.offeredPerSec as number)}/s (achieved ${fmt(l.achievedPerSec as number)}/s) after ${fmt((l.warmUpAppends as number) ?? 0)} of warm-up (not counted), one event per request through write-api with its relay inside, ${l.workers} workers; visibility = arrival of the checkpoint notification (LISTEN) covering the append's position, sent by the batch transaction that writes its order_summary row; ${l.visibleBeforeAck} were visible before their acknowledgement was processed (counted as 0).${cpuNote('Phase', l.cpu)} Baseline: the fan-out's hop floor extended by a worker process that reads the stream and commits one transaction per read (BEGIN, a checkpoint UPDATE, an upsert per stream and per customer, NOTIFY, COMMIT), with appends straight to Postgres rather than over HTTP: a lower bound for the path.${cpuNote('Baseline', (l.floor as { cpu?: unknown } | undefined)?.cpu)}`,
+        `liveLag: ${fmt(l.events as number)} appends offered at ${fmt((l.offeredRate ?? l.offeredPerSec) as number)}/s (achieved ${fmt((l.achievedRate ?? l.achievedPerSec) as number)}/s) after ${fmt((l.warmUpAppends as number) ?? 0)} of warm-up (not counted), one event per request through write-api with its relay inside, ${l.workers} workers; visibility = arrival of the checkpoint notification (LISTEN) covering the append's position, sent by the batch transaction that writes its order_summary row; ${l.visibleBeforeAck} were visible before their acknowledgement was processed (counted as 0).${cpuNote('Phase', l.cpu)} Baseline: the fan-out's hop floor extended by a worker process that reads the stream and commits one transaction per read (BEGIN, a checkpoint UPDATE, an upsert per stream and per customer, NOTIFY, COMMIT), with appends straight to Postgres rather than over HTTP: a lower bound for the path.${cpuNote('Baseline', (l.floor as { cpu?: unknown } | undefined)?.cpu)}`,
       );
     }
   }
@@ -292,15 +369,81 @@ export function markdown(results: BenchResults): string {
       );
     }
   }
+  if (results.offeredRate) {
+    const o = results.offeredRate;
+    notes.push(
+      `Offered rate of fanout.latencyMs and liveLag: ${fmt(o.perSec)}/s = min(2,000/s, 40% of ${fmt(o.rawSingleRowPerSec)}/s, the raw single-row rate of this run's ${o.from === 'probe' ? 'probe (single-row INSERT transactions on a fresh log)' : 'append.single32 baseline'}).`,
+    );
+  }
   if (results.load) {
     notes.push(
       `Machine load (uptime) before the run: ${results.load.before}; after: ${results.load.after}. The machine is shared: other work competes with the figures.`,
     );
   }
   lines.push('', ...notes.map((note) => `- ${note}`));
+  if (results.coreScaling) lines.push('', ...coreScalingSection(results.coreScaling));
   if (results.failures.length > 0) {
     lines.push('', '**Failed (no figure reported):**', '');
     for (const failure of results.failures) lines.push(`- ${failure.part}: ${failure.error}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** The headline figures of a pass, by key: the rows of the core-scaling table. */
+export function scalingFigures(pass: CorePass): [key: string, value: string][] {
+  const rows: [string, string][] = [];
+  const throughput = (key: string, f: ThroughputFigure | undefined, extra: string[] = []) => {
+    if (!f) return;
+    rows.push([key, `${fmt(f.eventsPerSec)}/s (ratio ${f.ratio.toFixed(2)})`]);
+    for (const detail of extra) {
+      const value = f[detail];
+      if (typeof value === 'number') rows.push([`${key}.${detail}`, value.toFixed(2)]);
+    }
+  };
+  throughput('append.batch100', pass.append?.batch100, ['httpRatio']);
+  throughput('append.single32', pass.append?.single32, ['httpRatio']);
+  const latency = pass.fanout?.latencyMs;
+  if (latency) {
+    const floor = (latency.floor as LatencyFigure | undefined)?.p99;
+    rows.push(['fanout.latencyMs.p99', `${latency.p99} ms (floor ${floor ?? '–'} ms)`]);
+  }
+  throughput('fanout.backlog', pass.fanout?.backlog);
+  throughput('catchup.oneWorker', pass.catchup?.oneWorker);
+  if (pass.liveLag) {
+    const floor = (pass.liveLag.floor as LatencyFigure | undefined)?.p99;
+    rows.push(['liveLag.p99Ms', `${pass.liveLag.p99Ms} ms (floor ${floor ?? '–'} ms)`]);
+  }
+  if (pass.offeredRate) rows.push(['offeredRate', `${fmt(pass.offeredRate.perSec)}/s`]);
+  throughput('rebuild', pass.rebuild);
+  if (pass.poison)
+    rows.push([
+      'poison',
+      `${fmt(pass.poison.eventsPerSec)}/s (ratio ${pass.poison.ratio.toFixed(2)})`,
+    ]);
+  return rows;
+}
+
+/** A table of every figure by core count: how each scales with the cores it is given. */
+export function coreScalingSection(passes: readonly CorePass[]): string[] {
+  const byPass = passes.map((pass) => new Map(scalingFigures(pass)));
+  const keys = [...new Set(byPass.flatMap((figures) => [...figures.keys()]))];
+  const lines = [
+    '## Core scaling',
+    '',
+    'The system under test (write-api and the other spawned services, the floor servers, the Postgres backends of the run database) pinned to the first N cores with taskset; the load generator, the postmaster and Redis are not pinned.',
+    '',
+    `| figure | ${passes.map((pass) => `${pass.cores} core${pass.cores === 1 ? '' : 's'}`).join(' | ')} |`,
+    `|---|${passes.map(() => '---|').join('')}`,
+  ];
+  for (const key of keys) {
+    lines.push(`| ${key} | ${byPass.map((figures) => figures.get(key) ?? '–').join(' | ')} |`);
+  }
+  const failed = passes.filter((pass) => pass.failures > 0);
+  if (failed.length > 0) {
+    lines.push(
+      '',
+      `Passes with failed sub-parts (see below): ${failed.map((pass) => `${pass.cores} cores (${pass.failures})`).join(', ')}.`,
+    );
+  }
+  return lines;
 }

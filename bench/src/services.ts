@@ -27,7 +27,7 @@ export interface RunningService {
  */
 export async function startWriteApi(
   stack: BenchStack,
-  options: { relayKeyPrefix?: string } = {},
+  options: { relayKeyPrefix?: string; env?: Record<string, string> } = {},
 ): Promise<RunningService> {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
@@ -45,6 +45,7 @@ export async function startWriteApi(
     WRITE_API_HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
     ...relay,
+    ...options.env,
   });
   const stop = stack.defer('stopping write-api', () => child.stop());
   await child.waitUntil(

@@ -29,3 +29,17 @@ export function summarize(samplesMs: readonly number[]): LatencySummary {
     mean: round(sum / sorted.length),
   };
 }
+
+/** The numbers every throughput figure has: events/s against its baseline's, and both times. */
+export function throughput(events: number, ms: number, baselineMs: number) {
+  const eventsPerSec = perSecond(events, ms);
+  const baselinePerSec = perSecond(events, baselineMs);
+  return {
+    eventsPerSec,
+    baseline: baselinePerSec,
+    ratio: ratio(eventsPerSec, baselinePerSec),
+    events,
+    seconds: Math.round(ms) / 1000,
+    baselineSeconds: Math.round(baselineMs) / 1000,
+  };
+}

@@ -1,8 +1,5 @@
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { createRedisClient, type RedisClient } from '@refract/stream-bus';
 import pg from 'pg';
-import { REPO_ROOT } from '../child.js';
 import { resetLog, settle } from '../event-log.js';
 import { offerAtRate } from '../open-loop.js';
 import { measured, type PhaseMeasurement } from '../phase.js';
@@ -10,6 +7,7 @@ import type { BenchStack } from '../stack.js';
 import { type LatencySummary, summarize } from '../stats.js';
 import type { BenchEvent } from '../workload.js';
 import { readFloorStream } from './floor-stream.js';
+import { startScriptChild } from './script-child.js';
 
 export interface FloorOptions {
   ratePerSec: number;
@@ -29,7 +27,6 @@ const DONE_CHANNEL = 'refract_bench_floor_done';
 /** As EventStore's default: appends in flight on as many connections. */
 const APPENDERS = 4;
 const DRAIN_MS = 10_000;
-const READY_TIMEOUT_MS = 30_000;
 
 const FLOOR_TABLES = `
   CREATE TABLE bench_floor_events (position bigserial PRIMARY KEY, stream_id text NOT NULL, envelope text NOT NULL);
@@ -178,50 +175,18 @@ export async function measureHopFloor(
   }
 }
 
-/**
- * Spawns one of the floor's processes (its source through tsx, as the bench
- * itself runs) and resolves once it prints `ready`; returns how to stop it.
- */
+/** Starts one of the floor's processes (see startScriptChild); returns how to stop it. */
 async function startFloorChild(
   stack: BenchStack,
   file: string,
   streamKey: string,
   channel: string,
 ): Promise<() => Promise<void>> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--conditions=@refract/source',
-      '--import',
-      'tsx',
-      fileURLToPath(new URL(`./${file}`, import.meta.url)),
-      stack.databaseUrl,
-      stack.redisUrl,
-      streamKey,
-      channel,
-    ],
-    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const stop = stack.defer(`stopping ${file}`, async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
-  });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${file} did not start`)), READY_TIMEOUT_MS);
-      child.stdout!.on('data', (chunk: Buffer) => {
-        if (chunk.toString().includes('ready')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.once('exit', (code) => reject(new Error(`${file} exited with ${code}`)));
-    });
-  } catch (error) {
-    await stop();
-    throw error;
-  }
+  const { stop } = await startScriptChild(stack, file, [
+    stack.databaseUrl,
+    stack.redisUrl,
+    streamKey,
+    channel,
+  ]);
   return stop;
 }
