@@ -1,4 +1,5 @@
 import type {
+  AuditInfo,
   JobInfo,
   ParkedEvent,
   ParkedStreamsPage,
@@ -89,6 +90,15 @@ export class AdminClient {
     return this.json(
       'POST',
       `/api/projections/${seg(projection)}/resume`,
+      projectionWhat(projection),
+    );
+  }
+
+  /** Runs the completeness audit of the projection's live version now. */
+  audit(projection: string): Promise<AuditInfo> {
+    return this.json(
+      'POST',
+      `/api/projections/${seg(projection)}/audit`,
       projectionWhat(projection),
     );
   }

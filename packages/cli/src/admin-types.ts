@@ -118,3 +118,14 @@ export const FINAL_JOB_STATES = ['completed', 'failed', 'cancelled'] as const;
 export function isFinalJobState(state: string): boolean {
   return (FINAL_JOB_STATES as readonly string[]).includes(state);
 }
+
+/** `POST /api/projections/:name/audit`: the completeness audit of its live version. */
+export interface AuditInfo {
+  projection: string;
+  version: number;
+  complete: boolean;
+  missing: number;
+  since: number;
+  auditedAt: string | null;
+  partitions: { partition: number; checkpoint: number; missing: number; since: number }[];
+}

@@ -16,6 +16,8 @@ export const ExitCode = {
   notFound: 5,
   /** Admin answered 409: e.g. a rebuild already runs (without --watch), or a parked event already resolved. */
   conflict: 6,
+  /** `refract audit`: events of handled types at or below a checkpoint were neither applied nor parked. */
+  incomplete: 7,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

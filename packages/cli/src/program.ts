@@ -3,7 +3,13 @@ import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 
 import { AdminClient } from './admin-client.js';
 import { adminUrl, type CliConfig } from './config.js';
 import { CliError, ExitCode } from './exit-codes.js';
-import { formatJobLine, formatParked, formatParkedStreams, formatStatus } from './format.js';
+import {
+  formatAudit,
+  formatJobLine,
+  formatParked,
+  formatParkedStreams,
+  formatStatus,
+} from './format.js';
 import { SERVICE_HELP, type ServiceRunners, serviceRunners } from './services.js';
 import { watchJob } from './watch-job.js';
 
@@ -274,6 +280,19 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
         print(`projection "${projection}" ${done}`, body);
       });
   }
+
+  program
+    .command('audit')
+    .description(
+      'check that every event of a handled type at or below the checkpoints was applied or parked (exit 7 when not)',
+    )
+    .argument('<projection>', 'projection name', nonEmpty)
+    .action(async (projection: string, _options, command: Command) => {
+      const { client, print } = context(command);
+      const audit = await client.audit(projection);
+      print(formatAudit(audit), audit);
+      if (!audit.complete) setExit(ExitCode.incomplete);
+    });
 
   program
     .command('parked')

@@ -1,4 +1,4 @@
-import { defineProjection, partitionOf, type Projection } from '@refract/core';
+import { defineProjection, type Projection, partitionOf } from '@refract/core';
 import { EventStore, migrate } from '@refract/event-store';
 import { createLogger } from '@refract/observability';
 import { createTestDatabase, type TestDatabase } from '@refract/testing';
@@ -78,8 +78,11 @@ const appliedCounts = async (projection: Projection) =>
 
 const handledInLog = async () =>
   Number(
-    (await store.pool.query<{ n: string }>("SELECT count(*) AS n FROM refract.events WHERE type = 'Counted'"))
-      .rows[0]!.n,
+    (
+      await store.pool.query<{ n: string }>(
+        "SELECT count(*) AS n FROM refract.events WHERE type = 'Counted'",
+      )
+    ).rows[0]!.n,
   );
 
 /** A position drawn and never used, as by an append still in flight: below every later one. */
@@ -114,7 +117,7 @@ afterAll(async () => {
 describe.each([
   ['one transaction per batch', false],
   ['shared batch transactions', true],
-])('the completeness audit, %s', (label, shared) => {
+])('the completeness audit, %s', (_label, shared) => {
   const name = `tally_${shared ? 'shared' : 'alone'}`;
   const projection = tally(name, shared);
 
@@ -216,6 +219,9 @@ describe('the completeness audit and the poison path', () => {
     await expect(
       applyToSlot(store.pool, stale, 0, events, events.at(-1)!.position, logger),
     ).rejects.toBeInstanceOf(CheckpointMoved);
-    expect(await auditProjection(store.pool, retried)).toMatchObject({ complete: true, missing: 0 });
+    expect(await auditProjection(store.pool, retried)).toMatchObject({
+      complete: true,
+      missing: 0,
+    });
   });
 });
