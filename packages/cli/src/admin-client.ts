@@ -94,11 +94,11 @@ export class AdminClient {
     );
   }
 
-  /** Runs the completeness audit of the projection's live version now. */
-  audit(projection: string): Promise<AuditInfo> {
+  /** Runs the completeness audit of the projection's live version now (`full`: the whole log). */
+  audit(projection: string, full = false): Promise<AuditInfo> {
     return this.json(
       'POST',
-      `/api/projections/${seg(projection)}/audit`,
+      `/api/projections/${seg(projection)}/audit${full ? '?full=true' : ''}`,
       projectionWhat(projection),
     );
   }

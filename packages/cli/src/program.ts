@@ -287,9 +287,10 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
       'check that every event of a handled type at or below the checkpoints was applied or parked (exit 7 when not)',
     )
     .argument('<projection>', 'projection name', nonEmpty)
-    .action(async (projection: string, _options, command: Command) => {
+    .option('--full', 'count the whole log, not only what came after the last complete audit')
+    .action(async (projection: string, options: { full?: boolean }, command: Command) => {
       const { client, print } = context(command);
-      const audit = await client.audit(projection);
+      const audit = await client.audit(projection, options.full === true);
       print(formatAudit(audit), audit);
       if (!audit.complete) setExit(ExitCode.incomplete);
     });

@@ -203,6 +203,11 @@ export const partitionAudit = z.object({
   since: z.int(),
 });
 
+/** `full=true`: count the whole log since the applied count started, not only what came after the last complete audit. */
+export const auditQuery = z.strictObject({
+  full: z.enum(['true', 'false'], 'must be true or false').optional(),
+});
+
 /** A projection version's latest completeness audit: `complete`, or `missing` events since position `since`. */
 export const projectionAudit = z.object({
   projection: z.string(),
@@ -320,7 +325,11 @@ export const adminRoutes = {
   audit: {
     method: 'POST',
     url: '/api/projections/:name/audit',
-    schema: { params: nameParams, response: { 200: projectionAudit, ...onProjection } },
+    schema: {
+      params: nameParams,
+      querystring: auditQuery,
+      response: { 200: projectionAudit, ...onProjection },
+    },
   },
   history: {
     method: 'GET',

@@ -16,6 +16,9 @@ CREATE TABLE refract.projection_audits (
   projection          text NOT NULL,
   version             integer NOT NULL,
   partition           integer NOT NULL,
+  -- Where applied_events started counting (at 0): the checkpoint when this
+  -- migration ran, 0 for a version registered after it. A full audit counts from here.
+  counted_from        bigint NOT NULL DEFAULT 0,
   -- The checkpoint at the last audit that found the partition complete (0: none yet).
   complete_through    bigint NOT NULL DEFAULT 0,
   -- applied_events at that audit.
@@ -31,8 +34,8 @@ CREATE TABLE refract.projection_audits (
 
 -- Events applied before this migration were never counted: the audit takes
 -- each existing checkpoint as its starting point and audits what comes after.
-INSERT INTO refract.projection_audits (projection, version, partition, complete_through, checkpoint)
-SELECT projection, version, partition, position, position
+INSERT INTO refract.projection_audits (projection, version, partition, counted_from, complete_through, checkpoint)
+SELECT projection, version, partition, position, position, position
 FROM refract.projection_checkpoints
 WHERE position > 0;
 

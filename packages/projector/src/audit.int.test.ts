@@ -165,6 +165,33 @@ describe.each([
     );
     expect(rowCount).toBe(0);
   });
+
+  it('finds an event committed below a position already audited complete only in a full audit, and keeps reporting it after', async () => {
+    const reserved = await reservePosition();
+    await appendSome(`hidden-${shared}`, 5);
+    const head = await upToHead(projection);
+    expect(head).toBeGreaterThan(reserved);
+    // Already found complete past the position before the event commits there
+    // (but for the partition of the earlier test's late event).
+    await auditProjection(store.pool, projection);
+    const earlier = partitionOf(`late-one-${shared}`, PARTITIONS);
+    let streamId = `hidden-one-${shared}`;
+    while (partitionOf(streamId, PARTITIONS) === earlier) streamId += '+';
+    await commitLate(reserved, streamId);
+    const incremental = await auditProjection(store.pool, projection);
+    // Blind to it: only the earlier one.
+    expect(incremental).toMatchObject({ complete: false, missing: 1 });
+
+    const full = await auditProjection(store.pool, projection, { full: true });
+    // The earlier late event, and this one: the whole log since counting began (0).
+    expect(full).toMatchObject({ complete: false, missing: 2, since: 0 });
+    // From then on the incremental audits count from there too.
+    expect(await auditProjection(store.pool, projection)).toMatchObject({
+      complete: false,
+      missing: 2,
+      since: 0,
+    });
+  });
 });
 
 describe('the completeness audit and the poison path', () => {

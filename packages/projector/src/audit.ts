@@ -58,15 +58,21 @@ interface CountsRow {
  * only the log after the last complete audit is counted, against the
  * applied count's growth since then; a partition found incomplete is
  * counted from the same place again next time, so its `missing` stays
- * exact. The counts are read in one snapshot; the result is stored
+ * exact. An event committed below a position an earlier audit already found
+ * complete is seen only by a `full` audit, which counts everything since the
+ * applied count started (0, or the checkpoint when the migration added it);
+ * one that finds events missing sets the partition's last complete position
+ * back there. The counts are read in one snapshot; the result is stored
  * (`readAudits`) and returned.
  */
 export async function auditProjection(
   pool: pg.Pool,
   projection: Projection,
-  version?: number,
+  options: { version?: number; full?: boolean } = {},
 ): Promise<ProjectionAudit | null> {
-  const audited = version ?? (await readRegisteredProjection(pool, projection.name))?.liveVersion;
+  const full = options.full === true;
+  const audited =
+    options.version ?? (await readRegisteredProjection(pool, projection.name))?.liveVersion;
   if (audited === undefined) return null;
   const partitions = await withTransaction(pool, async (client) => {
     // One snapshot: a batch committing between the reads would otherwise
@@ -76,6 +82,7 @@ export async function auditProjection(
       projection.name,
       audited,
       [...projection.handles],
+      full,
     ]);
     const rows = counts.rows.map((row) => ({
       partition: row.partition,
@@ -106,6 +113,7 @@ export async function auditProjection(
     partitions.map((p) => p.missing),
     partitions.map((p) => (p.missing === 0 ? p.checkpoint : p.since)),
     partitions.map((p) => (p.missing === 0 ? p.appliedTotal : p.appliedTotal - p.applied)),
+    full,
   ]);
   const result = partitions.map(({ partition, checkpoint, missing, since }) => ({
     partition,

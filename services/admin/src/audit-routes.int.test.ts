@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { admin as contract } from '@refract/contract';
 import { defineCounterProjection, defineProjection, partitionOf } from '@refract/core';
 import { EventStore, migrate } from '@refract/event-store';
 import { createLogger, createMetrics } from '@refract/observability';
@@ -63,15 +64,7 @@ async function upToHead(): Promise<number> {
   return upTo;
 }
 
-interface AuditBody {
-  projection: string;
-  version: number;
-  complete: boolean;
-  missing: number;
-  since: number;
-  auditedAt: string | null;
-  partitions: { partition: number; checkpoint: number; missing: number; since: number }[];
-}
+type AuditBody = contract.ProjectionAuditView;
 
 const auditNow = (name: string, headers: Record<string, string> = auth) =>
   admin.app.inject({ method: 'POST', url: `/api/projections/${name}/audit`, headers });

@@ -3,6 +3,13 @@ import type { Logger } from '@refract/observability';
 import { auditProjection, type ProjectionAudit } from '@refract/projector';
 import type pg from 'pg';
 
+/**
+ * Every this many rounds, the round's audits are full ones: an incremental
+ * audit cannot see an event committed below a position already found
+ * complete, a full one counts the partition's whole log again.
+ */
+export const FULL_AUDIT_EVERY = 10;
+
 export interface AuditorOptions {
   pool: pg.Pool;
   /** The module's table projections: a counter projection's checkpoints live in Redis and are not audited. */
@@ -16,7 +23,8 @@ export interface AuditorOptions {
 
 /**
  * Admin's periodic completeness audit: every table projection's live
- * version, one after another, every `intervalMs`. Each result is stored by
+ * version, one after another, every `intervalMs`; incremental, and full
+ * every `FULL_AUDIT_EVERY` rounds. Each result is stored by
  * `auditProjection` (refract.projection_audits, which survives a restart)
  * and handed to `onAudit`. Logs only changes: a projection found
  * incomplete (or with another count), and one complete again.
@@ -25,6 +33,7 @@ export class Auditor {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  private rounds = 0;
   /** The last `missing` logged per projection. */
   private readonly last = new Map<string, number>();
   private readonly byName: Map<string, Projection>;
@@ -52,10 +61,10 @@ export class Auditor {
   }
 
   /** Audits one projection now (the admin route, the CLI); undefined when the module has no such table projection, null when unregistered. */
-  async audit(name: string): Promise<ProjectionAudit | null | undefined> {
+  async audit(name: string, full = false): Promise<ProjectionAudit | null | undefined> {
     const projection = this.byName.get(name);
     if (!projection) return undefined;
-    const audit = await auditProjection(this.options.pool, projection);
+    const audit = await auditProjection(this.options.pool, projection, { full });
     if (audit) this.report(audit);
     return audit;
   }
@@ -72,10 +81,12 @@ export class Auditor {
   }
 
   private async round(): Promise<void> {
+    this.rounds += 1;
+    const full = this.rounds % FULL_AUDIT_EVERY === 0;
     for (const projection of this.options.projections) {
       if (this.stopped) return;
       try {
-        await this.audit(projection.name);
+        await this.audit(projection.name, full);
       } catch (error) {
         this.options.log.warn(
           { err: error, projection: projection.name },

@@ -14,7 +14,7 @@ function view(audit: ProjectionAudit, auditedAt: Date | null = audit.auditedAt) 
 /**
  * The completeness audit: `GET /api/audits`, the latest stored audit of
  * every table projection the module declares (the dashboard's), and
- * `POST /api/projections/:name/audit`, one now (`refract audit`).
+ * `POST /api/projections/:name/audit[?full=true]`, one now (`refract audit`).
  */
 export function registerAuditRoutes(
   app: ContractApp,
@@ -50,7 +50,7 @@ export function registerAuditRoutes(
         'is a counter projection: its checkpoints live in Redis, and only table projections are audited',
       );
     }
-    const result = await options.auditor.audit(name);
+    const result = await options.auditor.audit(name, request.query.full === 'true');
     if (!result) throw projectionNotFound(name);
     return view(result);
   });
