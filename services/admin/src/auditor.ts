@@ -34,6 +34,8 @@ export class Auditor {
   private running: Promise<void> | undefined;
   private stopped = false;
   private rounds = 0;
+  /** Projections whose last audit failed: logged once until one succeeds. */
+  private readonly failing = new Set<string>();
   /** The last `missing` logged per projection. */
   private readonly last = new Map<string, number>();
   private readonly byName: Map<string, Projection>;
@@ -87,10 +89,13 @@ export class Auditor {
       if (this.stopped) return;
       try {
         await this.audit(projection.name, full);
+        this.failing.delete(projection.name);
       } catch (error) {
+        if (this.failing.has(projection.name)) continue;
+        this.failing.add(projection.name);
         this.options.log.warn(
           { err: error, projection: projection.name },
-          'completeness audit failed; tried again next round',
+          'completeness audit failed; tried again each round, logged again once it has worked',
         );
       }
     }
