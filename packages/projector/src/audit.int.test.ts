@@ -1,7 +1,12 @@
 import { defineProjection, type Projection, partitionOf } from '@refract/core';
 import { EventStore, migrate } from '@refract/event-store';
 import { createLogger } from '@refract/observability';
-import { createTestDatabase, type TestDatabase } from '@refract/testing';
+import {
+  commitSkippedEvent,
+  createTestDatabase,
+  reservePosition,
+  type TestDatabase,
+} from '@refract/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyToSlot } from './apply.js';
 import { auditProjection } from './audit.js';
@@ -85,23 +90,9 @@ const handledInLog = async () =>
     ).rows[0]!.n,
   );
 
-/** A position drawn and never used, as by an append still in flight: below every later one. */
-const reservePosition = async () =>
-  Number(
-    (await store.pool.query<{ p: string }>("SELECT nextval('refract.events_position_seq') AS p"))
-      .rows[0]!.p,
-  );
-
-/** What a transaction holding `position` looks like when it commits after the checkpoints passed it. */
-async function commitLate(position: number, streamId: string): Promise<number> {
-  const partition = partitionOf(streamId, PARTITIONS);
-  await store.pool.query(
-    `INSERT INTO refract.events (position, stream_id, version, partition, event_id, type, data, tx_id)
-     VALUES ($1, $2, 0, $3, gen_random_uuid(), 'Counted', '{}', pg_current_xact_id())`,
-    [position, streamId, partition],
-  );
-  return partition;
-}
+/** An event committed at `position` after the checkpoints passed it; its partition. */
+const commitLate = (position: number, streamId: string) =>
+  commitSkippedEvent(store.pool, { position, streamId, type: 'Counted', partitions: PARTITIONS });
 
 beforeAll(async () => {
   db = await createTestDatabase('audit');
@@ -145,7 +136,7 @@ describe.each([
     const complete = await auditProjection(store.pool, projection);
     expect(complete).toMatchObject({ complete: true });
     // Drawn after that audit, committed only once the checkpoints have passed it.
-    const reserved = await reservePosition();
+    const reserved = await reservePosition(store.pool);
     await appendSome(`after-${shared}`, 5);
     const later = await upToHead(projection);
     expect(later).toBeGreaterThan(reserved);
@@ -167,7 +158,7 @@ describe.each([
   });
 
   it('finds an event committed below a position already audited complete only in a full audit, and keeps reporting it after', async () => {
-    const reserved = await reservePosition();
+    const reserved = await reservePosition(store.pool);
     await appendSome(`hidden-${shared}`, 5);
     const head = await upToHead(projection);
     expect(head).toBeGreaterThan(reserved);

@@ -2,15 +2,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { admin as contract } from '@refract/contract';
-import { defineCounterProjection, defineProjection, partitionOf } from '@refract/core';
+import { defineCounterProjection, defineProjection } from '@refract/core';
 import { EventStore, migrate } from '@refract/event-store';
 import { createLogger, createMetrics } from '@refract/observability';
 import { catchUp, registerProjection } from '@refract/projector';
 import { createRedisClient, type RedisClient } from '@refract/stream-bus';
 import {
+  commitSkippedEvent,
   createTestDatabase,
   createTestRedisNamespace,
   eventually,
+  reservePosition,
   type TestDatabase,
   type TestRedisNamespace,
 } from '@refract/testing';
@@ -124,19 +126,16 @@ describe('the completeness audit in admin', () => {
     });
 
     // A position drawn now and committed once the checkpoints have passed it: a late commit.
-    const { rows } = await store.pool.query<{ p: string }>(
-      "SELECT nextval('refract.events_position_seq') AS p",
-    );
-    const late = Number(rows[0]!.p);
+    const late = await reservePosition(store.pool);
     await noteSome('second', 6);
     const later = await upToHead();
     expect(later).toBeGreaterThan(late);
-    const partition = partitionOf('late-one', PARTITIONS);
-    await store.pool.query(
-      `INSERT INTO refract.events (position, stream_id, version, partition, event_id, type, data, tx_id)
-       VALUES ($1, 'late-one', 0, $2, gen_random_uuid(), 'Noted', '{}', pg_current_xact_id())`,
-      [late, partition],
-    );
+    const partition = await commitSkippedEvent(store.pool, {
+      position: late,
+      streamId: 'late-one',
+      type: 'Noted',
+      partitions: PARTITIONS,
+    });
 
     const found = await auditNow('notes');
     expect(found.statusCode, found.body).toBe(200);

@@ -5,11 +5,13 @@ import { partitionOf } from '@refract/core';
 import { EventStore, migrate } from '@refract/event-store';
 import { generateWorkload, type WorkloadEvent } from '@refract/example-orders';
 import {
+  commitSkippedEvent,
   createTestDatabase,
   createTestRedisNamespace,
   eventually,
   freePort,
   REPO_ROOT,
+  reservePosition,
   type ServiceProcess,
   serviceMain,
   startServiceProcess,
@@ -285,10 +287,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the lag dashboard in Chromium', () => {
     try {
       // A position drawn now, committed only once the worker's checkpoint of
       // its partition has passed it: what a skipped event looks like.
-      const { rows } = await store.pool.query<{ p: string }>(
-        "SELECT nextval('refract.events_position_seq') AS p",
-      );
-      const late = Number(rows[0]!.p);
+      const late = await reservePosition(store.pool);
       const placed = {
         type: 'OrderPlaced',
         data: { orderId: 'audit-after', customerId: 'c-audit', placedAt: new Date().toISOString() },
@@ -312,11 +311,13 @@ describe.skipIf(!existsSync(CHROMIUM))('the lag dashboard in Chromium', () => {
         },
         { timeoutMs: 30_000, intervalMs: 200 },
       );
-      await store.pool.query(
-        `INSERT INTO refract.events (position, stream_id, version, partition, event_id, type, data, tx_id)
-         VALUES ($1, $2, 0, $3, gen_random_uuid(), 'OrderPlaced', $4, pg_current_xact_id())`,
-        [late, lateStream, partition, JSON.stringify({ ...placed.data, orderId: 'audit-late' })],
-      );
+      await commitSkippedEvent(store.pool, {
+        position: late,
+        streamId: lateStream,
+        type: 'OrderPlaced',
+        data: { ...placed.data, orderId: 'audit-late' },
+        partitions: 4,
+      });
     } finally {
       await store.close();
     }
