@@ -1,15 +1,17 @@
 import { partitionOf } from '@refract/core';
-import type pg from 'pg';
+
+/** A pg Pool or client: only `query` is used (pg's types stay out of this package's declarations). */
+interface Queryable {
+  query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
+}
 
 /**
  * A position drawn from the log's sequence and not used yet, as by an
  * append still in flight: every position drawn after it is higher.
  */
-export async function reservePosition(db: pg.Pool): Promise<number> {
-  const { rows } = await db.query<{ p: string }>(
-    "SELECT nextval('refract.events_position_seq') AS p",
-  );
-  return Number(rows[0]!.p);
+export async function reservePosition(db: Queryable): Promise<number> {
+  const { rows } = await db.query("SELECT nextval('refract.events_position_seq') AS p");
+  return Number((rows[0] as { p: string }).p);
 }
 
 /**
@@ -19,7 +21,7 @@ export async function reservePosition(db: pg.Pool): Promise<number> {
  * stream; returns its partition (the engine's partition function).
  */
 export async function commitSkippedEvent(
-  db: pg.Pool,
+  db: Queryable,
   event: { position: number; streamId: string; type: string; data?: unknown; partitions: number },
 ): Promise<number> {
   const partition = partitionOf(event.streamId, event.partitions);
