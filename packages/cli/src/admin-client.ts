@@ -1,4 +1,5 @@
 import type {
+  AuditInfo,
   JobInfo,
   ParkedEvent,
   ParkedStreamsPage,
@@ -99,6 +100,15 @@ export class AdminClient {
     return this.json(
       'POST',
       `/api/projections/${seg(projection)}/resume`,
+      projectionWhat(projection),
+    );
+  }
+
+  /** Runs the completeness audit of the projection's live version now (`full`: the whole log). */
+  audit(projection: string, full = false): Promise<AuditInfo> {
+    return this.json(
+      'POST',
+      `/api/projections/${seg(projection)}/audit${full ? '?full=true' : ''}`,
       projectionWhat(projection),
     );
   }

@@ -137,3 +137,14 @@ export function isFinalJobState(state: string): boolean {
 
 /** A rebuild held before its swap on undeclared differences: it waits for approve or cancel. */
 export const HELD_JOB_STATE = 'verifying';
+
+/** `POST /api/projections/:name/audit`: the completeness audit of its live version. */
+export interface AuditInfo {
+  projection: string;
+  version: number;
+  complete: boolean;
+  missing: number;
+  since: number;
+  auditedAt: string | null;
+  partitions: { partition: number; checkpoint: number; missing: number; since: number }[];
+}

@@ -18,6 +18,8 @@ export const ExitCode = {
   conflict: 6,
   /** A watched rebuild is held in verifying: v+1 differs from the live version; approve or cancel it. */
   held: 7,
+  /** `refract audit`: events of handled types at or below a checkpoint were neither applied nor parked. */
+  incomplete: 8,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

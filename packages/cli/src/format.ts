@@ -1,5 +1,6 @@
 import type {
   CutoverReportInfo,
+  AuditInfo,
   JobInfo,
   ParkedEvent,
   ParkedStreamsPage,
@@ -265,4 +266,28 @@ export function formatParked(projection: string, events: ParkedEvent[]): string 
 function oneLine(text: string): string {
   const flat = String(text).replace(/\s+/g, ' ').trim();
   return flat.length > 120 ? `${flat.slice(0, 119)}…` : flat;
+}
+
+/** `refract audit`: one line for the projection, then the partitions that are not complete. */
+export function formatAudit(audit: AuditInfo): string {
+  const head = `${audit.projection} v${audit.version}: ${auditVerdict(audit)}`;
+  const at = audit.auditedAt ? ` (audited ${audit.auditedAt})` : '';
+  const incomplete = audit.partitions.filter((p) => p.missing !== 0);
+  if (incomplete.length === 0) return `${head}${at}`;
+  return `${head}${at}\n${formatTable(
+    ['PARTITION', 'CHECKPOINT', 'MISSING', 'SINCE'],
+    incomplete.map((p) => [
+      String(p.partition),
+      String(p.checkpoint),
+      String(p.missing),
+      String(p.since),
+    ]),
+  )}`;
+}
+
+/** `complete`, `N missing since position P`, or, for a count above the log's, how many too many. */
+export function auditVerdict(audit: Pick<AuditInfo, 'complete' | 'missing' | 'since'>): string {
+  if (audit.complete) return 'complete';
+  if (audit.missing < 0) return `${-audit.missing} counted twice since position ${audit.since}`;
+  return `${audit.missing} missing since position ${audit.since}`;
 }

@@ -201,6 +201,39 @@ describe('refract', () => {
     expect(job404.err).toContain('job 99 not found');
   });
 
+  it('audit prints complete (exit 0), or what is missing since where and the partitions (exit 8); --full asks for a full one', async () => {
+    const audit = (missing: number) => ({
+      projection: 'order_summary',
+      version: 2,
+      complete: missing === 0,
+      missing,
+      since: missing === 0 ? 40 : 12,
+      auditedAt: '2026-01-01T00:00:09.000Z',
+      partitions: [
+        { partition: 0, checkpoint: 40, missing: 0, since: 40 },
+        { partition: 3, checkpoint: 41, missing, since: missing === 0 ? 41 : 12 },
+      ],
+    });
+    routes.set('POST /api/projections/order_summary/audit', { status: 200, body: audit(0) });
+    const clean = await run(['audit', 'order_summary']);
+    expect(clean).toMatchObject({ code: ExitCode.ok });
+    expect(clean.out).toBe('order_summary v2: complete (audited 2026-01-01T00:00:09.000Z)\n');
+    expect(seen.at(-1)).toMatchObject({
+      method: 'POST',
+      path: '/api/projections/order_summary/audit',
+    });
+
+    routes.set('POST /api/projections/order_summary/audit', { status: 200, body: audit(1) });
+    const missing = await run(['audit', 'order_summary', '--full']);
+    expect(missing.code).toBe(ExitCode.incomplete);
+    expect(missing.out).toMatch(/^order_summary v2: 1 missing since position 12 \(audited .*\)\n/);
+    expect(missing.out).toMatch(/PARTITION +CHECKPOINT +MISSING +SINCE\n +3 +41 +1 +12\n$/);
+    expect(seen.at(-1)?.path).toBe('/api/projections/order_summary/audit?full=true');
+    const json = await run(['--json', 'audit', 'order_summary']);
+    expect(JSON.parse(json.out)).toMatchObject({ complete: false, missing: 1 });
+    expect(json.code).toBe(ExitCode.incomplete);
+  });
+
   it('401 exits 4 and says which token to fix; without a token it says how to get one', async () => {
     routes.set('GET /api/jobs/1', {
       status: 401,

@@ -4,7 +4,13 @@ import { AdminClient } from './admin-client.js';
 import { HELD_JOB_STATE } from './admin-types.js';
 import { adminUrl, type CliConfig } from './config.js';
 import { CliError, ExitCode } from './exit-codes.js';
-import { formatJobLine, formatParked, formatParkedStreams, formatStatus } from './format.js';
+import {
+  formatAudit,
+  formatJobLine,
+  formatParked,
+  formatParkedStreams,
+  formatStatus,
+} from './format.js';
 import { SERVICE_HELP, type ServiceRunners, serviceRunners } from './services.js';
 import { watchJob } from './watch-job.js';
 
@@ -320,6 +326,20 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
         print(`projection "${projection}" ${done}`, body);
       });
   }
+
+  program
+    .command('audit')
+    .description(
+      'check that every event of a handled type at or below the checkpoints was applied or parked (exit 8 when not)',
+    )
+    .argument('<projection>', 'projection name', nonEmpty)
+    .option('--full', 'count the whole log, not only what came after the last complete audit')
+    .action(async (projection: string, options: { full?: boolean }, command: Command) => {
+      const { client, print } = context(command);
+      const audit = await client.audit(projection, options.full === true);
+      print(formatAudit(audit), audit);
+      if (!audit.complete) setExit(ExitCode.incomplete);
+    });
 
   program
     .command('parked')

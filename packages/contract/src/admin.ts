@@ -244,6 +244,33 @@ export const recentRebuildsQuery = z.strictObject({
   limit: integerText({ min: 1, max: MAX_RECENT_REBUILDS }).optional(),
 });
 
+/** One partition's completeness audit: events of handled types at or below its checkpoint neither applied nor parked. */
+export const partitionAudit = z.object({
+  partition: z.int(),
+  checkpoint: z.int(),
+  /** 0: complete; negative: more counted as applied than the log holds. */
+  missing: z.int(),
+  /** The checkpoint at the last audit that found the partition complete (0: none); what is missing lies after it. */
+  since: z.int(),
+});
+
+/** `full=true`: count the whole log since the applied count started, not only what came after the last complete audit. */
+export const auditQuery = z.strictObject({
+  full: z.enum(['true', 'false'], 'must be true or false').optional(),
+});
+
+/** A projection version's latest completeness audit: `complete`, or `missing` events since position `since`. */
+export const projectionAudit = z.object({
+  projection: z.string(),
+  version: z.int(),
+  complete: z.boolean(),
+  missing: z.int(),
+  since: z.int(),
+  /** ISO 8601; null before the first audit (a baseline only). */
+  auditedAt: z.string().nullable(),
+  partitions: z.array(partitionAudit),
+});
+
 /** The answers every protected admin route can give besides its own. */
 const guarded = { 400: errorBody, 401: errorBody, 403: errorBody };
 const onProjection = { ...guarded, 404: errorBody };
@@ -347,6 +374,20 @@ export const adminRoutes = {
       response: { 200: z.array(rebuildJob), ...guarded },
     },
   },
+  audits: {
+    method: 'GET',
+    url: '/api/audits',
+    schema: { response: { 200: z.array(projectionAudit), ...guarded } },
+  },
+  audit: {
+    method: 'POST',
+    url: '/api/projections/:name/audit',
+    schema: {
+      params: nameParams,
+      querystring: auditQuery,
+      response: { 200: projectionAudit, ...onProjection },
+    },
+  },
   history: {
     method: 'GET',
     url: '/api/history',
@@ -372,4 +413,5 @@ export type RebuildJob = z.output<typeof rebuildJob>;
 export type CutoverReport = z.output<typeof cutoverReport>;
 export type WorkerView = z.output<typeof workerView>;
 export type HistoryView = z.output<typeof historyView>;
+export type ProjectionAuditView = z.output<typeof projectionAudit>;
 export type RelayView = z.output<typeof relayView>;

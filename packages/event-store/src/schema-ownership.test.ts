@@ -26,6 +26,8 @@ const OWNERS: Record<string, string> = {
   parked_events: '@refract/projector',
   // The trigger function keeping projection_checkpoints.parked_open (the breaker's count).
   count_parked_open: '@refract/projector',
+  // The completeness audit's latest result per partition (audit.ts).
+  projection_audits: '@refract/projector',
   rebuilds: '@refract/rebuild',
 };
 

@@ -134,7 +134,9 @@ async function commitRows(
   const handled = events.filter((event) => projection.handles.includes(event.type));
   const outcome = await commitWithCheckpoints(
     pool,
-    [checkpointMove(slot, partition, through)],
+    // Counted as applied with the move; what the batch parks instead is
+    // taken back below, in the same transaction.
+    [checkpointMove(slot, partition, through, handled.length)],
     async (client) => {
       // Sent after the compare-and-set, which holds the checkpoint row: a
       // retry or skip of this partition's streams has committed or waits.
@@ -164,7 +166,15 @@ async function commitRows(
       } else {
         applied = await isolatePoison(client, projection, ctx, free, quarantined, parkings);
       }
-      if (parkings.length > 0) await recordParkings(client, slot, partition, parkings);
+      if (parkings.length > 0) {
+        await recordParkings(client, slot, partition, parkings);
+        await client.query(SQL.uncountParked, [
+          projection.name,
+          version,
+          partition,
+          parkings.length,
+        ]);
+      }
       return { applied, parked: parkings.length, stillQuarantined };
     },
   );

@@ -201,7 +201,9 @@ export class BatchCommitter {
         calls.set(key, { slot: batch.slot, partition: batch.partition, events: [...handled] });
       }
     }
-    const moves = group.map((b) => checkpointMove(b.slot, b.partition, b.through));
+    const moves = batches.map(({ batch: b, handled }) =>
+      checkpointMove(b.slot, b.partition, b.through, handled.length),
+    );
     await commitWithCheckpoints(this.options.sharedPool ?? this.pool, moves, (client) =>
       allAnswered(
         [...calls.values()].map(async ({ slot, partition, events }) => {

@@ -12,16 +12,32 @@ export interface CheckpointMove {
   from: number;
   /** The position this batch ends at. */
   to: number;
+  /**
+   * Events of handled types the batch applies (parked ones not included):
+   * added to the partition's applied count by the statement that moves the
+   * checkpoint, for the completeness audit.
+   */
+  applied: number;
 }
 
-/** The move of `slot`'s checkpoint on `partition` from where it stands to `to`. */
-export function checkpointMove(slot: Slot, partition: number, to: number): CheckpointMove {
+/**
+ * The move of `slot`'s checkpoint on `partition` from where it stands to
+ * `to`, applying `applied` events of handled types (0 for a move that is
+ * only reported, never committed).
+ */
+export function checkpointMove(
+  slot: Slot,
+  partition: number,
+  to: number,
+  applied = 0,
+): CheckpointMove {
   return {
     projection: slot.projection.name,
     version: slot.version,
     partition,
     from: slot.position,
     to,
+    applied,
   };
 }
 
@@ -69,6 +85,7 @@ export async function commitWithCheckpoints<T>(
       moves.map((m) => m.to),
       CHECKPOINTS_CHANNEL,
       moves.map((m) => checkpointNotice(m.projection, m.version, m.partition, m.to)),
+      moves.map((m) => m.applied),
     ]);
     const [moved, written] = await Promise.allSettled([cas, write(client)]);
     if (moved.status === 'fulfilled' && moved.value.rows[0]?.moved !== moves.length) {

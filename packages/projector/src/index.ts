@@ -1,4 +1,12 @@
 export { type ApplyOutcome, applyToSlot, type Slot, settleCounterFreeze } from './apply.js';
+export {
+  auditProjection,
+  type PartitionAudit,
+  type ProjectionAudit,
+  readAudits,
+  type StoredPartitionAudit,
+  summarize as summarizeAudit,
+} from './audit.js';
 export { type CatchUpOptions, type CatchUpResult, catchUp } from './catch-up.js';
 export {
   type CheckpointMove,

@@ -32,6 +32,11 @@ export const SQL = loadStatements(import.meta.url, {
   parkedSummary: 'parked-summary.sql',
   readTrips: 'read-trips.sql',
   streamParkedHead: 'stream-parked-head.sql',
+  uncountParked: 'uncount-parked.sql',
+  auditCounts: 'audit-counts.sql',
+  auditParked: 'audit-parked.sql',
+  saveAudits: 'save-audits.sql',
+  readAudits: 'read-audits.sql',
 });
 
 /**

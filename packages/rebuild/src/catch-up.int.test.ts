@@ -1,7 +1,12 @@
 import { defineProjection } from '@refract/core';
 import { EventStore, migrate } from '@refract/event-store';
 import { createLogger } from '@refract/observability';
-import { CheckpointMoved, registerProjection, type Slot } from '@refract/projector';
+import {
+  auditProjection,
+  CheckpointMoved,
+  registerProjection,
+  type Slot,
+} from '@refract/projector';
 import { createTestDatabase, type TestDatabase } from '@refract/testing';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { catchUpTogether, loadSlots } from './catch-up.js';
@@ -76,6 +81,16 @@ const checkpoints = async () =>
       [notes.name, version],
     )
   ).rows.map((r) => r.position);
+/** The completeness audit's applied count, summed over the partitions: kept by the pages' checkpoint moves. */
+const appliedCount = async () =>
+  Number(
+    (
+      await store.pool.query<{ n: string }>(
+        'SELECT sum(applied_events) AS n FROM refract.projection_checkpoints WHERE projection = $1 AND version = $2',
+        [notes.name, version],
+      )
+    ).rows[0]!.n,
+  );
 const positions = async () =>
   (
     await store.pool.query<{ position: number }>(
@@ -124,6 +139,8 @@ it('brings every partition to its target in pages, each batch one partition, eve
     { position: poison, behind: null },
     ...behind.map((position) => ({ position, behind: poison })),
   ]);
+  expect(await appliedCount()).toBe(want.length);
+  expect(await auditProjection(store.pool, notes, { version })).toMatchObject({ complete: true });
 });
 
 it('stops each partition at its own target and resumes from where it stands', async () => {
@@ -177,6 +194,9 @@ it('stops each partition at its own target and resumes from where it stands', as
   const restWant = [...partitionOf.keys()].filter((position) => position < poison);
   expect(applied).toBe(restWant.length - want.length);
   expect(await rows()).toEqual(restWant.sort((a, b) => a - b));
+  // Shared pages only: each partition's applied count moved with its checkpoint.
+  expect(await appliedCount()).toBe(restWant.length);
+  expect(await auditProjection(store.pool, notes, { version })).toMatchObject({ complete: true });
 });
 
 it('a checkpoint moved by someone else rolls the whole page back: nothing applied, no checkpoint moved', async () => {

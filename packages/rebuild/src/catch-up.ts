@@ -152,7 +152,8 @@ async function applyShared(
     // and each partition's events go to the projection as its own batch.
     const applied = await commitWithCheckpoints(
       store.pool,
-      page.map((m) => checkpointMove(m.slot, m.partition, m.through)),
+      // The page was read with the projection's types only: every event is applied.
+      page.map((m) => checkpointMove(m.slot, m.partition, m.through, m.events.length)),
       async (client) => {
         let count = 0;
         for (const { partition, events } of page) {

@@ -15,3 +15,4 @@ export {
   serviceMain,
   startServiceProcess,
 } from './service-process.js';
+export { commitSkippedEvent, reservePosition } from './skipped-event.js';

@@ -10,6 +10,7 @@ import {
   Unauthorized,
 } from './api.js';
 import { renderCutovers } from './cutover-view.js';
+import { createAuditView } from './audit-view.js';
 import { h, setText } from './dom.js';
 import { connectStream } from './event-stream.js';
 import { renderPools } from './pools-view.js';
@@ -45,6 +46,8 @@ const elements = {
 const renderTrips = createTripBanner(document.getElementById('trips'), (name, limit) =>
   request('GET', `${paths.action(name, 'parked/streams')}?limit=${limit}`, readToken()),
 );
+
+const renderAudits = createAuditView(() => request('GET', '/api/audits', readToken()));
 
 const state = {
   projections: [],
@@ -138,6 +141,7 @@ function applyProjections(projections) {
   const now = Date.now();
   for (const p of projections) addSample(p, now);
   renderProjections();
+  renderAudits(elements.projections);
   renderTrips(projections);
   renderPools(elements.pools, state.workers, poolNames());
 }

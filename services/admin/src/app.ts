@@ -1,5 +1,5 @@
 import { CONTRACT_VERSION } from '@refract/contract';
-import type { AnyProjection } from '@refract/core';
+import { type AnyProjection, isCounterProjection, type Projection } from '@refract/core';
 import type { EventStore } from '@refract/event-store';
 import type { Logger, Metrics } from '@refract/observability';
 import { LagMonitor } from '@refract/projector';
@@ -7,12 +7,14 @@ import type { RebuildQueue } from '@refract/rebuild';
 import { createHttpApp, installContract, typed } from '@refract/service-kit';
 import type { RedisClient } from '@refract/stream-bus';
 import type { FastifyInstance } from 'fastify';
+import { Auditor } from './auditor.js';
 import { adminTokens, installAuth } from './auth.js';
 import { isExpected, toHttpError } from './errors.js';
 import { OverviewHistory } from './history.js';
 import { adminMetrics } from './metrics.js';
 import { MetricsCache } from './metrics-cache.js';
 import { AdminOverview } from './overview.js';
+import { registerAuditRoutes } from './routes/audits.js';
 import { registerClusterRoutes } from './routes/cluster.js';
 import { registerDashboardRoutes } from './routes/dashboard.js';
 import { registerHistoryRoute } from './routes/history.js';
@@ -42,6 +44,8 @@ export interface AppOptions {
   streamMaxClientsPerToken?: number;
   /** How often the /metrics gauges are re-read. @defaultValue 5000 */
   metricsRefreshMs?: number;
+  /** Time between rounds of the completeness audit (REFRACT_AUDIT_INTERVAL_MS). @defaultValue 60000 */
+  auditIntervalMs?: number;
   logger: Logger;
   metrics: Metrics;
   /** @defaultValue 'main' */
@@ -72,6 +76,7 @@ export interface AdminApp {
   stream: OverviewStream;
   history: OverviewHistory;
   metricsCache: MetricsCache;
+  auditor: Auditor;
 }
 
 /**
@@ -175,6 +180,16 @@ export async function buildApp(options: AppOptions): Promise<AdminApp> {
   app.addHook('onReady', async () => metricsCache.start());
   app.addHook('preClose', async () => metricsCache.stop());
 
+  const auditor = new Auditor({
+    pool: store.pool,
+    projections: options.projections.filter((p): p is Projection => !isCounterProjection(p)),
+    intervalMs: options.auditIntervalMs ?? 60_000,
+    log: logger,
+    onAudit: (audit) => counters.audit(audit),
+  });
+  app.addHook('onReady', async () => auditor.start());
+  app.addHook('preClose', async () => auditor.stop());
+
   registerProbeRoutes(api, {
     pool: store.pool,
     metrics: options.metrics,
@@ -182,6 +197,11 @@ export async function buildApp(options: AppOptions): Promise<AdminApp> {
     cache: metricsCache,
   });
   registerProjectionRoutes(api, { store, overview, projections: options.projections });
+  registerAuditRoutes(api, {
+    pool: store.pool,
+    auditor,
+    counters: new Set(options.projections.filter(isCounterProjection).map((p) => p.name)),
+  });
   registerClusterRoutes(api, overview);
   registerHistoryRoute(api, history);
   if (options.rebuild) {
@@ -194,5 +214,5 @@ export async function buildApp(options: AppOptions): Promise<AdminApp> {
   }
   registerStreamRoute(api, stream);
   await registerDashboardRoutes(api, options.dashboardDir);
-  return { app, routes, overview, stream, history, metricsCache };
+  return { app, routes, overview, stream, history, metricsCache, auditor };
 }

@@ -49,6 +49,7 @@ const schema = z
       .max(24 * 3_600_000, 'must be at most 86400000 (a day)')
       .default(15 * 60_000),
     ADMIN_LAG_COUNT_LIMIT: env.positiveInt('a positive number of events').default(1000),
+    REFRACT_AUDIT_INTERVAL_MS: env.positiveInt('a positive number of milliseconds').default(60_000),
     ADMIN_REBUILD_WORKER: env.boolean.default(true),
     ADMIN_REBUILD_CONCURRENCY: env.positiveInt('a positive integer').default(1),
     ADMIN_DASHBOARD_DIR: z.string().optional(),
@@ -106,6 +107,8 @@ export interface Config {
   streamHeartbeatMs: number;
   /** Unapplied events are counted exactly up to this many per partition. */
   lagCountLimit: number;
+  /** The completeness audit of every table projection runs this long after the previous round ended. */
+  auditIntervalMs: number;
   /** The dashboard's history: one sample this often, kept this long (`/api/history`). */
   history: { intervalMs: number; windowMs: number };
   /** Whether this process runs the BullMQ rebuild worker too (the queue is always there). */
@@ -144,6 +147,7 @@ export function loadConfig(vars: env.Variables = process.env): Config {
     streamIntervalMs: c.ADMIN_STREAM_INTERVAL_MS,
     streamHeartbeatMs: c.ADMIN_STREAM_HEARTBEAT_MS,
     lagCountLimit: c.ADMIN_LAG_COUNT_LIMIT,
+    auditIntervalMs: c.REFRACT_AUDIT_INTERVAL_MS,
     history: { intervalMs: c.ADMIN_HISTORY_INTERVAL_MS, windowMs: c.ADMIN_HISTORY_WINDOW_MS },
     rebuildWorker: c.ADMIN_REBUILD_WORKER,
     rebuildConcurrency: c.ADMIN_REBUILD_CONCURRENCY,

@@ -1,14 +1,17 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { partitionOf } from '@refract/core';
 import { EventStore, migrate } from '@refract/event-store';
 import { generateWorkload, type WorkloadEvent } from '@refract/example-orders';
 import {
+  commitSkippedEvent,
   createTestDatabase,
   createTestRedisNamespace,
   eventually,
   freePort,
   REPO_ROOT,
+  reservePosition,
   type ServiceProcess,
   serviceMain,
   startServiceProcess,
@@ -118,6 +121,8 @@ beforeAll(async () => {
     ADMIN_STREAM_INTERVAL_MS: '500',
     // Fine-grained, so the few seconds of lag the test causes are several samples.
     ADMIN_HISTORY_INTERVAL_MS: '500',
+    // A full audit every 10th round: within seconds.
+    REFRACT_AUDIT_INTERVAL_MS: '300',
   });
 
   profile = mkdtempSync(join(tmpdir(), 'refract-chromium-'));
@@ -266,6 +271,64 @@ describe.skipIf(!existsSync(CHROMIUM))('the lag dashboard in Chromium', () => {
     expect(await page.textContent(`${row} [data-field="duration"]`)).toMatch(/\d/);
     mkdirSync(SCREENSHOTS, { recursive: true });
     await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-reloaded.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('shows the completeness audit beside lag: complete, then an event committed below a checkpoint behind the engine’s back as 1 missing', async () => {
+    const figure = `${card('order_summary')} [data-field="audit"]`;
+    await eventually(async () => expect(await page.textContent(figure)).toBe('complete'), {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+    });
+    expect(await page.textContent(`${card('order_summary')} [data-field="auditedAt"]`)).toMatch(
+      /^audited /,
+    );
+    const store = await EventStore.open({ databaseUrl: db.url });
+    try {
+      // A position drawn now, committed only once the worker's checkpoint of
+      // its partition has passed it: what a skipped event looks like.
+      const late = await reservePosition(store.pool);
+      const placed = {
+        type: 'OrderPlaced',
+        data: { orderId: 'audit-after', customerId: 'c-audit', placedAt: new Date().toISOString() },
+      };
+      const after = await store.append('order-audit-after', [placed]);
+      const partition = partitionOf('order-audit-after', 4);
+      let lateStream = 'order-audit-late';
+      while (partitionOf(lateStream, 4) !== partition) lateStream += '-';
+      await eventually(
+        async () => {
+          const response = await fetch(`${admin}/api/projections`, {
+            headers: { authorization: `Bearer ${TOKEN}` },
+          });
+          const projections = (await response.json()) as {
+            name: string;
+            partitions: { partition: number; checkpoint: number }[];
+          }[];
+          const summary = projections.find((p) => p.name === 'order_summary');
+          const checkpoint = summary?.partitions.find((p) => p.partition === partition)?.checkpoint;
+          expect(checkpoint).toBeGreaterThanOrEqual(after.lastPosition);
+        },
+        { timeoutMs: 30_000, intervalMs: 200 },
+      );
+      await commitSkippedEvent(store.pool, {
+        position: late,
+        streamId: lateStream,
+        type: 'OrderPlaced',
+        data: { ...placed.data, orderId: 'audit-late' },
+        partitions: 4,
+      });
+    } finally {
+      await store.close();
+    }
+    // Found by the next incremental audit, or, had one already passed the
+    // position, by the next full one.
+    await eventually(
+      async () => expect(await page.textContent(figure)).toMatch(/^1 missing since position \d+$/),
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-audit.png'), fullPage: true });
     expect(pageErrors).toEqual([]);
   });
 

@@ -105,6 +105,11 @@ export function adminMetrics(metrics: Metrics) {
       ['state'] as const,
       'Jobs in the rebuild queue by BullMQ state.',
     ),
+    auditMissing: gauge(
+      'refract_projection_audit_missing',
+      ['projection', 'version'] as const,
+      'Events of handled types at or below the checkpoints that the last completeness audit found neither applied nor parked; 0 when complete.',
+    ),
     workers: gauge('refract_pool_workers', ['pool'] as const, 'Live workers of a pool.'),
     relayLag: gauge(
       'refract_relay_lag_events',
@@ -193,7 +198,15 @@ export function adminMetrics(metrics: Metrics) {
     }
   }
 
-  return { ...http, update };
+  /** One projection version's completeness audit, as it ends. */
+  function audit(result: { projection: string; version: number; missing: number }): void {
+    gauges.auditMissing.set(
+      { projection: result.projection, version: String(result.version) },
+      result.missing,
+    );
+  }
+
+  return { ...http, update, audit };
 }
 
 export type AdminMetrics = ReturnType<typeof adminMetrics>;

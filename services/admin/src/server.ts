@@ -80,6 +80,7 @@ export async function startAdmin(
       readTokens: config.readTokens,
       streamMaxClientsPerToken: config.streamMaxClientsPerToken,
       metricsRefreshMs: config.metricsRefreshMs,
+      auditIntervalMs: config.auditIntervalMs,
       logger,
       metrics,
       relayName: config.relayName,
