@@ -1,6 +1,6 @@
 import type {
-  CutoverReportInfo,
   AuditInfo,
+  CutoverReportInfo,
   JobInfo,
   ParkedEvent,
   ParkedStreamsPage,

@@ -9,8 +9,8 @@ import {
   saveToken,
   Unauthorized,
 } from './api.js';
-import { renderCutovers } from './cutover-view.js';
 import { createAuditView } from './audit-view.js';
+import { renderCutovers } from './cutover-view.js';
 import { h, setText } from './dom.js';
 import { connectStream } from './event-stream.js';
 import { renderPools } from './pools-view.js';
