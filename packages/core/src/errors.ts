@@ -17,7 +17,8 @@ export type ErrorCode =
   | 'already_resolved'
   | 'projection_not_found'
   | 'rebuild_running'
-  | 'job_not_found';
+  | 'job_not_found'
+  | 'reactor_not_rebuildable';
 
 export class RefractError extends Error {
   readonly code: ErrorCode;
@@ -156,6 +157,7 @@ const STATUS: Record<ErrorCode, number> = {
   projection_not_found: 404,
   rebuild_running: 409,
   job_not_found: 404,
+  reactor_not_rebuildable: 409,
   dependency_unavailable: 503,
 };
 

@@ -75,6 +75,18 @@ export {
   type SqlStatement,
   versionedTable,
 } from './projection.js';
+export {
+  defineReactor,
+  EffectHttpError,
+  isReactor,
+  isTransientEffectError,
+  postJson,
+  type Reactor,
+  type ReactorContext,
+  type ReactorDefinition,
+  type ReactorHandlers,
+  TransientEffectError,
+} from './reactor.js';
 export { parseRedisUrl, type RedisTarget } from './redis-url.js';
 export { type SingleFlight, type SingleFlightOptions, singleFlight } from './single-flight.js';
 export {

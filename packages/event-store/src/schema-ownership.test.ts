@@ -26,6 +26,7 @@ const OWNERS: Record<string, string> = {
   parked_events: '@refract/projector',
   // The trigger function keeping projection_checkpoints.parked_open (the breaker's count).
   count_parked_open: '@refract/projector',
+  effect_ledger: '@refract/projector',
   rebuilds: '@refract/rebuild',
 };
 

@@ -32,6 +32,12 @@ export const SQL = loadStatements(import.meta.url, {
   parkedSummary: 'parked-summary.sql',
   readTrips: 'read-trips.sql',
   streamParkedHead: 'stream-parked-head.sql',
+  seedReactorCheckpoints: 'seed-reactor-checkpoints.sql',
+  replayReactor: 'replay-reactor.sql',
+  readEffect: 'read-effect.sql',
+  attemptEffect: 'attempt-effect.sql',
+  markEffectDone: 'mark-effect-done.sql',
+  effectSummary: 'effect-summary.sql',
 });
 
 /**

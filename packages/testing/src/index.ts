@@ -15,3 +15,4 @@ export {
   serviceMain,
   startServiceProcess,
 } from './service-process.js';
+export { type SinkDelivery, startWebhookSink, type WebhookSink } from './webhook-sink.js';
