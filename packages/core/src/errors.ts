@@ -143,6 +143,17 @@ export class DependencyUnavailableError extends RefractError {
   }
 }
 
+/** A rebuild asked of a reactor (HTTP 409): rebuilds never run reactors; a replay re-runs one. */
+export class ReactorNotRebuildableError extends RefractError {
+  constructor(readonly reactor: string) {
+    super(
+      'reactor_not_rebuildable',
+      `${reactor} is a reactor, and rebuilds never run reactors: \`refract reactor replay ${reactor} --from <position>\` handles its events again, the ledger suppressing effects already done`,
+      { field: 'name', reactor },
+    );
+  }
+}
+
 const STATUS: Record<ErrorCode, number> = {
   invalid_request: 400,
   invalid_event: 422,

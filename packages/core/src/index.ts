@@ -42,6 +42,7 @@ export {
   IdempotencyKeyConflictError,
   InvalidEventError,
   InvalidInputError,
+  ReactorNotRebuildableError,
   RefractError,
   RuleViolatedError,
   StreamNotFoundError,

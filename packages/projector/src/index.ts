@@ -43,6 +43,7 @@ export {
 } from './pause.js';
 export {
   type EffectSummary,
+  isReactorProjection,
   REACTOR_VERSION,
   type ReactorProjection,
   reactorProjection,

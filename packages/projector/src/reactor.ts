@@ -26,6 +26,7 @@ const MAX_REMEMBERED = 10_000;
 
 /** A reactor as a projection, and a way to drop what it remembers of its calls. */
 export interface ReactorProjection extends Projection {
+  readonly reactor: true;
   /**
    * Forgets the calls made whose marks may not have committed: a replay
    * asks for what the ledger lacks, even keys this process called.
@@ -103,8 +104,14 @@ export function reactorProjection(reactor: Reactor, ledger: pg.Pool): ReactorPro
     retryBackoffMs: reactor.retryBackoffMs,
     tripAfterParked: reactor.tripAfterParked,
     crossPartitionBatches: false,
+    reactor: true,
     forgetCalls: () => remembered.clear(),
   };
+}
+
+/** Whether a projection is a reactor as the projector runs it (rebuilds refuse those). */
+export function isReactorProjection(projection: object): projection is ReactorProjection {
+  return (projection as Partial<ReactorProjection>).reactor === true;
 }
 
 /** Runs an effect's call; a failure the effect rule calls transient is retried, never parked. */

@@ -1,9 +1,15 @@
-import { type Projection, type RecordedEvent, versionedTable } from '@refract/core';
+import {
+  type Projection,
+  ReactorNotRebuildableError,
+  type RecordedEvent,
+  versionedTable,
+} from '@refract/core';
 import { type EventStore, withTransaction } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
 import {
   applyToSlot,
   dropVersionCheckpoints,
+  isReactorProjection,
   listCheckpointVersions,
   lockProjection,
   lockVersionCheckpoints,
@@ -80,6 +86,8 @@ export interface RebuildResult {
  */
 export async function rebuildProjection(options: RebuildOptions): Promise<RebuildResult> {
   const { store, projection } = options;
+  // Its handlers call the outside world: a rebuild would repeat their effects.
+  if (isReactorProjection(projection)) throw new ReactorNotRebuildableError(projection.name);
   const log = options.logger.child({ projection: projection.name, rebuild: true });
   const live = await liveVersion(store, projection.name);
   const version = options.targetVersion ?? live + 1;

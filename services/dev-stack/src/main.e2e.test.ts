@@ -205,7 +205,10 @@ describe('pnpm start', () => {
       const ready = await stack.waitFor((l) => l.msg === 'stack ready', 150_000);
       expect(ready.writeApi).toBe(`http://127.0.0.1:${port}`);
       expect(ready.app).toBe(`orders-e2e (${join(REPO_ROOT, DEMO_APP)})`);
-      expect(ready.workers).toEqual([expect.stringMatching(/^2 in pool "orders": http/)]);
+      expect(ready.workers).toEqual([
+        expect.stringMatching(/^2 in pool "orders": http/),
+        expect.stringMatching(/^2 in pool "notices": http/),
+      ]);
       expect(ready.demo).toBe('50 commands/s from e2e-shipping (DEMO_RATE_PER_SECOND)');
       expect(ready.redis).toContain(redis.prefix);
       // The database's password (if any) is masked; the test URL carries none.
