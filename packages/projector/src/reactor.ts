@@ -180,20 +180,28 @@ export interface EffectSummary {
   pending: number;
 }
 
-/** The ledger's counts, per reactor that has any effect recorded. */
-export async function summarizeEffects(pool: pg.Pool): Promise<EffectSummary[]> {
+/** The ledger's counts for each of `reactors` (zeros for one without effects yet). */
+export async function summarizeEffects(
+  pool: pg.Pool,
+  reactors: readonly string[],
+): Promise<EffectSummary[]> {
+  if (reactors.length === 0) return [];
   const { rows } = await pool.query<{
     reactor: string;
     delivered: number;
     exactly_once: number;
     at_least_once: number;
     pending: number;
-  }>(SQL.effectSummary);
-  return rows.map((r) => ({
-    reactor: r.reactor,
-    delivered: r.delivered,
-    exactlyOnce: r.exactly_once,
-    atLeastOnce: r.at_least_once,
-    pending: r.pending,
-  }));
+  }>(SQL.effectSummary, [reactors]);
+  const counted = new Map(rows.map((r) => [r.reactor, r]));
+  return reactors.map((reactor) => {
+    const r = counted.get(reactor);
+    return {
+      reactor,
+      delivered: r?.delivered ?? 0,
+      exactlyOnce: r?.exactly_once ?? 0,
+      atLeastOnce: r?.at_least_once ?? 0,
+      pending: r?.pending ?? 0,
+    };
+  });
 }

@@ -20,22 +20,25 @@ afterEach(async () => {
 });
 
 it('SIGKILLed while a shipping notice is in flight, then restarted: the sink sees each key at most twice, the ledger ends with one done row per key and counts the repeated ones at-least-once', async () => {
-  const db = await createTestDatabase('reactor_crash');
-  cleanups.push(() => db.drop());
-  await migrate({ databaseUrl: db.url, partitions: 4 });
-  const ns = createTestRedisNamespace('reactor_crash');
-  cleanups.push(() => ns.cleanup());
-  const store = await EventStore.open({ databaseUrl: db.url });
-  cleanups.push(() => store.close());
-  const relay = new Relay({
-    databaseUrl: db.url,
-    redis: createRedisClient(ns.url),
-    keyPrefix: ns.prefix,
-  });
-  relay.start();
-  cleanups.push(() => relay.close());
   const sink = await startWebhookSink();
   cleanups.push(() => sink.close());
+  const [db, ns] = [
+    await createTestDatabase('reactor_crash'),
+    createTestRedisNamespace('reactor_crash'),
+  ];
+  cleanups.push(
+    () => db.drop(),
+    () => ns.cleanup(),
+  );
+  await migrate({ databaseUrl: db.url, partitions: 4 });
+  const store = await EventStore.open({ databaseUrl: db.url });
+  const redis = createRedisClient(ns.url);
+  const relay = new Relay({ databaseUrl: db.url, redis, keyPrefix: ns.prefix });
+  relay.start();
+  cleanups.push(
+    () => store.close(),
+    () => relay.close(),
+  );
 
   // The orders example's reactor, in its pool of its own, POSTing to the sink.
   const startWorker = async (): Promise<ServiceProcess> => {
