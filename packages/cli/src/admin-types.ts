@@ -118,3 +118,20 @@ export const FINAL_JOB_STATES = ['completed', 'failed', 'cancelled'] as const;
 export function isFinalJobState(state: string): boolean {
   return (FINAL_JOB_STATES as readonly string[]).includes(state);
 }
+
+/** `GET /api/reactors`: a reactor and its effects as the ledger counts them. */
+export interface ReactorInfo {
+  name: string;
+  pool: string;
+  delivered: number;
+  exactlyOnce: number;
+  atLeastOnce: number;
+  pending: number;
+}
+
+/** `POST /api/reactors/{name}/replay`. */
+export interface ReplayInfo {
+  name: string;
+  from: number;
+  partitions: number[];
+}
