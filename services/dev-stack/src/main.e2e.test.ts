@@ -227,7 +227,8 @@ describe('pnpm start', () => {
       });
       expect(projections.status).toBe(200);
       const names = ((await projections.json()) as { name: string }[]).map((p) => p.name).sort();
-      expect(names).toEqual(['customer_stats', 'order_summary']);
+      // The orders example's reactor is listed beside its projections.
+      expect(names).toEqual(['customer_stats', 'order_summary', 'shipping_notices']);
 
       await eventually(async () => expect(await countEvents(db.url)).toBeGreaterThan(20), {
         timeoutMs: 30_000,
@@ -235,6 +236,9 @@ describe('pnpm start', () => {
       });
       const status = await stack.waitFor((l) => isStatus(l) && (l.ok as number) > 0);
       expect(status).toMatchObject({ refused: 0, errors: 0 });
+      // Shipped demo orders' notices reach the stack's own webhook sink, which logs them.
+      const delivered = await stack.waitFor((l) => l.msg === 'webhook delivered', 60_000);
+      expect(delivered).toMatchObject({ body: { key: expect.stringMatching(/^shipped:/) } });
       // The relay, the worker pool and query-api are part of the stack: orders get projected.
       const orderId = await eventually(
         async () => {
@@ -257,7 +261,8 @@ describe('pnpm start', () => {
 
       const tree = descendants(stack.child.pid!);
       expect(tree.some((p) => p.cmd.includes('write-api/src/main.ts'))).toBe(true);
-      expect(tree.filter((p) => p.cmd.includes('projector-worker/src/main.ts'))).toHaveLength(2);
+      // Two per pool: the projections' (orders) and the reactor's (notices).
+      expect(tree.filter((p) => p.cmd.includes('projector-worker/src/main.ts'))).toHaveLength(4);
       expect(tree.some((p) => p.cmd.includes('query-api/src/main.ts'))).toBe(true);
       expect(tree.some((p) => p.cmd.includes('admin/src/main.ts'))).toBe(true);
       expect(await interrupt(stack)).toBe(0);
