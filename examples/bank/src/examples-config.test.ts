@@ -9,7 +9,8 @@ describe('examples/refract.config.ts', () => {
   it('runs both example domains in one stack, each in its own pool', async () => {
     const app = await loadApp('refract.config.ts', examples);
     expect(app.name).toBe('examples');
-    expect(app.pools).toEqual(['orders', 'bank']);
+    expect(app.pools).toEqual(['orders', 'bank', 'notices']);
+    expect(app.reactorsOf('notices').map((r) => r.name)).toEqual(['shipping_notices']);
     const names = (pool: string) => app.projectionsOf(pool).map((p) => p.name);
     expect(names('orders')).toEqual(['order_summary', 'customer_stats']);
     expect(names('bank')).toEqual(['account_balances', 'bank_activity']);

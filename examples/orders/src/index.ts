@@ -52,6 +52,7 @@ export {
 } from './order-decider.js';
 export { customerStatsProjection } from './projections/customer-stats.js';
 export { orderSummaryProjection } from './projections/order-summary.js';
+export { DEFAULT_WEBHOOK_URL, shippingNotices } from './reactors/shipping-notices.js';
 export { type SeededRandom, seededRandom } from './seeded-random.js';
 export {
   generateWorkload,

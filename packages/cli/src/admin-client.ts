@@ -4,7 +4,9 @@ import type {
   ParkedEvent,
   ParkedStreamsPage,
   ProjectionInfo,
+  ReactorInfo,
   RelayInfo,
+  ReplayInfo,
   RetryAllResult,
   WorkerInfo,
 } from './admin-types.js';
@@ -73,6 +75,18 @@ export class AdminClient {
     }
     this.check(response, body, projectionWhat(projection));
     return { started: true, jobId: String((body as { jobId: unknown }).jobId) };
+  }
+
+  /** The application's reactors with their ledger's counts. */
+  reactors(): Promise<ReactorInfo[]> {
+    return this.json('GET', '/api/reactors', 'the reactors');
+  }
+
+  /** Moves a reactor's checkpoints back to handle its events from `from` on again. */
+  replayReactor(reactor: string, from: number): Promise<ReplayInfo> {
+    return this.json('POST', `/api/reactors/${seg(reactor)}/replay`, `reactor "${reactor}"`, {
+      from,
+    });
   }
 
   job(jobId: string): Promise<JobInfo> {

@@ -148,3 +148,20 @@ export interface AuditInfo {
   auditedAt: string | null;
   partitions: { partition: number; checkpoint: number; missing: number; since: number }[];
 }
+
+/** `GET /api/reactors`: a reactor and its effects as the ledger counts them. */
+export interface ReactorInfo {
+  name: string;
+  pool: string;
+  delivered: number;
+  exactlyOnce: number;
+  atLeastOnce: number;
+  pending: number;
+}
+
+/** `POST /api/reactors/{name}/replay`. */
+export interface ReplayInfo {
+  name: string;
+  from: number;
+  partitions: number[];
+}

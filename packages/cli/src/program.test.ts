@@ -452,6 +452,50 @@ describe('refract', () => {
     expect(seen.at(-1)!.body).toEqual({ streamId: 'order-1' });
   });
 
+  it('reactor replay posts the position; list prints the counts; a rebuild of a reactor exits 6', async () => {
+    routes.set('POST /api/reactors/shipping_notices/replay', {
+      status: 200,
+      body: { name: 'shipping_notices', from: 0, partitions: [0, 3] },
+    });
+    routes.set('GET /api/reactors', {
+      status: 200,
+      body: [
+        {
+          name: 'shipping_notices',
+          pool: 'notices',
+          delivered: 5,
+          exactlyOnce: 4,
+          atLeastOnce: 1,
+          pending: 0,
+        },
+      ],
+    });
+    routes.set('POST /api/projections/shipping_notices/rebuild', {
+      status: 409,
+      body: { error: 'reactor_not_rebuildable', message: 'rebuilds never run reactors' },
+    });
+    const replayed = await run(['reactor', 'replay', 'shipping_notices', '--from', '0']);
+    expect(replayed.out).toBe(
+      'reactor "shipping_notices" replays from position 0 (partitions 0, 3)\n',
+    );
+    expect(seen.at(-1)).toMatchObject({ method: 'POST', body: { from: 0 } });
+    expect((await run(['reactor', 'list'])).out).toBe(
+      'shipping_notices (pool notices): 5 delivered, 4 exactly once, 1 at least once (maybe twice), 0 pending\n',
+    );
+    const rebuild = await run(['rebuild', 'shipping_notices']);
+    expect(rebuild.code).toBe(ExitCode.conflict);
+    expect(rebuild.err).toContain('rebuilds never run reactors');
+    const requests = seen.length;
+    for (const argv of [
+      ['reactor', 'replay', 'shipping_notices'],
+      ['reactor', 'replay', 'shipping_notices', '--from', '-1'],
+      ['reactor', 'replay', 'shipping_notices', '--from', 'x'],
+    ]) {
+      expect((await run(argv)).code, argv.join(' ')).toBe(ExitCode.usage);
+    }
+    expect(seen).toHaveLength(requests);
+  });
+
   it('bad command lines exit 2 without a request', async () => {
     for (const argv of [
       ['frobnicate'],

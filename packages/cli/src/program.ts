@@ -295,6 +295,50 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .argument('<jobId>', 'job id', nonEmpty)
     .action(cancelAction);
 
+  const reactor = program
+    .command('reactor')
+    .description("reactors (consumers that call the outside world): their effects' counts, replay");
+  reactor
+    .command('list')
+    .description('each reactor with its effects: delivered, exactly once, at least once, pending')
+    .action(async (_options, command: Command) => {
+      const { client, print } = context(command);
+      const reactors = await client.reactors();
+      print(
+        reactors.length === 0
+          ? 'no reactors in the application'
+          : reactors
+              .map(
+                (r) =>
+                  `${r.name} (pool ${r.pool}): ${r.delivered} delivered, ${r.exactlyOnce} exactly once, ` +
+                  `${r.atLeastOnce} at least once (maybe twice), ${r.pending} pending`,
+              )
+              .join('\n'),
+        reactors,
+      );
+    });
+  reactor
+    .command('replay')
+    .description(
+      "handle a reactor's events again from a position; effects the ledger holds as done are not repeated",
+    )
+    .argument('<reactor>', 'reactor name', nonEmpty)
+    .requiredOption(
+      '--from <position>',
+      'the first log position to handle again (0: all)',
+      position,
+    )
+    .action(async (name: string, options: { from: number }, command: Command) => {
+      const { client, print } = context(command);
+      const body = await client.replayReactor(name, options.from);
+      print(
+        body.partitions.length === 0
+          ? `reactor "${name}" is already before position ${options.from}: nothing moved`
+          : `reactor "${name}" replays from position ${options.from} (partitions ${body.partitions.join(', ')})`,
+        body,
+      );
+    });
+
   program
     .command('job')
     .description("a rebuild job's state and progress")
@@ -496,6 +540,14 @@ function parsePartitions(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 4096) {
     throw new InvalidArgumentError('must be an integer from 1 to 4096');
+  }
+  return n;
+}
+
+function position(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) {
+    throw new InvalidArgumentError('must be a log position (an integer, 0 or more)');
   }
   return n;
 }

@@ -78,6 +78,18 @@ export const rebuildSummary = z.object({
   etaSeconds: z.number().nullable(),
 });
 
+/** A reactor's effects as its ledger counts them. */
+export const effectCounts = z.object({
+  /** Effects done. */
+  delivered: z.int(),
+  /** Done at the first attempt. */
+  exactlyOnce: z.int(),
+  /** Done after more than one attempt (a crash or a retry during the call): maybe delivered twice. */
+  atLeastOnce: z.int(),
+  /** Attempted, not done: in flight, failing or parked. */
+  pending: z.int(),
+});
+
 export const partitionView = z.object({
   partition: z.int(),
   checkpoint: z.int(),
@@ -109,6 +121,20 @@ export const projectionView = z.object({
   quarantinedStreams: z.int(),
   /** The most frequent errors of its open parked events, grouped by message. */
   topErrors: z.array(z.object({ message: z.string(), events: z.int() })),
+  /** Set for a reactor (a consumer calling the outside world): its effects so far. */
+  reactor: effectCounts.optional(),
+});
+
+export const reactorView = effectCounts.extend({ name: z.string(), pool: z.string() });
+
+/** `from`: the first log position to handle again (0: the whole log). */
+export const replayBody = z.strictObject({ from: z.int().min(0).max(Number.MAX_SAFE_INTEGER) });
+
+export const replayResult = z.object({
+  name: z.string(),
+  from: z.int(),
+  /** The partitions whose checkpoint moved back (none when all were already before `from`). */
+  partitions: z.array(z.int()),
 });
 
 export const pauseResult = z.object({
@@ -342,6 +368,20 @@ export const adminRoutes = {
       response: { 200: parkedEvent, ...onProjection, 409: errorBody },
     },
   },
+  reactors: {
+    method: 'GET',
+    url: '/api/reactors',
+    schema: { response: { 200: z.array(reactorView), ...guarded } },
+  },
+  replayReactor: {
+    method: 'POST',
+    url: '/api/reactors/:name/replay',
+    schema: {
+      params: nameParams,
+      body: replayBody,
+      response: { 200: replayResult, ...onProjection },
+    },
+  },
   rebuild: {
     method: 'POST',
     url: '/api/projections/:name/rebuild',
@@ -411,6 +451,8 @@ export type ParkedStreamsPage = z.output<typeof parkedStreamsPage>;
 export type RetryAllResult = z.output<typeof retryAllResult>;
 export type RebuildJob = z.output<typeof rebuildJob>;
 export type CutoverReport = z.output<typeof cutoverReport>;
+export type ReactorView = z.output<typeof reactorView>;
+export type ReplayResult = z.output<typeof replayResult>;
 export type WorkerView = z.output<typeof workerView>;
 export type HistoryView = z.output<typeof historyView>;
 export type ProjectionAuditView = z.output<typeof projectionAudit>;

@@ -4,6 +4,7 @@ import { InvalidEventError } from './errors.js';
 import { type EventType, upcastersOf } from './event-type.js';
 import { issueField } from './parse-input.js';
 import type { AnyProjection } from './projection.js';
+import { isReactor, type Reactor } from './reactor.js';
 import { EVENT_TYPE_PATTERN } from './stream-id.js';
 import { UpcasterRegistry } from './upcasters.js';
 
@@ -41,9 +42,12 @@ export interface AppDefinition {
   commands?: readonly AnyCommandRoute[];
   /** Read models: Postgres table projections and Redis counter projections. */
   projections?: readonly AnyProjection[];
+  /** Consumers that call the outside world through an effect ledger; never rebuilt. */
+  reactors?: readonly Reactor[];
   /**
-   * Worker pools by name, each listing its projections by name. A projection
-   * may instead name its pool itself; either way it belongs to exactly one.
+   * Worker pools by name, each listing its projections (and reactors) by
+   * name. A projection may instead name its pool itself; either way it
+   * belongs to exactly one.
    */
   pools?: Readonly<Record<string, readonly string[]>>;
   /** Accept raw appends of event types not declared in `events`. @defaultValue false */
@@ -63,6 +67,8 @@ export interface RefractApp {
   readonly commands: readonly AnyCommandRoute[];
   /** Every projection, each with its `pool` filled in. */
   readonly projections: readonly AnyProjection[];
+  /** Every reactor, each with its `pool` filled in. */
+  readonly reactors: readonly Reactor[];
   /** Pool names, in declaration order. */
   readonly pools: readonly string[];
   readonly acceptUndeclaredEvents: boolean;
@@ -70,6 +76,10 @@ export interface RefractApp {
   readonly demos: readonly DemoTraffic[];
   /** The projection of that name. */
   projection(name: string): AnyProjection | undefined;
+  /** The reactor of that name. */
+  reactor(name: string): Reactor | undefined;
+  /** The reactors a pool runs (all of them; a PROJECTIONS narrowing leaves them out). */
+  reactorsOf(pool: string): Reactor[];
   /** The projections a pool runs, narrowed to `names` when given; throws naming what is wrong. */
   projectionsOf(pool: string, names?: readonly string[] | null): AnyProjection[];
   /**
@@ -107,12 +117,14 @@ export function defineApp(definition: AppDefinition): RefractApp {
   for (const type of duplicates(commands.map((c) => c.type))) {
     problems.push(`command ${type} is declared twice`);
   }
-  const projections = assignPools(definition, problems);
-  for (const projection of projections) {
+  const assigned = assignPools(definition, problems);
+  const projections = assigned.filter((c): c is AnyProjection => !isReactor(c));
+  const reactors = assigned.filter(isReactor);
+  for (const projection of assigned) {
     for (const type of projection.handles) {
       if (!events.has(type)) {
         problems.push(
-          `projection ${projection.name} handles ${type}, which is not a declared event type`,
+          `${isReactor(projection) ? 'reactor' : 'projection'} ${projection.name} handles ${type}, which is not a declared event type`,
         );
       }
     }
@@ -120,7 +132,8 @@ export function defineApp(definition: AppDefinition): RefractApp {
   if (problems.length > 0) throw new AppConfigError(problems);
 
   const byName = new Map(projections.map((p) => [p.name, p]));
-  const pools = [...new Set(projections.map((p) => p.pool as string))];
+  const reactorByName = new Map(reactors.map((r) => [r.name, r]));
+  const pools = [...new Set(assigned.map((p) => p.pool as string))];
   const acceptUndeclaredEvents = definition.acceptUndeclaredEvents ?? false;
   return {
     kind: 'refract-app',
@@ -130,15 +143,18 @@ export function defineApp(definition: AppDefinition): RefractApp {
     upcasters,
     commands,
     projections,
+    reactors,
     pools,
     acceptUndeclaredEvents,
     queryApis: definition.queryApi ? [definition.queryApi] : [],
     demos: definition.demo ? [definition.demo] : [],
     projection: (name) => byName.get(name),
+    reactor: (name) => reactorByName.get(name),
+    reactorsOf: (pool) => reactors.filter((r) => r.pool === pool),
     projectionsOf(pool, names) {
       const ofPool = projections.filter((p) => p.pool === pool);
       if (!names) {
-        if (ofPool.length === 0) {
+        if (ofPool.length === 0 && !reactors.some((r) => r.pool === pool)) {
           throw new Error(`no projection belongs to pool ${pool} (pools: ${pools.join(', ')})`);
         }
         return ofPool;
@@ -213,6 +229,7 @@ export function composeApps(name: string, ...apps: RefractApp[]): RefractApp {
     events: parts.flatMap((p) => p.events ?? []),
     commands: parts.flatMap((p) => p.commands ?? []),
     projections: parts.flatMap((p) => p.projections ?? []),
+    reactors: parts.flatMap((p) => p.reactors ?? []),
     pools,
     acceptUndeclaredEvents: parts.some((p) => p.acceptUndeclaredEvents),
   });
@@ -275,9 +292,10 @@ function registerUpcasters(
   return registry;
 }
 
-/** Fills in each projection's pool; a projection must end up in exactly one. */
-function assignPools(definition: AppDefinition, problems: string[]): AnyProjection[] {
-  const projections = definition.projections ?? [];
+/** Fills in each projection's and reactor's pool; each must end up in exactly one. */
+function assignPools(definition: AppDefinition, problems: string[]): (AnyProjection | Reactor)[] {
+  const projections = [...(definition.projections ?? []), ...(definition.reactors ?? [])];
+  // One namespace: checkpoints, pause and parking are keyed by the name.
   for (const name of duplicates(projections.map((p) => p.name))) {
     problems.push(`two projections are named ${name}`);
   }

@@ -40,6 +40,8 @@ const REDIS_UNAVAILABLE =
  */
 export function isTransientError(error: unknown): boolean {
   if (isConnectionError(error)) return true;
+  // A reactor's effect classified as transient (reactor.ts); named, not imported, to avoid a cycle.
+  if ((error as { name?: unknown } | null)?.name === 'TransientEffectError') return true;
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && TRANSIENT_SQLSTATES.has(code)) return true;
   const name = (error as { name?: unknown } | null)?.name;

@@ -18,7 +18,8 @@ export type ErrorCode =
   | 'projection_not_found'
   | 'rebuild_running'
   | 'job_not_found'
-  | 'rebuild_not_verifying';
+  | 'rebuild_not_verifying'
+  | 'reactor_not_rebuildable';
 
 export class RefractError extends Error {
   readonly code: ErrorCode;
@@ -143,6 +144,17 @@ export class DependencyUnavailableError extends RefractError {
   }
 }
 
+/** A rebuild asked of a reactor (HTTP 409): rebuilds never run reactors; a replay re-runs one. */
+export class ReactorNotRebuildableError extends RefractError {
+  constructor(readonly reactor: string) {
+    super(
+      'reactor_not_rebuildable',
+      `${reactor} is a reactor, and rebuilds never run reactors: \`refract reactor replay ${reactor} --from <position>\` handles its events again, the ledger suppressing effects already done`,
+      { field: 'name', reactor },
+    );
+  }
+}
+
 const STATUS: Record<ErrorCode, number> = {
   invalid_request: 400,
   invalid_event: 422,
@@ -158,6 +170,7 @@ const STATUS: Record<ErrorCode, number> = {
   rebuild_running: 409,
   job_not_found: 404,
   rebuild_not_verifying: 409,
+  reactor_not_rebuildable: 409,
   dependency_unavailable: 503,
 };
 

@@ -42,6 +42,7 @@ export {
   IdempotencyKeyConflictError,
   InvalidEventError,
   InvalidInputError,
+  ReactorNotRebuildableError,
   RefractError,
   RuleViolatedError,
   StreamNotFoundError,
@@ -76,6 +77,18 @@ export {
   type TableComparison,
   versionedTable,
 } from './projection.js';
+export {
+  defineReactor,
+  EffectHttpError,
+  isReactor,
+  isTransientEffectError,
+  postJson,
+  type Reactor,
+  type ReactorContext,
+  type ReactorDefinition,
+  type ReactorHandlers,
+  TransientEffectError,
+} from './reactor.js';
 export { parseRedisUrl, type RedisTarget } from './redis-url.js';
 export { type SingleFlight, type SingleFlightOptions, singleFlight } from './single-flight.js';
 export {

@@ -28,6 +28,7 @@ const OWNERS: Record<string, string> = {
   count_parked_open: '@refract/projector',
   // The completeness audit's latest result per partition (audit.ts).
   projection_audits: '@refract/projector',
+  effect_ledger: '@refract/projector',
   rebuilds: '@refract/rebuild',
 };
 

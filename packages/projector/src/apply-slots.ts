@@ -15,6 +15,13 @@ import { SQL } from './sql.js';
 export interface ActiveProjection {
   projection: AnyProjection;
   version: number;
+  /**
+   * When its registry row last changed (epoch ms): a change (a reactor's
+   * replay moving its checkpoints back) makes runners reload the slot, even
+   * a partition with no new events, whose checkpoint would otherwise be
+   * found moved only at its next batch.
+   */
+  changedAt?: number;
 }
 
 /** Where one partition's batches go: what a partition runner, or a catch-up, applies them with. */

@@ -49,6 +49,16 @@ export {
   resumeProjection,
   setProjectionPaused,
 } from './pause.js';
+export {
+  type EffectSummary,
+  isReactorProjection,
+  REACTOR_VERSION,
+  type ReactorProjection,
+  reactorProjection,
+  registerReactor,
+  replayReactor,
+  summarizeEffects,
+} from './reactor.js';
 export { registerCounterProjection, registerProjection } from './register.js';
 export { CHECKPOINTS_CHANNEL, checkpointNotice, PROJECTIONS_CHANNEL } from './sql.js';
 export { DEFAULT_TRIP_AFTER_PARKED, tripThreshold } from './trip.js';

@@ -273,16 +273,21 @@ export class PartitionRunner {
     // The usual round: the same projections as the last one, every slot in
     // hand (they are updated in place), so nothing to look up.
     if (this.loaded?.for === active && this.slots.size === active.length) return this.loaded.slots;
-    const wanted = new Set(active.map((a) => `${a.projection.name}@${a.version}`));
-    for (const key of [...this.slots.keys()]) if (!wanted.has(key)) this.slots.delete(key);
-    const missing = active.filter((a) => !this.slots.has(`${a.projection.name}@${a.version}`));
+    const keyOf = (a: ActiveProjection) => `${a.projection.name}@${a.version}@${a.changedAt ?? 0}`;
+    const wanted = new Map(active.map((a) => [`${a.projection.name}@${a.version}`, keyOf(a)]));
+    for (const key of [...this.slots.keys()]) {
+      if (![...wanted.values()].includes(key)) this.slots.delete(key);
+    }
+    const missing = active.filter((a) => !this.slots.has(keyOf(a)));
     const found = await readSlots(
       this.options.store.pool,
       { redis: this.options.control, keyPrefix: this.options.keyPrefix },
       this.options.partition,
       missing,
     );
-    for (const slot of found) this.slots.set(`${slot.projection.name}@${slot.version}`, slot);
+    for (const slot of found) {
+      this.slots.set(wanted.get(`${slot.projection.name}@${slot.version}`)!, slot);
+    }
     this.loaded = { for: active, slots: [...this.slots.values()] };
     return this.loaded.slots;
   }

@@ -37,6 +37,12 @@ export const SQL = loadStatements(import.meta.url, {
   auditParked: 'audit-parked.sql',
   saveAudits: 'save-audits.sql',
   readAudits: 'read-audits.sql',
+  seedReactorCheckpoints: 'seed-reactor-checkpoints.sql',
+  replayReactor: 'replay-reactor.sql',
+  readEffect: 'read-effect.sql',
+  attemptEffect: 'attempt-effect.sql',
+  markEffectDone: 'mark-effect-done.sql',
+  effectSummary: 'effect-summary.sql',
 });
 
 /**

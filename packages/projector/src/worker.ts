@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import {
   type AnyProjection,
   isCounterProjection,
+  type Reactor,
   singleFlight,
   UpcasterRegistry,
   untilReachable,
@@ -22,6 +23,7 @@ import type { ApplyOutcome } from './apply.js';
 import { BatchCommitter, SHARED_TRANSACTIONS } from './batch-committer.js';
 import { BatchGate } from './batch-gate.js';
 import { type ActiveProjection, PartitionRunner } from './partition-runner.js';
+import { type ReactorProjection, reactorProjection, registerReactor } from './reactor.js';
 import { registerCounterProjection, registerProjection } from './register.js';
 import { PROJECTIONS_CHANNEL, SQL } from './sql.js';
 
@@ -33,6 +35,8 @@ export interface ProjectorWorkerOptions {
   pool: string;
   /** The projections this worker runs; all must belong to `pool`. */
   projections: AnyProjection[];
+  /** The reactors it runs, beside them; all must belong to `pool`. */
+  reactors?: Reactor[];
   /**
    * Brings stored events to their current shape, on catch-up from Postgres
    * and on live entries alike (`app.upcasters`). @defaultValue an empty registry
@@ -106,6 +110,12 @@ export class ProjectorWorker {
   /** The shared batch transactions' connections, pipelined (see BatchCommitter). */
   private sharedPool: pg.Pool | undefined;
   private active: ActiveProjection[] = [];
+  /** The projections, and the reactors as projections (reactor.ts), once started. */
+  private runnable: AnyProjection[] = [];
+  /** The reactors as run, by name, and when their registry row last changed. */
+  private readonly reactors = new Map<string, { run: ReactorProjection; changedAt?: number }>();
+  /** The effect ledger's attempts: autocommit, on connections the batches never hold. */
+  private ledgerPool: pg.Pool | undefined;
   private partitions = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly ticking = singleFlight(() => this.tick());
@@ -142,7 +152,7 @@ export class ProjectorWorker {
     this.gate = new BatchGate(
       (options.concurrentBatches ?? DEFAULT_CONCURRENT_BATCHES) * (options.batchSize ?? 500),
     );
-    for (const projection of options.projections) {
+    for (const projection of [...options.projections, ...(options.reactors ?? [])]) {
       if (projection.pool !== options.pool) {
         throw new Error(
           `projection ${projection.name} belongs to pool ${projection.pool}, not ${options.pool}`,
@@ -203,6 +213,23 @@ export class ProjectorWorker {
           : registerProjection(store.pool, projection, this.partitions),
       );
     }
+    const reactors = this.options.reactors ?? [];
+    if (reactors.length > 0) {
+      this.ledgerPool = createPool({
+        connectionString: this.options.databaseUrl,
+        max: 2,
+        applicationName: `${applicationName}-ledger`,
+      });
+    }
+    for (const reactor of reactors) {
+      await this.untilPostgresAnswers(`register reactor ${reactor.name}`, () =>
+        registerReactor(store.pool, reactor, this.partitions),
+      );
+    }
+    for (const reactor of reactors) {
+      this.reactors.set(reactor.name, { run: reactorProjection(reactor, this.ledgerPool!) });
+    }
+    this.runnable = [...this.options.projections, ...[...this.reactors.values()].map((r) => r.run)];
     this.assertOpen();
     this.control = createRedisClient(this.options.redisUrl, { name: `refract-worker-${this.id}` });
     this.membership = new PoolMembership(this.control, {
@@ -211,7 +238,13 @@ export class ProjectorWorker {
       memberId: this.id,
       ttlMs: this.options.leaseTtlMs ?? 5000,
     });
-    this.log.info({ projections: this.options.projections.map((p) => p.name) }, 'worker started');
+    this.log.info(
+      {
+        projections: this.options.projections.map((p) => p.name),
+        reactors: reactors.map((r) => r.name),
+      },
+      'worker started',
+    );
     await waitUntilReady(this.control, 5000);
     this.assertOpen();
     await this.tick();
@@ -267,6 +300,7 @@ export class ProjectorWorker {
       await this.membership?.leave().catch(() => {});
       this.control?.disconnect();
       await this.sharedPool?.end();
+      await this.ledgerPool?.end();
       await this.store?.close();
       this.log.info('worker stopped');
     })();
@@ -383,12 +417,21 @@ export class ProjectorWorker {
       name: string;
       live_version: number;
       paused: boolean;
+      updated_at: Date;
     }>(SQL.readFlags, [this.options.pool]);
     const flags = new Map(rows.rows.map((r) => [r.name, r]));
-    this.active = this.options.projections.flatMap((projection) => {
+    for (const [name, reactor] of this.reactors) {
+      const changedAt = flags.get(name)?.updated_at.getTime();
+      // Replayed (or paused, resumed): calls remembered before are asked of the ledger again.
+      if (reactor.changedAt !== undefined && changedAt !== reactor.changedAt) {
+        reactor.run.forgetCalls();
+      }
+      reactor.changedAt = changedAt;
+    }
+    this.active = this.runnable.flatMap((projection) => {
       const flag = flags.get(projection.name);
       if (!flag || flag.paused) return [];
-      return [{ projection, version: flag.live_version }];
+      return [{ projection, version: flag.live_version, changedAt: flag.updated_at.getTime() }];
     });
   }
 

@@ -1,10 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Projection, type RecordedEvent, versionedTable } from '@refract/core';
+import {
+  type Projection,
+  ReactorNotRebuildableError,
+  type RecordedEvent,
+  versionedTable,
+} from '@refract/core';
 import { type EventStore, withTransaction } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
 import {
   applyToSlot,
   dropVersionCheckpoints,
+  isReactorProjection,
   listCheckpointVersions,
   lockProjection,
   lockVersionCheckpoints,
@@ -107,6 +113,8 @@ export interface RebuildResult {
  */
 export async function rebuildProjection(options: RebuildOptions): Promise<RebuildResult> {
   const { store, projection } = options;
+  // Its handlers call the outside world: a rebuild would repeat their effects.
+  if (isReactorProjection(projection)) throw new ReactorNotRebuildableError(projection.name);
   const log = options.logger.child({ projection: projection.name, rebuild: true });
   const live = await liveVersion(store, projection.name);
   const version = options.targetVersion ?? live + 1;

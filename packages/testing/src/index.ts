@@ -16,3 +16,4 @@ export {
   startServiceProcess,
 } from './service-process.js';
 export { commitSkippedEvent, reservePosition } from './skipped-event.js';
+export { type SinkDelivery, startWebhookSink, type WebhookSink } from './webhook-sink.js';

@@ -15,6 +15,7 @@ import { h, setText } from './dom.js';
 import { connectStream } from './event-stream.js';
 import { renderPools } from './pools-view.js';
 import { createProjectionCard, FINAL_JOB_STATES } from './projection-card.js';
+import { showReactorEffects } from './reactor-effects.js';
 import { renderRebuilds } from './rebuilds-view.js';
 import { renderRelay } from './relay-view.js';
 import { History } from './sparkline.js';
@@ -269,6 +270,7 @@ function renderProjections() {
     else if (card.job && !FINAL_JOB_STATES.has(card.job.state) && card.job.state !== 'verifying')
       void pollJob(p.name);
     card.update(p, history, HISTORY_MS);
+    showReactorEffects(card.root, p);
   }
   for (const name of cards.keys()) if (!names.has(name)) cards.delete(name);
   const ordered = [...cards.keys()].sort().map((name) => cards.get(name).root);

@@ -1,5 +1,10 @@
 import { CONTRACT_VERSION } from '@refract/contract';
-import { type AnyProjection, isCounterProjection, type Projection } from '@refract/core';
+import {
+  type AnyProjection,
+  isCounterProjection,
+  type Projection,
+  type Reactor,
+} from '@refract/core';
 import type { EventStore } from '@refract/event-store';
 import type { Logger, Metrics } from '@refract/observability';
 import { LagMonitor } from '@refract/projector';
@@ -21,6 +26,7 @@ import { registerHistoryRoute } from './routes/history.js';
 import { JOBS_BOARD_PATH, registerJobsBoard } from './routes/jobs-board.js';
 import { registerProbeRoutes } from './routes/probes.js';
 import { registeredProjection, registerProjectionRoutes } from './routes/projections.js';
+import { registerReactorRoutes } from './routes/reactors.js';
 import { registerRebuildRoutes } from './routes/rebuilds.js';
 import { OverviewStream, registerStreamRoute } from './routes/stream.js';
 
@@ -36,6 +42,8 @@ export interface AppOptions {
    * of parked retries and rebuilds.
    */
   projections: readonly AnyProjection[];
+  /** The application's reactors: listed beside the projections, replayed, never rebuilt. */
+  reactors?: readonly Reactor[];
   /** The operator token (ADMIN_TOKEN): every protected endpoint takes it. */
   token: string;
   /** Read-only tokens: reads (GET) and the stream, nothing that changes state. */
@@ -132,7 +140,8 @@ export async function buildApp(options: AppOptions): Promise<AdminApp> {
     relayName: options.relayName ?? 'main',
     lag,
     rebuild: options.rebuild,
-    projections: options.projections.map((p) => p.name),
+    projections: [...options.projections, ...(options.reactors ?? [])].map((p) => p.name),
+    reactors: (options.reactors ?? []).map((r) => r.name),
   };
   const overview = new AdminOverview(overviewOptions);
   const stream = new OverviewStream({
@@ -202,6 +211,7 @@ export async function buildApp(options: AppOptions): Promise<AdminApp> {
     auditor,
     counters: new Set(options.projections.filter(isCounterProjection).map((p) => p.name)),
   });
+  registerReactorRoutes(api, { store, reactors: options.reactors ?? [] });
   registerClusterRoutes(api, overview);
   registerHistoryRoute(api, history);
   if (options.rebuild) {
@@ -209,6 +219,7 @@ export async function buildApp(options: AppOptions): Promise<AdminApp> {
       rebuild: options.rebuild,
       registered: registeredProjection(store.pool),
       projections: options.projections,
+      reactors: (options.reactors ?? []).map((r) => r.name),
     });
     await registerJobsBoard(app, options.rebuild.queue);
   }

@@ -15,6 +15,7 @@ import {
   type ServiceProcess,
   serviceMain,
   startServiceProcess,
+  startWebhookSink,
   type TestDatabase,
   type TestRedisNamespace,
 } from '@refract/testing';
@@ -380,5 +381,50 @@ describe.skipIf(!existsSync(CHROMIUM))('the lag dashboard in Chromium', () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
     await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-tripped.png'), fullPage: true });
     expect(pageErrors).toEqual([]);
+  });
+  it('shows a reactor as a third kind of consumer: its lag, its delivered and at-least-once counts, no Rebuild', async () => {
+    const sink = await startWebhookSink();
+    try {
+      await start('projector-worker', 'WORKER_PORT', {
+        POOL: 'notices',
+        WORKER_HOST: '127.0.0.1',
+        WORKER_HEARTBEAT_MS: '250',
+        WEBHOOK_SINK_URL: sink.url,
+      });
+      // Registered at the head: only this order's notice is sent.
+      const response = await fetch(`${writeApi}/streams/order-notice-1/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          expectedVersion: 'no_stream',
+          events: [
+            {
+              type: 'OrderPlaced',
+              data: { orderId: 'notice-1', customerId: 'c-1', placedAt: new Date().toISOString() },
+            },
+            { type: 'OrderShipped', data: { orderId: 'notice-1', trackingNumber: 'T-1' } },
+          ],
+        }),
+      });
+      expect(response.status).toBe(201);
+      await eventually(() => expect(sink.keys()).toEqual(['shipped:notice-1']), {
+        timeoutMs: 30_000,
+      });
+      const reactor = `${card('shipping_notices')}[data-kind="reactor"]`;
+      await page.waitForSelector(`${reactor} .reactor-effects`, { timeout: 30_000 });
+      await eventually(
+        async () =>
+          expect(await page.textContent(`${reactor} .reactor-effects`)).toBe(
+            'REACTOR · 1 delivered · 0 at least once (maybe twice) · 0 pending',
+          ),
+        { timeoutMs: 30_000 },
+      );
+      expect(await lagShown('shipping_notices')).toBe(0);
+      expect(await page.isHidden(`${reactor} [data-action="rebuild"]`)).toBe(true);
+      expect(await page.isVisible(`${card('order_summary')} [data-action="rebuild"]`)).toBe(true);
+      expect(pageErrors).toEqual([]);
+    } finally {
+      await sink.close();
+    }
   });
 });

@@ -1,6 +1,12 @@
 import { DependencyUnavailableError } from '@refract/core';
 import type { LagMonitor, PartitionLag, ProjectionLag } from '@refract/projector';
-import { countOpenParkedEvents, readTrips, summarizeParkedEvents } from '@refract/projector';
+import {
+  countOpenParkedEvents,
+  type EffectSummary,
+  readTrips,
+  summarizeEffects,
+  summarizeParkedEvents,
+} from '@refract/projector';
 import type { RebuildJobView, RebuildQueue } from '@refract/rebuild';
 import { type RelayState, readRelayState } from '@refract/relay';
 import type { RedisClient } from '@refract/stream-bus';
@@ -49,6 +55,8 @@ export interface ProjectionView {
   quarantinedStreams: number;
   /** The most frequent errors of its open parked events, grouped by message. */
   topErrors: { message: string; events: number }[];
+  /** Set for a reactor: its effects as the ledger counts them. */
+  reactor?: Omit<EffectSummary, 'reactor'>;
 }
 
 export type WorkerView = PoolMember;
@@ -76,6 +84,8 @@ export interface OverviewOptions {
    * application's, in a shared database) is left out. All when absent.
    */
   projections?: readonly string[];
+  /** Which of them are reactors: shown with their effects' counts. */
+  reactors?: readonly string[];
 }
 
 /**
@@ -111,11 +121,12 @@ export class AdminOverview {
 
   async projections(): Promise<ProjectionView[]> {
     const { pool } = this.options;
-    const [sampled, parked, trips, summaries] = await Promise.all([
+    const [sampled, parked, trips, summaries, effects] = await Promise.all([
       this.sample(),
       countOpenParkedEvents(pool),
       readTrips(pool),
       summarizeParkedEvents(pool),
+      this.effects(),
     ]);
     const pools = [...new Set(sampled.map((p) => p.pool))];
     // Ownership is decoration here: without Redis the lag is still worth showing.
@@ -154,9 +165,16 @@ export class AdminOverview {
           tripped: tripOf(trips.get(p.name)),
           quarantinedStreams: summaries.get(p.name)?.streams ?? 0,
           topErrors: summaries.get(p.name)?.topErrors ?? [],
+          ...(effects.has(p.name) ? { reactor: effects.get(p.name) } : {}),
         };
       }),
     );
+  }
+
+  /** The shown reactors' effect counts, by name. */
+  private async effects(): Promise<Map<string, Omit<EffectSummary, 'reactor'>>> {
+    const summaries = await summarizeEffects(this.options.pool, this.options.reactors ?? []);
+    return new Map(summaries.map(({ reactor, ...counts }) => [reactor, counts]));
   }
 
   /** The live members of every pool a shown projection belongs to. */

@@ -75,6 +75,7 @@ export async function startAdmin(
       redis,
       keyPrefix: config.keyPrefix,
       projections: app.projections,
+      reactors: app.reactors,
       rebuild,
       token: config.token,
       readTokens: config.readTokens,

@@ -10,6 +10,8 @@ export const DEFAULT_DEMO_SEED = 20_240_101;
 
 /** Tried first for the embedded Postgres; another free port is taken when it is busy. */
 export const DEFAULT_POSTGRES_PORT = 54329;
+/** Where the local webhook sink listens unless DEV_STACK_WEBHOOK_PORT says (the orders example's default URL). */
+export const DEFAULT_WEBHOOK_PORT = 4030;
 /** Tried first for the local redis-server; another free port is taken when it is busy. */
 export const DEFAULT_REDIS_PORT = 63799;
 
@@ -27,6 +29,8 @@ const schema = z.object({
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** The workers of all pools, one after another, listen on WORKER_PORT, WORKER_PORT + 1, … */
   WORKER_PORT: env.port(1).default(4020),
+  DEV_STACK_WEBHOOK_PORT: env.port(1).optional(),
+  WEBHOOK_SINK_URL: z.url().optional(),
   DEV_STACK_WORKERS: z.coerce
     .number({ error: 'must be an integer from 0 to 32' })
     .int('must be an integer from 0 to 32')
@@ -89,6 +93,11 @@ export interface Config {
   /** Processes in each pool of the application, listening on workerPort, workerPort + 1, … */
   workers: number;
   workerPort: number;
+  /**
+   * The local webhook sink for reactors: its port, or null when
+   * WEBHOOK_SINK_URL names one of the user's (then passed through as it is).
+   */
+  webhookPort: PortChoice | null;
   logLevel: LogLevel;
   logPretty: boolean;
   /** Absolute; the embedded Postgres keeps its cluster in `<dataDir>/postgres`. */
@@ -155,6 +164,10 @@ export function loadConfig(
     adminToken: c.ADMIN_TOKEN,
     workers: c.DEV_STACK_WORKERS,
     workerPort: c.WORKER_PORT,
+    webhookPort:
+      c.WEBHOOK_SINK_URL === undefined
+        ? portChoice(c.DEV_STACK_WEBHOOK_PORT, DEFAULT_WEBHOOK_PORT)
+        : null,
     logLevel: c.LOG_LEVEL,
     logPretty: c.LOG_PRETTY ?? isTty,
     dataDir,

@@ -205,7 +205,10 @@ describe('pnpm start', () => {
       const ready = await stack.waitFor((l) => l.msg === 'stack ready', 150_000);
       expect(ready.writeApi).toBe(`http://127.0.0.1:${port}`);
       expect(ready.app).toBe(`orders-e2e (${join(REPO_ROOT, DEMO_APP)})`);
-      expect(ready.workers).toEqual([expect.stringMatching(/^2 in pool "orders": http/)]);
+      expect(ready.workers).toEqual([
+        expect.stringMatching(/^2 in pool "orders": http/),
+        expect.stringMatching(/^2 in pool "notices": http/),
+      ]);
       expect(ready.demo).toBe('50 commands/s from e2e-shipping (DEMO_RATE_PER_SECOND)');
       expect(ready.redis).toContain(redis.prefix);
       // The database's password (if any) is masked; the test URL carries none.
@@ -224,7 +227,8 @@ describe('pnpm start', () => {
       });
       expect(projections.status).toBe(200);
       const names = ((await projections.json()) as { name: string }[]).map((p) => p.name).sort();
-      expect(names).toEqual(['customer_stats', 'order_summary']);
+      // The orders example's reactor is listed beside its projections.
+      expect(names).toEqual(['customer_stats', 'order_summary', 'shipping_notices']);
 
       await eventually(async () => expect(await countEvents(db.url)).toBeGreaterThan(20), {
         timeoutMs: 30_000,
@@ -232,6 +236,9 @@ describe('pnpm start', () => {
       });
       const status = await stack.waitFor((l) => isStatus(l) && (l.ok as number) > 0);
       expect(status).toMatchObject({ refused: 0, errors: 0 });
+      // Shipped demo orders' notices reach the stack's own webhook sink, which logs them.
+      const delivered = await stack.waitFor((l) => l.msg === 'webhook delivered', 60_000);
+      expect(delivered).toMatchObject({ body: { key: expect.stringMatching(/^shipped:/) } });
       // The relay, the worker pool and query-api are part of the stack: orders get projected.
       const orderId = await eventually(
         async () => {
@@ -254,7 +261,8 @@ describe('pnpm start', () => {
 
       const tree = descendants(stack.child.pid!);
       expect(tree.some((p) => p.cmd.includes('write-api/src/main.ts'))).toBe(true);
-      expect(tree.filter((p) => p.cmd.includes('projector-worker/src/main.ts'))).toHaveLength(2);
+      // Two per pool: the projections' (orders) and the reactor's (notices).
+      expect(tree.filter((p) => p.cmd.includes('projector-worker/src/main.ts'))).toHaveLength(4);
       expect(tree.some((p) => p.cmd.includes('query-api/src/main.ts'))).toBe(true);
       expect(tree.some((p) => p.cmd.includes('admin/src/main.ts'))).toBe(true);
       expect(await interrupt(stack)).toBe(0);

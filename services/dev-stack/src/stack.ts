@@ -12,6 +12,7 @@ import { describeExit, type ExitStatus, killAll } from './processes.js';
 import { startRedis } from './redis.js';
 import { startService } from './service.js';
 import { DEFAULT_RESTART_DELAYS, supervise } from './supervisor.js';
+import { startWebhookSink } from './webhook-sink.js';
 
 export interface StackInfo {
   writeApiUrl: string;
@@ -170,6 +171,26 @@ export async function startStack(
     );
     throwIfAborted(aborted);
 
+    // Reactors' webhooks land here unless WEBHOOK_SINK_URL names the user's own.
+    let childEnv = config.childEnv;
+    if (config.webhookPort) {
+      const sink = await startWebhookSink(
+        await choosePort(config.webhookPort, 'webhook sink (DEV_STACK_WEBHOOK_PORT)'),
+        logger,
+      );
+      parts.push({
+        name: 'webhook sink',
+        close: async () => {
+          await sink.close();
+          return true;
+        },
+        // In this process: nothing to kill beyond it.
+        kill: () => {},
+      });
+      childEnv = { ...childEnv, WEBHOOK_SINK_URL: sink.url };
+      logger.info({ url: sink.url }, 'webhook sink listening');
+    }
+
     const launch = async (
       name: string,
       packageName: string,
@@ -190,7 +211,7 @@ export async function startStack(
         appPath: config.appPath,
         // At debug and trace, every line; the demo's requests are the point then.
         logDemoRequests: config.logLevel === 'debug' || config.logLevel === 'trace',
-        baseEnv: config.childEnv,
+        baseEnv: childEnv,
         cwd: config.workDir,
         readyTimeoutMs: config.readyTimeoutMs,
         logger,

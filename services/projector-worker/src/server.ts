@@ -1,4 +1,4 @@
-import type { AnyProjection, RefractApp, UpcasterRegistry } from '@refract/core';
+import type { AnyProjection, Reactor, RefractApp, UpcasterRegistry } from '@refract/core';
 import { createMetrics, type Logger } from '@refract/observability';
 import { ProjectorWorker } from '@refract/projector';
 import { closeOnce, type HttpServer, listen } from '@refract/service-kit';
@@ -9,6 +9,8 @@ import { workerMetrics } from './metrics.js';
 /** What the worker runs: its pool's projections of the application module. */
 export interface WorkerApp {
   projections: AnyProjection[];
+  /** Its pool's reactors; none when PROJECTIONS narrows the worker to some projections. */
+  reactors?: Reactor[];
   upcasters: UpcasterRegistry;
 }
 
@@ -29,6 +31,7 @@ export function selectProjections(app: RefractApp, config: WorkerConfig): Worker
   try {
     return {
       projections: app.projectionsOf(config.pool, config.projections),
+      reactors: config.projections ? [] : app.reactorsOf(config.pool),
       upcasters: app.upcasters,
     };
   } catch (error) {
@@ -56,6 +59,7 @@ export async function startWorker(
     keyPrefix: config.keyPrefix,
     pool: config.pool,
     projections: app.projections,
+    reactors: app.reactors,
     upcasters: app.upcasters,
     batchSize: config.batchSize,
     concurrentBatches: config.concurrentBatches,
@@ -95,7 +99,7 @@ export async function startWorker(
   return {
     port,
     workerId: worker.id,
-    projections: app.projections.map((projection) => projection.name),
+    projections: [...app.projections, ...(app.reactors ?? [])].map((p) => p.name),
     started,
     close: closeOnce(http),
   };

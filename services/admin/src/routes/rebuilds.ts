@@ -1,5 +1,5 @@
 import { admin } from '@refract/contract';
-import { type AnyProjection, RefractError } from '@refract/core';
+import { type AnyProjection, ReactorNotRebuildableError, RefractError } from '@refract/core';
 import type { RebuildQueue } from '@refract/rebuild';
 import type { ContractApp } from '@refract/service-kit';
 import { projectionNotFound } from '../errors.js';
@@ -12,7 +12,8 @@ function jobNotFound(id: string): RefractError {
  * Rebuilds: start one (202; 409 with the running jobId; the body may declare
  * the expected changes), read a job, approve one held in verifying, cancel
  * it, list the latest (`/api/rebuilds`, newest first). The job layer (packages/rebuild) owns the queue and the refract.rebuilds rows.
- * Every projection of the application can be rebuilt, table and counter ones.
+ * Every projection of the application can be rebuilt, table and counter ones;
+ * a reactor cannot (409 `reactor_not_rebuildable`): its effects would repeat.
  */
 export function registerRebuildRoutes(
   app: ContractApp,
@@ -20,6 +21,8 @@ export function registerRebuildRoutes(
     rebuild: RebuildQueue;
     registered: (name: string) => Promise<{ name: string }>;
     projections: readonly AnyProjection[];
+    /** Names of the application's reactors: refused with 409, rebuilds never run them. */
+    reactors?: readonly string[];
   },
 ): void {
   const { rebuild, registered } = options;
@@ -27,6 +30,9 @@ export function registerRebuildRoutes(
 
   const routes = admin.adminRoutes;
   app.post(routes.rebuild.url, { schema: routes.rebuild.schema }, async (request, reply) => {
+    if (options.reactors?.includes(request.params.name)) {
+      throw new ReactorNotRebuildableError(request.params.name);
+    }
     const { name } = await registered(request.params.name);
     const projection = catalog.get(name);
     if (!projection) throw projectionNotFound(name);

@@ -1,0 +1,41 @@
+import { admin } from '@refract/contract';
+import { type Reactor, RefractError } from '@refract/core';
+import type { EventStore } from '@refract/event-store';
+import { replayReactor, summarizeEffects } from '@refract/projector';
+import type { ContractApp } from '@refract/service-kit';
+
+function reactorNotFound(name: string): RefractError {
+  return new RefractError('projection_not_found', `no reactor ${name}`, { field: 'name', name });
+}
+
+/**
+ * Reactors: their effects as the ledger counts them, and a replay (moving
+ * their checkpoints back; the ledger suppresses effects already done). Only
+ * the application's reactors: a projection is rebuilt, not replayed.
+ */
+export function registerReactorRoutes(
+  app: ContractApp,
+  options: { store: EventStore; reactors: readonly Reactor[] },
+): void {
+  const { store } = options;
+  const catalog = new Map(options.reactors.map((r) => [r.name, r]));
+  const routes = admin.adminRoutes;
+
+  app.get(routes.reactors.url, { schema: routes.reactors.schema }, async () => {
+    const summaries = await summarizeEffects(store.pool, [...catalog.keys()]);
+    return summaries.map(({ reactor: name, ...counts }) => ({
+      name,
+      pool: catalog.get(name)?.pool ?? '',
+      ...counts,
+    }));
+  });
+
+  app.post(routes.replayReactor.url, { schema: routes.replayReactor.schema }, async (request) => {
+    const { name } = request.params;
+    if (!catalog.has(name)) throw reactorNotFound(name);
+    const { from } = request.body;
+    const { partitions } = await replayReactor(store.pool, name, from);
+    request.log.info({ reactor: name, from, partitions: partitions.length }, 'reactor replayed');
+    return { name, from, partitions };
+  });
+}
