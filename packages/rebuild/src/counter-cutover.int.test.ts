@@ -250,3 +250,16 @@ it('a projection that declares its compared counters is verified on those alone'
   expect(result.report?.tables[0]?.columns).toEqual(['events']);
   expect(await liveVersionOf(store, 'order_counts')).toBe(6);
 }, 60_000);
+
+it('a counter one version lacks and the other holds at 0 is no difference', async () => {
+  // The code of v6 (it negates OrderPlaced), plus a counter always moved by 0.
+  negated = 'OrderPlaced';
+  const result = await rebuildCounters({
+    ...changed,
+    increments: (events) => ({ ...changed.increments(events), unused: 0 }),
+  });
+  expect(result.held).toBe(false);
+  expect(result.report?.verdict).toBe('identical');
+  expect(result.report?.tables[0]?.columns).toContain('unused');
+  expect(await liveVersionOf(store, 'order_counts')).toBe(7);
+}, 60_000);
