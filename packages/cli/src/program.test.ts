@@ -315,6 +315,10 @@ describe('refract', () => {
       status: 202,
       body: { jobId: '18' },
     });
+    routes.set('POST /api/projections/order_counts/rebuild', {
+      status: 202,
+      body: { jobId: '19' },
+    });
     await run([
       'rebuild',
       'customer_stats',
@@ -326,6 +330,9 @@ describe('refract', () => {
     });
     await run(['rebuild', 'customer_stats', '--expect-changes', 'any']);
     expect(seen.at(-1)!.body).toEqual({ expectChanges: 'any' });
+    // Counters of a counter projection keep their case.
+    await run(['rebuild', 'order_counts', '--expect-changes', 'order_counts.OrderShipped']);
+    expect(seen.at(-1)!.body).toEqual({ expectChanges: ['order_counts.OrderShipped'] });
     const bad = await run(['rebuild', 'customer_stats', '--expect-changes', 'Drop;table']);
     expect(bad.code).toBe(ExitCode.usage);
 

@@ -238,7 +238,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .option('-w, --watch', 'follow the job with a progress bar until it ends (or is held)')
     .option(
       '--expect-changes <spec>',
-      "differences that do not hold the swap: 'any', or columns (table.column or column), comma-separated",
+      "differences that do not hold the swap: 'any', or columns (table.column or column; counters for a counter projection), comma-separated",
       parseExpectChanges,
     )
     .action(
@@ -527,10 +527,11 @@ function parseExpectChanges(value: string): 'any' | string[] {
     .split(',')
     .map((c) => c.trim())
     .filter(Boolean);
-  const bad = columns.find((c) => !/^([a-z][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$/.test(c));
+  // Mixed case for counters of a counter projection (Postgres columns are lower case anyway).
+  const bad = columns.find((c) => !/^([a-z][a-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*$/.test(c));
   if (columns.length === 0 || bad !== undefined) {
     throw new InvalidArgumentError(
-      "must be 'any' or columns (table.column or column), comma-separated",
+      "must be 'any' or columns (table.column or column; counters for a counter projection), comma-separated",
     );
   }
   return columns;

@@ -21,7 +21,7 @@ export const jobParams = z.strictObject({ jobId });
 
 const rebuildState = z.enum(['waiting', 'active', 'verifying', 'completed', 'failed', 'cancelled']);
 
-/** What a rebuild may change without an approval: anything, or these columns (`table.column` or `column`). */
+/** What a rebuild may change without an approval: anything, or these columns (`table.column` or `column`), or counters of a counter projection. */
 export const expectChanges = z.union([
   z.strictObject({ any: z.literal(true) }),
   z.strictObject({
@@ -29,7 +29,10 @@ export const expectChanges = z.union([
       .array(
         z
           .string()
-          .regex(/^([a-z][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$/, 'must be a column or table.column'),
+          .regex(
+            /^([a-z][a-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*$/,
+            'must be a column or table.column (a counter, for counter projections)',
+          ),
       )
       .max(200),
   }),

@@ -61,6 +61,7 @@ export { fnv1a32, partitionOf } from './partition.js';
 export {
   type AnyProjection,
   batchContext,
+  type CounterComparison,
   type CounterProjection,
   type CounterProjectionDefinition,
   defineCounterProjection,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defineProjection } from './projection.js';
+import { defineCounterProjection, defineProjection } from './projection.js';
 
 const base = {
   name: 'stats',
@@ -24,5 +24,23 @@ describe('defineProjection compare', () => {
     expect(() => defineProjection({ ...base, compare: { stats: { key: [] } } })).toThrow(
       /compare names table stats without a key/,
     );
+  });
+});
+
+describe('defineCounterProjection compare', () => {
+  const counter = { name: 'counts', version: 1, handles: ['A'], increments: () => ({}) };
+
+  it('keeps the counters declared', () => {
+    const p = defineCounterProjection({ ...counter, compare: { counters: ['placed'] } });
+    expect(p.compare).toEqual({ counters: ['placed'] });
+  });
+
+  it('refuses an empty list or a reserved field', () => {
+    expect(() => defineCounterProjection({ ...counter, compare: { counters: [] } })).toThrow(
+      /compare names no counter/,
+    );
+    expect(() =>
+      defineCounterProjection({ ...counter, compare: { counters: ['~checkpoint'] } }),
+    ).toThrow(/reserved/);
   });
 });

@@ -232,6 +232,17 @@ export interface CounterProjection {
   handles: readonly string[];
   /** Folds a batch (handled types only, one partition, position order) into field increments. */
   increments(events: RecordedEvent[]): Record<string, number>;
+  /**
+   * How a rebuild compares v+1 with the live v before the swap (the verified
+   * cutover): the counters compared, on every partition. Left out: every
+   * counter either version has.
+   */
+  compare?: CounterComparison;
+}
+
+/** The counters a verified cutover compares; the others may differ freely. */
+export interface CounterComparison {
+  counters: readonly string[];
 }
 
 export interface CounterProjectionDefinition<E extends DomainEvent = DomainEvent> {
@@ -241,6 +252,8 @@ export interface CounterProjectionDefinition<E extends DomainEvent = DomainEvent
   handles: readonly E['type'][];
   /** Folds a batch (handled types only, one partition, position order) into field increments. */
   increments(events: Recorded<E>[]): Record<string, number>;
+  /** @defaultValue every counter of either version */
+  compare?: CounterComparison;
 }
 
 export function defineCounterProjection<E extends DomainEvent = DomainEvent>(
@@ -248,6 +261,11 @@ export function defineCounterProjection<E extends DomainEvent = DomainEvent>(
 ): CounterProjection {
   if (!NAME.test(definition.name)) {
     throw new Error(`projection names must match ${NAME}: ${definition.name}`);
+  }
+  const counters = definition.compare?.counters;
+  // '~' fields are the hash's own (checkpoint, freeze), never counters.
+  if (counters && (counters.length === 0 || counters.some((c) => c === '' || c.startsWith('~')))) {
+    throw new Error(`projection ${definition.name}: compare names no counter, or a reserved one`);
   }
   return {
     kind: 'counter',

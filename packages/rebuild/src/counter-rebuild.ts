@@ -1,7 +1,10 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { CounterProjection, RecordedEvent } from '@refract/core';
 import { type EventStore, withTransaction } from '@refract/event-store';
+import type { Logger } from '@refract/observability';
 import {
   applyToSlot,
+  CheckpointMoved,
   lockProjection,
   type Slot,
   setLiveVersion,
@@ -14,9 +17,13 @@ import {
   deleteCounters,
   freezeCounters,
   type RedisClient,
+  unfreezeCounters,
 } from '@refract/stream-bus';
+import { compareCounterVersions } from './counter-cutover.js';
+import { type CutoverReport, type ExpectChanges, NO_CHANGES_EXPECTED } from './cutover.js';
 import { progressReporter } from './progress.js';
 import { liveVersion, type RebuildOptions, type RebuildResult } from './rebuild.js';
+import { SQL } from './sql.js';
 
 /** Where counter projections keep their hashes: the workers' Redis and key prefix. */
 export interface CounterStore {
@@ -34,7 +41,8 @@ export type CounterRebuildOptions = Omit<RebuildOptions, 'projection'> & {
  * replayed from Postgres (handled types, up to what the relay published)
  * into v+1's hashes through the worker's own apply path, whose
  * compare-and-set on each partition's checkpoint makes a resumed rebuild
- * apply no batch twice. Then the swap (see `swapCounters`).
+ * apply no batch twice. Then v is brought to v+1's checkpoints and the swap
+ * compares the two before making v+1 live (see `swapCounters`).
  */
 export async function rebuildCounterProjection(
   options: CounterRebuildOptions,
@@ -77,13 +85,17 @@ export async function rebuildCounterProjection(
   }
   const { add, report, reportNowAndThen } = progressReporter(store, projection, options);
 
-  /** Brings each partition's slot to its target, page by page, `concurrency` partitions at a time. */
-  const replay = async (targets: ReadonlyMap<number, number>): Promise<number> => {
+  /**
+   * Brings each partition's slot to its target, page by page, `concurrency`
+   * partitions at a time: v+1's slots, or `at` (the live version's, when the
+   * rebuild applies its tail before the comparison; not counted as progress).
+   */
+  const replay: Replay = async (targets, at = slots) => {
     let applied = 0;
     const queue = [...targets.keys()];
     const runOne = async () => {
       for (let partition = queue.shift(); partition !== undefined; partition = queue.shift()) {
-        const slot = slots.get(partition)!;
+        const slot = at.get(partition)!;
         const upTo = targets.get(partition)!;
         while (slot.position < upTo) {
           options.signal?.throwIfAborted();
@@ -105,7 +117,7 @@ export async function rebuildCounterProjection(
             counters,
           );
           applied += outcome.applied;
-          add(outcome.applied);
+          if (at === slots) add(outcome.applied);
           await reportNowAndThen();
         }
       }
@@ -128,31 +140,113 @@ export async function rebuildCounterProjection(
     return { version, swappedAt: upTo, swapMs: 0, pauseMs: 0, report: null, held: false };
   await replay(everyPartitionTo(upTo));
   options.signal?.throwIfAborted();
+  const compare = options.approved
+    ? undefined
+    : {
+        expectChanges: options.expectChanges ?? NO_CHANGES_EXPECTED,
+        maxKeys: options.reportKeys ?? 20,
+      };
+  if (compare)
+    await liveCountersUpTo(store, projection, counters, live, slots, replay, options, log);
   const swapStarted = performance.now();
-  const { pauseMs, tail } = await swapCounters(
+  const { pauseMs, tail, verdict } = await swapCounters(
     store,
     projection,
     counters,
-    live,
-    version,
-    slots,
-    replay,
+    { live, version, slots, replay },
+    compare,
   );
   const swapMs = performance.now() - swapStarted;
   await report();
-  log.info(
-    { version, swappedAt: upTo, swapMs: Math.round(swapMs), pauseMs: Math.round(pauseMs), tail },
-    'rebuild swapped',
-  );
-  return { version, swappedAt: upTo, swapMs, pauseMs, report: null, held: false };
+  const figures = { swapMs: Math.round(swapMs), pauseMs: Math.round(pauseMs), tail };
+  if (verdict?.verdict === 'unexpected') {
+    log.warn(
+      { version, ...figures, differing: verdict.tables[0]!.differing },
+      'rebuild held for verification',
+    );
+    return { version, swappedAt: upTo, swapMs, pauseMs, report: verdict, held: true };
+  }
+  log.info({ version, swappedAt: upTo, ...figures, verdict: verdict?.verdict }, 'rebuild swapped');
+  return { version, swappedAt: upTo, swapMs, pauseMs, report: verdict ?? null, held: false };
+}
+
+type Slots = ReadonlyMap<number, Slot<CounterProjection>>;
+type Replay = (targets: ReadonlyMap<number, number>, at?: Slots) => Promise<number>;
+
+/**
+ * Brings the live v at least to v+1's position in every partition, so the
+ * swap compares the two at the same checkpoints: the live workers move v,
+ * and the rebuild waits for them (a partition counts as there when no
+ * handled event lies between v's checkpoint and v+1's). When they do not
+ * get there in `liveCatchUpMs` (none running, or paused), the rebuild
+ * applies v's tail itself through the same compare-and-set apply; a worker
+ * that moved v meanwhile makes it look again, so nothing is applied twice.
+ */
+async function liveCountersUpTo(
+  store: EventStore,
+  projection: CounterProjection,
+  counters: CounterStore,
+  live: number,
+  next: Slots,
+  replay: Replay,
+  options: CounterRebuildOptions,
+  log: Logger,
+): Promise<void> {
+  const partitions = [...next.keys()];
+  const behind = async () => {
+    const at: number[] = [];
+    for (const p of partitions) {
+      at.push(
+        await counterCheckpoint(counters.redis, counters.keyPrefix, projection.name, live, p),
+      );
+    }
+    const rows = await store.pool.query<{ partition: number }>(SQL.liveCountersBehind, [
+      partitions,
+      at,
+      partitions.map((p) => next.get(p)!.position),
+      [...projection.handles],
+    ]);
+    return rows.rows.map((r) => ({
+      partition: r.partition,
+      at: at[partitions.indexOf(r.partition)]!,
+    }));
+  };
+  const deadline = Date.now() + (options.liveCatchUpMs ?? 10_000);
+  for (let waiting = await behind(); waiting.length > 0; waiting = await behind()) {
+    options.signal?.throwIfAborted();
+    if (Date.now() < deadline) {
+      await sleep(50);
+      continue;
+    }
+    log.warn(
+      { partitions: waiting.map((w) => w.partition) },
+      'live version not caught up by its workers; applying its tail',
+    );
+    const slots = new Map(
+      waiting.map((w) => [
+        w.partition,
+        { projection, version: live, position: w.at, halted: false },
+      ]),
+    );
+    try {
+      await replay(
+        new Map(waiting.map((w) => [w.partition, next.get(w.partition)!.position])),
+        slots,
+      );
+    } catch (error) {
+      if (!(error instanceof CheckpointMoved)) throw error;
+    }
+  }
 }
 
 /**
  * The swap, in one transaction on the projection's registry row: freeze v on
  * every partition (the counter-apply script refuses any batch on a frozen
  * hash, so the checkpoints the freeze returns are final: the pause starts),
- * bring each partition of v+1 at least to v's frozen checkpoint, make v+1
- * live, NOTIFY, commit. A reader sees v up to counts that no longer grow,
+ * bring each partition of v+1 at least to v's frozen checkpoint, compare
+ * the two (the verified cutover, unless approved), make v+1 live, NOTIFY,
+ * commit. Undeclared differences end the swap before v+1 is made live, with
+ * v unfrozen. A reader sees v up to counts that no longer grow,
  * then v+1 at or beyond them: never a step backwards, and no increment is
  * lost or doubled, because workers refused on v go on from v+1's
  * checkpoints. Workers refused by the freeze wait for the row
@@ -165,12 +259,11 @@ async function swapCounters(
   store: EventStore,
   projection: CounterProjection,
   counters: CounterStore,
-  live: number,
-  version: number,
-  slots: ReadonlyMap<number, Slot<CounterProjection>>,
-  replay: (targets: ReadonlyMap<number, number>) => Promise<number>,
-): Promise<{ pauseMs: number; tail: number }> {
+  { live, version, slots, replay }: { live: number; version: number; slots: Slots; replay: Replay },
+  compare?: { expectChanges: ExpectChanges; maxKeys: number },
+): Promise<{ pauseMs: number; tail: number; verdict?: CutoverReport }> {
   let paused: number | undefined;
+  let verdict: CutoverReport | undefined;
   try {
     const tail = await withTransaction(store.pool, async (client) => {
       if ((await lockProjection(client, projection.name)) !== live) {
@@ -192,10 +285,37 @@ async function swapCounters(
       }
       const behind = [...frozen].filter(([p, position]) => slots.get(p)!.position < position);
       const applied = await replay(new Map(behind));
+      if (compare) {
+        // Both stand at the same checkpoints: v is frozen, v+1 was brought
+        // to v's frozen checkpoints, and v was at or past v+1 before.
+        verdict = await compareCounterVersions({
+          ...counters,
+          projection,
+          live,
+          version,
+          partitions: store.partitions,
+          ...compare,
+        });
+        if (verdict.verdict === 'unexpected') {
+          // Held: v goes on serving and advancing. Its freeze is lifted
+          // under the row, before the commit lets the workers it refused
+          // (waiting for the row) look again.
+          for (const partition of slots.keys()) {
+            await unfreezeCounters(
+              counters.redis,
+              counters.keyPrefix,
+              projection.name,
+              live,
+              partition,
+            );
+          }
+          return applied;
+        }
+      }
       await setLiveVersion(client, projection.name, version);
       return applied;
     });
-    return { pauseMs: performance.now() - paused!, tail };
+    return { pauseMs: performance.now() - paused!, tail, ...(verdict && { verdict }) };
   } catch (error) {
     if (paused !== undefined) {
       for (const partition of slots.keys()) {

@@ -5,10 +5,9 @@ import { createLogger } from '@refract/observability';
 import { setProjectionPaused } from '@refract/projector';
 import { eventually } from '@refract/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { RebuildJobView } from './jobs/rebuild-job-view.js';
-import { createRebuildQueue, type RebuildQueue } from './jobs/rebuild-queue.js';
-import { type RebuildWorker, startRebuildWorker } from './jobs/rebuild-worker.js';
+import type { RebuildQueue } from './jobs/rebuild-queue.js';
 import { rebuildProjection } from './rebuild.js';
+import { jobInState, startRebuildJobs } from './testing/cutover-harness.js';
 import {
   appendWorkload,
   caughtUp,
@@ -32,7 +31,7 @@ let appended: WorkloadEvent[] = [];
 let stack: Awaited<ReturnType<typeof startOrdersStack>>;
 let store: EventStore;
 let queue: RebuildQueue;
-let worker: RebuildWorker;
+let jobs: Awaited<ReturnType<typeof startRebuildJobs>>;
 /** The customers the changed handler marks (-1 orders placed); set by each test. */
 let marked: string[] = [];
 
@@ -57,18 +56,6 @@ function customers(): string[] {
   return [...expectedStats(appended).keys()].sort();
 }
 
-async function state(jobId: string, wanted: RebuildJobView['state']): Promise<RebuildJobView> {
-  let view: RebuildJobView | null = null;
-  await eventually(
-    async () => {
-      view = await queue.get(jobId);
-      expect(view?.state).toBe(wanted);
-    },
-    { timeoutMs: 60_000, intervalMs: 50 },
-  );
-  return view!;
-}
-
 /**
  * Reads the marked customers through the live view about every millisecond:
  * -1 orders placed is v+1's mark. Records when it was seen and every failure.
@@ -90,25 +77,14 @@ function markWatcher(ids: readonly string[]) {
 beforeAll(async () => {
   stack = await startOrdersStack('cutover');
   store = stack.store;
-  const options = {
-    store,
-    redisUrl: stack.ns.url,
-    keyPrefix: stack.ns.prefix,
-    projections: [changed],
-    logger,
-    lockDurationMs: 2000,
-    stalledIntervalMs: 1000,
-    backoffMs: 200,
-  };
-  queue = createRebuildQueue(options);
-  worker = await startRebuildWorker({ ...options, cancelPollMs: 50, heartbeatMs: 200 });
+  jobs = await startRebuildJobs(stack, [changed], logger);
+  queue = jobs.queue;
   await appendMore(3_000);
   await untilCaughtUp(store, 'customer_stats', 1);
 });
 
 afterAll(async () => {
-  await worker?.close();
-  await queue?.close();
+  await jobs?.close();
   await stack?.close();
 });
 
@@ -170,7 +146,7 @@ it('a changed handler holds the rebuild in verifying with the differing keys; v 
   let reads: Awaited<ReturnType<typeof watcher.stop>>;
   try {
     const { jobId } = await queue.enqueue('customer_stats');
-    const held = await state(jobId, 'verifying');
+    const held = await jobInState(queue, jobId, 'verifying');
     expect(await liveVersionOf(store, 'customer_stats')).toBe(3);
     const report = held.cutoverReport!;
     expect(report.verdict).toBe('unexpected');
@@ -196,7 +172,7 @@ it('a changed handler holds the rebuild in verifying with the differing keys; v 
     approvedAt = performance.now();
     const approved = await queue.approve(jobId);
     expect(approved.approved).toBe(true);
-    const done = await state(jobId, 'completed');
+    const done = await jobInState(queue, jobId, 'completed');
     expect(done.cutoverReport?.verdict).toBe('unexpected');
     expect(await liveVersionOf(store, 'customer_stats')).toBe(4);
     await eventually(() => expect(watcher.seen.length).toBeGreaterThan(0), { timeoutMs: 10_000 });
@@ -215,7 +191,7 @@ it('a changed handler holds the rebuild in verifying with the differing keys; v 
 it('cancel drops a held v+1 and leaves v; declared changes swap without holding', async () => {
   marked = customers().slice(3, 5);
   const { jobId } = await queue.enqueue('customer_stats');
-  const held = await state(jobId, 'verifying');
+  const held = await jobInState(queue, jobId, 'verifying');
   const stats = held.cutoverReport!.tables.find((t) => t.table === 'customer_stats')!;
   expect(stats.first.map((d) => d.key.customer_id)).toEqual(
     expect.arrayContaining(customers().slice(3, 5)),
@@ -232,7 +208,7 @@ it('cancel drops a held v+1 and leaves v; declared changes swap without holding'
   const declared = await queue.enqueue('customer_stats', {
     expectChanges: { columns: ['customer_stats.orders_placed'] },
   });
-  const done = await state(declared.jobId, 'completed');
+  const done = await jobInState(queue, declared.jobId, 'completed');
   expect(done.cutoverReport?.verdict).toBe('expected');
   expect(await liveVersionOf(store, 'customer_stats')).toBe(5);
 }, 120_000);

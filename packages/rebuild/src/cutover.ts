@@ -5,11 +5,15 @@ import { z } from 'zod';
  * What a rebuild may change on purpose: `{ any: true }` (a deliberate
  * reshape: any difference, rows added or removed included), or the columns
  * whose values may differ (`table.column`, or `column` in every table). Rows
- * present on one side only are covered by `any` alone.
+ * present on one side only are covered by `any` alone. For a counter
+ * projection the "columns" are counters (`projection.counter` or `counter`),
+ * mixed case allowed, and a named counter may also appear or vanish.
  */
 export const expectChangesSchema = z.union([
   z.strictObject({ any: z.literal(true) }),
-  z.strictObject({ columns: z.array(z.string().regex(/^([a-z][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$/)) }),
+  z.strictObject({
+    columns: z.array(z.string().regex(/^([a-z][a-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*$/)),
+  }),
 ]);
 export type ExpectChanges = z.infer<typeof expectChangesSchema>;
 
@@ -179,8 +183,8 @@ export async function compareVersions(
   };
 }
 
-/** The columns the declaration lets differ in `table`. */
-function expected(expectChanges: ExpectChanges, table: string): string[] {
+/** The columns (or counters) the declaration lets differ in `table` (or counter projection). */
+export function expected(expectChanges: ExpectChanges, table: string): string[] {
   if ('any' in expectChanges) return [];
   return expectChanges.columns.flatMap((c) => {
     const [owner, column] = c.includes('.') ? c.split('.') : [table, c];

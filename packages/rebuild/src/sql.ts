@@ -12,6 +12,7 @@ export const SQL = loadStatements(import.meta.url, {
   addShare: 'add-share.sql',
   countHandled: 'count-handled.sql',
   liveBehind: 'live-behind.sql',
+  liveCountersBehind: 'live-counters-behind.sql',
   holdRebuild: 'hold-rebuild.sql',
   approveRebuild: 'approve-rebuild.sql',
   recordReport: 'record-report.sql',

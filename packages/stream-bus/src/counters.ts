@@ -115,6 +115,22 @@ export async function counterVersions(
   return [...versions].sort((a, b) => a - b);
 }
 
+/** The counters of one partition, without the hash's own fields (checkpoint, freeze). */
+export async function readPartitionCounters(
+  redis: RedisClient,
+  prefix: string,
+  projection: string,
+  version: number,
+  partition: number,
+): Promise<Record<string, number>> {
+  const counters: Record<string, number> = {};
+  const hash = await redis.hgetall(counterKey(prefix, projection, version, partition));
+  for (const [field, value] of Object.entries(hash)) {
+    if (!field.startsWith(RESERVED)) counters[field] = Number(value);
+  }
+  return counters;
+}
+
 /** The counters summed over every partition. */
 export async function readCounters(
   redis: RedisClient,
@@ -125,10 +141,9 @@ export async function readCounters(
 ): Promise<Record<string, number>> {
   const totals: Record<string, number> = {};
   for (let p = 0; p < partitions; p++) {
-    const hash = await redis.hgetall(counterKey(prefix, projection, version, p));
-    for (const [field, value] of Object.entries(hash)) {
-      if (field.startsWith(RESERVED)) continue;
-      totals[field] = (totals[field] ?? 0) + Number(value);
+    const counters = await readPartitionCounters(redis, prefix, projection, version, p);
+    for (const [field, value] of Object.entries(counters)) {
+      totals[field] = (totals[field] ?? 0) + value;
     }
   }
   return totals;

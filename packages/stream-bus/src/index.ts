@@ -8,6 +8,7 @@ export {
   deleteCounters,
   freezeCounters,
   readCounters,
+  readPartitionCounters,
   unfreezeCounters,
 } from './counters.js';
 export { decodeEntry, type PartitionEntry, type ReceivedEntry } from './entry.js';

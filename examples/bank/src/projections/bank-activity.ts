@@ -60,4 +60,6 @@ export const bankActivityProjection = defineCounterProjection<BankEvent>({
   version: 1,
   handles: BANK_EVENT_TYPES,
   increments: bankActivityIncrements,
+  // Every counter it keeps: a rebuild's cutover compares them all.
+  compare: { counters: BANK_ACTIVITY_FIELDS },
 });
