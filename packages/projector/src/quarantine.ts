@@ -38,6 +38,9 @@ export async function lookUpQuarantines(
   partitions: readonly number[],
   events: readonly RecordedEvent[],
 ): Promise<Quarantines> {
+  const asked = new Set(partitions);
+  const streams = new Map<string, number>();
+  for (const e of events) if (asked.has(e.partition)) streams.set(e.streamId, e.partition);
   const { rows } = await client.query<{
     partition: number;
     stream_id: string | null;
@@ -46,7 +49,8 @@ export async function lookUpQuarantines(
     projection,
     version,
     partitions,
-    [...new Set(events.map((e) => e.streamId))],
+    [...streams.keys()],
+    [...streams.values()],
   ]);
   const found: Quarantines = { heads: new Map(), partitions: new Set() };
   for (const row of rows) {
