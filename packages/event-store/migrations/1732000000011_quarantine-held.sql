@@ -15,6 +15,15 @@ ALTER TABLE refract.parked_events SET (fillfactor = 50);
 -- queries, and with this one beside it the planner took it for a batch's
 -- per-stream lookups, reading every open row of the version each time.
 DROP INDEX refract.parked_events_open_idx;
+-- The same for the (projection, version, position) key: on a table grown
+-- faster than its statistics (a flood, with autovacuum behind) the planner
+-- costed it like parked_events_open_stream_idx for a batch's per-stream
+-- lookups and took it, reading every row of the version per stream. Keyed
+-- position first, it serves only lookups by position (and ON CONFLICT, which
+-- infers it from the columns whatever their order).
+ALTER TABLE refract.parked_events DROP CONSTRAINT parked_events_projection_version_position_key;
+ALTER TABLE refract.parked_events ADD CONSTRAINT parked_events_position_key
+  UNIQUE (position, projection, version);
 
 -- Open rows held behind a head move into its `held`. An open held row whose
 -- head is gone (none such is written, but a skip of the head at any time
@@ -136,6 +145,9 @@ UPDATE refract.parked_events SET held = '{}' WHERE cardinality(held) > 0;
 ALTER TABLE refract.parked_events DROP COLUMN held;
 ALTER TABLE refract.parked_events RESET (fillfactor);
 CREATE INDEX parked_events_open_idx ON refract.parked_events (projection, version) WHERE resolution IS NULL;
+ALTER TABLE refract.parked_events DROP CONSTRAINT parked_events_position_key;
+ALTER TABLE refract.parked_events ADD CONSTRAINT parked_events_projection_version_position_key
+  UNIQUE (projection, version, position);
 UPDATE refract.projection_checkpoints AS c SET parked_open = coalesce(p.open, 0)
 FROM refract.projection_checkpoints AS k
 LEFT JOIN (

@@ -26,7 +26,7 @@ WITH held AS (
 ), open AS (
   -- The statement's snapshot does not see the rows inserted above: this
   -- finds only the rows of failed events of earlier batches. A key lookup
-  -- per row, on the (projection, version, position) key (OFFSET 0 keeps the
+  -- per row, on the (position, projection, version) key (OFFSET 0 keeps the
   -- planner from flattening it into a join that scans every open row: a
   -- flood has thousands).
   SELECT o.id, h.positions
