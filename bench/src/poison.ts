@@ -140,7 +140,7 @@ async function verifyParking(
   const tables: ReadModelTable[] = ['order_summary', 'customer_stats'];
   for (const table of tables) {
     const rows = await stack.db.query<{ position: string; behind: string | null }>(
-      'SELECT position, behind FROM refract.parked_events WHERE projection = $1 AND resolution IS NULL',
+      'SELECT position, behind FROM refract.parked_events_all WHERE projection = $1 AND resolution IS NULL',
       [table],
     );
     const failed = new Set<number>();

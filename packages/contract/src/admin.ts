@@ -5,14 +5,17 @@ import { errorBody, integerText } from './common.js';
 const PROJECTION_NAME = /^[a-z][a-z0-9_]{0,40}$/;
 /** BullMQ job ids as the rebuild queue makes them. */
 const JOB_ID = /^[A-Za-z0-9:_.-]{1,128}$/;
-/** A bigserial id, within what a JavaScript number holds exactly. */
-const PARKED_ID = /^[1-9][0-9]{0,14}$/;
+/**
+ * A parked event's id, within what a JavaScript number holds exactly: a
+ * row's bigserial, or minus the position of an event held behind one.
+ */
+const PARKED_ID = /^-?[1-9][0-9]{0,14}$/;
 
 export const projectionName = z.string().regex(PROJECTION_NAME, `must match ${PROJECTION_NAME}`);
 export const jobId = z.string().regex(JOB_ID, `must match ${JOB_ID}`);
 export const parkedId = z
   .string()
-  .regex(PARKED_ID, 'must be a parked event id (a positive integer)')
+  .regex(PARKED_ID, 'must be a parked event id (a non-zero integer)')
   .transform(Number);
 
 export const nameParams = z.strictObject({ name: projectionName });
@@ -148,6 +151,7 @@ export const pauseResult = z.object({
 });
 
 export const parkedEvent = z.object({
+  /** A row's id; minus its position for an event held behind its stream's parked event. */
   id: z.int(),
   projection: z.string(),
   version: z.int(),

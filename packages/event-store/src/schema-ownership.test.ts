@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
-/** Table (or function that writes tables) → owning package. */
+/** Table (or view, or function that writes tables) → owning package. */
 const OWNERS: Record<string, string> = {
   settings: '@refract/event-store',
   streams: '@refract/event-store',
@@ -29,6 +29,8 @@ const OWNERS: Record<string, string> = {
   // The completeness audit's latest result per partition (audit.ts).
   projection_audits: '@refract/projector',
   effect_ledger: '@refract/projector',
+  // A view over parked_events (its rows and the positions held in them): defined with the table.
+  parked_events_all: '@refract/projector',
   rebuilds: '@refract/rebuild',
 };
 
@@ -124,7 +126,7 @@ describe('schema ownership', () => {
     for (const file of readdirSync(migrations)) {
       const sql = readFileSync(join(migrations, file), 'utf8');
       for (const m of sql.matchAll(
-        /CREATE\s+(?:TABLE|FUNCTION|OR\s+REPLACE\s+FUNCTION)\s+refract\.(\w+)/gi,
+        /CREATE\s+(?:OR\s+REPLACE\s+)?(?:TABLE|VIEW|FUNCTION)\s+refract\.(\w+)/gi,
       )) {
         created.add(m[1]!);
       }

@@ -1,12 +1,43 @@
--- Parks events of one partition, in the batch transaction that moves the
--- checkpoint past them: those that failed (behind NULL) and those of a
--- quarantined stream recorded behind its first parked event.
---   $1 text  projection  $2 int  version  $3 int  partition
---   $4 bigint[]  positions  $5 text[]  stream ids  $6 text[]  event types
---   $7 text[]  errors  $8 int[]  attempts  $9 bigint[]  behind (NULL: failed itself)
-INSERT INTO refract.parked_events
-  (projection, version, partition, position, stream_id, event_type, error, attempts, behind)
-SELECT $1, $2, $3, p.position, p.stream_id, p.event_type, p.error, p.attempts, p.behind
-FROM unnest($4::bigint[], $5::text[], $6::text[], $7::text[], $8::int[], $9::bigint[])
-  AS p (position, stream_id, event_type, error, attempts, behind)
-ON CONFLICT (projection, version, position) DO NOTHING
+-- Parks events of some partitions, in the batch transaction that moves
+-- their checkpoints past them. Those that failed get a row each, with the
+-- events of their stream after them in the batch held in it; the events of
+-- a stream already quarantined are appended to its open row's `held`. A
+-- held event is a position, not a row: the event is in refract.events.
+--   $1 text  projection  $2 int  version
+--   $3 int[]  partitions of the failed events  $4 bigint[]  their positions
+--   $5 text[]  their stream ids  $6 text[]  their event types  $7 text[]  their errors
+--   $8 int[]  their attempts
+--   $9 text[]  stream ids of the held events  $10 bigint[]  their positions
+--   $11 int[]  their partitions  $12 bigint[]  the position of the failed event each waits behind
+WITH held AS (
+  SELECT partition, stream_id, behind, array_agg(position ORDER BY position) AS positions
+  FROM unnest($9::text[], $10::bigint[], $11::int[], $12::bigint[])
+    AS h (stream_id, position, partition, behind)
+  GROUP BY partition, stream_id, behind
+), failed AS (
+  INSERT INTO refract.parked_events
+    (projection, version, partition, position, stream_id, event_type, error, attempts, held)
+  SELECT $1, $2, p.partition, p.position, p.stream_id, p.event_type, p.error, p.attempts,
+         coalesce(h.positions, '{}')
+  FROM unnest($3::int[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::int[])
+    AS p (partition, position, stream_id, event_type, error, attempts)
+  LEFT JOIN held AS h ON h.behind = p.position
+  ON CONFLICT (projection, version, position) DO NOTHING
+), open AS (
+  -- The statement's snapshot does not see the rows inserted above: this
+  -- finds only the rows of failed events of earlier batches. A key lookup
+  -- per row, on the (position, projection, version) key (OFFSET 0 keeps the
+  -- planner from flattening it into a join that scans every open row: a
+  -- flood has thousands).
+  SELECT o.id, h.positions
+  FROM held AS h
+  CROSS JOIN LATERAL (
+    SELECT q.id FROM refract.parked_events AS q
+    WHERE q.projection = $1 AND q.version = $2 AND q.position = h.behind
+      AND q.resolution IS NULL
+    OFFSET 0
+  ) AS o
+)
+UPDATE refract.parked_events AS p SET held = p.held || o.positions
+FROM open AS o
+WHERE p.id = o.id

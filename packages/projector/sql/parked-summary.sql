@@ -1,6 +1,6 @@
 -- Per projection with open parked events: quarantined streams, and the most
 -- frequent error messages of the events that failed themselves (at most $1
--- per projection), on parked_events_open_idx.
+-- per projection), on parked_events_open_stream_idx.
 --   $1 int  messages per projection
 WITH open AS (
   SELECT projection, stream_id, error, behind FROM refract.parked_events WHERE resolution IS NULL

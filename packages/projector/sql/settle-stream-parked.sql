@@ -1,13 +1,18 @@
--- After a replay of a quarantined stream: the events applied are resolved
--- as retried, the first that failed again heads the quarantine with its new
--- error, and the rest wait behind it.
---   $1 bigint[]  ids applied   $2 bigint  id of the new head (NULL: none)
---   $3 text  its error   $4 bigint[]  ids still behind   $5 bigint  the head's position
-WITH applied AS (
-  UPDATE refract.parked_events SET resolution = 'retried', resolved_at = now()
-  WHERE id = ANY ($1)
-), head AS (
-  UPDATE refract.parked_events SET error = $3, attempts = attempts + 1, behind = NULL
-  WHERE id = $2
+-- After a replay of a quarantined stream: its open row is resolved (as
+-- `retried`, unless already skipped) keeping in `held` the events released
+-- with it; the first held event that failed again, if any, gets an open row
+-- of its own with its error, holding the rest.
+--   $1 bigint  id of the stream's open row   $2 text  resolution if still open
+--   $3 bigint[]  held positions applied
+--   $4 bigint  position of the new head (NULL: none)  $5 text  its error
+--   $6 text  its event type   $7 bigint[]  positions still held behind it
+WITH settled AS (
+  UPDATE refract.parked_events
+  SET held = $3, resolution = coalesce(resolution, $2), resolved_at = coalesce(resolved_at, now())
+  WHERE id = $1
+  RETURNING projection, version, partition, stream_id
 )
-UPDATE refract.parked_events SET behind = $5 WHERE id = ANY ($4)
+INSERT INTO refract.parked_events
+  (projection, version, partition, position, stream_id, event_type, error, attempts, held)
+SELECT projection, version, partition, $4, stream_id, $6, $5, 1, $7
+FROM settled WHERE $4::bigint IS NOT NULL

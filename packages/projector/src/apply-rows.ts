@@ -16,17 +16,9 @@ import {
   checkpointMove,
   commitWithCheckpoints,
 } from './commit-with-checkpoints.js';
+import { behindParking, lookUpQuarantines, type Parking, recordParkings } from './quarantine.js';
 import { SQL } from './sql.js';
 import { tripIfOverThreshold } from './trip.js';
-
-/** An event recorded in `refract.parked_events` by the batch that passes it. */
-interface Parking {
-  event: RecordedEvent;
-  error: string;
-  attempts: number;
-  /** The position of the parked event of its stream it waits behind; null when it failed itself. */
-  behind: number | null;
-}
 
 /** A deterministic failure of `event` in a projection that halts rather than parks. */
 class HaltAt extends Error {
@@ -140,18 +132,11 @@ async function commitRows(
     async (client) => {
       // Sent after the compare-and-set, which holds the checkpoint row: a
       // retry or skip of this partition's streams has committed or waits.
-      const quarantined = new Map<string, number>();
-      let stillQuarantined = false;
-      if (slot.quarantined) {
-        const { rows } = await client.query<{ stream_id: string | null; head: string | null }>(
-          SQL.quarantinedStreams,
-          [projection.name, version, partition, [...new Set(handled.map((e) => e.streamId))]],
-        );
-        for (const row of rows) {
-          if (row.stream_id === null) stillQuarantined = true;
-          else quarantined.set(row.stream_id, Number(row.head));
-        }
-      }
+      const found = slot.quarantined
+        ? await lookUpQuarantines(client, projection.name, version, [partition], handled)
+        : undefined;
+      const quarantined = found?.heads ?? new Map<string, number>();
+      const stillQuarantined = (found?.partitions.size ?? 0) > 0;
       const parkings: Parking[] = [];
       const free: RecordedEvent[] = [];
       for (const event of handled) {
@@ -166,15 +151,7 @@ async function commitRows(
       } else {
         applied = await isolatePoison(client, projection, ctx, free, quarantined, parkings);
       }
-      if (parkings.length > 0) {
-        await recordParkings(client, slot, partition, parkings);
-        await client.query(SQL.uncountParked, [
-          projection.name,
-          version,
-          partition,
-          parkings.length,
-        ]);
-      }
+      if (parkings.length > 0) await recordParkings(client, projection.name, version, parkings);
       return { applied, parked: parkings.length, stillQuarantined };
     },
   );
@@ -185,13 +162,6 @@ async function commitRows(
   slot.quarantined = outcome.parked > 0 || (slot.quarantined === true && outcome.stillQuarantined);
   return { applied: outcome.applied, parked: outcome.parked, halted: false };
 }
-
-const behindParking = (event: RecordedEvent, head: number): Parking => ({
-  event,
-  error: `quarantined behind the parked event at position ${head}`,
-  attempts: 0,
-  behind: head,
-});
 
 /**
  * Applies `events` in order, bisecting: a segment that passes is applied
@@ -314,8 +284,10 @@ const REACHED_WRITE = new Error('probe: not sent to the database');
  * any statement (a payload it cannot read), found by handler calls on
  * prefixes that never reach the database (their first statement throws);
  * `events.length` when the whole list gets that far. The prefix lengths
- * gallop (1, 2, 4, …) then halve, so a run of g good events costs about
- * 2·log2(g) calls on at most 2g events. Refusals being in order (an event
+ * gallop (1, 2, 4, …, capped at the list) then halve, so finding a refusal
+ * after g good events costs about 2·log2(g) calls on at most 2g events,
+ * whatever follows it: a batch with k bad events among n costs about
+ * n·log2(n/k) event folds, not k·n. Refusals being in order (an event
  * refused in a prefix is refused in the longer ones) is what a fold over
  * the events in order gives.
  */
@@ -348,16 +320,14 @@ async function firstRefused(
       return true;
     }
   };
-  if (!(await refuses(events.length))) return { index: events.length };
+  if (events.length === 0) return { index: 0 };
   // Invariant: the first `passes` events pass, the first `fails` are refused.
   let passes = 0;
-  let fails = events.length;
-  for (let length = 1; length < fails; length *= 2) {
-    if (await refuses(length)) {
-      fails = length;
-      break;
-    }
-    passes = length;
+  let fails = 0;
+  for (let length = 1; fails === 0; length = Math.min(length * 2, events.length)) {
+    if (await refuses(length)) fails = length;
+    else if (length === events.length) return { index: events.length };
+    else passes = length;
   }
   while (fails - passes > 1) {
     const middle = (passes + fails) >> 1;
@@ -371,19 +341,19 @@ async function firstRefused(
 
 /**
  * Finds every event the handler refuses in memory, each in the context of
- * the good events before it (which the handler gets in the same call when
- * applied), and the events parked behind them; then applies all the good
- * ones in one handler call under a savepoint. What it found is kept only
- * if that call succeeds: else (the database refused something) it rolls
- * back and returns undefined, and the caller isolates event by event.
+ * the good events between it and the previous refusal, and the events
+ * parked behind them (their streams' later events,
+ * and those of streams already in `quarantined`). Sends nothing to the
+ * database: the caller applies `good` in one handler call, which fails (and
+ * sends the caller to isolation event by event) if the handler refuses an
+ * event in that larger context after all.
  */
-async function applyAroundRefusals(
+export async function findRefusals(
   projection: Projection,
   ctx: ProjectionContext,
   events: readonly RecordedEvent[],
-  quarantined: Map<string, number>,
-  attempt: (chunk: RecordedEvent[]) => Promise<{ failure: unknown } | undefined>,
-): Promise<{ good: RecordedEvent[]; parked: Parking[]; heads: Map<string, number> } | undefined> {
+  quarantined: ReadonlyMap<string, number>,
+): Promise<{ good: RecordedEvent[]; parked: Parking[]; heads: Map<string, number> }> {
   const heads = new Map(quarantined);
   const parked: Parking[] = [];
   const good: RecordedEvent[] = [];
@@ -395,12 +365,17 @@ async function applyAroundRefusals(
       if (head === undefined || head > event.position) ready.push(event);
       else parked.push(behindParking(event, head));
     }
-    const { index, failure } = await firstRefused(projection, ctx, ready, good);
-    good.push(...ready.slice(0, index));
+    // Each refusal is looked for in the context of the good events since
+    // the previous one (a batching the bisection could give it too), not of
+    // all: probes then fold each event a few times, not once per refusal.
+    // The call applying `good` together checks the whole context.
+    const { index, failure } = await firstRefused(projection, ctx, ready);
+    const before = ready.slice(0, index);
+    good.push(...before);
     if (index === ready.length) break;
     const event = ready[index]!;
     // The immediate retry, in memory: a deterministic refusal repeats.
-    const again = await firstRefused(projection, ctx, [event], good);
+    const again = await firstRefused(projection, ctx, [event], before);
     if (again.index === 1) {
       good.push(event);
     } else {
@@ -409,27 +384,25 @@ async function applyAroundRefusals(
     }
     rest = ready.slice(index + 1);
   }
-  if (good.length > 0 && (await attempt(good))) return undefined;
   return { good, parked, heads };
 }
 
-async function recordParkings(
-  client: pg.PoolClient,
-  slot: Slot<Projection>,
-  partition: number,
-  parkings: readonly Parking[],
-): Promise<void> {
-  await client.query(SQL.parkEvents, [
-    slot.projection.name,
-    slot.version,
-    partition,
-    parkings.map((p) => p.event.position),
-    parkings.map((p) => p.event.streamId),
-    parkings.map((p) => p.event.type),
-    parkings.map((p) => p.error),
-    parkings.map((p) => p.attempts),
-    parkings.map((p) => p.behind),
-  ]);
+/**
+ * `findRefusals`, then all the good events in one handler call under a
+ * savepoint. What it found is kept only if that call succeeds: else (the
+ * database refused something) it rolls back and returns undefined, and the
+ * caller isolates event by event.
+ */
+async function applyAroundRefusals(
+  projection: Projection,
+  ctx: ProjectionContext,
+  events: readonly RecordedEvent[],
+  quarantined: Map<string, number>,
+  attempt: (chunk: RecordedEvent[]) => Promise<{ failure: unknown } | undefined>,
+): Promise<{ good: RecordedEvent[]; parked: Parking[]; heads: Map<string, number> } | undefined> {
+  const found = await findRefusals(projection, ctx, events, quarantined);
+  if (found.good.length > 0 && (await attempt(found.good))) return undefined;
+  return found;
 }
 
 /**

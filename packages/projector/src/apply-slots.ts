@@ -55,10 +55,9 @@ export async function applyToSlots(
 ): Promise<void> {
   const { committer, partition } = target;
   const due = slots.filter((slot) => !slot.halted && through > slot.position);
-  // A partition with quarantined streams must look them up in its batch's
-  // transaction: it goes alone until its quarantines are resolved.
-  const shares = (slot: Slot): slot is Slot<Projection> =>
-    BatchCommitter.takes(slot) && !slot.quarantined;
+  // A partition with quarantined streams shares too: the shared transaction
+  // looks its streams up and parks what it must (BatchCommitter).
+  const shares = (slot: Slot): slot is Slot<Projection> => BatchCommitter.takes(slot);
   const shared: Slot<Projection>[] = committer ? due.filter(shares) : [];
   const alone = committer ? due.filter((slot) => !shares(slot)) : due;
   const started = performance.now();

@@ -199,7 +199,7 @@ describe('the completeness audit and the poison path', () => {
     await appendSome('fine-after', 10);
     await upToHead(projection);
     const parked = await store.pool.query(
-      'SELECT behind FROM refract.parked_events WHERE projection = $1 ORDER BY position',
+      'SELECT behind FROM refract.parked_events_all WHERE projection = $1 ORDER BY position',
       [projection.name],
     );
     // The positive sign that the poison path ran: one parked, one behind it.

@@ -232,12 +232,62 @@ describe.each([
     expect(await rows()).toEqual(want.sort((a, b) => a - b));
     expect(await checkpoints()).toEqual(all.sort((a, b) => a - b).map(lastOf));
     const parked = await store.pool.query(
-      'SELECT position, behind, attempts FROM refract.parked_events WHERE projection = $1 AND version = $2 ORDER BY position',
+      'SELECT position, behind, attempts FROM refract.parked_events_all WHERE projection = $1 AND version = $2 ORDER BY position',
       [notes.name, version],
     );
     expect(parked.rows).toEqual([
       { position: poison.position, behind: null, attempts: 2 },
       ...behind.map((e) => ({ position: e.position, behind: poison.position, attempts: 0 })),
+    ]);
+  });
+
+  it('a partition with quarantined streams keeps sharing transactions: its held stream waits, a new poison is parked, the rest lands', async () => {
+    const log = logger.child({});
+    const warn = vi.spyOn(log, 'warn');
+    const committer = committerOf(log);
+    const all = [...byPartition.keys()];
+    const slots = new Map(all.map((p) => [p, slotAt()]));
+    await Promise.all(
+      all.map((p) => committer.apply(slots.get(p)!, p, byPartition.get(p)!, lastOf(p), logger)),
+    );
+    const q = poisonPartition();
+    expect(slots.get(q)!.quarantined).toBe(true);
+    const poison = byPartition.get(q)!.find((e) => (e.data as { poison?: boolean }).poison)!;
+    const other = byPartition.get(q)!.find((e) => e.streamId !== poison.streamId)!.streamId;
+    // Round two: one more event in the quarantined stream (held), a new
+    // poison in another stream of its partition, one more event elsewhere.
+    const head = await store.headPosition();
+    await store.append(poison.streamId, [{ type: 'Noted', data: { key: 1 } }]);
+    await store.append(other, [{ type: 'Noted', data: { key: 2, poison: true } }]);
+    const elsewhere = all.find((p) => p !== q)!;
+    await store.append(byPartition.get(elsewhere)![0]!.streamId, [
+      { type: 'Noted', data: { key: 3 } },
+    ]);
+    const added = await store.readAll({ after: head });
+    expect(new Set(added.map((e) => e.partition))).toEqual(new Set([q, elsewhere]));
+    const round = (p: number) => added.filter((e) => e.partition === p);
+    warn.mockClear();
+    const outcomes = await Promise.all(
+      [q, elsewhere].map((p) =>
+        committer.apply(slots.get(p)!, p, round(p), round(p).at(-1)!.position, logger),
+      ),
+    );
+    // One shared transaction: none failed and went one by one.
+    expect(warn.mock.calls.map((c) => c[1])).not.toContain(
+      'shared batch transaction failed; applying its batches one by one',
+    );
+    expect(outcomes.map((o) => o.parked)).toEqual([2, 0]);
+    const [held, poisoned] = round(q);
+    const applied = new Set(await rows());
+    expect(applied.has(round(elsewhere)[0]!.position)).toBe(true);
+    expect([held!.position, poisoned!.position].filter((p) => applied.has(p))).toEqual([]);
+    const parked = await store.pool.query(
+      'SELECT position, behind, attempts FROM refract.parked_events_all WHERE projection = $1 AND version = $2 AND position > $3 ORDER BY position',
+      [notes.name, version, head],
+    );
+    expect(parked.rows).toEqual([
+      { position: held!.position, behind: poison.position, attempts: 0 },
+      { position: poisoned!.position, behind: null, attempts: 2 },
     ]);
   });
 
@@ -339,7 +389,7 @@ describe.each([
     expect(strictRows.rows.map((r) => r.position)).toEqual(all.filter((x) => !out.has(x)));
     expect(outcomes.reduce((n, o) => n + o.parked, 0)).toBe(out.size);
     const parked = await store.pool.query(
-      'SELECT projection, position FROM refract.parked_events WHERE version = $1 ORDER BY position',
+      'SELECT projection, position FROM refract.parked_events_all WHERE version = $1 ORDER BY position',
       [version],
     );
     expect(parked.rows).toEqual(

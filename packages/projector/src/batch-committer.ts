@@ -8,12 +8,15 @@ import { isConnectionError } from '@refract/event-store';
 import type { Logger } from '@refract/observability';
 import type pg from 'pg';
 import { type ApplyOutcome, applyToSlot, type Slot } from './apply.js';
+import { findRefusals } from './apply-rows.js';
 import {
   allAnswered,
   CheckpointMoved,
   checkpointMove,
   commitWithCheckpoints,
 } from './commit-with-checkpoints.js';
+import { behindParking, lookUpQuarantines, type Parking, recordParkings } from './quarantine.js';
+import { tripIfOverThreshold } from './trip.js';
 
 /** Shared batch transactions a worker keeps in flight at once, at most (its committer's concurrency). */
 export const SHARED_TRANSACTIONS = 2;
@@ -146,7 +149,19 @@ export class BatchCommitter {
 
   private async commit(group: Pending[]): Promise<void> {
     try {
-      for (const { batch, outcome } of await this.commitTogether(group)) batch.resolve(outcome);
+      const { outcomes, parked } = await this.commitTogether(group);
+      // Committed: a failed breaker check is tried again at the next parking.
+      for (const { slot, log, partitions, events } of parked) {
+        log.warn(
+          { partitions, parked: events },
+          'poison events parked; their streams are quarantined',
+        );
+        await tripIfOverThreshold(this.pool, slot.projection, slot.version, log).catch(
+          (error: unknown) =>
+            log.warn({ err: error }, 'breaker check failed; checked again at the next parking'),
+        );
+      }
+      for (const { batch, outcome } of outcomes) batch.resolve(outcome);
     } catch (error) {
       // Whatever it was, nothing of it committed (or, after a lost COMMIT,
       // all of it did, and each batch's compare-and-set then says so). Each
@@ -178,47 +193,110 @@ export class BatchCommitter {
    * by side (each on its own tables, each handler's statements in its own
    * order); if one fails in the database, the transaction is aborted and the
    * others' statements fail with it.
+   *
+   * A call with a quarantined partition (`slot.quarantined`) first looks its
+   * streams up: their events are held, not applied; and, for a projection
+   * that parks, the events its handler refuses in memory are found before
+   * the call (`findRefusals`) and parked with their streams' later events.
+   * So a poison flood's partitions share transactions too, instead of a
+   * transaction (and a commit) per partition and projection.
    */
-  private async commitTogether(
-    group: readonly Pending[],
-  ): Promise<{ batch: Pending; outcome: ApplyOutcome }[]> {
+  private async commitTogether(group: readonly Pending[]): Promise<{
+    outcomes: { batch: Pending; outcome: ApplyOutcome }[];
+    parked: { slot: Slot<Projection>; log: Logger; partitions: number[]; events: number }[];
+  }> {
     const batches = group.map((batch) => ({
       batch,
       handled: batch.events.filter((event) => batch.slot.projection.handles.includes(event.type)),
     }));
     // The handler's context names the lowest partition of the call.
-    const calls = new Map<
-      string,
-      { slot: Slot<Projection>; partition: number; events: RecordedEvent[] }
-    >();
+    const calls = new Map<string, Call>();
+    const keyOf = (slot: Slot) => `${slot.projection.name}@${slot.version}`;
     for (const { batch, handled } of batches) {
-      const key = `${batch.slot.projection.name}@${batch.slot.version}`;
-      const call = calls.get(key);
+      const call = calls.get(keyOf(batch.slot));
       if (call) {
         call.partition = Math.min(call.partition, batch.partition);
         call.events.push(...handled);
       } else {
-        calls.set(key, { slot: batch.slot, partition: batch.partition, events: [...handled] });
+        calls.set(keyOf(batch.slot), {
+          slot: batch.slot,
+          log: batch.log,
+          partition: batch.partition,
+          events: [...handled],
+          quarantined: [],
+          stillQuarantined: new Set(),
+          parked: [],
+        });
       }
+      if (batch.slot.quarantined) calls.get(keyOf(batch.slot))!.quarantined.push(batch.partition);
     }
     const moves = batches.map(({ batch: b, handled }) =>
       checkpointMove(b.slot, b.partition, b.through, handled.length),
     );
     await commitWithCheckpoints(this.options.sharedPool ?? this.pool, moves, (client) =>
-      allAnswered(
-        [...calls.values()].map(async ({ slot, partition, events }) => {
-          if (events.length === 0) return;
-          events.sort((a, b) => a.position - b.position);
-          await slot.projection.applyBatch(
-            events,
-            batchContext(client, slot.projection, slot.version, partition),
-          );
-        }),
-      ),
+      allAnswered([...calls.values()].map((call) => applyCall(client, call))),
     );
-    return batches.map(({ batch, handled }) => {
+    const outcomes = batches.map(({ batch, handled }) => {
+      const call = calls.get(keyOf(batch.slot))!;
       batch.slot.position = batch.through;
-      return { batch, outcome: { applied: handled.length, parked: 0, halted: false } };
+      const positions = new Set(call.parked.map((p) => p.event.position));
+      const parked = handled.filter((e) => positions.has(e.position)).length;
+      // Only this partition's runner parks its events: once its quarantines
+      // are all resolved none comes back unseen, and the lookup is skipped.
+      batch.slot.quarantined =
+        parked > 0 ||
+        (batch.slot.quarantined === true && call.stillQuarantined.has(batch.partition));
+      return { batch, outcome: { applied: handled.length - parked, parked, halted: false } };
     });
+    const parked = [...calls.values()]
+      .filter((call) => call.parked.length > 0)
+      .map((call) => ({
+        slot: call.slot,
+        log: call.log,
+        partitions: [...new Set(call.parked.map((p) => p.event.partition))].sort((a, b) => a - b),
+        events: call.parked.length,
+      }));
+    return { outcomes, parked };
   }
+}
+
+/** One projection version's share of a group: its batches' events, applied in one handler call. */
+interface Call {
+  slot: Slot<Projection>;
+  log: Logger;
+  partition: number;
+  events: RecordedEvent[];
+  /** Its batches' partitions known to have quarantined streams. */
+  quarantined: number[];
+  /** Of those, the ones that still have after this transaction (set by `applyCall`). */
+  stillQuarantined: Set<number>;
+  /** What it parked (set by `applyCall`). */
+  parked: Parking[];
+}
+
+async function applyCall(client: pg.PoolClient, call: Call): Promise<void> {
+  const { slot, events } = call;
+  const { projection, version } = slot;
+  if (events.length === 0) return;
+  events.sort((a, b) => a.position - b.position);
+  const ctx = batchContext(client, projection, version, call.partition);
+  if (call.quarantined.length === 0) {
+    await projection.applyBatch(events, ctx);
+    return;
+  }
+  const found = await lookUpQuarantines(client, projection.name, version, call.quarantined, events);
+  call.stillQuarantined = found.partitions;
+  let good: RecordedEvent[] = [];
+  for (const event of events) {
+    const head = found.heads.get(event.streamId);
+    if (head === undefined) good.push(event);
+    else call.parked.push(behindParking(event, head));
+  }
+  if (projection.onError === 'park') {
+    const refusals = await findRefusals(projection, ctx, good, new Map());
+    good = refusals.good;
+    call.parked.push(...refusals.parked);
+  }
+  if (good.length > 0) await projection.applyBatch(good, ctx);
+  if (call.parked.length > 0) await recordParkings(client, projection.name, version, call.parked);
 }

@@ -1,4 +1,10 @@
-import { batchContext, isTransientError, type Projection, RefractError } from '@refract/core';
+import {
+  batchContext,
+  isTransientError,
+  type Projection,
+  type RecordedEvent,
+  RefractError,
+} from '@refract/core';
 import { type EventStore, withTransaction } from '@refract/event-store';
 import type pg from 'pg';
 import { SQL } from './sql.js';
@@ -222,6 +228,23 @@ export async function retryAllParked(
   }
 }
 
+/** An open parked row, locked, with the positions held behind it. */
+interface OpenRow extends ParkedRow {
+  held: string[];
+}
+
+/** A parked event by id: a row's, or minus the position of one held in a row. */
+async function readParked(
+  client: pg.Pool | pg.PoolClient,
+  id: number,
+  name: string,
+): Promise<ParkedRow | undefined> {
+  const found = await (id < 0
+    ? client.query<ParkedRow>(SQL.readHeldParked, [-id, name])
+    : client.query<ParkedRow>(SQL.readParked, [id, name]));
+  return found.rows[0];
+}
+
 async function resolveParked(
   store: EventStore,
   projection: Projection | undefined,
@@ -229,91 +252,145 @@ async function resolveParked(
   id: number,
   action: 'retry' | 'skip',
 ): Promise<{ event: ParkedEvent; replay: StreamReplay }> {
-  const found = (await store.pool.query<ParkedRow>(SQL.readParked, [id, name])).rows[0];
+  const found = await readParked(store.pool, id, name);
   if (!found) throw new ParkedEventNotFoundError(id);
   return withTransaction(store.pool, async (client) => {
     // The partition's batches hold this row in their transactions: they and
     // this replay take turns, and a batch after it sees the stream released.
     await client.query(SQL.lockCheckpoint, [name, found.version, found.partition]);
-    const open = (
-      await client.query<ParkedRow>(SQL.lockStreamParked, [
+    const [open] = (
+      await client.query<OpenRow>(SQL.lockStreamParked, [
         name,
         found.version,
         found.partition,
         found.stream_id,
       ])
     ).rows;
-    const index = open.findIndex((row) => Number(row.id) === id);
-    if (index < 0) {
-      const now = (await client.query<ParkedRow>(SQL.readParked, [id, name])).rows[0]!;
+    const held = (open?.held ?? []).map(Number);
+    // 0: the stream's failed event; i > 0: the i-th event held behind it.
+    const index = !open
+      ? -1
+      : id > 0
+        ? Number(open.id) === id
+          ? 0
+          : -1
+        : held.indexOf(-id) + 1 || -1;
+    if (!open || index < 0) {
+      const now = (await readParked(client, id, name))!;
       throw new ParkedEventResolvedError(id, now.resolution ?? 'resolved');
     }
-    let replayed = open;
-    if (action === 'skip') {
-      await client.query(SQL.markParkedSkipped, [id, name]);
+    if (action === 'skip' && index > 0) {
       // Only the head holds the stream back; an event behind it is dropped alone.
-      replayed = index === 0 ? open.slice(1) : [];
+      const skipped = await client.query<ParkedRow>(SQL.skipHeldParked, [
+        open.id,
+        -id,
+        found.event_type,
+        found.error,
+      ]);
+      return {
+        event: toParked(skipped.rows[0]!),
+        replay: { applied: 0, stillParked: held.length, error: null },
+      };
     }
-    const replay =
-      projection && replayed.length > 0
-        ? await replayStream(client, store, projection, replayed, action === 'retry')
-        : { applied: 0, stillParked: replayed.length, error: null };
-    const event = (await client.query<ParkedRow>(SQL.readParked, [id, name])).rows[0]!;
+    if (action === 'skip') await client.query(SQL.markParkedSkipped, [open.id, name]);
+    const positions = action === 'retry' ? [Number(open.position), ...held] : held;
+    const replay = projection
+      ? await replayStream(client, store, projection, open, positions, action === 'retry')
+      : { applied: 0, stillParked: held.length, error: null };
+    const event = (await readParked(client, id, name))!;
     return { event: toParked(event), replay };
   });
 }
 
 /**
- * Applies `rows` (a stream's open parked events, in order) under a
- * savepoint each, up to the first that fails: those applied are resolved as
- * retried, the failing one heads the quarantine and the rest wait behind
- * it. When `headMustPass`, a failing first event is thrown instead (and the
+ * Applies the events at `positions` of `open`'s stream (its failed event,
+ * on a retry, then those held behind it, ascending), up to the first that
+ * fails: all at once under a savepoint, else one by one. `open` is resolved
+ * (as retried, unless skipped) keeping in `held` those applied with it; the
+ * one that failed gets an open row of its own holding the rest. When
+ * `headMustPass`, a failing first event is thrown instead (and the
  * transaction rolls back).
  */
 async function replayStream(
   client: pg.PoolClient,
   store: EventStore,
   projection: Projection,
-  rows: readonly ParkedRow[],
+  open: OpenRow,
+  positions: readonly number[],
   headMustPass: boolean,
 ): Promise<StreamReplay> {
-  const first = rows[0]!;
-  const ctx = batchContext(client, projection, first.version, first.partition);
-  const applied: string[] = [];
-  let failure: unknown;
-  for (const row of rows) {
-    const position = Number(row.position);
-    const [event] = await store.readAll({
-      after: position - 1,
-      upTo: position,
-      partitions: [first.partition],
-      limit: 1,
-    });
-    if (!event) throw new ParkedEventNotFoundError(Number(row.id));
+  const ctx = batchContext(client, projection, open.version, open.partition);
+  const events = await readStreamAt(store, open, positions);
+  const tryApply = async (chunk: RecordedEvent[]): Promise<unknown> => {
     await client.query('SAVEPOINT refract_replay');
     try {
-      await projection.applyBatch([event], ctx);
+      await projection.applyBatch(chunk, ctx);
       await client.query('RELEASE SAVEPOINT refract_replay');
-      applied.push(row.id);
+      return undefined;
     } catch (error) {
-      if (isTransientError(error) || (headMustPass && row === first)) throw error;
+      if (isTransientError(error)) throw error;
       await client.query('ROLLBACK TO SAVEPOINT refract_replay');
-      failure = error;
-      break;
+      return error ?? new Error('handler threw without an error');
+    }
+  };
+  let applied = events.length;
+  let failure: unknown;
+  if (events.length > 0 && (await tryApply(events)) !== undefined) {
+    for (applied = 0; applied < events.length; applied += 1) {
+      failure = await tryApply([events[applied]!]);
+      if (failure !== undefined) break;
     }
   }
-  const rest = rows.slice(applied.length);
-  const head = rest[0];
-  const error = head ? (failure instanceof Error ? failure.message : String(failure)) : null;
+  if (failure !== undefined && headMustPass && applied === 0) throw failure;
+  const failed = events[applied];
+  const error = failed ? (failure instanceof Error ? failure.message : String(failure)) : null;
+  const heldApplied = events
+    .slice(0, applied)
+    .map((e) => e.position)
+    .filter((p) => p !== Number(open.position));
   await client.query(SQL.settleStreamParked, [
-    applied,
-    head?.id ?? null,
+    open.id,
+    'retried',
+    heldApplied,
+    failed?.position ?? null,
     error,
-    rest.slice(1).map((r) => r.id),
-    head?.position ?? null,
+    failed?.type ?? null,
+    events.slice(applied + 1).map((e) => e.position),
   ]);
-  return { applied: applied.length, stillParked: rest.length, error };
+  return { applied, stillParked: events.length - applied, error };
 }
+
+/** The events of `open`'s stream at `positions` (ascending), read from the log. */
+async function readStreamAt(
+  store: EventStore,
+  open: OpenRow,
+  positions: readonly number[],
+): Promise<RecordedEvent[]> {
+  if (positions.length === 0) return [];
+  const first = positions[0]!;
+  const [head] = await store.readAll({
+    after: first - 1,
+    upTo: first,
+    partitions: [open.partition],
+    limit: 1,
+  });
+  if (!head) throw new ParkedEventNotFoundError(Number(open.id));
+  const wanted = new Set(positions);
+  const last = positions.at(-1)!;
+  const events: RecordedEvent[] = [];
+  for (let version = head.version; ; ) {
+    const page = await store.readStreamEvents(open.stream_id, version, READ_PAGE);
+    for (const event of page) if (wanted.has(event.position)) events.push(event);
+    const end = page.at(-1);
+    if (!end || end.position >= last || page.length < READ_PAGE) break;
+    version = end.version + 1;
+  }
+  if (events.length !== positions.length) throw new ParkedEventNotFoundError(Number(open.id));
+  return events;
+}
+
+/** Events of a stream read at once when a quarantine is replayed. */
+const READ_PAGE = 1000;
 
 /** No open parked event in a stream: it is not quarantined. */
 export class StreamNotQuarantinedError extends RefractError {

@@ -84,6 +84,22 @@ async function fold(orderIds?: string[]): Promise<Map<string, string[]>> {
   return new Map(rows.rows.map((r) => [r.order_id, r.skus]));
 }
 
+/** Catch-up of one projection version to the head of the log. */
+async function catchUpAll(projection: Projection, version: number) {
+  return catchUp({
+    store,
+    projections: [{ projection, version }],
+    upTo: await store.headPosition(),
+    log: logger,
+  });
+}
+
+/** One stream's quarantine in a projection, if it has one (on the first page). */
+async function quarantinedStream(projection: string, streamId: string) {
+  const page = await listQuarantinedStreams(store, projection);
+  return page.streams.find((s) => s.streamId === streamId);
+}
+
 async function readModel(table: string): Promise<Map<string, string[]>> {
   const rows = await store.pool.query<{ order_id: string; skus: string[] }>(
     `SELECT order_id, skus FROM projections.${table}`,
@@ -93,13 +109,14 @@ async function readModel(table: string): Promise<Map<string, string[]>> {
 
 /**
  * The breaker's count (the partitions' parked_open, kept by a trigger)
- * equals the open parked rows, partition by partition; returns their total.
+ * equals the open parked events (rows, and positions held in them),
+ * partition by partition; returns their total.
  */
 async function openParkedCount(projection: string): Promise<number> {
   const rows = await store.pool.query<{ partition: number; kept: string; counted: string }>(
     `SELECT c.partition, c.parked_open AS kept, count(p.id) AS counted
      FROM refract.projection_checkpoints AS c
-     LEFT JOIN refract.parked_events AS p ON p.projection = c.projection
+     LEFT JOIN refract.parked_events_all AS p ON p.projection = c.projection
        AND p.version = c.version AND p.partition = c.partition AND p.resolution IS NULL
      WHERE c.projection = $1 GROUP BY c.partition, c.parked_open`,
     [projection],
@@ -129,13 +146,7 @@ describe('quarantine', () => {
     const broken = { now: true };
     const projection = orderItems('q_orders', broken);
     const { liveVersion: version } = await registerProjection(store.pool, projection, PARTITIONS);
-    const run = async () =>
-      catchUp({
-        store,
-        projections: [{ projection, version }],
-        upTo: await store.headPosition(),
-        log: logger,
-      });
+    const run = () => catchUpAll(projection, version);
     await store.append('order-q1', [placed('q1'), item('q1', 'first', 12.5)]);
     await store.append('order-ok', [placed('ok'), item('ok', 'a')]);
     expect(await run()).toMatchObject({ parked: 1 });
@@ -181,17 +192,9 @@ describe('quarantine', () => {
       item('s1', 'again-bad', 2),
       item('s1', 'after'),
     ]);
-    await catchUp({
-      store,
-      projections: [{ projection, version }],
-      upTo: await store.headPosition(),
-      log: logger,
-    });
+    await catchUpAll(projection, version);
     // The log is shared with the test above: its order is quarantined here too.
-    const ofS1 = async () =>
-      (await listQuarantinedStreams(store, 's_orders')).streams.find(
-        (s) => s.streamId === 'order-s1',
-      );
+    const ofS1 = () => quarantinedStream('s_orders', 'order-s1');
     const stream = await ofS1();
     expect(stream!.events.map((e) => e.behind === null)).toEqual([true, false, false, false]);
     const open = await openParkedCount('s_orders');
@@ -205,6 +208,43 @@ describe('quarantine', () => {
       [stream!.events[2]!.position, null, 'unitPrice must be a decimal string'],
       [stream!.events[3]!.position, stream!.events[2]!.position, expect.any(String)],
     ]);
+  });
+
+  it('an event held behind the head is skipped alone, or retried, by its id (minus its position)', async () => {
+    const broken = { now: true };
+    const projection = orderItems('h_orders', broken);
+    const { liveVersion: version } = await registerProjection(store.pool, projection, PARTITIONS);
+    await store.append('order-h1', [
+      placed('h1'),
+      item('h1', 'bad', 1),
+      item('h1', 'a'),
+      item('h1', 'b'),
+      item('h1', 'c'),
+    ]);
+    await catchUpAll(projection, version);
+    const ofH1 = () => quarantinedStream('h_orders', 'order-h1');
+    const [head, a, b, c] = (await ofH1())!.events;
+    expect([a, b, c].map((e) => e!.id)).toEqual([a, b, c].map((e) => -e!.position));
+    // The log is shared with the tests above: their orders are quarantined here too.
+    const open = await openParkedCount('h_orders');
+    const skipped = await skipParkedEvent(store, projection, b!.id);
+    expect(skipped).toMatchObject({ position: b!.position, resolution: 'skipped' });
+    expect(skipped.behind).toBe(head!.position);
+    expect((await ofH1())!.events.map((e) => e.position)).toEqual([
+      head!.position,
+      a!.position,
+      c!.position,
+    ]);
+    expect(await openParkedCount('h_orders')).toBe(open - 1);
+    broken.now = false;
+    // Any id of the stream replays it from its head, in order.
+    const retried = await retryParkedEvent(store, projection, c!.id);
+    expect(retried).toMatchObject({ position: c!.position, resolution: 'retried' });
+    expect((await readModel('h_orders')).get('h1')).toEqual(['bad', 'a', 'c']);
+    expect(await openParkedCount('h_orders')).toBe(open - 4);
+    await expect(skipParkedEvent(store, projection, a!.id)).rejects.toMatchObject({
+      code: 'already_resolved',
+    });
   });
 });
 

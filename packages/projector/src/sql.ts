@@ -20,6 +20,8 @@ export const SQL = loadStatements(import.meta.url, {
   listVersions: 'list-versions.sql',
   listParked: 'list-parked.sql',
   readParked: 'read-parked.sql',
+  readHeldParked: 'read-held-parked.sql',
+  skipHeldParked: 'skip-held-parked.sql',
   markParkedSkipped: 'mark-parked-skipped.sql',
   countOpenParked: 'count-open-parked.sql',
   parkEvents: 'park-events.sql',

@@ -132,7 +132,7 @@ it('brings every partition to its target in pages, each batch one partition, eve
   expect([...slots.values()].map((s) => s.position)).toEqual(all.map(() => head));
   for (const call of calls) expect(new Set(call.partitions)).toEqual(new Set([call.partition]));
   const parked = await store.pool.query(
-    'SELECT position, behind FROM refract.parked_events WHERE projection = $1 AND version = $2 ORDER BY position',
+    'SELECT position, behind FROM refract.parked_events_all WHERE projection = $1 AND version = $2 ORDER BY position',
     [notes.name, version],
   );
   expect(parked.rows).toEqual([
@@ -245,7 +245,7 @@ it('keeps a stream quarantined across pages and after a resume: its later events
   const applied = new Set(await rows());
   expect([poison, later, resumed].filter((p) => applied.has(p))).toEqual([]);
   const parked = await store.pool.query<{ position: number; behind: number | null }>(
-    'SELECT position::int AS position, behind::int AS behind FROM refract.parked_events WHERE projection = $1 AND version = $2 AND position >= $3 ORDER BY position',
+    'SELECT position::int AS position, behind::int AS behind FROM refract.parked_events_all WHERE projection = $1 AND version = $2 AND position >= $3 ORDER BY position',
     [notes.name, version, later],
   );
   expect(parked.rows).toEqual([
