@@ -189,7 +189,7 @@ describe('the refract bin runs the system', () => {
     });
     expect(await worker.exited).toBe(1);
     expect(worker.lines.join('\n')).toMatch(
-      /^projector-worker: POOL: no projection belongs to pool shipping \(pools: orders\)$/m,
+      /^projector-worker: POOL: no projection belongs to pool shipping \(pools: orders, notices\)$/m,
     );
   }, 60_000);
 
