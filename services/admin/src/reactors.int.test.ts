@@ -236,3 +236,58 @@ it("retries a reactor's parked events in stream order through its handler; effec
     await relay.close();
   }
 });
+
+it('replays a reactor no worker has registered yet, and refuses a position past the head naming `from`', async () => {
+  const late = defineReactor({
+    name: 'late_hooks',
+    pool: 'late',
+    handlers: { OrderShipped: async () => {} },
+  });
+  const redis = createRedisClient(t.ns.url);
+  const dashboardDir = await mkdtemp(join(tmpdir(), 'refract-dashboard-'));
+  const app = await buildApp({
+    store: t.store,
+    redis,
+    keyPrefix: t.ns.prefix,
+    projections: [],
+    reactors: [late],
+    token: TOKEN,
+    metricsRefreshMs: 3_600_000,
+    logger,
+    metrics: createMetrics({ defaultMetrics: false }),
+    dashboardDir,
+  });
+  const replay = (from: number) =>
+    app.app.inject({
+      method: 'POST',
+      url: '/api/reactors/late_hooks/replay',
+      headers: auth,
+      payload: { from },
+    });
+  const checkpoints = async () =>
+    (
+      await t.store.pool.query<{ position: number }>(
+        `SELECT position FROM refract.projection_checkpoints WHERE projection = 'late_hooks'
+          ORDER BY partition`,
+      )
+    ).rows.map((r) => Number(r.position));
+  try {
+    const head = await t.store.headPosition();
+    const past = await replay(head + 1);
+    expect(past.statusCode).toBe(400);
+    expect(past.json()).toMatchObject({ field: 'from' });
+    expect(past.json().message).toContain(`position ${head}`);
+    expect(await checkpoints()).toEqual([]);
+
+    const replayed = await replay(0);
+    expect(replayed.statusCode, replayed.body).toBe(200);
+    expect(replayed.json()).toEqual({ name: 'late_hooks', from: 0, partitions: [0, 1, 2, 3] });
+    expect(await checkpoints()).toEqual([0, 0, 0, 0]);
+    const atHead = await replay(head);
+    expect(atHead.statusCode, atHead.body).toBe(200);
+  } finally {
+    await app.app.close();
+    redis.disconnect();
+    await rm(dashboardDir, { recursive: true, force: true });
+  }
+});
