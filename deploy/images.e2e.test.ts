@@ -204,7 +204,8 @@ describe('the Dockerfile, replayed', () => {
 
     const app = target('write-api').env.REFRACT_CONFIG as string;
     expect(app.startsWith(root) && existsSync(app), app).toBe(true);
-    const pools = ['orders', 'bank'];
+    // As docker-compose.yml runs them (compose.test.ts): notices is the orders example's reactor.
+    const pools = ['orders', 'bank', 'notices'];
     const services: { name: string; target: string; env: Record<string, string> }[] = [
       ...['write-api', 'relay', 'query-api', 'admin'].map((name) => ({
         name,
@@ -214,7 +215,13 @@ describe('the Dockerfile, replayed', () => {
       ...pools.map((pool) => ({
         name: `projector-worker (${pool})`,
         target: 'projector-worker',
-        env: { POOL: pool },
+        env: {
+          POOL: pool,
+          // Read by the module; nothing ships here, so no call is made.
+          ...(pool === 'notices'
+            ? { WEBHOOK_SINK_URL: 'http://127.0.0.1:9/shipping-notices' }
+            : {}),
+        },
       })),
     ];
     const up = await Promise.all(
@@ -240,6 +247,13 @@ describe('the Dockerfile, replayed', () => {
       });
       expect(check.status, `${service.name} HEALTHCHECK`).toBe(0);
     }
+
+    // The notices image runs the reactor: its partitions' checkpoints are the reactor's.
+    const notices = up.find((u) => u.service.env.POOL === 'notices');
+    const readyz = await fetch(`http://127.0.0.1:${notices?.env.WORKER_PORT}/readyz`);
+    const { checkpoints } = (await readyz.json()) as { checkpoints: { projection: string }[] };
+    expect(checkpoints.length).toBeGreaterThan(0);
+    expect(new Set(checkpoints.map((c) => c.projection))).toEqual(new Set(['shipping_notices']));
 
     // The cli image talks to admin, and says what its image leaves out.
     const admin = up.find((u) => u.service.target === 'admin');

@@ -78,9 +78,15 @@ export interface RefractApp {
   projection(name: string): AnyProjection | undefined;
   /** The reactor of that name. */
   reactor(name: string): Reactor | undefined;
-  /** The reactors a pool runs (all of them; a PROJECTIONS narrowing leaves them out). */
-  reactorsOf(pool: string): Reactor[];
-  /** The projections a pool runs, narrowed to `names` when given; throws naming what is wrong. */
+  /**
+   * The reactors a pool runs, narrowed to those among `names` when given
+   * (a worker's PROJECTIONS names projections and reactors alike: one name space).
+   */
+  reactorsOf(pool: string, names?: readonly string[] | null): Reactor[];
+  /**
+   * The projections a pool runs, narrowed to `names` when given; throws naming
+   * what is wrong. A name may be a reactor of the pool (`reactorsOf` returns it).
+   */
   projectionsOf(pool: string, names?: readonly string[] | null): AnyProjection[];
   /**
    * Checks an event about to be appended: a declared type (or undeclared ones
@@ -150,7 +156,8 @@ export function defineApp(definition: AppDefinition): RefractApp {
     demos: definition.demo ? [definition.demo] : [],
     projection: (name) => byName.get(name),
     reactor: (name) => reactorByName.get(name),
-    reactorsOf: (pool) => reactors.filter((r) => r.pool === pool),
+    reactorsOf: (pool, names) =>
+      reactors.filter((r) => r.pool === pool && (!names || names.includes(r.name))),
     projectionsOf(pool, names) {
       const ofPool = projections.filter((p) => p.pool === pool);
       if (!names) {
@@ -159,13 +166,14 @@ export function defineApp(definition: AppDefinition): RefractApp {
         }
         return ofPool;
       }
-      return names.map((name) => {
-        const projection = byName.get(name);
-        if (!projection) throw new Error(`unknown projection ${name}`);
-        if (projection.pool !== pool) {
-          throw new Error(`${name} belongs to pool ${projection.pool}, not ${pool}`);
+      return names.flatMap((name) => {
+        const reactor = reactorByName.get(name);
+        const named = byName.get(name) ?? reactor;
+        if (!named) throw new Error(`unknown projection ${name}`);
+        if (named.pool !== pool) {
+          throw new Error(`${name} belongs to pool ${named.pool}, not ${pool}`);
         }
-        return projection;
+        return reactor ? [] : [byName.get(name)!];
       });
     },
     checkEvent(event, field) {

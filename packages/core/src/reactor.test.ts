@@ -72,3 +72,29 @@ it("retries network failures, timeouts, 429 and 5xx; parks 4xx and the handler's
     expect(isTransientEffectError(deterministic), String(deterministic)).toBe(false);
   }
 });
+
+it('narrows a pool to names that may be reactors: a worker named a reactor runs it, one named only projections does not', () => {
+  const counts = defineProjection({
+    name: 'shipments',
+    version: 1,
+    tables: ['shipments'],
+    setup: () => '',
+    handles: ['Shipped'],
+    apply: async () => {},
+  });
+  const app = defineApp({
+    events: [shipped],
+    projections: [counts],
+    reactors: [notices(), notices('audit_hooks')],
+    pools: { hooks: ['shipments', 'notices', 'audit_hooks'] },
+  });
+  expect(app.projectionsOf('hooks', ['notices'])).toEqual([]);
+  expect(app.reactorsOf('hooks', ['notices']).map((r) => r.name)).toEqual(['notices']);
+  expect(app.projectionsOf('hooks', ['shipments']).map((p) => p.name)).toEqual(['shipments']);
+  expect(app.reactorsOf('hooks', ['shipments'])).toEqual([]);
+  expect(app.reactorsOf('hooks').map((r) => r.name)).toEqual(['notices', 'audit_hooks']);
+  expect(() => app.projectionsOf('other', ['notices'])).toThrow(
+    /notices belongs to pool hooks, not other/,
+  );
+  expect(() => app.projectionsOf('hooks', ['ghost'])).toThrow(/unknown projection ghost/);
+});

@@ -5,9 +5,9 @@ import {
   type Projection,
   type Reactor,
 } from '@refract/core';
-import type { EventStore } from '@refract/event-store';
+import { createPool, type EventStore } from '@refract/event-store';
 import type { Logger, Metrics } from '@refract/observability';
-import { LagMonitor } from '@refract/projector';
+import { LagMonitor, reactorProjection } from '@refract/projector';
 import type { RebuildQueue } from '@refract/rebuild';
 import { createHttpApp, installContract, typed } from '@refract/service-kit';
 import type { RedisClient } from '@refract/stream-bus';
@@ -205,7 +205,11 @@ export async function buildApp(options: AppOptions): Promise<AdminApp> {
     readyTimeoutMs: options.readyTimeoutMs ?? 1000,
     cache: metricsCache,
   });
-  registerProjectionRoutes(api, { store, overview, projections: options.projections });
+  registerProjectionRoutes(api, {
+    store,
+    overview,
+    projections: [...options.projections, ...reactorsAsProjections(app, store, options.reactors)],
+  });
   registerAuditRoutes(api, {
     pool: store.pool,
     auditor,
@@ -226,4 +230,27 @@ export async function buildApp(options: AppOptions): Promise<AdminApp> {
   registerStreamRoute(api, stream);
   await registerDashboardRoutes(api, options.dashboardDir);
   return { app, routes, overview, stream, history, metricsCache, auditor };
+}
+
+/**
+ * The reactors as the projector runs them, so that their parked events are
+ * retried (and skips release the events behind) through their handlers, with
+ * `ctx.effect` and the ledger, exactly as a projection's. The ledger's
+ * attempts commit at once on a pool of their own: on the store's, retries
+ * holding its connections while waiting on a partition's row could leave
+ * none for the attempt of the retry that holds the row.
+ */
+function reactorsAsProjections(
+  app: FastifyInstance,
+  store: EventStore,
+  reactors: readonly Reactor[] = [],
+): Projection[] {
+  if (reactors.length === 0) return [];
+  const ledger = createPool({
+    connectionString: store.pool.options.connectionString!,
+    max: 2,
+    applicationName: 'refract-admin-ledger',
+  });
+  app.addHook('onClose', async () => ledger.end());
+  return reactors.map((reactor) => reactorProjection(reactor, ledger));
 }

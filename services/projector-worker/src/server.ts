@@ -9,7 +9,7 @@ import { workerMetrics } from './metrics.js';
 /** What the worker runs: its pool's projections of the application module. */
 export interface WorkerApp {
   projections: AnyProjection[];
-  /** Its pool's reactors; none when PROJECTIONS narrows the worker to some projections. */
+  /** Its pool's reactors; when PROJECTIONS narrows the worker, those it names. */
   reactors?: Reactor[];
   upcasters: UpcasterRegistry;
 }
@@ -24,14 +24,15 @@ export interface WorkerServer extends HttpServer {
 }
 
 /**
- * The pool's projections (POOL, narrowed by PROJECTIONS) of the application
- * module; the error names the variable, the pool and the projection.
+ * The pool's projections and reactors (POOL, narrowed by PROJECTIONS, which
+ * names either: one name space) of the application module; the error names
+ * the variable, the pool and the projection.
  */
 export function selectProjections(app: RefractApp, config: WorkerConfig): WorkerApp {
   try {
     return {
       projections: app.projectionsOf(config.pool, config.projections),
-      reactors: config.projections ? [] : app.reactorsOf(config.pool),
+      reactors: app.reactorsOf(config.pool, config.projections),
       upcasters: app.upcasters,
     };
   } catch (error) {

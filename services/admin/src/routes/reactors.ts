@@ -1,7 +1,7 @@
 import { admin } from '@refract/contract';
-import { type Reactor, RefractError } from '@refract/core';
+import { InvalidInputError, type Reactor, RefractError } from '@refract/core';
 import type { EventStore } from '@refract/event-store';
-import { replayReactor, summarizeEffects } from '@refract/projector';
+import { registerReactor, replayReactor, summarizeEffects } from '@refract/projector';
 import type { ContractApp } from '@refract/service-kit';
 
 function reactorNotFound(name: string): RefractError {
@@ -32,8 +32,16 @@ export function registerReactorRoutes(
 
   app.post(routes.replayReactor.url, { schema: routes.replayReactor.schema }, async (request) => {
     const { name } = request.params;
-    if (!catalog.has(name)) throw reactorNotFound(name);
+    const reactor = catalog.get(name);
+    if (!reactor) throw reactorNotFound(name);
     const { from } = request.body;
+    const head = await store.headPosition();
+    if (from > head) {
+      throw new InvalidInputError('from', `is past the head of the log (position ${head})`);
+    }
+    // Never run by a worker yet, it has no checkpoints to move back: registered
+    // here first (at the head, as a worker would), the replay moves them.
+    await registerReactor(store.pool, reactor, store.partitions);
     const { partitions } = await replayReactor(store.pool, name, from);
     request.log.info({ reactor: name, from, partitions: partitions.length }, 'reactor replayed');
     return { name, from, partitions };
