@@ -94,7 +94,8 @@ function startDevStack(env: Record<string, string>, args: string[] = []): DevSta
       check();
     });
   const dump = () =>
-    [...text, ...logs.filter((l) => l.level !== 20).map((l) => JSON.stringify(l))]
+    // Plain-text lines (a child's fatal error before its logger) last, so the tail keeps them.
+    [...logs.filter((l) => l.level !== 20).map((l) => JSON.stringify(l)), ...text]
       .slice(-60)
       .join('\n');
   return { child, logs, text, raw, exited, waitFor };
