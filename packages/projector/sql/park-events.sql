@@ -26,15 +26,19 @@ WITH held AS (
 ), open AS (
   -- The statement's snapshot does not see the rows inserted above: this
   -- finds only the rows of failed events of earlier batches. A key lookup
-  -- per row, on the (position, projection, version) key (OFFSET 0 keeps the
-  -- planner from flattening it into a join that scans every open row: a
-  -- flood has thousands).
+  -- per row (OFFSET 0 keeps the planner from flattening it into a join that
+  -- scans every open row: a flood has thousands). The head is of the held
+  -- events' stream and partition: naming them makes the lookup an equality
+  -- on every column of parked_events_open_stream_idx as well as of the
+  -- position key, so whichever index the planner takes reads one entry.
+  -- With the position alone it took open_stream_idx on a table grown faster
+  -- than its statistics and read every open row of the version per stream.
   SELECT o.id, h.positions
   FROM held AS h
   CROSS JOIN LATERAL (
     SELECT q.id FROM refract.parked_events AS q
-    WHERE q.projection = $1 AND q.version = $2 AND q.position = h.behind
-      AND q.resolution IS NULL
+    WHERE q.projection = $1 AND q.version = $2 AND q.partition = h.partition
+      AND q.stream_id = h.stream_id AND q.position = h.behind AND q.resolution IS NULL
     OFFSET 0
   ) AS o
 )
