@@ -27,7 +27,7 @@ const schema = z.object({
   ADMIN_PORT: env.port(1).default(4002),
   /** As admin checks it, so that a short token fails here with the variable named. */
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
-  /** The workers of all pools, one after another, listen on WORKER_PORT, WORKER_PORT + 1, … */
+  /** The workers of all pools, one after another, listen on WORKER_PORT, WORKER_PORT + 1, … (skipping ports in use) */
   WORKER_PORT: env.port(1).default(4020),
   DEV_STACK_WEBHOOK_PORT: env.port(1).optional(),
   WEBHOOK_SINK_URL: z.url().optional(),

@@ -30,3 +30,22 @@ export async function choosePort(choice: PortChoice, what: string): Promise<numb
     return bindOnce(0);
   }
 }
+
+/**
+ * `count` ports from `base` on, one after another, skipping any in use: the
+ * workers of every pool take WORKER_PORT onwards, and a port of that run held
+ * by another process must not stop the stack (a worker would exit on
+ * EADDRINUSE before it was ready).
+ */
+export async function freePortsFrom(base: number, count: number): Promise<number[]> {
+  const ports: number[] = [];
+  for (let port = base; ports.length < count && port <= 65_535; port++) {
+    const free = await bindOnce(port).then(
+      () => true,
+      () => false,
+    );
+    if (free) ports.push(port);
+  }
+  if (ports.length < count) throw new Error(`WORKER_PORT: no ${count} free ports from ${base} on`);
+  return ports;
+}

@@ -185,7 +185,11 @@ async function runStack(cli: string): Promise<void> {
     workDir: config.workDir,
     cli,
     // After the stack's own workers, which take WORKER_PORT onwards.
-    nextPort: config.workerPort + started.pools.reduce((n, p) => n + p.workerUrls.length, 0),
+    nextPort:
+      Math.max(
+        config.workerPort - 1,
+        ...started.pools.flatMap((p) => p.workerUrls.map((url) => Number(new URL(url).port))),
+      ) + 1,
   }).catch((error: unknown) => {
     logger.warn({ err: error }, 'could not write the add-worker script');
     return undefined;

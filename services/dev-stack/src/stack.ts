@@ -6,7 +6,7 @@ import { env as envBlocks } from '@refract/service-kit';
 import { type AdminToken, ensureAdminToken } from './admin-token.js';
 import type { Config } from './config.js';
 import { type DemoRun, startDemoTraffic, streamOfCommand } from './demo-traffic.js';
-import { choosePort } from './ports.js';
+import { choosePort, freePortsFrom } from './ports.js';
 import { type EmbeddedPostgresInfo, startPostgres } from './postgres.js';
 import { describeExit, type ExitStatus, killAll } from './processes.js';
 import { startRedis } from './redis.js';
@@ -273,9 +273,10 @@ export async function startStack(
     const workerSlots = app.pools.flatMap((pool) =>
       Array.from({ length: config.workers }, (_, i) => ({ pool, i })),
     );
+    const workerPorts = await freePortsFrom(config.workerPort, workerSlots.length);
     const starting = [
       ...workerSlots.map(({ pool, i }, slot) => {
-        const port = config.workerPort + slot;
+        const port = workerPorts[slot]!;
         return launch(
           `projector-worker-${pool}-${i + 1}`,
           '@refract/projector-worker',
