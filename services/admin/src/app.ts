@@ -54,6 +54,8 @@ export interface AppOptions {
   metricsRefreshMs?: number;
   /** Time between rounds of the completeness audit (REFRACT_AUDIT_INTERVAL_MS). @defaultValue 60000 */
   auditIntervalMs?: number;
+  /** Every this many audit rounds a full one, counting each partition's whole log. @defaultValue 10 */
+  auditFullEvery?: number;
   logger: Logger;
   metrics: Metrics;
   /** @defaultValue 'main' */
@@ -193,6 +195,7 @@ export async function buildApp(options: AppOptions): Promise<AdminApp> {
     pool: store.pool,
     projections: options.projections.filter((p): p is Projection => !isCounterProjection(p)),
     intervalMs: options.auditIntervalMs ?? 60_000,
+    fullEvery: options.auditFullEvery,
     log: logger,
     onAudit: (audit) => counters.audit(audit),
   });

@@ -18,6 +18,7 @@ import {
 } from '@refract/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AdminApp, buildApp } from './app.js';
+import { Auditor } from './auditor.js';
 
 // The completeness audit through admin: the route `refract audit` calls, the
 // stored results the dashboard reads, the periodic round and the metric.
@@ -52,6 +53,8 @@ let store: EventStore;
 let redis: RedisClient;
 let admin: AdminApp;
 let dashboardDir: string;
+/** The first complete audit's checkpoint and the late commit's partition, from the second test. */
+let lateFound: { head: number; partition: number } | undefined;
 
 async function noteSome(prefix: string, n: number) {
   for (let i = 0; i < n; i++) {
@@ -87,6 +90,10 @@ beforeAll(async () => {
     token: TOKEN,
     metricsRefreshMs: 3_600_000,
     auditIntervalMs: 100,
+    // Incremental rounds only: a full one would rightly report the late
+    // commit below as missing since 0 and race the `since` checks. The full
+    // round has its own test below.
+    auditFullEvery: Number.MAX_SAFE_INTEGER,
     logger,
     metrics: createMetrics({ defaultMetrics: false }),
     dashboardDir,
@@ -163,5 +170,32 @@ describe('the completeness audit in admin', () => {
     expect(scrape.body).toContain(
       'refract_projection_audit_missing{projection="notes",version="1"} 1',
     );
+    lateFound = { head, partition };
+  });
+
+  it('makes every fullEvery-th round a full audit, which counts the whole log and reports the late commit as missing since the count began', async () => {
+    expect(lateFound).toBeDefined();
+    const seen: Array<{ round: number; since: number; missing: number }> = [];
+    const auditor = new Auditor({
+      pool: store.pool,
+      projections: [notes],
+      intervalMs: 20,
+      fullEvery: 2,
+      log: logger,
+      onAudit: (audit) =>
+        seen.push({ round: seen.length + 1, since: audit.since, missing: audit.missing }),
+    });
+    auditor.start();
+    try {
+      await eventually(() => expect(seen.length).toBeGreaterThanOrEqual(2));
+    } finally {
+      await auditor.stop();
+    }
+    // Round 1 incremental: from the last complete audit. Round 2 full: from 0,
+    // where this database's applied count began.
+    expect(seen.slice(0, 2)).toEqual([
+      { round: 1, since: lateFound!.head, missing: 1 },
+      { round: 2, since: 0, missing: 1 },
+    ]);
   });
 });

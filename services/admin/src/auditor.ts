@@ -16,6 +16,8 @@ export interface AuditorOptions {
   projections: readonly Projection[];
   /** REFRACT_AUDIT_INTERVAL_MS: the time between the end of one round of audits and the next. */
   intervalMs: number;
+  /** Every this many rounds a full audit. @defaultValue FULL_AUDIT_EVERY */
+  fullEvery?: number;
   log: Logger;
   /** Each audit's result, as it is stored (the metric's source). */
   onAudit: (audit: ProjectionAudit) => void;
@@ -84,7 +86,7 @@ export class Auditor {
 
   private async round(): Promise<void> {
     this.rounds += 1;
-    const full = this.rounds % FULL_AUDIT_EVERY === 0;
+    const full = this.rounds % (this.options.fullEvery ?? FULL_AUDIT_EVERY) === 0;
     for (const projection of this.options.projections) {
       if (this.stopped) return;
       try {
