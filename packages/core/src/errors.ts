@@ -155,6 +155,22 @@ export class ReactorNotRebuildableError extends RefractError {
   }
 }
 
+/**
+ * What a projection's batch fold throws to name the event it cannot fold
+ * (a payload it cannot read, a sequence no stream produces): the message is
+ * the cause's. Optional: the projector finds a refused event without it, by
+ * trying prefixes of the batch; with it, one try names it.
+ */
+export class EventRefusedError extends Error {
+  constructor(
+    readonly position: number,
+    cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.name = 'EventRefusedError';
+  }
+}
+
 const STATUS: Record<ErrorCode, number> = {
   invalid_request: 400,
   invalid_event: 422,

@@ -37,6 +37,7 @@ export {
   ConcurrencyRetriesExhaustedError,
   DependencyUnavailableError,
   type ErrorCode,
+  EventRefusedError,
   httpStatusOf,
   IdempotencyConflictError,
   IdempotencyKeyConflictError,

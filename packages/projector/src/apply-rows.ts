@@ -2,6 +2,7 @@ import { setTimeout } from 'node:timers/promises';
 import {
   backoffDelayMs,
   batchContext,
+  EventRefusedError,
   isConnectionError,
   isTransientError,
   type Projection,
@@ -283,13 +284,14 @@ const REACHED_WRITE = new Error('probe: not sent to the database');
  * Index of the first event of `events` the handler refuses before sending
  * any statement (a payload it cannot read), found by handler calls on
  * prefixes that never reach the database (their first statement throws);
- * `events.length` when the whole list gets that far. The prefix lengths
- * gallop (1, 2, 4, …, capped at the list) then halve, so finding a refusal
- * after g good events costs about 2·log2(g) calls on at most 2g events,
- * whatever follows it: a batch with k bad events among n costs about
- * n·log2(n/k) event folds, not k·n. Refusals being in order (an event
- * refused in a prefix is refused in the longer ones) is what a fold over
- * the events in order gives.
+ * `events.length` when the whole list gets that far. The first call takes
+ * the whole list: a list with no refusal costs that one call, and a fold
+ * that names the event it refuses (`EventRefusedError`) is answered by it.
+ * Else the prefix lengths gallop (1, 2, 4, …) then halve, so finding a
+ * refusal after g good events costs about 2·log2(g) calls on at most 2g
+ * events: a batch with k bad events among n costs about n·log2(n/k) event
+ * folds, not k·n. Refusals being in order (an event refused in a prefix is
+ * refused in the longer ones) is what a fold over the events in order gives.
  */
 async function firstRefused(
   projection: Projection,
@@ -321,12 +323,14 @@ async function firstRefused(
     }
   };
   if (events.length === 0) return { index: 0 };
+  if (!(await refuses(events.length))) return { index: events.length };
+  const named = namedIndex(failure, events);
+  if (named !== undefined) return { index: named, failure };
   // Invariant: the first `passes` events pass, the first `fails` are refused.
   let passes = 0;
-  let fails = 0;
-  for (let length = 1; fails === 0; length = Math.min(length * 2, events.length)) {
+  let fails = events.length;
+  for (let length = 1; length < fails; length *= 2) {
     if (await refuses(length)) fails = length;
-    else if (length === events.length) return { index: events.length };
     else passes = length;
   }
   while (fails - passes > 1) {
@@ -337,6 +341,13 @@ async function firstRefused(
   // The failure of the shortest refused prefix: that of its last event.
   await refuses(fails);
   return { index: fails - 1, failure };
+}
+
+/** The index in `events` of the event a refusal names (`EventRefusedError`), if it names one of them. */
+function namedIndex(failure: unknown, events: readonly RecordedEvent[]): number | undefined {
+  if (!(failure instanceof EventRefusedError)) return undefined;
+  const index = events.findIndex((event) => event.position === failure.position);
+  return index === -1 ? undefined : index;
 }
 
 /**

@@ -1,4 +1,9 @@
-import { defineProjection, type ProjectionContext, type Recorded } from '@refract/core';
+import {
+  defineProjection,
+  EventRefusedError,
+  type ProjectionContext,
+  type Recorded,
+} from '@refract/core';
 import { ORDER_EVENT_TYPES, type OrderEvent } from '../events.js';
 import { parseMoney } from '../money.js';
 
@@ -22,40 +27,49 @@ export function foldCustomerDeltas(
 ): Map<string, OrderDelta> {
   const deltas = new Map<string, OrderDelta>();
   for (const event of events) {
-    const { orderId } = event.data;
-    let delta = deltas.get(orderId);
-    if (event.type === 'OrderPlaced') {
-      if (delta) throw new Error(`order ${orderId} placed twice (position ${event.position})`);
-      deltas.set(orderId, {
-        orderId,
-        placedBy: event.data.customerId,
-        itemsCents: 0,
-        outcome: OPEN,
-      });
-      continue;
-    }
-    if (!delta) {
-      delta = { orderId, placedBy: null, itemsCents: 0, outcome: OPEN };
-      deltas.set(orderId, delta);
-    }
-    if (delta.outcome !== OPEN) {
-      throw new Error(
-        `${event.type} for order ${orderId} after it was closed (position ${event.position})`,
-      );
-    }
-    switch (event.type) {
-      case 'ItemAdded':
-        delta.itemsCents += event.data.qty * parseMoney(event.data.unitPrice);
-        break;
-      case 'OrderShipped':
-        delta.outcome = SHIPPED;
-        break;
-      case 'OrderCancelled':
-        delta.outcome = CANCELLED;
-        break;
+    try {
+      foldCustomerEvent(deltas, event);
+    } catch (error) {
+      // Names the event: the projector then parks it without searching the batch.
+      throw new EventRefusedError(event.position, error);
     }
   }
   return deltas;
+}
+
+function foldCustomerEvent(deltas: Map<string, OrderDelta>, event: Recorded<OrderEvent>): void {
+  const { orderId } = event.data;
+  let delta = deltas.get(orderId);
+  if (event.type === 'OrderPlaced') {
+    if (delta) throw new Error(`order ${orderId} placed twice (position ${event.position})`);
+    deltas.set(orderId, {
+      orderId,
+      placedBy: event.data.customerId,
+      itemsCents: 0,
+      outcome: OPEN,
+    });
+    return;
+  }
+  if (!delta) {
+    delta = { orderId, placedBy: null, itemsCents: 0, outcome: OPEN };
+    deltas.set(orderId, delta);
+  }
+  if (delta.outcome !== OPEN) {
+    throw new Error(
+      `${event.type} for order ${orderId} after it was closed (position ${event.position})`,
+    );
+  }
+  switch (event.type) {
+    case 'ItemAdded':
+      delta.itemsCents += event.data.qty * parseMoney(event.data.unitPrice);
+      break;
+    case 'OrderShipped':
+      delta.outcome = SHIPPED;
+      break;
+    case 'OrderCancelled':
+      delta.outcome = CANCELLED;
+      break;
+  }
 }
 
 /**

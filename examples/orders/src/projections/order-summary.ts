@@ -1,4 +1,9 @@
-import { defineProjection, type ProjectionContext, type Recorded } from '@refract/core';
+import {
+  defineProjection,
+  EventRefusedError,
+  type ProjectionContext,
+  type Recorded,
+} from '@refract/core';
 import { ORDER_EVENT_TYPES, type OrderEvent } from '../events.js';
 import { parseMoney } from '../money.js';
 
@@ -28,51 +33,60 @@ export function foldOrderChanges(
 ): Map<string, OrderChange> {
   const changes = new Map<string, OrderChange>();
   for (const event of events) {
-    const { orderId } = event.data;
-    let change = changes.get(orderId);
-    if (event.type === 'OrderPlaced') {
-      if (change) throw new Error(`order ${orderId} placed twice (position ${event.position})`);
-      changes.set(orderId, {
-        orderId,
-        placed: { customerId: event.data.customerId, placedAt: event.data.placedAt },
-        status: null,
-        itemCount: 0,
-        totalCents: 0,
-        position: event.position,
-      });
-      continue;
+    try {
+      foldOrderEvent(changes, event);
+    } catch (error) {
+      // Names the event: the projector then parks it without searching the batch.
+      throw new EventRefusedError(event.position, error);
     }
-    if (!change) {
-      change = {
-        orderId,
-        placed: null,
-        status: null,
-        itemCount: 0,
-        totalCents: 0,
-        position: event.position,
-      };
-      changes.set(orderId, change);
-    }
-    if (change.status !== null) {
-      throw new Error(
-        `${event.type} for order ${orderId} after it was ${change.status} (position ${event.position})`,
-      );
-    }
-    switch (event.type) {
-      case 'ItemAdded':
-        change.itemCount += 1;
-        change.totalCents += event.data.qty * parseMoney(event.data.unitPrice);
-        break;
-      case 'OrderShipped':
-        change.status = 'shipped';
-        break;
-      case 'OrderCancelled':
-        change.status = 'cancelled';
-        break;
-    }
-    change.position = event.position;
   }
   return changes;
+}
+
+function foldOrderEvent(changes: Map<string, OrderChange>, event: Recorded<OrderEvent>): void {
+  const { orderId } = event.data;
+  let change = changes.get(orderId);
+  if (event.type === 'OrderPlaced') {
+    if (change) throw new Error(`order ${orderId} placed twice (position ${event.position})`);
+    changes.set(orderId, {
+      orderId,
+      placed: { customerId: event.data.customerId, placedAt: event.data.placedAt },
+      status: null,
+      itemCount: 0,
+      totalCents: 0,
+      position: event.position,
+    });
+    return;
+  }
+  if (!change) {
+    change = {
+      orderId,
+      placed: null,
+      status: null,
+      itemCount: 0,
+      totalCents: 0,
+      position: event.position,
+    };
+    changes.set(orderId, change);
+  }
+  if (change.status !== null) {
+    throw new Error(
+      `${event.type} for order ${orderId} after it was ${change.status} (position ${event.position})`,
+    );
+  }
+  switch (event.type) {
+    case 'ItemAdded':
+      change.itemCount += 1;
+      change.totalCents += event.data.qty * parseMoney(event.data.unitPrice);
+      break;
+    case 'OrderShipped':
+      change.status = 'shipped';
+      break;
+    case 'OrderCancelled':
+      change.status = 'cancelled';
+      break;
+  }
+  change.position = event.position;
 }
 
 /**
