@@ -162,12 +162,20 @@ export class ReactorNotRebuildableError extends RefractError {
  * trying prefixes of the batch; with it, one try names it.
  */
 export class EventRefusedError extends Error {
-  constructor(
-    readonly position: number,
-    cause: unknown,
-  ) {
-    super(cause instanceof Error ? cause.message : String(cause), { cause });
+  readonly position: number;
+
+  constructor(position: number, cause: unknown) {
+    // No stack of its own: the cause's says where the fold failed, and a
+    // poison flood makes these by the ten thousand (each stack ~6 µs).
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      super(cause instanceof Error ? cause.message : String(cause), { cause });
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
     this.name = 'EventRefusedError';
+    this.position = position;
   }
 }
 

@@ -350,14 +350,19 @@ function namedIndex(failure: unknown, events: readonly RecordedEvent[]): number 
   return index === -1 ? undefined : index;
 }
 
+/** Events a probe of `findRefusals` takes after a refusal; doubled while none is found. */
+const FIRST_WINDOW = 64;
+
 /**
  * Finds every event the handler refuses in memory, each in the context of
  * the good events between it and the previous refusal, and the events
- * parked behind them (their streams' later events,
- * and those of streams already in `quarantined`). Sends nothing to the
- * database: the caller applies `good` in one handler call, which fails (and
- * sends the caller to isolation event by event) if the handler refuses an
- * event in that larger context after all.
+ * parked behind them (their streams' later events, and those of streams
+ * already in `quarantined`). Sends nothing to the database: the caller
+ * applies `good` in one handler call, which fails (and sends the caller to
+ * isolation event by event) if the handler refuses an event in that larger
+ * context after all. The events are taken in windows, 64 after a refusal
+ * and doubling while none is found, so a batch of n with k refusals costs
+ * about n + 64·k events handled, not k·n.
  */
 export async function findRefusals(
   projection: Projection,
@@ -368,33 +373,53 @@ export async function findRefusals(
   const heads = new Map(quarantined);
   const parked: Parking[] = [];
   const good: RecordedEvent[] = [];
-  let rest = events;
-  while (rest.length > 0) {
-    const ready: RecordedEvent[] = [];
-    for (const event of rest) {
+  // The good events since the previous refusal: the context the next one is
+  // looked for in (a batching the bisection could give it too), not all of
+  // them. The call applying `good` together checks the whole context.
+  let since: RecordedEvent[] = [];
+  // Events taken from `events` and not yet decided; one held behind a
+  // parked event stays held, so each is taken once.
+  let pending: RecordedEvent[] = [];
+  let next = 0;
+  const take = (count: number) => {
+    for (; next < events.length && pending.length < count; next += 1) {
+      const event = events[next]!;
       const head = heads.get(event.streamId);
-      if (head === undefined || head > event.position) ready.push(event);
+      if (head === undefined || head > event.position) pending.push(event);
       else parked.push(behindParking(event, head));
     }
-    // Each refusal is looked for in the context of the good events since
-    // the previous one (a batching the bisection could give it too), not of
-    // all: probes then fold each event a few times, not once per refusal.
-    // The call applying `good` together checks the whole context.
-    const { index, failure } = await firstRefused(projection, ctx, ready);
-    const before = ready.slice(0, index);
-    good.push(...before);
-    if (index === ready.length) break;
-    const event = ready[index]!;
-    // The immediate retry, in memory: a deterministic refusal repeats.
-    const again = await firstRefused(projection, ctx, [event], before);
-    if (again.index === 1) {
-      good.push(event);
-    } else {
-      parked.push({ event, error: messageOf(failure), attempts: 2, behind: null });
-      heads.set(event.streamId, event.position);
+  };
+  for (let window = FIRST_WINDOW; ; ) {
+    take(window);
+    if (pending.length === 0) break;
+    const { index, failure } = await firstRefused(projection, ctx, pending, since);
+    for (let i = 0; i < index; i += 1) since.push(pending[i]!);
+    if (index === pending.length) {
+      pending = [];
+      window *= 2;
+      continue;
     }
-    rest = ready.slice(index + 1);
+    window = FIRST_WINDOW;
+    const event = pending[index]!;
+    const rest = pending.slice(index + 1);
+    // The immediate retry, in memory: a deterministic refusal repeats.
+    const again = await firstRefused(projection, ctx, [event], since);
+    if (again.index === 1) {
+      since.push(event);
+      pending = rest;
+      continue;
+    }
+    parked.push({ event, error: messageOf(failure), attempts: 2, behind: null });
+    heads.set(event.streamId, event.position);
+    pending = [];
+    for (const e of rest) {
+      if (e.streamId === event.streamId) parked.push(behindParking(e, event.position));
+      else pending.push(e);
+    }
+    for (const e of since) good.push(e);
+    since = [];
   }
+  for (const e of since) good.push(e);
   return { good, parked, heads };
 }
 

@@ -99,4 +99,40 @@ describe('findRefusals', () => {
     expect(summary(await findRefusals(elsewhere.projection, ctx, events, new Map()))).toEqual(want);
     expect(plain.calls.count).toBeGreaterThan(named.calls.count);
   });
+
+  it('over many windows, refuses exactly the bad events and holds exactly their streams’ later ones, whether the fold names them or not', async () => {
+    const many = Array.from({ length: 1_000 }, (_, i) =>
+      event(i + 1, `s${i % 97}`, (i * 7) % 59 === 3),
+    );
+    // The rule, event by event: a stream with a refused event holds its later ones.
+    const heads = new Map<string, number>();
+    const want = { good: [] as number[], failed: [] as number[], held: [] as number[][] };
+    for (const e of many) {
+      const head = heads.get(e.streamId);
+      if (head !== undefined) want.held.push([e.position, head]);
+      else if (e.data.bad === true) {
+        want.failed.push(e.position);
+        heads.set(e.streamId, e.position);
+      } else want.good.push(e.position);
+    }
+    expect(want.failed.length).toBeGreaterThan(10);
+    expect(want.good.length).toBeGreaterThan(200);
+    for (const refuse of [
+      (e: RecordedEvent, cause: Error) => new EventRefusedError(e.position, cause),
+      (_e: RecordedEvent, cause: Error) => cause,
+    ]) {
+      const { projection } = folding(refuse);
+      const found = summary(await findRefusals(projection, ctx, many, new Map()));
+      expect(found.good).toEqual(want.good);
+      expect(found.parked.filter(([, behind]) => behind === null).map(([p]) => p)).toEqual(
+        want.failed,
+      );
+      expect(
+        found.parked
+          .filter(([, behind]) => behind !== null)
+          .map(([p, behind]) => [p, behind])
+          .sort(([a], [b]) => Number(a) - Number(b)),
+      ).toEqual(want.held);
+    }
+  });
 });
