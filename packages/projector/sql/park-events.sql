@@ -7,13 +7,17 @@
 --   $3 int[]  partitions of the failed events  $4 bigint[]  their positions
 --   $5 text[]  their stream ids  $6 text[]  their event types  $7 text[]  their errors
 --   $8 int[]  their attempts
---   $9 text[]  stream ids of the held events  $10 bigint[]  their positions
---   $11 int[]  their partitions  $12 bigint[]  the position of the failed event each waits behind
+--   The held events, in groups of those waiting behind one failed event (one
+--   stream, one partition), so that a flood sends each stream id once:
+--   $9 text[]  each group's stream id  $11 int[]  its partition
+--   $12 bigint[]  the position of the failed event it waits behind
+--   $10 bigint[]  the held events' positions  $13 int[]  the group of each (1-based)
 WITH held AS (
-  SELECT partition, stream_id, behind, array_agg(position ORDER BY position) AS positions
-  FROM unnest($9::text[], $10::bigint[], $11::int[], $12::bigint[])
-    AS h (stream_id, position, partition, behind)
-  GROUP BY partition, stream_id, behind
+  SELECT g.partition, g.stream_id, g.behind, array_agg(h.position ORDER BY h.position) AS positions
+  FROM unnest($9::text[], $11::int[], $12::bigint[]) WITH ORDINALITY
+    AS g (stream_id, partition, behind, n)
+  JOIN unnest($10::bigint[], $13::int[]) AS h (position, n) ON h.n = g.n
+  GROUP BY g.n, g.partition, g.stream_id, g.behind
 ), failed AS (
   INSERT INTO refract.parked_events
     (projection, version, partition, position, stream_id, event_type, error, attempts, held)

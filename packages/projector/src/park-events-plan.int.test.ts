@@ -60,7 +60,7 @@ async function lookUpBlocks(prepare: string[]): Promise<number> {
     const held = OPEN + 1;
     const explained = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
       `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${SQL.parkEvents}`,
-      ['flood', 1, [], [], [], [], [], [], [`order-${HEAD}`], [held], [0], [HEAD]],
+      ['flood', 1, [], [], [], [], [], [], [`order-${HEAD}`], [held], [0], [HEAD], [1]],
     );
     const { rows } = await client.query<{ held: string[] }>(
       `SELECT held FROM refract.parked_events WHERE projection = 'flood' AND position = $1`,

@@ -74,7 +74,24 @@ export async function recordParkings(
   parkings: readonly Parking[],
 ): Promise<void> {
   const failed = parkings.filter((p) => p.behind === null);
-  const held = parkings.filter((p) => p.behind !== null);
+  // Held events grouped by the event they wait behind (one stream and
+  // partition each): a flood holds most of a batch, and each held event's
+  // stream id was most of what the statement sent.
+  const groupOf = new Map<number, number>();
+  const groups = { streams: [] as string[], partitions: [] as number[], behind: [] as number[] };
+  const held = { positions: [] as number[], groups: [] as number[] };
+  for (const { event, behind } of parkings) {
+    if (behind === null) continue;
+    let group = groupOf.get(behind);
+    if (group === undefined) {
+      groups.streams.push(event.streamId);
+      groups.partitions.push(event.partition);
+      group = groups.behind.push(behind);
+      groupOf.set(behind, group);
+    }
+    held.positions.push(event.position);
+    held.groups.push(group);
+  }
   await client.query(SQL.parkEvents, [
     projection,
     version,
@@ -84,10 +101,11 @@ export async function recordParkings(
     failed.map((p) => p.event.type),
     failed.map((p) => p.error),
     failed.map((p) => p.attempts),
-    held.map((p) => p.event.streamId),
-    held.map((p) => p.event.position),
-    held.map((p) => p.event.partition),
-    held.map((p) => p.behind),
+    groups.streams,
+    held.positions,
+    groups.partitions,
+    groups.behind,
+    held.groups,
   ]);
   const perPartition = new Map<number, number>();
   for (const p of parkings)
