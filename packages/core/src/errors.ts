@@ -179,6 +179,24 @@ export class EventRefusedError extends Error {
   }
 }
 
+/**
+ * Calls `fold` on each event in order; what it throws becomes an
+ * `EventRefusedError` naming the event: the loop of a batch fold that wants
+ * its refusals found in one try.
+ */
+export function foldEach<E extends { position: number }>(
+  events: readonly E[],
+  fold: (event: E) => void,
+): void {
+  for (const event of events) {
+    try {
+      fold(event);
+    } catch (error) {
+      throw new EventRefusedError(event.position, error);
+    }
+  }
+}
+
 const STATUS: Record<ErrorCode, number> = {
   invalid_request: 400,
   invalid_event: 422,

@@ -38,6 +38,7 @@ export {
   DependencyUnavailableError,
   type ErrorCode,
   EventRefusedError,
+  foldEach,
   httpStatusOf,
   IdempotencyConflictError,
   IdempotencyKeyConflictError,

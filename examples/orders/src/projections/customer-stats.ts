@@ -1,9 +1,4 @@
-import {
-  defineProjection,
-  EventRefusedError,
-  type ProjectionContext,
-  type Recorded,
-} from '@refract/core';
+import { defineProjection, foldEach, type ProjectionContext, type Recorded } from '@refract/core';
 import { ORDER_EVENT_TYPES, type OrderEvent } from '../events.js';
 import { parseMoney } from '../money.js';
 
@@ -26,14 +21,8 @@ export function foldCustomerDeltas(
   events: readonly Recorded<OrderEvent>[],
 ): Map<string, OrderDelta> {
   const deltas = new Map<string, OrderDelta>();
-  for (const event of events) {
-    try {
-      foldCustomerEvent(deltas, event);
-    } catch (error) {
-      // Names the event: the projector then parks it without searching the batch.
-      throw new EventRefusedError(event.position, error);
-    }
-  }
+  // Names a refused event: the projector then parks it without searching the batch.
+  foldEach(events, (event) => foldCustomerEvent(deltas, event));
   return deltas;
 }
 

@@ -1,9 +1,4 @@
-import {
-  defineProjection,
-  EventRefusedError,
-  type ProjectionContext,
-  type Recorded,
-} from '@refract/core';
+import { defineProjection, foldEach, type ProjectionContext, type Recorded } from '@refract/core';
 import { ORDER_EVENT_TYPES, type OrderEvent } from '../events.js';
 import { parseMoney } from '../money.js';
 
@@ -32,14 +27,8 @@ export function foldOrderChanges(
   events: readonly Recorded<OrderEvent>[],
 ): Map<string, OrderChange> {
   const changes = new Map<string, OrderChange>();
-  for (const event of events) {
-    try {
-      foldOrderEvent(changes, event);
-    } catch (error) {
-      // Names the event: the projector then parks it without searching the batch.
-      throw new EventRefusedError(event.position, error);
-    }
-  }
+  // Names a refused event: the projector then parks it without searching the batch.
+  foldEach(events, (event) => foldOrderEvent(changes, event));
   return changes;
 }
 

@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { EventRefusedError, foldEach } from './errors.js';
+
+describe('foldEach', () => {
+  it('folds in order and names the event a throw came from, with its message and cause', () => {
+    const seen: number[] = [];
+    const cause = new RangeError('invalid amount 12.5');
+    const run = () =>
+      foldEach([{ position: 3 }, { position: 8 }, { position: 9 }], (event) => {
+        if (event.position === 8) throw cause;
+        seen.push(event.position);
+      });
+    expect(run).toThrow(EventRefusedError);
+    try {
+      run();
+    } catch (error) {
+      expect(error).toMatchObject({ position: 8, message: 'invalid amount 12.5', cause });
+    }
+    expect(seen).toEqual([3, 3]);
+  });
+});
