@@ -291,6 +291,31 @@ describe.each([
     ]);
   });
 
+  it('an empty batch of a quarantined partition keeps it quarantined: its held stream’s next event still waits', async () => {
+    const committer = committerOf(logger);
+    const all = [...byPartition.keys()];
+    const slots = new Map(all.map((p) => [p, slotAt()]));
+    await Promise.all(
+      all.map((p) => committer.apply(slots.get(p)!, p, byPartition.get(p)!, lastOf(p), logger)),
+    );
+    const q = poisonPartition();
+    const poison = byPartition.get(q)!.find((e) => (e.data as { poison?: boolean }).poison)!;
+    // A page with nothing for q (the log moved on elsewhere) moves its checkpoint alone.
+    const elsewhere = all.find((p) => p !== q)!;
+    await store.append(byPartition.get(elsewhere)![0]!.streamId, [
+      { type: 'Noted', data: { key: 4 } },
+    ]);
+    const through = await store.headPosition();
+    await committer.apply(slots.get(q)!, q, [], through, logger);
+    expect(slots.get(q)!.quarantined).toBe(true);
+    await store.append(poison.streamId, [{ type: 'Noted', data: { key: 5 } }]);
+    const [held] = await store.readAll({ after: through });
+    expect(held!.partition).toBe(q);
+    const outcome = await committer.apply(slots.get(q)!, q, [held!], held!.position, logger);
+    expect(outcome).toMatchObject({ applied: 0, parked: 1 });
+    expect((await rows()).includes(held!.position)).toBe(false);
+  });
+
   it('two committers sharing rows across partitions, event by event, neither deadlock nor double anything', async () => {
     const log = logger.child({});
     const warned = vi.spyOn(log, 'warn');

@@ -277,7 +277,13 @@ interface Call {
 async function applyCall(client: pg.PoolClient, call: Call): Promise<void> {
   const { slot, events } = call;
   const { projection, version } = slot;
-  if (events.length === 0) return;
+  if (events.length === 0) {
+    // Nothing looked up, so nothing found resolved: the partitions stay
+    // quarantined (left empty, the flag was cleared, and the next batch
+    // skipped the lookup and applied a held stream's events).
+    call.stillQuarantined = new Set(call.quarantined);
+    return;
+  }
   events.sort((a, b) => a.position - b.position);
   const ctx = batchContext(client, projection, version, call.partition);
   if (call.quarantined.length === 0) {
