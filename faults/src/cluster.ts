@@ -5,10 +5,10 @@ import { createRedisClient } from '@refract/stream-bus';
 import {
   createTestDatabase,
   eventually,
-  freePort,
   type RedisServer,
   type ServiceProcess,
   serviceMain,
+  stablePort,
   startRedisServer,
   startServiceProcess,
   type TestDatabase,
@@ -142,7 +142,7 @@ export class Cluster {
   }
 
   private async add(name: string, kind: Kind): Promise<void> {
-    const port = await freePort();
+    const port = await stablePort();
     const postgresPort = Number(new URL(this.db.url).port);
     const redisPort = Number(new URL(this.redis.url).port);
     const links = {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type PostgresHandle, startPostgres } from '@refract/dev-stack';
 import { createLogger } from '@refract/observability';
-import { freePort } from '@refract/testing';
+import { stablePort } from '@refract/testing';
 
 /**
  * The suite's own Postgres: the dev stack's embedded cluster in a temporary
@@ -26,7 +26,7 @@ export class PostgresServer {
     this.root = await mkdtemp(join(tmpdir(), 'refract-faults-pg-'));
     // As root the cluster runs as user postgres, which must enter the directory.
     await chmod(this.root, 0o755);
-    this.port = await freePort();
+    this.port = await stablePort();
     this.log = createWriteStream(logFile, { flags: 'a' });
     await this.boot();
   }

@@ -16,4 +16,5 @@ export {
   startServiceProcess,
 } from './service-process.js';
 export { commitSkippedEvent, reservePosition } from './skipped-event.js';
+export { stablePort } from './stable-port.js';
 export { type SinkDelivery, startWebhookSink, type WebhookSink } from './webhook-sink.js';

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { stablePort } from './stable-port.js';
 
 export interface RedisServer {
   url: string;
@@ -30,7 +31,8 @@ export async function freePort(): Promise<number> {
  * that stop, restart or flush Redis: the shared test Redis must not see that.
  */
 export async function startRedisServer(): Promise<RedisServer> {
-  const port = await freePort();
+  // Restarted on the same port: one outgoing connections cannot take meanwhile.
+  const port = await stablePort();
   const binary = process.env.REDIS_SERVER_BIN ?? 'redis-server';
   let child: ChildProcess | undefined;
   const start = async () => {
