@@ -46,13 +46,13 @@ const newEvent = (type = 'Counted'): TestEvent => ({
 
 const CHANNEL = 'refract_append_one_test';
 
-/** The per-event arguments both functions take: ids, types, schema versions, data, metadata. */
+/** The per-event arguments both functions take: ids, types, schema versions, data, metadata (JSON arrays). */
 const eventColumns = (events: TestEvent[]) => [
   events.map((event) => event.id),
   events.map((event) => event.type),
   events.map(() => 1),
-  events.map((event) => event.data),
-  events.map(() => '{}'),
+  `[${events.map((event) => event.data).join(',')}]`,
+  `[${events.map(() => '{}').join(',')}]`,
 ];
 
 async function viaOne(stream: string, append: Append) {

@@ -89,8 +89,8 @@ async function batched(
     all.map((event) => event.id ?? randomUUID()),
     all.map((event) => event.type),
     all.map(() => 1),
-    all.map((event) => JSON.stringify(event.data)),
-    all.map(() => '{}'),
+    JSON.stringify(all.map((event) => event.data)),
+    JSON.stringify(all.map(() => ({}))),
     'refract_events',
   ]);
 }

@@ -80,6 +80,13 @@ export function parseAppendRequest(
     throw new InvalidInputError('events', `must contain at most ${MAX_EVENTS_PER_APPEND} events`);
   }
   const seen = new Set<string>();
+  // Events without metadata of their own all store the same (stamped) text:
+  // made once per request, not once per event.
+  let bareMetadata: string | undefined;
+  const bareMetadataText = (): string => {
+    if (bareMetadata === undefined) bareMetadata = JSON.stringify(stamp ? stamp({}) : {});
+    return bareMetadata;
+  };
   const prepared = events.map((raw: unknown, index): PreparedEvent => {
     const at = `events.${index}`;
     if (!isPlainObject(raw)) throw new InvalidInputError(at, 'must be an object');
@@ -130,7 +137,10 @@ export function parseAppendRequest(
       type,
       schemaVersion: (schemaVersion as number | undefined) ?? schemaVersionOf(type),
       data: JSON.stringify(data),
-      metadata: JSON.stringify(stamp ? stamp(metadata ?? {}) : (metadata ?? {})),
+      metadata:
+        metadata === undefined
+          ? bareMetadataText()
+          : JSON.stringify(stamp ? stamp(metadata) : metadata),
     };
   });
   return { streamId, expectedVersion, events: prepared };

@@ -208,6 +208,27 @@ describe('idempotency', () => {
     expect(new Set(results.map((r) => r.firstPosition)).size).toBe(1);
     expect((await store.readStream(id)).events).toHaveLength(1);
   });
+
+  it("stores one copy when a new stream's first append races itself from separate stores", async () => {
+    // Separate transactions: each waits on the other's new stream row, and
+    // the losers must find the winner's events, not skip the lookup as for a
+    // stream that is new to them.
+    const stores = await Promise.all(
+      [1, 2, 3, 4].map(() => EventStore.open({ databaseUrl: db.url, poolSize: 2 })),
+    );
+    try {
+      for (let round = 0; round < 5; round += 1) {
+        const id = stream();
+        const events = [{ id: randomUUID(), type: 'A', data: { n: round } }];
+        const results = await Promise.all(stores.map((s) => s.append(id, events)));
+        expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
+        expect(new Set(results.map((r) => r.firstPosition)).size).toBe(1);
+        expect((await store.readStream(id)).events.map((e) => e.version)).toEqual([0]);
+      }
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
 });
 
 /** A store committing one transaction at a time, recording each commit's (appends, events). */

@@ -243,6 +243,16 @@ export function encodeExpected(expected: ExpectedVersion): number | null {
   }
 }
 
+/**
+ * Serialised payloads as one JSON array: what `append_one` and
+ * `append_batch` take for data and metadata. Joining text that is JSON
+ * already costs nothing, where a jsonb[] would escape every quote of every
+ * payload into an array literal for Postgres to unescape.
+ */
+function jsonArray(payloads: string[]): string {
+  return `[${payloads.join(',')}]`;
+}
+
 /** The arguments of `refract.append_one`: the append, then per-event columns. */
 function oneParams({ request, partition, checkStored }: Pending, channel: string): unknown[] {
   const { events } = request;
@@ -251,12 +261,16 @@ function oneParams({ request, partition, checkStored }: Pending, channel: string
     partition,
     encodeExpected(request.expectedVersion),
     checkStored,
-    ...eventColumns(events),
+    events.map((event) => event.id),
+    events.map((event) => event.type),
+    events.map((event) => event.schemaVersion),
+    jsonArray(events.map((event) => event.data)),
+    jsonArray(events.map((event) => event.metadata)),
     channel,
   ];
 }
 
-/** An append's events as the per-event array arguments of `append_one` and `append_keyed`. */
+/** An append's events as the per-event array arguments of `append_keyed`. */
 export function eventColumns(events: PreparedEvent[]): unknown[][] {
   return [
     events.map((event) => event.id),
@@ -309,8 +323,8 @@ function batchParams(batch: Pending[], channel: string): unknown[] {
     ids,
     types,
     schemaVersions,
-    data,
-    metadata,
+    jsonArray(data),
+    jsonArray(metadata),
     channel,
   ];
 }
