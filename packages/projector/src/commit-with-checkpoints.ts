@@ -62,12 +62,15 @@ export class CheckpointMoved extends Error {
  * partition cannot both apply a batch: the second finds the checkpoint
  * moved and gets `CheckpointMoved`, its writes rolled back.
  *
- * Nothing waits for the compare-and-set before `write` starts: on a pool in
- * pipeline mode (`createPool({ pipeline: true })`) BEGIN, the
- * compare-and-set and `write`'s first statements share one round trip; on
- * any other pool pg sends them one after the other. The compare-and-set is
- * judged once every statement has answered, before COMMIT, and its verdict
- * comes first: a refused one is `CheckpointMoved` whatever `write` did.
+ * On a pool in pipeline mode (`createPool({ pipeline: true })`) nothing
+ * waits for the compare-and-set before `write` starts: BEGIN, the
+ * compare-and-set and `write`'s first statements share one round trip, and
+ * the compare-and-set is judged once every statement has answered, before
+ * COMMIT. On any other pool `write` starts once the compare-and-set has
+ * answered: the round trips are the same (such a client sends one statement
+ * at a time), and pg deprecates queueing a statement behind another. Either
+ * way its verdict comes first: a refused one is `CheckpointMoved` whatever
+ * `write` did.
  * `write` must not return before its own statements have answered
  * (`allAnswered` helps when it issues several at once).
  */
@@ -87,6 +90,11 @@ export async function commitWithCheckpoints<T>(
       moves.map((m) => checkpointNotice(m.projection, m.version, m.partition, m.to)),
       moves.map((m) => m.applied),
     ]);
+    if (!(client as { pipeline?: boolean }).pipeline) {
+      const { rows } = await cas;
+      if (rows[0]?.moved !== moves.length) throw new CheckpointMoved(moves);
+      return write(client);
+    }
     const [moved, written] = await Promise.allSettled([cas, write(client)]);
     if (moved.status === 'fulfilled' && moved.value.rows[0]?.moved !== moves.length) {
       throw new CheckpointMoved(moves);
