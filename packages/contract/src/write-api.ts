@@ -1,6 +1,7 @@
 import {
   EVENT_TYPE_MAX_LENGTH,
   EVENT_TYPE_PATTERN,
+  isJsonObject,
   STREAM_ID_MAX_LENGTH,
   STREAM_ID_PATTERN,
 } from '@refract/core';
@@ -24,9 +25,6 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 // A date, or a date and time with a zone (Z or ±hh:mm): a time without a
 // zone would mean the server's zone.
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
-
-const isJsonObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * A JSON object whose keys are open: event payloads are the application's to

@@ -8,6 +8,11 @@ export type JsonValue =
   | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
+/** Whether a parsed JSON value is an object (not an array, not null). */
+export function isJsonObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /** An event as a writer hands it in, before it has a place in the log. */
 export interface NewEvent<Type extends string = string, Data extends JsonObject = JsonObject> {
   /** Client-given id (a UUID); the store generates one when absent. Unique within a stream. */

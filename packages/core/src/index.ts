@@ -33,6 +33,7 @@ export type {
   NewEvent,
   RecordedEvent,
 } from './envelope.js';
+export { isJsonObject } from './envelope.js';
 export {
   ConcurrencyRetriesExhaustedError,
   DependencyUnavailableError,

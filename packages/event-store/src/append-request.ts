@@ -5,6 +5,7 @@ import {
   EVENT_TYPE_PATTERN,
   type ExpectedVersion,
   InvalidInputError,
+  isJsonObject,
   type JsonObject,
   type NewEvent,
 } from '@refract/core';
@@ -33,10 +34,6 @@ export interface AppendRequest {
   streamId: string;
   expectedVersion: ExpectedVersion;
   events: PreparedEvent[];
-}
-
-function isPlainObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Validates `expectedVersion` as it arrives from JSON. */
@@ -89,7 +86,7 @@ export function parseAppendRequest(
   };
   const prepared = events.map((raw: unknown, index): PreparedEvent => {
     const at = `events.${index}`;
-    if (!isPlainObject(raw)) throw new InvalidInputError(at, 'must be an object');
+    if (!isJsonObject(raw)) throw new InvalidInputError(at, 'must be an object');
     const event = raw as Partial<Record<keyof NewEvent, unknown>>;
     const { id, type, data, metadata, schemaVersion } = event;
     if (typeof type !== 'string' || type.length === 0) {
@@ -101,8 +98,8 @@ export function parseAppendRequest(
         `must start with a letter and contain only letters, digits and _ . : - (at most ${EVENT_TYPE_MAX_LENGTH})`,
       );
     }
-    if (!isPlainObject(data)) throw new InvalidInputError(`${at}.data`, 'must be an object');
-    if (metadata !== undefined && !isPlainObject(metadata)) {
+    if (!isJsonObject(data)) throw new InvalidInputError(`${at}.data`, 'must be an object');
+    if (metadata !== undefined && !isJsonObject(metadata)) {
       throw new InvalidInputError(`${at}.metadata`, 'must be an object');
     }
     assertStorableJson(data, `${at}.data`);
