@@ -82,11 +82,7 @@ BEGIN
       ARRAY[p_stream], ARRAY[p_partition], ARRAY[p_expected], ARRAY[v_count], ARRAY[true],
       array_fill(1, ARRAY[v_count]),
       ARRAY(SELECT generate_series(0, v_count - 1)),
-      p_event_ids, p_types, p_schema_versions,
-      -- back to the jsonb[] the batch function takes, in order
-      ARRAY(SELECT x FROM jsonb_array_elements(p_data) WITH ORDINALITY AS t (x, n) ORDER BY n),
-      ARRAY(SELECT x FROM jsonb_array_elements(p_metadata) WITH ORDINALITY AS t (x, n) ORDER BY n),
-      p_channel);
+      p_event_ids, p_types, p_schema_versions, p_data, p_metadata, p_channel);
     RETURN;
   END IF;
 

@@ -255,23 +255,29 @@ function jsonArray(payloads: string[]): string {
 
 /** The arguments of `refract.append_one`: the append, then per-event columns. */
 function oneParams({ request, partition, checkStored }: Pending, channel: string): unknown[] {
-  const { events } = request;
+  const [ids, types, schemaVersions, data, metadata] = eventColumns(request.events);
   return [
     request.streamId,
     partition,
     encodeExpected(request.expectedVersion),
     checkStored,
-    events.map((event) => event.id),
-    events.map((event) => event.type),
-    events.map((event) => event.schemaVersion),
-    jsonArray(events.map((event) => event.data)),
-    jsonArray(events.map((event) => event.metadata)),
+    ids,
+    types,
+    schemaVersions,
+    jsonArray(data),
+    jsonArray(metadata),
     channel,
   ];
 }
 
-/** An append's events as the per-event array arguments of `append_keyed`. */
-export function eventColumns(events: PreparedEvent[]): unknown[][] {
+/**
+ * An append's events as per-event arrays: ids, types, schema versions, data,
+ * metadata (the last two as `append_keyed` takes them; `append_one` takes
+ * them joined into JSON arrays).
+ */
+export function eventColumns(
+  events: PreparedEvent[],
+): [string[], string[], number[], string[], string[]] {
   return [
     events.map((event) => event.id),
     events.map((event) => event.type),
