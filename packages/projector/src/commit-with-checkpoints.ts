@@ -80,25 +80,26 @@ export async function commitWithCheckpoints<T>(
   write: (client: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
   return withTransaction(pool, async (client) => {
-    const cas = client.query<{ moved: number }>(NAMED.advanceCheckpoints, [
-      moves.map((m) => m.projection),
-      moves.map((m) => m.version),
-      moves.map((m) => m.partition),
-      moves.map((m) => m.from),
-      moves.map((m) => m.to),
-      CHECKPOINTS_CHANNEL,
-      moves.map((m) => checkpointNotice(m.projection, m.version, m.partition, m.to)),
-      moves.map((m) => m.applied),
-    ]);
+    const cas = client
+      .query<{ moved: number }>(NAMED.advanceCheckpoints, [
+        moves.map((m) => m.projection),
+        moves.map((m) => m.version),
+        moves.map((m) => m.partition),
+        moves.map((m) => m.from),
+        moves.map((m) => m.to),
+        CHECKPOINTS_CHANNEL,
+        moves.map((m) => checkpointNotice(m.projection, m.version, m.partition, m.to)),
+        moves.map((m) => m.applied),
+      ])
+      .then(({ rows }) => {
+        if (rows[0]?.moved !== moves.length) throw new CheckpointMoved(moves);
+      });
     if (!(client as { pipeline?: boolean }).pipeline) {
-      const { rows } = await cas;
-      if (rows[0]?.moved !== moves.length) throw new CheckpointMoved(moves);
+      await cas;
       return write(client);
     }
+    // Listed first, a refused compare-and-set is the cause whatever `write` did.
     const [moved, written] = await Promise.allSettled([cas, write(client)]);
-    if (moved.status === 'fulfilled' && moved.value.rows[0]?.moved !== moves.length) {
-      throw new CheckpointMoved(moves);
-    }
     if (moved.status === 'rejected' || written.status === 'rejected') {
       throw firstCause([moved, written]);
     }
